@@ -1,0 +1,20 @@
+"""cinb: Tencent Cloud Infinite (CI) image processing on a laptop, for image collections.
+
+Examples
+--------
+>>> import cinb
+>>> from PIL import Image
+>>> cinb.process(Image.new("RGB", (640, 480)), "imageMogr2/thumbnail/320x").width
+320
+"""
+
+from .engine import Result, process
+from .errors import CIError
+from .info import exif, image_ave, image_info
+from .rules import Rule, parse_rule
+from .styles import Styles
+
+__version__ = "0.1.0"
+
+__all__ = ["CIError", "Result", "Rule", "Styles", "exif", "image_ave", "image_info", "parse_rule", "process",
+           "__version__"]

@@ -1,0 +1,92 @@
+"""The in-memory image between decode and encode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+from PIL import Image
+
+#: Output formats that can carry an alpha channel.
+ALPHA_FORMATS = frozenset({"png", "webp", "gif", "avif", "heif"})
+
+
+@dataclass
+class Canvas:
+    """Frames plus the metadata that must survive processing.
+
+    Attributes
+    ----------
+    frames : list of PIL.Image.Image
+        One image per frame, each in mode RGB, RGBA, L or LA, all the same size.
+    durations : list of int
+        Frame durations in milliseconds (empty for still images).
+    loop : int or None
+        Animation loop count (0 = forever).
+    source_format : str
+        Lower-case format of the decoded source (``jpeg``, ``png``, ...).
+    exif : bytes or None
+        Raw EXIF block to write back, unless the rule strips it.
+    icc : bytes or None
+        ICC profile to write back.
+    xmp : bytes or None
+        XMP packet to write back, unless stripped.
+    orientation : int
+        EXIF orientation still pending (1 once applied or when absent).
+    source_quality : int or None
+        Estimated JPEG quality of the source, None for other formats.
+    source_bytes : bytes or None
+        The encoded source, for ``ignore-error`` and ``size-limit/...!``.
+    info : dict
+        Extra results of processing (e.g. ``WatermarkStatus``).
+
+    Examples
+    --------
+    >>> c = Canvas(frames=[Image.new("RGB", (4, 3))], source_format="png")
+    >>> c.width, c.height, c.is_animated
+    (4, 3, False)
+    """
+
+    frames: list[Image.Image]
+    durations: list[int] = field(default_factory=list)
+    loop: int | None = None
+    source_format: str = "png"
+    exif: bytes | None = None
+    icc: bytes | None = None
+    xmp: bytes | None = None
+    orientation: int = 1
+    source_quality: int | None = None
+    source_bytes: bytes | None = None
+    info: dict = field(default_factory=dict)
+    #: Size the frames stand for when they were decoded reduced (JPEG shrink-on-load);
+    #: the first resize computes its target from it. None once geometry has changed.
+    nominal_size: tuple[int, int] | None = None
+
+    @property
+    def width(self) -> int:
+        return self.frames[0].width
+
+    @property
+    def height(self) -> int:
+        return self.frames[0].height
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.frames[0].size
+
+    @property
+    def is_animated(self) -> bool:
+        return len(self.frames) > 1
+
+    @property
+    def has_alpha(self) -> bool:
+        return self.frames[0].mode in ("RGBA", "LA")
+
+    def map_frames(self, fn: Callable[[Image.Image], Image.Image]) -> "Canvas":
+        """Return a canvas whose frames are ``fn(frame)``; metadata is kept."""
+        return replace(self, frames=[fn(f) for f in self.frames], info=dict(self.info))
+
+    def replace(self, **changes) -> "Canvas":
+        """Return a copy with some fields changed (``dataclasses.replace``)."""
+        changes.setdefault("info", dict(self.info))
+        return replace(self, **changes)

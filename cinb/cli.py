@@ -1,0 +1,106 @@
+"""The ``cinb`` command: process, info, exif, ave; feature packages add their subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import CIError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".avif", ".heic", ".heif", ".tif", ".tiff"}
+
+#: Functions ``register(subparsers)`` that add subcommands (collections, watermarks, ...).
+EXTRA_COMMANDS: list = []
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def _cmd_process(args) -> int:
+    from .engine import process
+    from .styles import Styles
+
+    styles = Styles(args.styles) if args.styles else None
+    src = Path(args.input)
+    if src.is_dir():
+        out_dir = Path(args.output)
+        files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        failed = 0
+        for p in files:
+            try:
+                r = process(p, args.rule, styles=styles)
+                target = out_dir / f"{p.stem}.{r.extension}"
+                if target.resolve() == p.resolve():
+                    raise CIError(f"refusing to overwrite the input {p}", token=str(p))
+                r.save(target)
+                print(f"{p} -> {target} ({r.width}x{r.height} {r.format}, {len(r.data)} bytes)")
+            except CIError as exc:
+                failed += 1
+                print(f"cinb: {p}: {exc}", file=sys.stderr)
+        return 1 if failed else 0
+    r = process(args.input, args.rule, styles=styles)
+    if r.format == "json" and args.output in (None, "-"):
+        _print_json(r.json)
+        return 0
+    if args.output is None:
+        raise CIError("process needs -o OUTPUT for an image result")
+    out = Path(args.output)
+    if out.is_dir():
+        out = out / f"{src.stem}.{r.extension}"
+    if out.exists() and src.exists() and out.resolve() == src.resolve() and not args.overwrite:
+        raise CIError(f"refusing to overwrite the input {src} (pass --overwrite)", token=str(src))
+    r.save(out)
+    print(f"{args.input} -> {out} ({r.width}x{r.height} {r.format}, {len(r.data)} bytes)")
+    return 0
+
+
+def _cmd_json(fn):
+    def run(args) -> int:
+        _print_json(fn(args.input))
+        return 0
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import info
+
+    parser = argparse.ArgumentParser(prog="cinb", description="Tencent Cloud Infinite image processing, locally.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("process", help="apply a CI rule to an image or a folder")
+    p.add_argument("input", help="image file or folder")
+    p.add_argument("rule", help="CI processing rule, e.g. imageMogr2/thumbnail/!50p")
+    p.add_argument("-o", "--output", help="output file or folder")
+    p.add_argument("--styles", help="styles JSON file for style/<name> rules")
+    p.add_argument("--overwrite", action="store_true", help="allow writing over the input")
+    p.set_defaults(func=_cmd_process)
+    for name, fn, text in (("info", info.image_info, "CI imageInfo JSON"), ("exif", info.exif, "CI exif JSON"),
+                           ("ave", info.image_ave, "CI imageAve JSON")):
+        q = sub.add_parser(name, help=text)
+        q.add_argument("input")
+        q.set_defaults(func=_cmd_json(fn))
+    for register in EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; bad input prints one line on stderr and exits 2."""
+    import cinb  # noqa: F401  (feature packages register their commands on import)
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CIError as exc:
+        print(f"cinb: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"cinb: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cinb: interrupted", file=sys.stderr)
+        return 130

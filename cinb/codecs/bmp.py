@@ -1,0 +1,14 @@
+"""BMP output (no alpha: frames are flattened onto white before)."""
+
+from __future__ import annotations
+
+from ..canvas import Canvas
+from ..rules.model import EncodeOptions
+from .registry import Codec, pil_save, register_codec
+
+
+def save_bmp(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes:
+    return pil_save(canvas.frames[:1], "BMP")
+
+
+register_codec(Codec("bmp", save_bmp, lossy=False, animated=False, alpha=False))

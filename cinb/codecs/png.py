@@ -1,0 +1,17 @@
+"""PNG output (lossless; APNG when the canvas is animated)."""
+
+from __future__ import annotations
+
+from ..canvas import Canvas
+from ..rules.model import EncodeOptions
+from .registry import Codec, pil_save, register_codec, save_kwargs
+
+
+def save_png(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes:
+    kw = save_kwargs(canvas, opts)
+    if canvas.is_animated:
+        kw.update(duration=canvas.durations, loop=canvas.loop or 0)
+    return pil_save(canvas.frames, "PNG", compress_level=6, **kw)
+
+
+register_codec(Codec("png", save_png, lossy=False, animated=True, alpha=True))

@@ -1,0 +1,169 @@
+"""The output-format registry and ``encode``."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Callable
+
+from PIL import Image
+
+from ..canvas import Canvas
+from ..errors import UNSUPPORTED_TYPE, CIError
+from ..ops.frames import check_output_size
+from ..rules.model import EncodeOptions
+
+#: Quality used when the source has none to keep (not a JPEG): Qiniu's default (see docs).
+DEFAULT_QUALITY = 85
+
+
+@dataclass(frozen=True)
+class Codec:
+    """One output format.
+
+    ``save(canvas, quality, opts) -> bytes`` writes the canvas (frames already in a mode the
+    format accepts); ``lossy`` says whether quality applies; ``animated`` whether it keeps frames.
+    """
+
+    name: str  # CI's lower-case result format (jpeg, png, ...)
+    save: Callable[[Canvas, int | None, EncodeOptions], bytes]
+    lossy: bool
+    animated: bool
+    alpha: bool
+
+
+_CODECS: dict[str, Codec] = {}
+#: ``/format/`` token -> codec name.
+_TOKENS = {"jpg": "jpeg", "yjpeg": "jpeg", "png": "png", "webp": "webp", "gif": "gif", "bmp": "bmp",
+           "avif": "avif", "heif": "heif"}
+
+
+def register_codec(codec: Codec) -> None:
+    """Add an output format (plugins call this on import)."""
+    _CODECS[codec.name] = codec
+
+
+def codec_for(token: str) -> Codec:
+    """The codec for a ``/format/`` token or a source format name.
+
+    Examples
+    --------
+    >>> codec_for("jpg").name
+    'jpeg'
+    """
+    name = _TOKENS.get(token, token)
+    if name == "tiff":
+        name = "png"  # CI cannot output TIFF; keep it lossless
+    if name not in _CODECS:
+        raise CIError(f"cannot encode {token!r}", code=UNSUPPORTED_TYPE, token=token)
+    return _CODECS[name]
+
+
+def flatten(frame: Image.Image, background=(255, 255, 255)) -> Image.Image:
+    """Composite a frame with alpha onto ``background`` (for formats without alpha)."""
+    if frame.mode == "RGBA":
+        base = Image.new("RGB", frame.size, background)
+        base.paste(frame, mask=frame.getchannel("A"))
+        return base
+    if frame.mode == "LA":
+        base = Image.new("L", frame.size, 255)
+        base.paste(frame.getchannel("L"), mask=frame.getchannel("A"))
+        return base
+    return frame
+
+
+def resolve_quality(canvas: Canvas, opts: EncodeOptions, codec: Codec) -> int | None:
+    """Quality to encode with under CI's rules (spec §6; defaults in docs/ci-compatibility.md)."""
+    if not codec.lossy:
+        return None
+    if opts.quality is not None:
+        return opts.quality.resolve(canvas.source_quality)
+    return canvas.source_quality if canvas.source_quality is not None else DEFAULT_QUALITY
+
+
+def encode(canvas: Canvas, opts: EncodeOptions) -> tuple[bytes, Codec, int | None]:
+    """Encode ``canvas`` with the rule's encoder options.
+
+    Returns
+    -------
+    (bytes, Codec, quality)
+        The encoded image, the codec used, and the quality it was encoded at (None if lossless).
+    """
+    from ..ops.animation import reduce_frames  # local: ops import codecs' helpers
+
+    check_output_size(canvas.size, "the result")
+    codec = codec_for(opts.format or canvas.source_format)
+    if opts.cgif is not None and canvas.is_animated:
+        canvas = reduce_frames(canvas, opts.cgif)
+    if canvas.is_animated and not codec.animated:
+        canvas = canvas.replace(frames=canvas.frames[:1], durations=canvas.durations[:1])
+    if not codec.alpha:
+        canvas = canvas.map_frames(flatten)
+    if opts.size_limit is not None and not codec.lossy:
+        codec = _CODECS["jpeg"]  # size-limit works by lowering quality: needs a lossy format
+        canvas = canvas.map_frames(flatten)
+    quality = resolve_quality(canvas, opts, codec)
+    if opts.size_limit is not None:
+        return (*_fit_size(canvas, opts, codec, quality), )
+    data = codec.save(canvas, quality, opts)
+    return data, codec, quality
+
+
+def _fit_size(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int) -> tuple[bytes, Codec, int]:
+    """The highest quality (<= the resolved one) whose output fits ``size-limit``: a bisection."""
+    limit = opts.size_limit.max_bytes
+    best = codec.save(canvas, quality, opts)
+    if len(best) <= limit:
+        return best, codec, quality
+    lo, hi, best_q = 1, quality - 1, 1
+    best = None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        data = codec.save(canvas, mid, opts)
+        if len(data) <= limit:
+            best, best_q, lo = data, mid, mid + 1
+        else:
+            hi = mid - 1
+    if best is None:  # even quality 1 is too big: return the smallest we can make
+        best = codec.save(canvas, 1, opts)
+    return best, codec, best_q
+
+
+def exif_for_output(canvas: Canvas, opts: EncodeOptions) -> bytes | None:
+    """The EXIF block to write: none when stripped; the orientation tag updated once applied."""
+    if opts.strip or not canvas.exif:
+        return None
+    if canvas.orientation == 1:
+        try:
+            exif = Image.Exif()
+            exif.load(canvas.exif)
+            if exif.get(0x0112, 1) != 1:
+                exif[0x0112] = 1
+                return exif.tobytes()
+        except Exception:  # noqa: BLE001 - an unparsable block is dropped rather than corrupting output
+            return None
+    return canvas.exif
+
+
+def save_kwargs(canvas: Canvas, opts: EncodeOptions) -> dict:
+    """Metadata keyword arguments Pillow's savers share: exif, icc_profile, xmp."""
+    kw: dict = {}
+    exif = exif_for_output(canvas, opts)
+    if exif:
+        kw["exif"] = exif
+    if canvas.icc:
+        kw["icc_profile"] = canvas.icc
+    if canvas.xmp and not opts.strip:
+        kw["xmp"] = canvas.xmp
+    return kw
+
+
+def pil_save(frames: list[Image.Image], fmt: str, **kwargs) -> bytes:
+    """Save frames with Pillow into bytes (``save_all`` for several frames)."""
+    buf = io.BytesIO()
+    if len(frames) > 1:
+        frames[0].save(buf, fmt, save_all=True, append_images=frames[1:], **kwargs)
+    else:
+        frames[0].save(buf, fmt, **kwargs)
+    return buf.getvalue()
+

@@ -1,0 +1,18 @@
+"""WebP output (lossy at the resolved quality; animated WebP keeps frames, durations, loop)."""
+
+from __future__ import annotations
+
+from ..canvas import Canvas
+from ..rules.model import EncodeOptions
+from .registry import Codec, pil_save, register_codec, save_kwargs
+
+
+def save_webp(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes:
+    kw = save_kwargs(canvas, opts)
+    kw.pop("xmp", None)
+    if canvas.is_animated:
+        kw.update(duration=canvas.durations, loop=canvas.loop or 0)
+    return pil_save(canvas.frames, "WEBP", quality=int(quality if quality is not None else 85), method=4, **kw)
+
+
+register_codec(Codec("webp", save_webp, lossy=True, animated=True, alpha=True))

@@ -1,0 +1,346 @@
+"""Decode: limits first (from the header), then pixels, EXIF orientation, ICC; shrink-on-load."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageCms, ImageSequence
+
+from .canvas import Canvas
+from .codecs.jpeg_quality import estimate_jpeg_quality
+from .errors import CORRUPT_IMAGE, FILE_TOO_LARGE, RESOLUTION_TOO_LARGE, UNSUPPORTED_TYPE, CIError
+from .limits import LIMITS, Limits
+
+try:  # HEIF/HEIC decoding; AVIF is built into Pillow >= 11.3
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
+    pillow_heif = None
+
+#: Pillow format name -> CI's lower-case name (imageInfo spells JPEG "jpeg").
+FORMAT_NAMES = {
+    "JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp",
+    "AVIF": "avif", "HEIF": "heif", "TIFF": "tiff",
+}
+
+Source = str | os.PathLike | bytes | bytearray | memoryview | Image.Image
+
+
+@dataclass(frozen=True)
+class Header:
+    """What the file says about itself, read without decoding pixels."""
+
+    format: str
+    width: int
+    height: int
+    frames: int
+    mode: str
+    orientation: int
+    size_bytes: int
+
+
+def read_source(src: Source, *, limits: Limits = LIMITS) -> tuple[bytes, str | None]:
+    """The encoded bytes of ``src`` (a path or bytes) and its name, refusing files over 32 MB.
+
+    Examples
+    --------
+    >>> read_source(b"abc")
+    (b'abc', None)
+    """
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        data = bytes(src)
+        name = None
+    elif isinstance(src, (str, os.PathLike)):
+        path = Path(src)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise CIError(f"no such file: {path}", code=UNSUPPORTED_TYPE, token=str(path)) from None
+        except OSError as exc:
+            raise CIError(f"cannot read {path}: {exc.strerror or exc}", code=UNSUPPORTED_TYPE, token=str(path)) from None
+        if path.is_dir():
+            raise CIError(f"{path} is a directory, not an image", code=UNSUPPORTED_TYPE, token=str(path))
+        if size > limits.max_file_bytes:
+            raise CIError(
+                f"{path.name} is {size} bytes; CI's input limit is {limits.max_file_bytes} bytes (32 MB)",
+                code=FILE_TOO_LARGE, token=str(path),
+            )
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise CIError(f"cannot read {path}: {exc.strerror or exc}", code=UNSUPPORTED_TYPE, token=str(path)) from None
+        name = path.name
+    else:
+        raise CIError(f"cannot read an image from a {type(src).__name__}", code=UNSUPPORTED_TYPE)
+    if len(data) > limits.max_file_bytes:
+        raise CIError(
+            f"input is {len(data)} bytes; CI's input limit is {limits.max_file_bytes} bytes (32 MB)",
+            code=FILE_TOO_LARGE, token=name,
+        )
+    if not data:
+        raise CIError(f"{name or 'input'} is empty (0 bytes)", code=UNSUPPORTED_TYPE, token=name)
+    return data, name
+
+
+@contextlib.contextmanager
+def _bomb_guard():
+    """Let Pillow open up to CI's pixel limit; cinb checks the limit itself, with CI's error."""
+    old = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max(old or 0, LIMITS.max_pixels)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = old
+
+
+def gif_frame_count(data: bytes) -> int:
+    """Count a GIF's frames by walking its blocks (no LZW decoding).
+
+    Examples
+    --------
+    >>> gif_frame_count(b"not a gif")
+    0
+    """
+    if data[:6] not in (b"GIF87a", b"GIF89a") or len(data) < 13:
+        return 0
+    pos = 13
+    if data[10] & 0x80:
+        pos += 3 * (2 << (data[10] & 7))
+    frames, n = 0, len(data)
+    while pos < n:
+        block = data[pos]
+        if block == 0x2C:  # image descriptor
+            frames += 1
+            if pos + 10 > n:
+                break
+            flags = data[pos + 9]
+            pos += 10
+            if flags & 0x80:
+                pos += 3 * (2 << (flags & 7))
+            pos += 1  # LZW minimum code size
+        elif block == 0x21:  # extension
+            pos += 2
+        else:  # trailer or garbage
+            break
+        while pos < n and data[pos]:  # data sub-blocks
+            pos += data[pos] + 1
+        pos += 1
+    return frames
+
+
+def _orientation(img: Image.Image) -> int:
+    if "original_orientation" in img.info:  # pillow-heif moves the real value here
+        try:
+            return int(img.info["original_orientation"] or 1)
+        except (TypeError, ValueError):
+            return 1
+    try:
+        value = img.getexif().get(0x0112, 1)
+        return int(value) if int(value) in range(1, 9) else 1
+    except Exception:  # a damaged EXIF block must not stop decoding  # noqa: BLE001
+        return 1
+
+
+def _open(data: bytes, name: str | None) -> Image.Image:
+    try:
+        with _bomb_guard():
+            return Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise CIError(f"{name or 'input'}: {exc}", code=RESOLUTION_TOO_LARGE, token=name) from None
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for garbage
+        raise CIError(
+            f"{name or 'input'} is not an image cinb can read ({type(exc).__name__})",
+            code=UNSUPPORTED_TYPE, token=name,
+        ) from None
+
+
+def check_limits(img: Image.Image, data: bytes, name: str | None, *, limits: Limits = LIMITS) -> Header:
+    """Check CI's resolution and frame limits from the header; return the header."""
+    fmt = FORMAT_NAMES.get(img.format or "", (img.format or "unknown").lower())
+    w, h = img.size
+    label = name or "input"
+    if fmt == "gif":
+        frames = gif_frame_count(data) or 1
+    else:
+        try:
+            frames = int(getattr(img, "n_frames", 1) or 1)
+        except Exception:  # noqa: BLE001
+            frames = 1
+    if max(w, h) > limits.max_side:
+        raise CIError(f"{label} is {w}x{h}; CI accepts at most {limits.max_side} px a side",
+                      code=RESOLUTION_TOO_LARGE, token=name)
+    if w * h * frames > limits.max_pixels:
+        raise CIError(f"{label} has {w}x{h}x{frames} pixels; CI accepts at most {limits.max_pixels}",
+                      code=RESOLUTION_TOO_LARGE, token=name)
+    if frames > limits.max_frames:
+        raise CIError(f"{label} has {frames} frames; CI accepts at most {limits.max_frames}",
+                      code=RESOLUTION_TOO_LARGE, token=name)
+    return Header(fmt, w, h, frames, img.mode, _orientation(img), len(data))
+
+
+def read_header(src: Source, *, limits: Limits = LIMITS) -> Header:
+    """Format, size, frames, mode and orientation, with CI's limits checked, without decoding pixels.
+
+    Examples
+    --------
+    >>> from PIL import Image; import io
+    >>> buf = io.BytesIO(); Image.new("RGB", (30, 20)).save(buf, "PNG")
+    >>> read_header(buf.getvalue()).width
+    30
+    """
+    data, name = read_source(src, limits=limits)
+    return check_limits(_open(data, name), data, name, limits=limits)
+
+
+_SRGB = None
+
+
+def _to_working_mode(img: Image.Image) -> Image.Image:
+    """Normalise a decoded frame to RGB, RGBA, L or LA."""
+    global _SRGB
+    mode = img.mode
+    if mode in ("RGB", "RGBA", "L", "LA"):
+        return img
+    if mode == "CMYK":
+        icc = img.info.get("icc_profile")
+        if icc:
+            try:
+                if _SRGB is None:
+                    _SRGB = ImageCms.createProfile("sRGB")
+                src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+                return ImageCms.profileToProfile(img, src, _SRGB, outputMode="RGB")
+            except Exception:  # noqa: BLE001 - a broken profile: fall back to the naive conversion
+                pass
+        return img.convert("RGB")
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        import numpy as np
+
+        a = np.asarray(img, dtype=np.uint32 if mode == "I" else np.uint16)
+        return Image.fromarray((a >> 8).clip(0, 255).astype("uint8"), "L")
+    if mode == "F":
+        return img.convert("L")
+    if mode == "1":
+        return img.convert("L")
+    if mode in ("P", "PA"):
+        return img.convert("RGBA" if ("transparency" in img.info or mode == "PA") else "RGB")
+    if mode in ("La",):
+        return img.convert("LA")
+    if mode in ("RGBa",):
+        return img.convert("RGBA")
+    return img.convert("RGB")
+
+
+def draft_target(header: Header, target: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The size to request from the JPEG decoder: at least twice the final size (None: full)."""
+    if target is None or header.format != "jpeg" or header.frames > 1:
+        return None
+    want = (target[0] * 2, target[1] * 2)
+    if want[0] * 2 > header.width or want[1] * 2 > header.height:
+        return None  # less than a 2x reduction would be possible: decode in full
+    return want
+
+
+def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
+    """Decode ``src`` into a Canvas after checking CI's limits.
+
+    Parameters
+    ----------
+    src : path, bytes or PIL.Image.Image
+        The image.
+    draft : (int, int) or callable, optional
+        For JPEG sources: decode at a reduced scale that is still at least this size
+        (shrink-on-load); a callable receives the Header and returns the size or None.
+        The canvas then records the full size in ``nominal_size``.
+
+    Raises
+    ------
+    CIError
+        -167 file too large, -447 resolution or frames over CI's limits, -113 not an image,
+        -443 truncated or corrupt.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> open_canvas(Image.new("RGB", (8, 8))).size
+    (8, 8)
+    """
+    if isinstance(src, Image.Image):
+        return _canvas_from_pil(src)
+    data, name = read_source(src, limits=limits)
+    img = _open(data, name)
+    header = check_limits(img, data, name, limits=limits)
+    if callable(draft):
+        draft = draft(header)
+    label = name or "input"
+    exif = img.info.get("exif")
+    icc = img.info.get("icc_profile")
+    xmp = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
+    quality = None
+    nominal = None
+    try:
+        with _bomb_guard():
+            if header.format == "jpeg":
+                quality = estimate_jpeg_quality(getattr(img, "quantization", None))
+                if draft and header.frames == 1:
+                    img.draft("RGB" if img.mode == "RGB" else img.mode, draft)
+                    if img.size != (header.width, header.height):
+                        nominal = (header.width, header.height)
+            frames, durations = [], []
+            if header.frames > 1:
+                for frame in ImageSequence.Iterator(img):
+                    durations.append(int(frame.info.get("duration", 100) or 100))
+                    frames.append(_to_working_mode(frame.convert("RGBA") if frame.mode == "P" else frame.copy()))
+                frames = _same_mode(frames)
+            else:
+                img.load()
+                frames.append(_to_working_mode(img))
+    except CIError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - truncated data, bad Huffman codes, zlib errors...
+        raise CIError(f"{label} is truncated or corrupt: {exc}", code=CORRUPT_IMAGE, token=name) from None
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    return Canvas(
+        frames=frames,
+        durations=durations,
+        loop=img.info.get("loop") if header.frames > 1 else None,
+        source_format=header.format,
+        exif=exif if isinstance(exif, bytes) and exif else None,
+        icc=icc or None,
+        xmp=xmp or None,
+        orientation=1 if "original_orientation" in img.info else header.orientation,
+        source_quality=quality,
+        source_bytes=data,
+        nominal_size=nominal,
+    )
+
+
+def _same_mode(frames: list[Image.Image]) -> list[Image.Image]:
+    modes = {f.mode for f in frames}
+    if len(modes) == 1:
+        return frames
+    return [f.convert("RGBA") for f in frames]
+
+
+def _canvas_from_pil(img: Image.Image) -> Canvas:
+    fmt = FORMAT_NAMES.get(img.format or "", "png")
+    w, h = img.size
+    if max(w, h) > LIMITS.max_side or w * h > LIMITS.max_pixels:
+        raise CIError(f"image is {w}x{h}; over CI's input limits", code=RESOLUTION_TOO_LARGE)
+    exif = img.info.get("exif")
+    return Canvas(
+        frames=[_to_working_mode(img.copy())],
+        source_format=fmt,
+        exif=exif if isinstance(exif, bytes) and exif else None,
+        icc=img.info.get("icc_profile") or None,
+        orientation=_orientation(img) if exif else 1,
+        source_quality=estimate_jpeg_quality(getattr(img, "quantization", None)) if fmt == "jpeg" else None,
+    )

@@ -1,0 +1,233 @@
+"""``process``: decode -> rule -> ops -> encode, with CI's semantics."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from . import codecs  # noqa: F401  (registers the output formats)
+from .decode import FORMAT_NAMES, Header, Source, draft_target, open_canvas
+from .errors import LIMIT_CODES, CIError
+from .ops.rotation import AutoOrient
+from .ops.scaling import Thumbnail
+from .rules.model import Context, EncodeOptions, Rule
+from .rules.mogr2 import Mogr2Stage, View2Stage
+from .rules.registry import parse_rule
+from .styles import Styles, expand_styles
+
+
+@dataclass
+class Result:
+    """The outcome of ``process``.
+
+    Attributes
+    ----------
+    data : bytes
+        The encoded image (or, for a terminal info stage, UTF-8 JSON).
+    format : str
+        ``jpeg``, ``png``, ``webp``, ``gif``, ``bmp``, ``avif``, ``heif``; ``json`` for info stages.
+    width, height : int
+        Size of the resulting image.
+    info : dict
+        What processing reported: ``quality`` used, ``frames``, ``ignored_error``, results of
+        analysis stages (e.g. ``WatermarkStatus``).
+    """
+
+    data: bytes
+    format: str
+    width: int
+    height: int
+    info: dict = field(default_factory=dict)
+    _image: Image.Image | None = field(default=None, repr=False)
+
+    @property
+    def image(self) -> Image.Image:
+        """The result decoded as a PIL image (for info stages: the image that was described)."""
+        if self._image is None:
+            self._image = Image.open(io.BytesIO(self.data))
+            self._image.load()
+        return self._image
+
+    @property
+    def json(self) -> dict | None:
+        """The JSON answer of an info stage (imageInfo, exif, imageAve), else None."""
+        return json.loads(self.data) if self.format == "json" else None
+
+    @property
+    def extension(self) -> str:
+        """A file extension for the format (``jpg`` for JPEG)."""
+        return {"jpeg": "jpg"}.get(self.format, self.format)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``data`` atomically: a temp file in the same folder, then ``os.replace``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> r = process(Image.new("RGB", (20, 10)), "imageMogr2/format/png")
+        >>> p = r.save(pathlib.Path(tempfile.mkdtemp()) / "out.png")
+        >>> p.stat().st_size == len(r.data)
+        True
+        """
+        return write_atomic(path, self.data)
+
+    def _repr_png_(self):  # inline display in Jupyter
+        if self.format == "json":
+            return None
+        img = self.image.copy()
+        img.thumbnail((512, 512))
+        buf = io.BytesIO()
+        img.save(buf, "PNG")
+        return buf.getvalue()
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temp file and rename, so no partial file is ever seen."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return target
+
+
+def _draft_size(rule: Rule):
+    """A function Header -> decode size for shrink-on-load, when the rule starts by shrinking."""
+    if not rule.stages:
+        return None
+    first = rule.stages[0]
+    if isinstance(first, View2Stage):
+        view = first.view
+
+        def size(h: Header):
+            scaled, _ = view.plan(h.width, h.height)
+            return draft_target(h, scaled)
+
+        return size
+    if isinstance(first, Mogr2Stage) and first.ops:
+        ops = list(first.ops)
+        orient = bool(ops and isinstance(ops[0], AutoOrient))
+        if orient:
+            ops = ops[1:]
+        if not ops or not isinstance(ops[0], Thumbnail) or ops[0].pad:
+            return None
+        thumb = ops[0]
+
+        def size(h: Header):
+            swap = orient and h.orientation >= 5
+            W, H = (h.height, h.width) if swap else (h.width, h.height)
+            tw, th = thumb.target_size(W, H)
+            if tw >= W or th >= H:
+                return None
+            return draft_target(h, (th, tw) if swap else (tw, th))
+
+        return size
+    return None
+
+
+def _resolve_src(src: Source, rule: Rule, styles: Styles | None) -> tuple[Source, Rule]:
+    """``photo.jpg!thumb``: a missing path whose tail names a style means "apply that style"."""
+    if styles is None or not isinstance(src, (str, os.PathLike)) or Path(src).exists():
+        return src, rule
+    key, name = styles.split_key(str(src))
+    if name is None:
+        return src, rule
+    return key, Rule(styles.rule(name).stages + rule.stages)
+
+
+def process(src: Source, rule: "str | Rule" = "", *, styles: Styles | None = None) -> Result:
+    """Apply a CI processing rule to one image, locally, with CI's semantics.
+
+    Parameters
+    ----------
+    src : path, bytes or PIL.Image.Image
+        The image. With ``styles``, a path like ``photo.jpg!thumb`` applies style ``thumb``.
+    rule : str or Rule
+        A CI processing string, e.g. ``imageMogr2/thumbnail/!50p/format/webp``; pipelines with
+        ``|``; ``style/<name>`` stages; a final ``imageInfo``/``exif``/``imageAve`` stage.
+    styles : Styles, optional
+        Named styles for ``style/<name>`` and separator keys.
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    CIError
+        Bad rule (-103), unknown style (-105), unreadable input (-113, -443), over CI's limits
+        (-167, -442, -447; with ``/ignore-error/1`` these return the original instead).
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> r = process(Image.new("RGB", (400, 300), "red"), "imageMogr2/thumbnail/!50p/format/png")
+    >>> r.format, r.width, r.height
+    ('png', 200, 150)
+    """
+    parsed = parse_rule(rule)
+    src, parsed = _resolve_src(src, parsed, styles)
+    parsed = expand_styles(parsed, styles)
+    opts = parsed.encode_options
+    try:
+        return _run(src, parsed, opts, Context(styles=styles, base_dir=_base_dir(src)))
+    except CIError as exc:
+        if opts.ignore_error and exc.code in LIMIT_CODES:
+            return _original(src, exc)
+        raise
+
+
+def _base_dir(src: Source) -> str | None:
+    return str(Path(src).parent) if isinstance(src, (str, os.PathLike)) else None
+
+
+def _run(src: Source, rule: Rule, opts: EncodeOptions, ctx: Context) -> Result:
+    canvas = open_canvas(src, draft=_draft_size(rule))
+    for stage in rule.stages:
+        canvas = stage.apply(canvas, ctx)
+    data, codec, quality = codecs.encode(canvas, opts)
+    info = dict(canvas.info)
+    info.update(quality=quality, frames=len(canvas.frames) if codec.animated else 1)
+    fmt = codec.name
+    if (opts.size_limit is not None and opts.size_limit.keep_original and canvas.source_bytes
+            and len(data) >= len(canvas.source_bytes)):
+        data, fmt = canvas.source_bytes, canvas.source_format
+        info["size_limit_kept_original"] = True
+    if rule.stages and rule.stages[-1].terminal:
+        answer = rule.stages[-1].describe(canvas, data, fmt, ctx)
+        return Result(json.dumps(answer, ensure_ascii=False).encode("utf-8"), "json",
+                      canvas.width, canvas.height, info)
+    return Result(data, fmt, canvas.width, canvas.height, info)
+
+
+def _original(src: Source, exc: CIError) -> Result:
+    """``/ignore-error/1``: the input, untouched."""
+    if isinstance(src, Image.Image):
+        buf = io.BytesIO()
+        src.save(buf, "PNG")
+        return Result(buf.getvalue(), "png", src.width, src.height, {"ignored_error": exc.code})
+    data = Path(src).read_bytes() if isinstance(src, (str, os.PathLike)) else bytes(src)
+    fmt, w, h = "unknown", 0, 0
+    try:
+        img = Image.open(io.BytesIO(data))
+        fmt, (w, h) = FORMAT_NAMES.get(img.format or "", (img.format or "unknown").lower()), img.size
+    except Exception:  # noqa: BLE001 - the original may not even be an image Pillow knows
+        pass
+    return Result(data, fmt, w, h, {"ignored_error": exc.code, "ignored_message": exc.message})
+
+
+__all__ = ["Result", "process", "write_atomic"]

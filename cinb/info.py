@@ -1,0 +1,182 @@
+"""Information APIs: ``imageInfo``, ``exif``, ``imageAve`` (spec §13), CI's JSON shapes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+from PIL import ExifTags, Image, TiffImagePlugin
+
+from .decode import Source, _open, check_limits, open_canvas, read_source
+from .rules.grammar import bad
+from .rules.model import Stage
+from .rules.registry import register_family
+
+_BIT_DEPTH = {"1": 1, "L": 8, "LA": 8, "P": 8, "PA": 8, "RGB": 8, "RGBA": 8, "CMYK": 8, "YCbCr": 8,
+              "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}
+#: EXIF enumerations CI renders as names (its example shows ColorSpace as "sRGB").
+_NAMED = {"ColorSpace": {1: "sRGB", 0xFFFF: "Uncalibrated"}}
+_SKIP_TAGS = {"MakerNote", "PrintImageMatching", "ExifOffset", "GPSInfo", "InteropOffset", "UserComment"}
+
+
+def _dpi(img: Image.Image) -> tuple[str, str]:
+    dpi = img.info.get("dpi")
+    if not dpi:
+        return "72", "72"
+    try:
+        return str(int(round(float(dpi[1])))), str(int(round(float(dpi[0]))))
+    except (TypeError, ValueError, IndexError):
+        return "72", "72"
+
+
+def _bit_depth(img: Image.Image, fmt: str) -> int:
+    if fmt == "png" and img.mode in ("I", "I;16", "I;16B"):
+        return 16
+    return _BIT_DEPTH.get(img.mode, 8)
+
+
+def image_info(src: Source) -> dict[str, str]:
+    """CI's ``imageInfo``: format, size, md5, frames, bit depth, dpi; every value a string.
+
+    Examples
+    --------
+    >>> import io; from PIL import Image
+    >>> buf = io.BytesIO(); Image.new("RGB", (40, 30)).save(buf, "PNG")
+    >>> info = image_info(buf.getvalue())
+    >>> info["format"], info["width"], info["height"], info["frame_count"]
+    ('png', '40', '30', '1')
+    """
+    data, name = read_source(src) if not isinstance(src, Image.Image) else (_pil_bytes(src), None)
+    img = _open(data, name)
+    header = check_limits(img, data, name)
+    vdpi, hdpi = _dpi(img)
+    return {
+        "format": header.format,
+        "width": str(header.width),
+        "height": str(header.height),
+        "size": str(len(data)),
+        "md5": hashlib.md5(data).hexdigest(),
+        "dynamic_range": "sdr",
+        "frame_count": str(header.frames),
+        "bit_depth": str(_bit_depth(img, header.format)),
+        "vertical_dpi": vdpi,
+        "horizontal_dpi": hdpi,
+    }
+
+
+def _pil_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _value(tag: str, value) -> str:
+    """Render an EXIF value CI's way: rationals ``num/den``, bytes as decimal bytes."""
+    if tag in _NAMED and value in _NAMED[tag]:
+        return _NAMED[tag][value]
+    if isinstance(value, TiffImagePlugin.IFDRational):
+        return f"{value.numerator}/{value.denominator}"
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator}"
+    if isinstance(value, bytes):
+        return " ".join(str(b) for b in value[:256])
+    if isinstance(value, tuple):
+        return " ".join(_value(tag, v) for v in value)
+    if isinstance(value, str):
+        return value.rstrip("\x00").strip()
+    return str(value)
+
+
+def exif(src: Source) -> dict:
+    """CI's ``exif``: ``{TagName: {"val": "..."}}``, or ``{"error": "no exif data"}``.
+
+    Examples
+    --------
+    >>> import io; from PIL import Image
+    >>> buf = io.BytesIO(); Image.new("RGB", (8, 8)).save(buf, "PNG")
+    >>> exif(buf.getvalue())
+    {'error': 'no exif data'}
+    """
+    data, name = read_source(src) if not isinstance(src, Image.Image) else (_pil_bytes(src), None)
+    img = _open(data, name)
+    check_limits(img, data, name)
+    try:
+        ex = img.getexif()
+        tags: dict = dict(ex)
+        for ifd in (ExifTags.IFD.Exif, ExifTags.IFD.GPSInfo, ExifTags.IFD.Interop):
+            try:
+                sub = ex.get_ifd(ifd)
+            except Exception:  # noqa: BLE001
+                continue
+            names = ExifTags.GPSTAGS if ifd == ExifTags.IFD.GPSInfo else ExifTags.TAGS
+            tags.update({("GPS" + names.get(k, str(k))) if ifd == ExifTags.IFD.GPSInfo else names.get(k, k): v
+                         for k, v in sub.items()})
+    except Exception:  # noqa: BLE001 - a damaged EXIF block reads as no EXIF
+        tags = {}
+    if "original_orientation" in img.info and img.info["original_orientation"]:
+        tags[0x0112] = int(img.info["original_orientation"])  # HEIC: pillow-heif moved it
+    out: dict = {}
+    for key, value in tags.items():
+        name_ = key if isinstance(key, str) else ExifTags.TAGS.get(key, f"Tag{key:#06x}")
+        if name_ in _SKIP_TAGS:
+            continue
+        out[name_] = {"val": _value(name_, value)}
+    return dict(sorted(out.items())) if out else {"error": "no exif data"}
+
+
+def image_ave(src: Source) -> dict[str, str]:
+    """CI's ``imageAve``: the average colour as ``{"RGB": "0xrrggbb"}``.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> image_ave(Image.new("RGB", (4, 4), (255, 0, 16)))
+    {'RGB': '0xff0010'}
+    """
+    canvas = open_canvas(src, draft=(256, 256))
+    return {"RGB": average_rgb(canvas.frames[0])}
+
+
+def average_rgb(frame: Image.Image) -> str:
+    """The mean colour of a frame (alpha-weighted) as ``0xrrggbb``."""
+    rgba = np.asarray(frame.convert("RGBA"), dtype=np.float64)
+    alpha = rgba[..., 3:4] / 255.0
+    total = alpha.sum()
+    mean = (rgba[..., :3] * alpha).sum(axis=(0, 1)) / total if total else rgba[..., :3].mean(axis=(0, 1))
+    r, g, b = (int(v + 0.5) for v in mean)
+    return f"0x{r:02x}{g:02x}{b:02x}"
+
+
+@dataclass(frozen=True)
+class InfoStage(Stage):
+    """A terminal ``imageInfo`` / ``exif`` / ``imageAve`` stage: describes the image so far."""
+
+    kind: str = "imageInfo"
+    terminal = True
+
+    def __str__(self) -> str:
+        return self.kind
+
+    def apply(self, canvas, ctx):
+        return canvas
+
+    def describe(self, canvas, data: bytes, fmt: str, ctx) -> dict:
+        if self.kind == "imageAve":
+            return {"RGB": average_rgb(canvas.frames[0])}
+        return (image_info if self.kind == "imageInfo" else exif)(data)
+
+
+def _info_parser(kind: str):
+    def parse(segments: list[str]) -> Stage:
+        if segments and segments != [""]:
+            raise bad(f"{kind} takes no parameters, got {'/'.join(segments)!r}", "/".join(segments))
+        return InfoStage(kind)
+
+    return parse
+
+
+for _kind in ("imageInfo", "exif", "imageAve"):
+    register_family(_kind, _info_parser(_kind))

@@ -1,0 +1,85 @@
+"""Rotation and mirroring: ``rotate``, ``auto-orient``, ``flip`` (spec §4)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from PIL import Image
+
+from ..canvas import Canvas
+from .frames import check_output_size, transparent, with_alpha
+
+T = Image.Transpose
+#: EXIF orientation -> the transpose that makes the picture upright (None: already upright).
+ORIENTATION_TRANSPOSE = {
+    1: None, 2: T.FLIP_LEFT_RIGHT, 3: T.ROTATE_180, 4: T.FLIP_TOP_BOTTOM,
+    5: T.TRANSPOSE, 6: T.ROTATE_270, 7: T.TRANSVERSE, 8: T.ROTATE_90,
+}
+
+
+@dataclass(frozen=True)
+class Rotate:
+    """``rotate/<deg>``: clockwise; other than multiples of 90 the canvas grows to the rotated box
+    and the new corners are transparent (white once encoded to a format without alpha).
+
+    Examples
+    --------
+    >>> Rotate(90).apply(Canvas(frames=[Image.new("RGB", (4, 2))])).size
+    (2, 4)
+    """
+
+    degrees: int
+
+    def tokens(self) -> list[str]:
+        return ["rotate", str(self.degrees)]
+
+    def apply(self, canvas: Canvas, ctx=None) -> Canvas:
+        deg = self.degrees % 360
+        if deg == 0:
+            return canvas
+        exact = {90: T.ROTATE_270, 180: T.ROTATE_180, 270: T.ROTATE_90}
+        if deg in exact:
+            return canvas.map_frames(lambda f: f.transpose(exact[deg]))
+        W, H = canvas.size
+        rad = math.radians(deg)
+        c, s = abs(math.cos(rad)), abs(math.sin(rad))
+        check_output_size((math.ceil(W * c + H * s), math.ceil(W * s + H * c)), f"rotate/{self.degrees}")
+
+        def turn(f: Image.Image) -> Image.Image:
+            f = with_alpha(f)
+            return f.rotate(-deg, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=transparent(f))
+
+        return canvas.map_frames(turn)
+
+
+@dataclass(frozen=True)
+class AutoOrient:
+    """``auto-orient``: apply the pending EXIF orientation; the output's tag becomes 1."""
+
+    def tokens(self) -> list[str]:
+        return ["auto-orient"]
+
+    def apply(self, canvas: Canvas, ctx=None) -> Canvas:
+        op = ORIENTATION_TRANSPOSE.get(canvas.orientation)
+        if op is None:
+            return canvas.replace(orientation=1) if canvas.orientation != 1 else canvas
+        out = canvas.map_frames(lambda f: f.transpose(op))
+        out.orientation = 1
+        if canvas.nominal_size and canvas.orientation >= 5:
+            out.nominal_size = canvas.nominal_size[::-1]
+        return out
+
+
+@dataclass(frozen=True)
+class Flip:
+    """``flip/vertical`` (top-bottom mirror) or ``flip/horizontal`` (left-right mirror)."""
+
+    direction: str
+
+    def tokens(self) -> list[str]:
+        return ["flip", self.direction]
+
+    def apply(self, canvas: Canvas, ctx=None) -> Canvas:
+        op = T.FLIP_TOP_BOTTOM if self.direction == "vertical" else T.FLIP_LEFT_RIGHT
+        return canvas.map_frames(lambda f: f.transpose(op))

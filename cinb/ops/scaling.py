@@ -1,0 +1,172 @@
+"""Scaling: imageMogr2 ``thumbnail`` (11 forms, with ``pad``) and imageView2 modes 0-5."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from PIL import Image
+
+from ..canvas import Canvas
+from ..rules.grammar import color_token
+from .frames import check_output_size, fill_for, resize, round_half_up
+
+WHITE = (255, 255, 255)
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """``thumbnail/<spec>``; ``kind`` names the form, see spec §2.
+
+    kinds: ``percent`` (!Pp), ``width_percent`` (!Ppx), ``height_percent`` (!xPp), ``width`` (Wx),
+    ``height`` (xH), ``fit`` (WxH), ``cover`` (!WxHr), ``exact`` (WxH!), ``shrink`` (WxH>),
+    ``enlarge`` (WxH<), ``area`` (A@). ``pad``/``pad_color`` apply to ``fit`` only.
+
+    Examples
+    --------
+    >>> Thumbnail("fit", width=300, height=300).target_size(1000, 500)
+    (300, 150)
+    """
+
+    kind: str
+    width: int | None = None
+    height: int | None = None
+    percent: int | None = None
+    area: int | None = None
+    pad: bool = False
+    pad_color: tuple[int, int, int] | None = None
+
+    def value(self) -> str:
+        w = "" if self.width is None else str(self.width)
+        h = "" if self.height is None else str(self.height)
+        return {
+            "percent": f"!{self.percent}p",
+            "width_percent": f"!{self.percent}px",
+            "height_percent": f"!x{self.percent}p",
+            "width": f"{w}x",
+            "height": f"x{h}",
+            "fit": f"{w}x{h}",
+            "cover": f"!{w}x{h}r",
+            "exact": f"{w}x{h}!",
+            "shrink": f"{w}x{h}>",
+            "enlarge": f"{w}x{h}<",
+            "area": f"{self.area}@",
+        }[self.kind]
+
+    def tokens(self) -> list[str]:
+        out = ["thumbnail", self.value()]
+        if self.pad:
+            out += ["pad", "1"]
+            if self.pad_color is not None:
+                out += ["color", color_token(self.pad_color)]
+        return out
+
+    def target_size(self, W: int, H: int) -> tuple[int, int]:
+        """The result size for a W x H source (before the animation rule)."""
+        k, w, h = self.kind, self.width, self.height
+        if k == "percent":
+            return round_half_up(W * self.percent / 100), round_half_up(H * self.percent / 100)
+        if k == "width_percent":
+            return round_half_up(W * self.percent / 100), H
+        if k == "height_percent":
+            return W, round_half_up(H * self.percent / 100)
+        if k == "width":
+            return w, round_half_up(H * w / W)
+        if k == "height":
+            return round_half_up(W * h / H), h
+        if k == "exact":
+            return w, h
+        if k == "area":
+            if W * H <= self.area:
+                return W, H
+            s = math.sqrt(self.area / (W * H))
+            return max(1, int(W * s)), max(1, int(H * s))
+        factors = [f for f in ((w / W) if w else None, (h / H) if h else None) if f is not None]
+        s = max(factors) if k == "cover" else min(factors)
+        if (k == "shrink" and s >= 1) or (k == "enlarge" and s < 1):
+            return W, H
+        return round_half_up(W * s), round_half_up(H * s)
+
+    def apply(self, canvas: Canvas, ctx=None) -> Canvas:
+        W, H = canvas.nominal_size or canvas.size
+        tw, th = self.target_size(W, H)
+        if canvas.is_animated and (tw > W or th > H):
+            tw, th = W, H  # CI never enlarges animations
+        box = (self.width, self.height) if self.kind == "fit" and self.pad else None
+        check_output_size(box or (tw, th), f"thumbnail/{self.value()}")
+        out = canvas.map_frames(lambda f: resize(f, (tw, th)))
+        if box is not None:
+            out = out.map_frames(lambda f: pad_to(f, box, self.pad_color or WHITE))
+        out.nominal_size = None
+        return out
+
+
+def pad_to(img: Image.Image, box: tuple[int, int], rgb: tuple[int, int, int]) -> Image.Image:
+    """Centre the frame on a ``box``-sized canvas filled with ``rgb``."""
+    if img.size == box:
+        return img
+    canvas = Image.new(img.mode, box, fill_for(img, rgb))
+    canvas.paste(img, ((box[0] - img.width) // 2, (box[1] - img.height) // 2))
+    return canvas
+
+
+@dataclass(frozen=True)
+class View2:
+    """imageView2 ``mode`` with ``w``/``h`` limits (spec §14). It never enlarges (cinb's choice).
+
+    Examples
+    --------
+    >>> View2(1, 500, 400).plan(1000, 500)
+    ((800, 400), (500, 400))
+    >>> View2(2, 500, 400).plan(1000, 500)
+    ((500, 250), None)
+    """
+
+    mode: int
+    width: int | None = None
+    height: int | None = None
+
+    def tokens(self) -> list[str]:
+        out = [str(self.mode)]
+        if self.width is not None:
+            out += ["w", str(self.width)]
+        if self.height is not None:
+            out += ["h", str(self.height)]
+        return out
+
+    def plan(self, W: int, H: int) -> tuple[tuple[int, int], tuple[int, int] | None]:
+        """(scaled size, centre-crop size or None) for a W x H source."""
+        m, w, h = self.mode, self.width, self.height
+        long_, short = max(W, H), min(W, H)
+        if m in (1, 3, 4, 5):  # a missing minimum equals the given value
+            w, h = w or h, h or w
+        if m == 0:
+            s = min(x for x in ((w / long_) if w else None, (h / short) if h else None) if x is not None)
+        elif m == 2:
+            s = min(x for x in ((w / W) if w else None, (h / H) if h else None) if x is not None)
+        elif m in (1, 3):
+            s = max(w / W, h / H)
+        else:  # 4, 5: long edge >= w, short edge >= h
+            s = max(w / long_, h / short)
+        s = min(s, 1.0)
+        scaled = (round_half_up(W * s), round_half_up(H * s))
+        crop = None
+        if m == 1:
+            crop = (min(w, scaled[0]), min(h, scaled[1]))
+        elif m == 5:
+            cw, ch = (w, h) if W >= H else (h, w)
+            crop = (min(cw, scaled[0]), min(ch, scaled[1]))
+        if crop == scaled:
+            crop = None
+        return scaled, crop
+
+    def apply(self, canvas: Canvas, ctx=None) -> Canvas:
+        W, H = canvas.nominal_size or canvas.size
+        scaled, crop = self.plan(W, H)
+        check_output_size(scaled, f"imageView2/{self.mode}")
+        out = canvas.map_frames(lambda f: resize(f, scaled))
+        if crop is not None:
+            x, y = (scaled[0] - crop[0]) // 2, (scaled[1] - crop[1]) // 2
+            out = out.map_frames(lambda f: f.crop((x, y, x + crop[0], y + crop[1])))
+        out.nominal_size = None
+        return out

@@ -1,0 +1,291 @@
+"""The ``imageMogr2`` and ``imageView2`` families: parameters -> typed operations (spec §2-8, §14)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..canvas import Canvas
+from ..errors import UNSUPPORTED_TYPE
+from ..limits import LIMITS
+from ..ops.cropping import Crop, Cut, IRadius, RRadius
+from ..ops.filters import Blur, Bright, Contrast, Grayscale, Sharpen
+from ..ops.rotation import AutoOrient, Flip, Rotate
+from ..ops.scaling import Thumbnail, View2
+from .grammar import bad, pairs, parse_color, parse_float, parse_gravity, parse_int
+from .model import FORMAT_ALIASES, Context, EncodeOptions, Quality, SizeLimit, Stage
+from .registry import register_family
+
+_N = r"(\d{1,9})"
+_THUMBNAIL_FORMS = [
+    ("percent", re.compile(rf"^!{_N}p$")),
+    ("width_percent", re.compile(rf"^!{_N}px$")),
+    ("height_percent", re.compile(rf"^!x{_N}p$")),
+    ("width", re.compile(rf"^{_N}x$")),
+    ("height", re.compile(rf"^x{_N}$")),
+    ("fit", re.compile(rf"^{_N}x{_N}$")),
+    ("cover", re.compile(rf"^!{_N}x{_N}r$")),
+    ("exact", re.compile(rf"^{_N}x{_N}!$")),
+    ("shrink", re.compile(rf"^{_N}?x{_N}?>$")),
+    ("enlarge", re.compile(rf"^{_N}?x{_N}?<$")),
+    ("area", re.compile(rf"^{_N}@$")),
+]
+_CROP = re.compile(rf"^{_N}?x{_N}?$")
+_CROP_OFFSET = re.compile(rf"^!{_N}?x{_N}?([a-])(\d{{1,9}})([a-])(\d{{1,9}})$")
+_CUT = re.compile(rf"^{_N}x{_N}x{_N}x{_N}$")
+_QUALITY = re.compile(rf"^{_N}(!)?$")
+_SIZE_LIMIT = re.compile(rf"^{_N}([kKmM])(!)?$")
+_BLUR = re.compile(r"^(\d{1,9})x(\d{1,9}(?:\.\d{1,9})?)$")
+
+
+def _side(value: str | None, token: str) -> int | None:
+    """A width/height parameter: > 0; values above 10000 are clamped (CI's rule)."""
+    if value is None or value == "":
+        return None
+    n = int(value)
+    if n <= 0:
+        raise bad(f"size in {token!r} must be at least 1", token)
+    return min(n, LIMITS.max_param)
+
+
+def parse_thumbnail(value: str) -> Thumbnail:
+    """Parse a ``thumbnail`` value into a Thumbnail op.
+
+    Examples
+    --------
+    >>> parse_thumbnail("!50p")
+    Thumbnail(kind='percent', width=None, height=None, percent=50, area=None, pad=False, pad_color=None)
+    """
+    if "^" in value:
+        raise bad(f"'^' is not a CI token in thumbnail {value!r}; write cover as '!<w>x<h>r'", value)
+    for kind, rx in _THUMBNAIL_FORMS:
+        m = rx.match(value)
+        if not m:
+            continue
+        if kind.endswith("percent"):
+            p = int(m.group(1))
+            if not 0 < p < 1000:
+                raise bad(f"thumbnail percentage must be 1-999, got {value!r}", value)
+            return Thumbnail(kind, percent=p)
+        if kind == "area":
+            a = int(m.group(1))
+            if not 0 < a < 100_000_000:
+                raise bad(f"thumbnail area must be 1-99999999 pixels, got {value!r}", value)
+            return Thumbnail(kind, area=a)
+        if kind == "width":
+            return Thumbnail(kind, width=_side(m.group(1), value))
+        if kind == "height":
+            return Thumbnail(kind, height=_side(m.group(1), value))
+        w, h = _side(m.group(1), value), _side(m.group(2), value)
+        if w is None and h is None:
+            raise bad(f"thumbnail {value!r} needs a width or a height", value)
+        return Thumbnail(kind, width=w, height=h)
+    raise bad(f"unrecognised thumbnail value {value!r}", value)
+
+
+def parse_crop(value: str, gravity: str) -> Crop:
+    m = _CROP.match(value)
+    if m:
+        w, h = _side(m.group(1), value), _side(m.group(2), value)
+        if w is None and h is None:
+            raise bad(f"crop {value!r} needs a width or a height", value)
+        return Crop(w, h, gravity=gravity)
+    m = _CROP_OFFSET.match(value)
+    if m:
+        w, h = _side(m.group(1), value), _side(m.group(2), value)
+        if w is None and h is None:
+            raise bad(f"crop {value!r} needs a width or a height", value)
+        dx = int(m.group(4)) * (-1 if m.group(3) == "-" else 1)
+        dy = int(m.group(6)) * (-1 if m.group(5) == "-" else 1)
+        return Crop(w, h, dx, dy, gravity=gravity, offset_form=True)
+    raise bad(f"unrecognised crop value {value!r}", value)
+
+
+def parse_quality(key: str, value: str) -> Quality:
+    m = _QUALITY.match(value)
+    if not m or int(m.group(1)) > 100:
+        raise bad(f"{key} must be 0-100 (optionally followed by '!'), got {value!r}", value)
+    if m.group(2) and key != "quality":
+        raise bad(f"only quality takes '!', got {key}/{value}", value)
+    return Quality(key + (m.group(2) or ""), int(m.group(1)))
+
+
+def parse_format(value: str) -> str:
+    fmt = FORMAT_ALIASES.get(value.lower())
+    if fmt is None:
+        raise bad(f"unsupported output format {value!r} (jpg png webp gif bmp avif heif yjpeg)", value)
+    if fmt == "tpg":
+        raise bad("tpg is Tencent's proprietary format; no encoder exists outside CI", value, code=UNSUPPORTED_TYPE)
+    return fmt
+
+
+def _encoder_param(key: str, value: str | None, enc: dict, view2: bool = False) -> bool:
+    """Collect an encoder parameter into ``enc``; False when ``key`` is not one."""
+    qkeys = {"q": "quality", "rq": "rquality", "lq": "lquality"} if view2 else {}
+    if key == "format":
+        enc["format"] = parse_format(value)
+    elif key in ("quality", "rquality", "lquality") or key in qkeys:
+        enc["quality"] = parse_quality(qkeys.get(key, key), value)
+    elif key == "interlace":
+        enc["interlace"] = parse_int(value, key, lo=0, hi=1)
+    elif key == "ignore-error":
+        enc["ignore_error"] = bool(parse_int(value, key, lo=0, hi=1))
+    elif key == "strip" and not view2:
+        enc["strip"] = True
+    elif key == "cgif" and not view2:
+        enc["cgif"] = parse_int(value, key, lo=1, hi=100)
+    elif key == "size-limit" and not view2:
+        m = _SIZE_LIMIT.match(value)
+        if not m or int(m.group(1)) == 0:
+            raise bad(f"size-limit must look like 100k, 2m or 100k!, got {value!r}", value)
+        enc["size_limit"] = SizeLimit(int(m.group(1)), m.group(2).lower(), bool(m.group(3)))
+    else:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Mogr2Stage(Stage):
+    """One ``imageMogr2/...`` stage: geometry/filter ops in textual order + encoder options."""
+
+    ops: tuple = ()
+    encode: EncodeOptions = EncodeOptions()
+
+    def __str__(self) -> str:
+        tokens: list[str] = []
+        gravity = "NorthWest"
+        for op in self.ops:
+            if isinstance(op, Crop) and op.gravity != gravity:
+                tokens += ["gravity", op.gravity]
+                gravity = op.gravity
+            tokens += op.tokens()
+        return "/".join(["imageMogr2", *tokens, *self.encode.tokens()])
+
+    def apply(self, canvas: Canvas, ctx: Context) -> Canvas:
+        for op in self.ops:
+            canvas = op.apply(canvas, ctx)
+        return canvas
+
+
+_SIMPLE_OPS = {
+    "rotate": lambda v: Rotate(parse_int(v, "rotate", lo=0, hi=360)),
+    "flip": lambda v: _flip(v),
+    "iradius": lambda v: IRadius(parse_int(v, "iradius", lo=1, hi=LIMITS.max_param)),
+    "rradius": lambda v: RRadius(parse_int(v, "rradius", lo=1, hi=LIMITS.max_param)),
+    "sharpen": lambda v: Sharpen(parse_int(v, "sharpen", lo=10, hi=300)),
+    "bright": lambda v: Bright(parse_int(v, "bright", lo=-100, hi=100, signed=True)),
+    "contrast": lambda v: Contrast(parse_int(v, "contrast", lo=-100, hi=100, signed=True)),
+    "grayscale": lambda v: Grayscale(parse_int(v, "grayscale", lo=0, hi=1)),
+}
+
+#: Extra imageMogr2 parameters registered by feature packages (e.g. ``scrop`` by faces).
+EXTRA_OPS: dict = {}
+
+
+def _flip(value: str) -> Flip:
+    if value.lower() not in ("vertical", "horizontal"):
+        raise bad(f"flip must be vertical or horizontal, got {value!r}", value)
+    return Flip(value.lower())
+
+
+def _blur(value: str) -> Blur:
+    m = _BLUR.match(value)
+    if not m:
+        raise bad(f"blur must look like <radius>x<sigma>, got {value!r}", value)
+    r = parse_int(m.group(1), "blur radius", lo=1, hi=50)
+    s = parse_float(m.group(2), "blur sigma", lo=0.0)
+    if s <= 0:
+        raise bad(f"blur sigma must be above 0, got {value!r}", value)
+    return Blur(r, s)
+
+
+def parse_mogr2(segments: list[str]) -> Stage:
+    """Parse the segments after ``imageMogr2/``."""
+    if not segments or segments == [""]:
+        raise bad("imageMogr2 needs at least one parameter", "imageMogr2")
+    if segments[0] == "style":
+        from ..styles import StyleRef
+
+        if len(segments) != 2 or not segments[1]:
+            raise bad("imageMogr2/style/ takes exactly one style name", "/".join(segments))
+        return StyleRef(segments[1])
+    ops: list = []
+    enc: dict = {}
+    gravity = "NorthWest"
+    pad, pad_color = False, None
+    for key, value in pairs(segments, frozenset({"strip", "auto-orient"}), "imageMogr2"):
+        if _encoder_param(key, value, enc):
+            continue
+        if key == "thumbnail":
+            ops.append(parse_thumbnail(value))
+        elif key == "pad":
+            pad = bool(parse_int(value, "pad", lo=0, hi=1))
+        elif key == "color":
+            pad_color = parse_color(value, "color")
+        elif key == "gravity":
+            gravity = parse_gravity(value)
+        elif key == "crop":
+            ops.append(parse_crop(value, gravity))
+        elif key == "cut":
+            m = _CUT.match(value)
+            if not m or int(m.group(1)) == 0 or int(m.group(2)) == 0:
+                raise bad(f"cut must look like <w>x<h>x<dx>x<dy> with w, h >= 1, got {value!r}", value)
+            ops.append(Cut(*(int(g) for g in m.groups())))
+        elif key == "auto-orient":
+            ops.append(AutoOrient())
+        elif key == "blur":
+            ops.append(_blur(value))
+        elif key in _SIMPLE_OPS:
+            ops.append(_SIMPLE_OPS[key](value))
+        elif key in EXTRA_OPS:
+            ops.append(EXTRA_OPS[key](value))
+        elif key == "scrop":
+            raise bad("scrop (face-aware crop) needs the faces feature, which is not available", value)
+        elif key == "rcrop":
+            raise bad("rcrop is not supported: CI does not document its parameters", value)
+        else:
+            raise bad(f"unknown imageMogr2 parameter {key!r}", key)
+    if pad:
+        ops = [
+            Thumbnail(op.kind, op.width, op.height, pad=True, pad_color=pad_color)
+            if isinstance(op, Thumbnail) and op.kind == "fit" else op
+            for op in ops
+        ]
+    return Mogr2Stage(tuple(ops), EncodeOptions(**enc))
+
+
+@dataclass(frozen=True)
+class View2Stage(Stage):
+    """One ``imageView2/<mode>/w/<w>/h/<h>/...`` stage."""
+
+    view: View2 = View2(2, 100, None)
+    encode: EncodeOptions = EncodeOptions()
+
+    def __str__(self) -> str:
+        return "/".join(["imageView2", *self.view.tokens(), *self.encode.tokens(short_quality=True)])
+
+    def apply(self, canvas: Canvas, ctx: Context) -> Canvas:
+        return self.view.apply(canvas, ctx)
+
+
+def parse_view2(segments: list[str]) -> Stage:
+    """Parse the segments after ``imageView2/``."""
+    if not segments or not segments[0]:
+        raise bad("imageView2 needs a mode 0-5", "imageView2")
+    mode = parse_int(segments[0], "imageView2 mode", lo=0, hi=5)
+    w = h = None
+    enc: dict = {}
+    for key, value in pairs(segments[1:], frozenset(), "imageView2"):
+        if key == "w":
+            w = _side(str(parse_int(value, "w")), value)
+        elif key == "h":
+            h = _side(str(parse_int(value, "h")), value)
+        elif not _encoder_param(key, value, enc, view2=True):
+            raise bad(f"unknown imageView2 parameter {key!r}", key)
+    if w is None and h is None:
+        raise bad(f"imageView2/{mode} needs w or h", f"imageView2/{mode}")
+    return View2Stage(View2(mode, w, h), EncodeOptions(**enc))
+
+
+register_family("imageMogr2", parse_mogr2)
+register_family("imageView2", parse_view2)

@@ -1,0 +1,108 @@
+"""The stage-family registry and ``parse_rule``."""
+
+from __future__ import annotations
+
+from typing import Callable
+from urllib.parse import unquote
+
+from ..limits import LIMITS
+from .grammar import bad
+from .model import Rule, Stage
+
+FamilyParser = Callable[[list[str]], Stage]
+
+_FAMILIES: dict[str, FamilyParser] = {}
+
+
+def register_family(prefix: str, parser: FamilyParser) -> None:
+    """Teach ``parse_rule`` a stage family.
+
+    Parameters
+    ----------
+    prefix : str
+        ``"imageMogr2"`` (one segment) or ``"watermark/1"`` (two segments).
+    parser : callable
+        Receives the stage's segments after the prefix and returns a Stage.
+
+    Examples
+    --------
+    >>> sorted(p for p in families() if p.startswith("image"))[:2]
+    ['imageAve', 'imageInfo']
+    """
+    _FAMILIES[prefix] = parser
+
+
+def families() -> list[str]:
+    """The registered family prefixes."""
+    return sorted(_FAMILIES)
+
+
+def _rule_text(rule: str) -> str:
+    text = rule.strip()
+    if text.startswith("?"):
+        text = text[1:]
+    if "&" in text:  # a signed URL's query: the rule is the item without '='
+        items = [i for i in text.split("&") if i and "=" not in i]
+        if len(items) != 1:
+            raise bad(f"cannot find one processing rule in query {rule!r}", rule)
+        text = items[0]
+    return unquote(text)
+
+
+def parse_stage(text: str) -> Stage:
+    """Parse one stage (no ``|``)."""
+    segments = text.split("/")
+    if len(segments) >= 2 and f"{segments[0]}/{segments[1]}" in _FAMILIES:
+        return _FAMILIES[f"{segments[0]}/{segments[1]}"](segments[2:])
+    if segments[0] in _FAMILIES:
+        return _FAMILIES[segments[0]](segments[1:])
+    if segments[0] in {p.split("/")[0] for p in _FAMILIES}:
+        arg = segments[1] if len(segments) > 1 else ""
+        raise bad(f"unsupported {segments[0]} variant {arg!r}", f"{segments[0]}/{arg}")
+    raise bad(f"unknown processing family {segments[0]!r}", segments[0])
+
+
+def parse_rule(rule: "str | Rule") -> Rule:
+    """Parse a CI processing rule into typed stages.
+
+    Parameters
+    ----------
+    rule : str or Rule
+        A processing string as CI takes it (``imageMogr2/...|watermark/2/...``), URL-encoded or
+        not, optionally with a leading ``?`` or inside a signed URL's query.
+
+    Returns
+    -------
+    Rule
+        ``str(result)`` is the canonical form, which parses back to an equal Rule.
+
+    Raises
+    ------
+    CIError
+        Code -103 for a malformed rule, naming the offending token.
+
+    Examples
+    --------
+    >>> r = parse_rule("imageMogr2/thumbnail/300x/rotate/90|imageInfo")
+    >>> len(r), str(r)
+    (2, 'imageMogr2/thumbnail/300x/rotate/90|imageInfo')
+    """
+    if isinstance(rule, Rule):
+        return rule
+    if not isinstance(rule, str):
+        raise bad(f"a rule must be a string, got {type(rule).__name__}", None)
+    text = _rule_text(rule)
+    if not text:
+        return Rule(())
+    parts = text.split("|")
+    if len(parts) > LIMITS.max_stages:
+        raise bad(f"a pipeline has at most {LIMITS.max_stages} stages, got {len(parts)}", text)
+    stages = []
+    for i, part in enumerate(parts):
+        if not part:
+            raise bad("empty pipeline stage (stray '|')", text)
+        stage = parse_stage(part)
+        if stage.terminal and i != len(parts) - 1:
+            raise bad(f"{part.split('/')[0]} must be the last pipeline stage", part)
+        stages.append(stage)
+    return Rule(tuple(stages))
