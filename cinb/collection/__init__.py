@@ -1,0 +1,13 @@
+"""Image collections as DataFrames: scan, apply, analyze, show; a local process pool or Dask.
+
+Examples
+--------
+>>> import cinb.collection as col
+>>> callable(col.scan) and callable(col.map_rows)
+True
+"""
+
+from cinb.collection.parallel import default_workers, map_rows, map_values
+from cinb.collection.scan import scan
+
+__all__ = ["scan", "map_rows", "map_values", "default_workers"]
