@@ -89,10 +89,13 @@ def read_source(src: Source, *, limits: Limits = LIMITS) -> tuple[bytes, str | N
 
 
 @contextlib.contextmanager
-def _bomb_guard():
-    """Let Pillow open up to CI's pixel limit; cinb checks the limit itself, with CI's error."""
+def _bomb_guard(header_only: bool = False):
+    """Let Pillow open up to CI's pixel limit; cinb checks the limit itself, with CI's error.
+
+    ``header_only`` lifts Pillow's check entirely, for reading a header without decoding pixels.
+    """
     old = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = max(old or 0, LIMITS.max_pixels)
+    Image.MAX_IMAGE_PIXELS = None if header_only else max(old or 0, LIMITS.max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -296,6 +299,7 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
             frames, durations = [], []
             if header.frames > 1:
                 for frame in ImageSequence.Iterator(img):
+                    frame.load()  # WebP/GIF update info["duration"] only once the frame is loaded
                     durations.append(int(frame.info.get("duration", 100) or 100))
                     frames.append(_to_working_mode(frame.convert("RGBA") if frame.mode == "P" else frame.copy()))
                 frames = _same_mode(frames)

@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image
 
 from . import codecs  # noqa: F401  (registers the output formats)
-from .decode import FORMAT_NAMES, Header, Source, draft_target, open_canvas
+from .decode import FORMAT_NAMES, Header, Source, _bomb_guard, draft_target, open_canvas
 from .errors import LIMIT_CODES, CIError
 from .ops.rotation import AutoOrient
 from .ops.scaling import Thumbnail
@@ -223,7 +223,8 @@ def _original(src: Source, exc: CIError) -> Result:
     data = Path(src).read_bytes() if isinstance(src, (str, os.PathLike)) else bytes(src)
     fmt, w, h = "unknown", 0, 0
     try:
-        img = Image.open(io.BytesIO(data))
+        with _bomb_guard(header_only=True):
+            img = Image.open(io.BytesIO(data))
         fmt, (w, h) = FORMAT_NAMES.get(img.format or "", (img.format or "unknown").lower()), img.size
     except Exception:  # noqa: BLE001 - the original may not even be an image Pillow knows
         pass

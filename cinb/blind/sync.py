@@ -92,53 +92,64 @@ def _refine(acf: np.ndarray, basis: np.ndarray, max_lag: int) -> np.ndarray:
     return sol.T  # columns are the basis vectors (x, y)
 
 
+#: Rotations (degrees) that the lattice search covers.
+MAX_ANGLE = 10.0
+
+
+def _comb_points(max_lag: int) -> np.ndarray:
+    pts = [(k, l) for k in range(0, 5) for l in range(-4, 5) if (k > 0 or l > 0)]
+    return np.array(pts, float)
+
+
 def lattice_candidates(r: np.ndarray, *, n: int = 3) -> list[np.ndarray]:
     """Likely tile lattices: 2x2 matrices whose columns are the image displacement of one tile
     step along the tile's x and y axes (``TILE * scale * rotation`` when the mark is there).
+
+    A comb search over scale and rotation sums the autocorrelation over all lattice points in reach
+    (far more robust than picking single peaks), then the best combs are refined to sub-pixel
+    precision by least squares over the individual peaks.
     """
     h, w = r.shape
     if max(h, w) > ACF_REGION:  # a central region holds plenty of tiles
         y0, x0 = max(0, (h - ACF_REGION) // 2), max(0, (w - ACF_REGION) // 2)
         r = r[y0 : y0 + ACF_REGION, x0 : x0 + ACF_REGION]
         h, w = r.shape
-    max_lag = int(min(TILE * MAX_SCALE * 1.5, max(h, w) * 0.75))
+    max_lag = int(min(TILE * MAX_SCALE * 1.6, min(h, w) * 0.8))
     acf = _acf(r, max_lag)
-    peaks = (acf == cv2.dilate(acf, np.ones((5, 5), np.uint8)))
     yy, xx = np.mgrid[-max_lag : max_lag + 1, -max_lag : max_lag + 1]
-    rad = np.hypot(xx, yy)
-    ok = peaks & (rad >= TILE * MIN_SCALE) & (rad <= min(TILE * MAX_SCALE, max_lag - 3))
-    ys, xs = np.nonzero(ok)
-    vals = acf[ys, xs]
-    order = np.argsort(vals)[::-1][:40]
-    pts = np.stack([xx[ys[order], xs[order]], yy[ys[order], xs[order]]], axis=1).astype(float)
-    vals = vals[order]
-    ang = np.degrees(np.arctan2(pts[:, 1], pts[:, 0]))
-    first = [i for i in range(len(pts)) if -45 < ang[i] <= 45]
-    second = [i for i in range(len(pts)) if 45 < ang[i] <= 135]
-
-    def at(p):
-        x, y = int(round(p[0])) + max_lag, int(round(p[1])) + max_lag
-        if 0 <= x < acf.shape[1] and 0 <= y < acf.shape[0]:
-            return float(acf[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2].max())
-        return 0.0
-
-    scored = []
-    for i in first:
-        for j in second:
-            a, b = pts[i], pts[j]
-            la, lb = np.hypot(*a), np.hypot(*b)
-            if not 0.75 < la / lb < 1.33:
-                continue
-            cosang = abs(a @ b) / (la * lb)
-            if cosang > 0.35:
-                continue
-            score = vals[i] + vals[j] + at(a + b) + at(a - b)
-            scored.append((score, i, j))
-    scored.sort(reverse=True)
-    out = []
-    for _, i, j in scored[:n]:
-        basis = np.stack([pts[i], pts[j]], axis=1)
+    ring = np.hypot(xx, yy) > 8
+    acf = (acf - acf[ring].mean()) / (acf[ring].std() + 1e-12)
+    loose = cv2.dilate(acf, np.ones((3, 3), np.uint8))  # tolerate the search grid's coarseness
+    kl = _comb_points(max_lag)
+    reach = max_lag - 2
+    best = []
+    scales = np.exp(np.arange(np.log(MIN_SCALE), np.log(MAX_SCALE), 0.004))
+    for s in scales:
+        period = TILE * s
+        step = np.degrees(1.2 / (3 * period))
+        angles = np.radians(np.arange(-MAX_ANGLE, MAX_ANGLE + step, step))
+        c, sn = np.cos(angles), np.sin(angles)
+        # lattice point (k, l) -> period * (k c - l s, k s + l c)
+        px = period * (kl[None, :, 0] * c[:, None] - kl[None, :, 1] * sn[:, None])
+        py = period * (kl[None, :, 0] * sn[:, None] + kl[None, :, 1] * c[:, None])
+        inside = (np.abs(px) < reach) & (np.abs(py) < reach) & (np.hypot(px, py) < reach)
+        vals = loose[np.clip(np.rint(py).astype(int) + max_lag, 0, 2 * max_lag),
+                     np.clip(np.rint(px).astype(int) + max_lag, 0, 2 * max_lag)]
+        cnt = inside.sum(axis=1)
+        score = (vals * inside).sum(axis=1) / np.sqrt(np.maximum(cnt, 1))
+        score[cnt < 2] = -np.inf
+        i = int(np.argmax(score))
+        best.append((float(score[i]), float(period), float(angles[i])))
+    best.sort(reverse=True)
+    out: list[np.ndarray] = []
+    for score, period, ang in best:
+        if len(out) >= n:
+            break
+        basis = period * np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+        if any(np.abs(basis - o).max() < 3 for o in out):
+            continue
         out.append(_refine(acf, basis, max_lag))
+    lattice_candidates.last_scores = best[: 2 * n]  # for diagnostics
     return out
 
 

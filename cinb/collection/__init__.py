@@ -9,5 +9,6 @@ True
 
 from cinb.collection.parallel import default_workers, map_rows, map_values
 from cinb.collection.scan import scan
+from cinb.collection.apply import apply
 
-__all__ = ["scan", "map_rows", "map_values", "default_workers"]
+__all__ = ["scan", "apply", "map_rows", "map_values", "default_workers"]

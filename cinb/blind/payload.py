@@ -1,0 +1,98 @@
+"""Payloads: text (type 3) and small binary watermark images (types 1 and 2), as bit arrays."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+from PIL import Image
+
+from ..errors import CIError
+from .ecc import conv_encode, crc16, viterbi_decode
+
+#: Bytes of UTF-8 text a type-3 mark carries (64 bits, plus a 16-bit keyed CRC).
+TEXT_BYTES = 8
+TEXT_INFO_BITS = 8 * TEXT_BYTES + 16
+#: Side of the binary grid a type-1/2 watermark image is reduced to (one bit per cell).
+IMAGE_GRID = 16
+
+
+def _crc_init(key: str) -> int:
+    # A key-dependent CRC start value: a mark made with another key fails the check.
+    return int.from_bytes(hashlib.sha256(f"cinb-blind/crc/{key}".encode()).digest()[:2], "big")
+
+
+def text_bits(text: str, *, key: str) -> np.ndarray:
+    """Coded bits for ``text`` (UTF-8, at most ``TEXT_BYTES`` bytes).
+
+    Raises
+    ------
+    CIError
+        -103 when the text is empty or too long.
+
+    Examples
+    --------
+    >>> text_bits("cinb", key="k").size
+    258
+    """
+    data = text.encode("utf-8")
+    if not data:
+        raise CIError("blind watermark text is empty", token=text)
+    if len(data) > TEXT_BYTES:
+        raise CIError(f"blind watermark text {text!r} is {len(data)} bytes in UTF-8; "
+                      f"at most {TEXT_BYTES} fit robustly", token=text)
+    if b"\x00" in data:
+        raise CIError("blind watermark text must not contain NUL characters", token=text)
+    bits = np.unpackbits(np.frombuffer(data.ljust(TEXT_BYTES, b"\x00"), np.uint8))
+    info = np.concatenate([bits, crc16(bits, init=_crc_init(key))])
+    return conv_encode(info)
+
+
+def n_text_coded() -> int:
+    return 3 * (TEXT_INFO_BITS + 6)
+
+
+def decode_text(soft: np.ndarray, *, key: str) -> tuple[str | None, np.ndarray]:
+    """Viterbi-decode soft coded bits; the text, or None when the CRC fails, and the info bits."""
+    info = viterbi_decode(soft, TEXT_INFO_BITS)
+    bits, check = info[: 8 * TEXT_BYTES], info[8 * TEXT_BYTES :]
+    if not np.array_equal(crc16(bits, init=_crc_init(key)), check):
+        return None, info
+    data = np.packbits(bits).tobytes().rstrip(b"\x00")
+    if not data:
+        return None, info
+    return data.decode("utf-8", errors="replace"), info
+
+
+def image_bits(img: Image.Image) -> np.ndarray:
+    """A watermark image as ``IMAGE_GRID**2`` bits (1 = dark), thresholded at its mean.
+
+    Transparent pixels count as light. The bits are whitened with a fixed pattern by the caller's
+    key so a plain (all light) logo still spreads evenly.
+
+    Examples
+    --------
+    >>> int(image_bits(Image.new("L", (40, 40), 0)).sum())
+    256
+    """
+    if img.mode in ("RGBA", "LA", "P"):
+        rgba = img.convert("RGBA")
+        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(bg, rgba)
+    grey = np.asarray(img.convert("L").resize((IMAGE_GRID, IMAGE_GRID), Image.Resampling.BOX), np.float32)
+    lo, hi = float(grey.min()), float(grey.max())
+    if hi - lo < 1:
+        return np.full(IMAGE_GRID * IMAGE_GRID, 1 if lo < 128 else 0, np.uint8)
+    return (grey.ravel() < (lo + hi) / 2).astype(np.uint8)
+
+
+def bits_image(bits: np.ndarray, size: tuple[int, int]) -> Image.Image:
+    """Recovered bits as a black-on-white image of ``size``."""
+    grid = np.where(np.asarray(bits).reshape(IMAGE_GRID, IMAGE_GRID) > 0, 0, 255).astype(np.uint8)
+    return Image.fromarray(grid, "L").resize(size, Image.Resampling.NEAREST)
+
+
+def whitening(key: str, n: int) -> np.ndarray:
+    """A keyed 0/1 sequence XORed onto image bits (logos are mostly one colour)."""
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(f"cinb-blind/white/{key}".encode()).digest()[:8], "little"))
+    return rng.integers(0, 2, n).astype(np.uint8)
