@@ -10,5 +10,7 @@ True
 from cinb.collection.parallel import default_workers, map_rows, map_values
 from cinb.collection.scan import scan
 from cinb.collection.apply import apply
+from cinb.collection.analyze import analyze
+from cinb.collection.analyses import list_analyses, register_analysis
 
-__all__ = ["scan", "apply", "map_rows", "map_values", "default_workers"]
+__all__ = ["scan", "apply", "analyze", "list_analyses", "register_analysis", "map_rows", "map_values", "default_workers"]

@@ -1,0 +1,20 @@
+"""The analysis registry and the built-in (non-AI) analyses; importing registers them.
+
+Examples
+--------
+>>> from cinb.collection.analyses import list_analyses
+>>> sorted(list_analyses())[:3]
+['aspect', 'brightness', 'colorfulness']
+"""
+
+from cinb.collection.analyses.registry import (Analysis, get_analysis, list_analyses, register_analysis,
+                                               register_preset, resolve, unregister_analysis)
+from cinb.collection.analyses.context import ImageContext
+from cinb.collection.analyses import duplicates, engine_info, geometry, hashes, quality  # noqa: F401
+
+#: cleanvision-style issue checks in one name: ``analyze(df, "issues")``.
+register_preset("issues", ("brightness", "sharpness", "entropy", "grayscale", "aspect", "odd_size",
+                           "duplicates", "near_duplicates"))
+
+__all__ = ["Analysis", "ImageContext", "get_analysis", "list_analyses", "register_analysis", "register_preset",
+           "resolve", "unregister_analysis"]

@@ -1,0 +1,193 @@
+"""The registry of analyses: per-image functions and group (whole-collection) functions.
+
+Every analysis is registered once, by name, with the columns it adds and their dtypes (Dask needs
+them before anything runs). ``cinb.analyze`` resolves requested names (and aliases), adds what they
+require, runs all per-image analyses in one parallel pass that decodes each image once, then the
+group analyses on the combined table.
+
+A later feature (e.g. an AI model) plugs in the same way and gets parallelism, progress, Dask and
+per-row errors for free::
+
+    from cinb.collection.analyses import register_analysis
+
+    def faces(ctx, *, min_size=20):
+        img = ctx.image(640)          # decoded once per image, shared with the other analyses
+        return {"faces": count_faces(img, min_size)}
+
+    register_analysis("faces", faces, columns={"faces": "Int64"}, defaults={"min_size": 20})
+
+A model that is slow to load should be loaded lazily in a module-level cache, once per worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from cinb.errors import BAD_PARAMETER, CIError
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One registered analysis.
+
+    Attributes
+    ----------
+    name : str
+        Registry name, used in ``analyze(df, name)``.
+    fn : callable
+        ``kind="image"``: ``fn(ctx: ImageContext, **options) -> dict`` of column values for one image.
+        ``kind="group"``: ``fn(df: pandas.DataFrame, **options) -> pandas.DataFrame`` of new columns
+        indexed like ``df`` (it sees every row, after the per-image pass).
+    columns : dict
+        ``{column: dtype}`` the analysis adds.
+    kind : str
+        ``"image"`` or ``"group"``.
+    requires : tuple of str
+        Analyses whose columns this one reads (run first unless their columns already exist).
+    defaults : dict
+        Default options (thresholds...), overridable with ``analyze(..., options={name: {...}})``.
+    description : str
+        One line for ``list_analyses()``.
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    columns: Mapping[str, Any]
+    kind: str = "image"
+    requires: tuple[str, ...] = ()
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+_REGISTRY: dict[str, Analysis] = {}
+_ALIASES: dict[str, str] = {}
+_PRESETS: dict[str, tuple[str, ...]] = {}
+
+
+def register_analysis(name: str, fn: Callable[..., Any], *, columns: Mapping[str, Any], kind: str = "image",
+                      requires: tuple[str, ...] | list[str] = (), defaults: Mapping[str, Any] | None = None,
+                      description: str = "", aliases: tuple[str, ...] | list[str] = ()) -> Analysis:
+    """Add (or replace) an analysis in the registry.
+
+    Parameters
+    ----------
+    name : str
+        Registry name.
+    fn : callable
+        See :class:`Analysis`.
+    columns : mapping
+        ``{column: dtype}`` the analysis adds (``int``/``bool`` mean nullable Int64/boolean).
+    kind : {"image", "group"}
+        Per-image or whole-collection.
+    requires : sequence of str
+        Other analyses this one needs.
+    defaults : mapping, optional
+        Default options.
+    description : str
+        One line of help.
+    aliases : sequence of str
+        Other names that select this analysis.
+
+    Returns
+    -------
+    Analysis
+
+    Examples
+    --------
+    >>> def width_parity(ctx):
+    ...     return {"even_width": ctx.header().width % 2 == 0}
+    >>> a = register_analysis("width_parity", width_parity, columns={"even_width": bool})
+    >>> get_analysis("width_parity").columns
+    {'even_width': <class 'bool'>}
+    >>> unregister_analysis("width_parity")
+    """
+    if kind not in ("image", "group"):
+        raise CIError(f"analysis kind must be 'image' or 'group', got {kind!r}", code=BAD_PARAMETER, token=kind)
+    analysis = Analysis(name=name, fn=fn, columns=dict(columns), kind=kind, requires=tuple(requires),
+                        defaults=dict(defaults or {}), description=description)
+    _REGISTRY[name] = analysis
+    for alias in aliases:
+        _ALIASES[alias] = name
+    return analysis
+
+
+def unregister_analysis(name: str) -> None:
+    """Remove an analysis (and its aliases) from the registry."""
+    _REGISTRY.pop(name, None)
+    for alias in [a for a, n in _ALIASES.items() if n == name]:
+        del _ALIASES[alias]
+
+
+def register_preset(name: str, names: tuple[str, ...] | list[str]) -> None:
+    """A name that expands to several analyses (e.g. ``issues``)."""
+    _PRESETS[name] = tuple(names)
+
+
+def get_analysis(name: str) -> Analysis:
+    """Look an analysis up by name or alias.
+
+    Examples
+    --------
+    >>> get_analysis("nope")
+    Traceback (most recent call last):
+    ...
+    cinb.errors.CIError: unknown analysis 'nope'; known: ... (X-ErrNo -103)
+    """
+    key = _ALIASES.get(name, name)
+    if key not in _REGISTRY:
+        known = ", ".join(sorted(set(_REGISTRY) | set(_ALIASES) | set(_PRESETS))) or "..."
+        raise CIError(f"unknown analysis {name!r}; known: {known}", code=BAD_PARAMETER, token=name)
+    return _REGISTRY[key]
+
+
+def list_analyses() -> dict[str, str]:
+    """``{name: description}`` of every registered analysis.
+
+    Examples
+    --------
+    >>> import cinb.collection.analyses
+    >>> "phash" in list_analyses()
+    True
+    """
+    return {name: a.description for name, a in sorted(_REGISTRY.items())}
+
+
+def resolve(names: tuple[str, ...] | list[str], existing_columns=()) -> tuple[list[Analysis], list[Analysis]]:
+    """Requested names -> (per-image analyses, group analyses) in dependency order.
+
+    A requirement whose columns are already in the table is not recomputed; an analysis that was
+    asked for by name always runs.
+
+    Examples
+    --------
+    >>> import cinb.collection.analyses
+    >>> image, group = resolve(["near_duplicates"])
+    >>> [a.name for a in image], [a.name for a in group]
+    (['phash'], ['near_duplicates'])
+    """
+    existing = set(existing_columns)
+    requested: list[str] = []
+    for name in names:
+        requested.extend(_PRESETS.get(name, (name,)))
+    order: list[Analysis] = []
+    seen: set[str] = set()
+    asked = {get_analysis(n).name for n in requested}
+
+    def visit(name: str, stack: tuple[str, ...]) -> None:
+        analysis = get_analysis(name)
+        if analysis.name in seen:
+            return
+        if analysis.name in stack:
+            raise CIError(f"analysis {analysis.name!r} requires itself", code=BAD_PARAMETER, token=name)
+        if analysis.name not in asked and analysis.columns and set(analysis.columns) <= existing:
+            seen.add(analysis.name)  # already computed earlier: reuse its columns
+            return
+        for req in analysis.requires:
+            visit(req, stack + (analysis.name,))
+        seen.add(analysis.name)
+        order.append(analysis)
+
+    for name in requested:
+        visit(name, ())
+    return [a for a in order if a.kind == "image"], [a for a in order if a.kind == "group"]

@@ -1,0 +1,164 @@
+"""``cinb.analyze``: add analysis columns to a collection (one decode per image, in parallel)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import pandas as pd
+
+from cinb.errors import BAD_PARAMETER, CIError
+from cinb.collection.analyses import Analysis, ImageContext, resolve
+from cinb.collection.parallel import format_error, is_dask, map_rows
+from cinb.collection.scan import scan
+
+
+def analyze(df: Any, *names: str, workers: int | None = None, options: Mapping[str, Mapping] | None = None,
+            progress: bool = True) -> Any:
+    """Add the columns of the named analyses to a collection.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame, dask.dataframe.DataFrame, folder, glob or list of paths
+        The collection (a ``path`` column); anything else is scanned first.
+    *names : str
+        Analyses from the registry (``cinb.collection.analyses.list_analyses()``): ``image_info``,
+        ``exif``, ``image_ave``, ``phash``, ``dhash``, ``pixel_hash``, ``sharpness`` (``blur``),
+        ``brightness`` (``dark``/``light``), ``entropy`` (``low_information``), ``colorfulness``
+        (``colourfulness``), ``grayscale``, ``aspect`` (``odd_aspect``), ``dims``, ``odd_size``,
+        ``duplicates``, ``near_duplicates``, or the preset ``issues``.
+    workers : int, optional
+        Worker processes for the per-image pass (default: all CPUs). Ignored for Dask.
+    options : mapping, optional
+        Per-analysis options, e.g. ``{"near_duplicates": {"radius": 8}, "brightness": {"dark_below": 40}}``.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame or dask.dataframe.DataFrame
+        ``df`` plus the analyses' columns. A row whose image cannot be read (or where an analysis
+        fails) gets missing values and a message in ``error``; the other rows are unaffected.
+
+    Notes
+    -----
+    Each image is decoded once, at 512 px on the long side (JPEG shrink-on-load), and every
+    requested per-image analysis reads that one decode; ``pixel_hash`` (for ``duplicates``) adds a
+    full decode. Group analyses (``duplicates``, ``near_duplicates``, ``odd_size``) run afterwards
+    on the whole table. Requirements already present as columns are reused, not recomputed.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from PIL import Image
+    >>> folder = tempfile.mkdtemp()
+    >>> Image.new("RGB", (64, 48), (5, 5, 5)).save(os.path.join(folder, "night.png"))
+    >>> Image.new("RGB", (64, 48), (5, 5, 5)).save(os.path.join(folder, "copy.png"))
+    >>> out = analyze(folder, "dark", "duplicates", progress=False)
+    >>> out[["name", "dark", "duplicate_group"]].values.tolist()
+    [['copy.png', True, 0], ['night.png', True, 0]]
+    """
+    if not names:
+        raise CIError("analyze needs at least one analysis name (see list_analyses())", code=BAD_PARAMETER)
+    if not isinstance(df, pd.DataFrame) and not is_dask(df):
+        df = scan(df, progress=progress)
+    if "path" not in df.columns:
+        raise CIError("analyze needs a table with a 'path' column (see cinb.scan)", code=BAD_PARAMETER, token="path")
+    image, group = resolve(names, existing_columns=df.columns)
+    options = dict(options or {})
+    plan = [(a, _options(a, options)) for a in image]
+    _check_unused(options, image + group)
+    if plan:
+        columns: dict[str, Any] = {}
+        for analysis, _ in plan:
+            columns.update(analysis.columns)
+        df = map_rows(df, analyze_row, columns=columns, inputs=["path"], fn_kwargs={"plan": plan},
+                      workers=workers, desc="analyze", progress=progress)
+    for analysis in group:
+        df = _run_group(df, analysis, _options(analysis, options))
+    return df
+
+
+def _options(analysis: Analysis, options: Mapping[str, Mapping]) -> dict:
+    given = dict(options.get(analysis.name, {}))
+    unknown = set(given) - set(analysis.defaults)
+    if unknown:
+        raise CIError(f"analysis {analysis.name!r} has no option(s) {sorted(unknown)}; "
+                      f"it takes {sorted(analysis.defaults) or 'none'}", code=BAD_PARAMETER, token=analysis.name)
+    return {**analysis.defaults, **given}
+
+
+def _check_unused(options: Mapping[str, Mapping], used: list[Analysis]) -> None:
+    from cinb.collection.analyses import get_analysis
+
+    names = {a.name for a in used}
+    for key in options:
+        if get_analysis(key).name not in names:
+            raise CIError(f"options given for {key!r}, which this call does not run", code=BAD_PARAMETER, token=key)
+
+
+def analyze_row(row: dict, *, plan: list[tuple[Analysis, dict]]) -> dict:
+    """Run every per-image analysis of ``plan`` on one image, sharing one :class:`ImageContext`.
+
+    Examples
+    --------
+    >>> from cinb.collection.analyses import get_analysis
+    >>> analyze_row({"path": "/missing.jpg"}, plan=[(get_analysis("phash"), {})])["error"]
+    'no such file: /missing.jpg'
+    """
+    ctx = ImageContext(str(row["path"]))
+    out: dict = {}
+    errors: list[str] = []
+    for analysis, opts in plan:
+        try:
+            out.update(analysis.fn(ctx, **opts))
+        except Exception as exc:  # one analysis failing leaves the others' columns
+            message = format_error(exc)
+            if message not in errors:
+                errors.append(message)
+    out["error"] = "; ".join(errors) or None
+    return out
+
+
+def _run_group(df: Any, analysis: Analysis, opts: dict) -> Any:
+    if not is_dask(df):
+        new = analysis.fn(df, **opts)
+        keep = df.drop(columns=[c for c in new.columns if c in df.columns])
+        return pd.concat([keep, new[list(analysis.columns)]], axis=1)
+    return _run_group_dask(df, analysis, opts)
+
+
+def _group_inputs(df: Any, analysis: Analysis) -> list[str]:
+    from cinb.collection.analyses import get_analysis
+
+    cols = ["path"]
+    for req in analysis.requires:
+        cols += [c for c in get_analysis(req).columns if c not in cols]
+    return [c for c in cols if c in df.columns]
+
+
+def _run_group_dask(ddf: Any, analysis: Analysis, opts: dict) -> Any:
+    """Group step on Dask, still lazy: one task gathers the (small) input columns of every partition,
+    runs the group function, and every partition joins the answer back by path."""
+    import dask
+
+    from cinb.collection.parallel import empty_frame
+
+    parts = ddf[_group_inputs(ddf, analysis)].to_delayed()
+    answer = dask.delayed(_group_by_path)(parts, analysis.fn, opts, list(analysis.columns))
+    meta = ddf._meta.drop(columns=[c for c in analysis.columns if c in ddf.columns])
+    meta = pd.concat([meta, empty_frame(analysis.columns, index=meta.index)], axis=1)
+    return ddf.map_partitions(_join_by_path, answer, list(analysis.columns), meta=meta)
+
+
+def _group_by_path(parts: list[pd.DataFrame], fn, opts: dict, columns: list[str]) -> pd.DataFrame:
+    whole = pd.concat(parts, ignore_index=True)
+    result = fn(whole, **opts)[columns]
+    result.index = whole["path"].to_numpy()
+    return result[~result.index.duplicated()]
+
+
+def _join_by_path(part: pd.DataFrame, answer: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    looked_up = answer.reindex(part["path"].to_numpy())
+    looked_up.index = part.index
+    keep = part.drop(columns=[c for c in columns if c in part.columns])
+    return pd.concat([keep, looked_up[columns]], axis=1)
