@@ -1,0 +1,22 @@
+"""ipywidgets explorers. Imported lazily so ``import cinb`` never needs ipywidgets.
+
+- ``RuleExplorer``: type or tweak a rule, see the result live (cinb.widgets.rules)
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_WIDGETS = {
+    "RuleExplorer": "cinb.widgets.rules",
+}
+
+
+def __getattr__(name: str):
+    if name in _WIDGETS:
+        return getattr(importlib.import_module(_WIDGETS[name]), name)
+    raise AttributeError(f"module 'cinb.widgets' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(_WIDGETS)
