@@ -192,3 +192,62 @@ def test_icc_writers_are_deterministic():
     assert make_sample.cmyk_profile() == make_sample.cmyk_profile()
     p3 = make_sample.display_p3_profile()
     assert p3[36:40] == b"acsp" and int.from_bytes(p3[:4], "big") == len(p3)
+
+
+# --------------------------------------------------------------------------- benchmark corpora
+
+
+def _load_photos():
+    spec = importlib.util.spec_from_file_location("cinb_bench_photos", REPO / "benchmarks" / "photos.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # worker processes unpickle _make_one by module name
+    spec.loader.exec_module(mod)
+    return mod
+
+
+photos = _load_photos()
+
+
+def test_ensure_many_builds_small_camera_jpegs_and_caches_them(tmp_path):
+    paths = photos.ensure_many(n=12, cache_dir=tmp_path, seed=3)
+    assert len(paths) == 12 and all(p.suffix == ".jpg" and p.parent.name == "batch-00" for p in paths)
+    kinds = set()
+    for p in paths:
+        with Image.open(p) as im:
+            assert im.format == "JPEG" and im.mode == "RGB"
+            assert sorted(im.size) in ([480, 640], [427, 640], [600, 600])
+            exif = im.getexif()
+            kinds.add(bool(exif))
+            if exif:
+                assert exif.get_ifd(0x8769)[0x9003][:2] == "20"  # DateTimeOriginal
+    assert True in kinds
+    mtimes = [p.stat().st_mtime_ns for p in paths]
+    again = photos.ensure_many(n=12, cache_dir=tmp_path, seed=3)
+    assert again == paths and [p.stat().st_mtime_ns for p in again] == mtimes  # served from the cache
+
+
+def test_corpora_are_a_pure_function_of_seed_and_index(tmp_path):
+    a = photos.ensure_photos_small(n=2, cache_dir=tmp_path / "a", seed=1)
+    b = photos.ensure_photos_small(n=3, cache_dir=tmp_path / "b", seed=1)
+    c = photos.ensure_photos_small(n=1, cache_dir=tmp_path / "c", seed=2)
+    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b[:2]]
+    assert a[0].read_bytes() != c[0].read_bytes()
+    assert [Image.open(p).size for p in b] == photos.SMALL_SIZES[:3]
+
+
+def test_ensure_photos_gives_camera_sized_photo_like_jpegs(tmp_path):
+    (path,) = photos.ensure_photos(n=1, cache_dir=tmp_path)
+    with Image.open(path) as im:
+        assert im.width * im.height >= 12e6 and im.format == "JPEG"
+        a = np.asarray(im.reduce(4), dtype=np.float64)
+    # natural-photo statistics, not a smooth upscale or flat synthetic fill:
+    # broad tonal range and plenty of fine detail
+    assert a.std() > 30
+    assert np.abs(np.diff(a, axis=1)).mean() > 4
+    assert path.stat().st_size > 1_500_000  # a 12 Mpx camera JPEG is several MB
+
+
+def test_megapixel_floor_scales_sizes_up():
+    assert photos._at_least((4032, 3024), 12) == (4032, 3024)
+    w, h = photos._at_least((4000, 3000), 24)
+    assert w * h >= 24e6 and abs(w / h - 4 / 3) < 0.01
