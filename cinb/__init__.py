@@ -13,6 +13,7 @@ from .errors import CIError
 from .info import exif, image_ave, image_info
 from .rules import Rule, parse_rule
 from .styles import Styles
+from . import watermark  # noqa: E402,F401  (registers watermark/1 and watermark/2)
 
 __version__ = "0.1.0"
 

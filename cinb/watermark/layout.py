@@ -1,0 +1,186 @@
+"""Watermark geometry and compositing: relative size, oversize handling, gravity, tiling, opacity.
+
+Everything here works on an RGBA watermark ("mark") and the canvas frames; the parsing lives in
+``stages.py``. Compositing touches only the region the mark covers (one ``paste`` with the mark as
+mask for opaque frames, ``alpha_composite`` for frames with alpha); tiling builds one pattern with
+``numpy.tile`` and one rotation, then composites it once per frame.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image
+
+from ..canvas import Canvas
+from ..ops.frames import resize, round_half_up
+
+
+def scaled_size(mark: tuple[int, int], image: tuple[int, int], scatype: int, spcent: int) -> tuple[int, int]:
+    """The mark's size relative to the image, keeping its aspect ratio (spcent is per mille).
+
+    scatype 1: mark width = W x spcent/1000; 2: height = H x spcent/1000;
+    3: mark area = W x H x spcent/1000.
+
+    Examples
+    --------
+    >>> scaled_size((100, 50), (1000, 800), 1, 200)
+    (200, 100)
+    >>> scaled_size((100, 50), (1000, 800), 2, 100)
+    (160, 80)
+    >>> scaled_size((100, 100), (1000, 1000), 3, 250)
+    (500, 500)
+    """
+    (w, h), (W, H) = mark, image
+    if scatype == 1:
+        k = W * spcent / 1000 / w
+    elif scatype == 2:
+        k = H * spcent / 1000 / h
+    else:
+        k = math.sqrt(W * H * spcent / 1000 / (w * h))
+    return round_half_up(w * k), round_half_up(h * k)
+
+
+def fit_inside(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """``size`` shrunk (aspect kept) to fit ``box``; unchanged when it already fits.
+
+    Examples
+    --------
+    >>> fit_inside((400, 100), (200, 200))
+    (200, 50)
+    """
+    (w, h), (W, H) = size, box
+    if w <= W and h <= H:
+        return size
+    k = min(W / w, H / h)
+    return round_half_up(w * k), round_half_up(h * k)
+
+
+def _anchor(gravity: str) -> tuple[float, float]:
+    """Where the gravity cell sits: 0 = left/top, 0.5 = centre, 1 = right/bottom."""
+    g = gravity.lower()
+    fx = 0.0 if g.endswith("west") else 1.0 if g.endswith("east") else 0.5
+    fy = 0.0 if g.startswith("north") else 1.0 if g.startswith("south") else 0.5
+    return fx, fy
+
+
+def crop_to(mark: Image.Image, box: tuple[int, int], gravity: str) -> Image.Image:
+    """``blogo/2``: cut an oversized mark down to ``box``, keeping the part at the gravity side.
+
+    Examples
+    --------
+    >>> crop_to(Image.new("RGBA", (300, 100)), (200, 200), "SouthEast").size
+    (200, 100)
+    """
+    w, h = min(mark.width, box[0]), min(mark.height, box[1])
+    fx, fy = _anchor(gravity)
+    x, y = round((mark.width - w) * fx), round((mark.height - h) * fy)
+    return mark.crop((x, y, x + w, y + h))
+
+
+def position(gravity: str, dx: int, dy: int, image: tuple[int, int], mark: tuple[int, int]) -> tuple[int, int]:
+    """Top-left corner of the mark: anchored at the gravity cell, ``dx``/``dy`` inward from the edge.
+
+    dx is ignored for the centre column (North, Center, South), dy for the middle row
+    (West, Center, East), as CI documents.
+
+    Examples
+    --------
+    >>> position("SouthEast", 10, 20, (400, 300), (100, 50))
+    (290, 230)
+    >>> position("North", 10, 20, (400, 300), (100, 50))
+    (150, 20)
+    """
+    (W, H), (w, h) = image, mark
+    fx, fy = _anchor(gravity)
+    x = dx if fx == 0 else W - w - dx if fx == 1 else (W - w) // 2
+    y = dy if fy == 0 else H - h - dy if fy == 1 else (H - h) // 2
+    return x, y
+
+
+def dissolve(mark: Image.Image, percent: int) -> Image.Image:
+    """The mark with its alpha multiplied by ``percent`` / 100.
+
+    Examples
+    --------
+    >>> dissolve(Image.new("RGBA", (1, 1), (9, 9, 9, 200)), 50).getpixel((0, 0))
+    (9, 9, 9, 100)
+    """
+    if percent >= 100:
+        return mark
+    out = mark.copy()
+    out.putalpha(mark.getchannel("A").point(lambda a: (a * percent + 50) // 100))
+    return out
+
+
+def tile_pattern(mark: Image.Image, image: tuple[int, int], *, spacing: int, degree: int) -> Image.Image:
+    """An image-sized RGBA layer tiled with the mark, gaps of ``spacing`` % of the mark's size, turned
+    ``degree`` clockwise about the image centre. The lattice has a tile at the top-left corner.
+
+    Examples
+    --------
+    >>> layer = tile_pattern(Image.new("RGBA", (10, 10), (255, 0, 0, 255)), (100, 60), spacing=100, degree=0)
+    >>> layer.size, layer.getpixel((5, 5))[3], layer.getpixel((15, 5))[3], layer.getpixel((25, 5))[3]
+    ((100, 60), 255, 0, 255)
+    """
+    W, H = image
+    degree %= 360
+    cw = mark.width + round(mark.width * spacing / 100)
+    ch = mark.height + round(mark.height * spacing / 100)
+    cell = np.zeros((ch, cw, 4), np.uint8)
+    cell[: mark.height, : mark.width] = np.asarray(mark)
+    if degree == 0:
+        reps = (math.ceil(H / ch), math.ceil(W / cw), 1)
+        return Image.fromarray(np.tile(cell, reps)[:H, :W], "RGBA")
+    # A square big enough to cover the image at any angle, centred on it; lattice aligned so a
+    # tile starts at the image's top-left corner before rotation.
+    S = math.ceil(math.hypot(W, H)) + 2
+    ox, oy = (S - W) // 2, (S - H) // 2
+    sx, sy = (-ox) % cw, (-oy) % ch
+    reps = (math.ceil((S + sy) / ch), math.ceil((S + sx) / cw), 1)
+    big = Image.fromarray(np.tile(cell, reps)[sy:sy + S, sx:sx + S], "RGBA")
+    if degree % 90 == 0:
+        turned = big.transpose({90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180,
+                                270: Image.Transpose.ROTATE_90}[degree])
+    else:
+        turned = big.rotate(-degree, resample=Image.Resampling.BICUBIC, center=(S / 2, S / 2))
+    return turned.crop((ox, oy, ox + W, oy + H))
+
+
+def is_grey(mark: Image.Image) -> bool:
+    """True when every visible pixel of the mark is grey (R = G = B)."""
+    a = np.asarray(mark)
+    seen = a[..., 3] > 0
+    rgb = a[..., :3][seen].astype(np.int16)
+    return bool(rgb.size == 0 or (np.abs(rgb[:, 0] - rgb[:, 1]).max() == 0 and np.abs(rgb[:, 1] - rgb[:, 2]).max() == 0))
+
+
+def _composite_frame(frame: Image.Image, mark: Image.Image, xy: tuple[int, int]) -> Image.Image:
+    x, y = xy
+    box = (max(0, x), max(0, y), min(frame.width, x + mark.width), min(frame.height, y + mark.height))
+    if box[0] >= box[2] or box[1] >= box[3]:
+        return frame  # entirely outside the image
+    part = mark.crop((box[0] - x, box[1] - y, box[2] - x, box[3] - y))
+    out = frame.copy()
+    if frame.mode in ("RGBA", "LA"):
+        region = out.crop(box).convert("RGBA")
+        region.alpha_composite(part)
+        out.paste(region.convert(frame.mode), box[:2])
+    else:
+        # An opaque frame: blending with the mark's alpha as paste mask is "mark over frame".
+        out.paste(part.convert(frame.mode) if frame.mode == "L" else part.convert("RGB"), box[:2],
+                  part.getchannel("A"))
+    return out
+
+
+def composite(canvas: Canvas, mark: Image.Image, xy: tuple[int, int]) -> Canvas:
+    """Lay ``mark`` (RGBA) over every frame at ``xy``; grey frames become colour if the mark is not grey."""
+    if canvas.frames[0].mode in ("L", "LA") and not is_grey(mark):
+        promote = {"L": "RGB", "LA": "RGBA"}
+        canvas = canvas.map_frames(lambda f: f.convert(promote[f.mode]))
+    return canvas.map_frames(lambda f: _composite_frame(f, mark, xy))
+
+
+__all__ = ["composite", "crop_to", "dissolve", "fit_inside", "is_grey", "position", "resize", "scaled_size",
+           "tile_pattern"]
