@@ -145,6 +145,10 @@ def _orientation(img: Image.Image) -> int:
             return int(img.info["original_orientation"] or 1)
         except (TypeError, ValueError):
             return 1
+    if img.format == "PNG" and "exif" not in img.info:
+        # Pillow's PNG getexif() decodes every pixel looking for a late eXIf chunk: that would make
+        # header reads slow and, once it failed, hide a corrupt IDAT from the real decode.
+        return 1
     try:
         value = img.getexif().get(0x0112, 1)
         return int(value) if int(value) in range(1, 9) else 1

@@ -48,7 +48,8 @@ def estimate_jpeg_quality(quantization: dict | None) -> int | None:
         return None
     err = np.zeros(100)
     for idx, table in sorted(quantization.items())[:2]:
-        t = np.asarray(list(table), dtype=np.float64)
+        # a damaged file can carry 0 entries (invalid JPEG); clamp so log() stays finite
+        t = np.maximum(np.asarray(list(table), dtype=np.float64), 1.0)
         if t.size != 64:
             continue
         ref = _TABLES[min(idx, 1)]

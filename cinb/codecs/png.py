@@ -14,4 +14,6 @@ def save_png(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes:
     return pil_save(canvas.frames, "PNG", compress_level=6, **kw)
 
 
-register_codec(Codec("png", save_png, lossy=False, animated=True, alpha=True))
+# CI lists PNG among the static formats: an animation converted to PNG keeps its first frame
+# (spec §5.1), so no APNG output.
+register_codec(Codec("png", save_png, lossy=False, animated=False, alpha=True))

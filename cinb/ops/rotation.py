@@ -44,11 +44,19 @@ class Rotate:
         W, H = canvas.size
         rad = math.radians(deg)
         c, s = abs(math.cos(rad)), abs(math.sin(rad))
-        check_output_size((math.ceil(W * c + H * s), math.ceil(W * s + H * c)), f"rotate/{self.degrees}")
+        # The rotated bounding box, rounded half up like every computed size (Pillow's expand=True
+        # rounds its corners outward and can be 2 px larger, e.g. 498 instead of 496.41).
+        size = (max(1, math.floor(W * c + H * s + 0.5)), max(1, math.floor(W * s + H * c + 0.5)))
+        check_output_size(size, f"rotate/{self.degrees}")
 
         def turn(f: Image.Image) -> Image.Image:
             f = with_alpha(f)
-            return f.rotate(-deg, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=transparent(f))
+            out = f.rotate(-deg, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=transparent(f))
+            if out.size == size:
+                return out
+            box = Image.new(out.mode, size, transparent(f))
+            box.paste(out, ((size[0] - out.width) // 2, (size[1] - out.height) // 2))
+            return box
 
         return canvas.map_frames(turn)
 

@@ -108,7 +108,7 @@ def parse_color(value: str, key: str = "color") -> tuple[int, int, int]:
     text = b64u_text(value, key)
     m = _COLOR.match(text.strip())
     if not m:
-        raise bad(f"{key} must encode '#RRGGBB', got {text!r}", value)
+        raise bad(f"{key} {value!r} must encode '#RRGGBB', got {text!r}", value)
     h = m.group(1)
     return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..canvas import Canvas
 from ..errors import UNSUPPORTED_TYPE
@@ -159,7 +159,9 @@ class Mogr2Stage(Stage):
                 tokens += ["gravity", op.gravity]
                 gravity = op.gravity
             tokens += op.tokens()
-        return "/".join(["imageMogr2", *tokens, *self.encode.tokens()])
+        tokens += self.encode.tokens()
+        # a stage of no-ops (e.g. pad/0) still needs one parameter to parse back
+        return "/".join(["imageMogr2", *(tokens or ["ignore-error", "0"])])
 
     def apply(self, canvas: Canvas, ctx: Context) -> Canvas:
         for op in self.ops:
@@ -192,8 +194,9 @@ def _blur(value: str) -> Blur:
     m = _BLUR.match(value)
     if not m:
         raise bad(f"blur must look like <radius>x<sigma>, got {value!r}", value)
-    r = parse_int(m.group(1), "blur radius", lo=1, hi=50)
-    s = parse_float(m.group(2), "blur sigma", lo=0.0)
+    # name the whole token in errors: "blur radius in '51x2' must be ..."
+    r = parse_int(m.group(1), f"blur radius in {value!r}", lo=1, hi=50)
+    s = parse_float(m.group(2), f"blur sigma in {value!r}", lo=0.0)
     if s <= 0:
         raise bad(f"blur sigma must be above 0, got {value!r}", value)
     return Blur(r, s)
@@ -212,6 +215,9 @@ def parse_mogr2(segments: list[str]) -> Stage:
     ops: list = []
     enc: dict = {}
     gravity = "NorthWest"
+    # Crops written before any gravity take the first gravity that follows them: Tencent's own
+    # examples write imageMogr2/crop/300x400/gravity/center (Qiniu writes the gravity first).
+    gravity_seen, crops_before_gravity = False, []
     pad, pad_color = False, None
     for key, value in pairs(segments, frozenset({"strip", "auto-orient"}), "imageMogr2"):
         if _encoder_param(key, value, enc):
@@ -224,8 +230,14 @@ def parse_mogr2(segments: list[str]) -> Stage:
             pad_color = parse_color(value, "color")
         elif key == "gravity":
             gravity = parse_gravity(value)
+            if not gravity_seen:
+                for i in crops_before_gravity:
+                    ops[i] = replace(ops[i], gravity=gravity)
+            gravity_seen = True
         elif key == "crop":
             ops.append(parse_crop(value, gravity))
+            if not gravity_seen:
+                crops_before_gravity.append(len(ops) - 1)
         elif key == "cut":
             m = _CUT.match(value)
             if not m or int(m.group(1)) == 0 or int(m.group(2)) == 0:
