@@ -57,7 +57,7 @@ TABLE = [
     ("jpeg", M + "thumbnail/200x800<", 400, 300, "jpeg"),
     ("jpeg", M + "thumbnail/800x800%3C", 800, 600, "jpeg"),
     ("jpeg", M + "thumbnail/30000@", 200, 150, "jpeg"),
-    ("jpeg", M + "thumbnail/480000@", 800, 600, "jpeg"),
+    ("jpeg", M + "thumbnail/480000@", 400, 300, "jpeg"),  # a limit: area already below it
     # single-side > / < (compatibility #12)
     ("jpeg", M + "thumbnail/200x>", 200, 150, "jpeg"),
     ("jpeg", M + "thumbnail/x600<", 800, 600, "jpeg"),
@@ -528,7 +528,7 @@ def test_cgif_frame_counts(frames, rule, expected):
         ("png", M + "format/jpg", 85),  # lossless source: default 85
         ("png", M + "format/jpg/quality/90", 90),  # q0 = 100 for non-JPEG sources
         ("png", M + "format/jpg/rquality/50", 50),
-        ("png", M + "format/jpg/lquality/60", 100),
+        ("png", M + "format/jpg/lquality/60", 60),  # a floor with no source quality: q itself
     ],
 )
 def test_jpeg_quality_semantics(source, rule, quality):

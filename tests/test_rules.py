@@ -142,8 +142,17 @@ EQUIVALENT = [
     (M + "format/jpg", M + "format/jpeg"),
     (M + "format/heif", M + "format/heic"),
     (M + "size-limit/15k", M + "size-limit/15K"),
-    (M + "crop/200x100", M + "crop/!200x100a0a0"),
 ]
+
+
+@pytest.mark.parametrize("gravity", ["NorthWest", "Center", "SouthEast"])
+def test_crop_equals_offset_form_with_zero_offsets(gravity):
+    # Spec §3.2: crop/<w>x<h> is crop/!<w>x<h>a0a0 (the Rule objects may differ, the output not).
+    from engine_images import grid_png
+
+    a = cinb.process(grid_png(), M + f"gravity/{gravity}/crop/200x100")
+    b = cinb.process(grid_png(), M + f"gravity/{gravity}/crop/!200x100a0a0")
+    assert a.data == b.data
 
 
 @pytest.mark.parametrize("a,b", EQUIVALENT)
