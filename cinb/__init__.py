@@ -11,11 +11,12 @@ Examples
 from .engine import Result, process
 from .errors import CIError
 from .info import exif, image_ave, image_info
+from .pic_operations import pic_operations
 from .rules import Rule, parse_rule
 from .styles import Styles
 from . import watermark  # noqa: E402,F401  (registers watermark/1 and watermark/2)
 
 __version__ = "0.1.0"
 
-__all__ = ["CIError", "Result", "Rule", "Styles", "exif", "image_ave", "image_info", "parse_rule", "process",
+__all__ = ["CIError", "Result", "Rule", "Styles", "exif", "image_ave", "image_info", "parse_rule", "pic_operations", "process",
            "__version__"]

@@ -57,6 +57,20 @@ def _cmd_process(args) -> int:
     return 0
 
 
+def _cmd_pic_operations(args) -> int:
+    from .pic_operations import pic_operations, to_xml
+
+    ops = args.operations
+    if ops.startswith("@"):
+        ops = Path(ops[1:]).read_text(encoding="utf-8")
+    result = pic_operations(args.input, ops, bucket_dir=args.bucket, key=args.key)
+    if args.xml:
+        print(to_xml(result))
+    else:
+        _print_json(result)
+    return 0
+
+
 def _cmd_json(fn):
     def run(args) -> int:
         _print_json(fn(args.input))
@@ -82,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
         q = sub.add_parser(name, help=text)
         q.add_argument("input")
         q.set_defaults(func=_cmd_json(fn))
+    q = sub.add_parser("pic-operations", help="run a Pic-Operations JSON (upload-time rules) into a folder")
+    q.add_argument("input", help="the uploaded image")
+    q.add_argument("operations", help="Pic-Operations JSON, or @file.json")
+    q.add_argument("-o", "--bucket", required=True, help="folder standing for the bucket")
+    q.add_argument("--key", help="the source object's key (default: file name)")
+    q.add_argument("--xml", action="store_true", help="print CI's XML UploadResult instead of JSON")
+    q.set_defaults(func=_cmd_pic_operations)
     for register in EXTRA_COMMANDS:
         register(sub)
     return parser
