@@ -22,11 +22,11 @@ from PIL import Image
 
 from ..errors import BAD_PARAMETER, CIError
 
-_DIRS: list[Path] = []
-
-
 def set_watermark_dirs(*folders: str | os.PathLike) -> None:
     """Folders that stand for the bucket: watermark keys and relative paths are looked up there first.
+
+    The folders are kept in ``$CINB_WATERMARK_DIR`` (``os.pathsep``-separated), so worker processes
+    of ``cinb.collection.apply`` see them too. Call with no folder to clear.
 
     Examples
     --------
@@ -35,15 +35,16 @@ def set_watermark_dirs(*folders: str | os.PathLike) -> None:
     '/tmp'
     >>> set_watermark_dirs()
     """
-    _DIRS[:] = [Path(f) for f in folders]
+    if folders:
+        os.environ["CINB_WATERMARK_DIR"] = os.pathsep.join(str(Path(f).expanduser().resolve()) for f in folders)
+    else:
+        os.environ.pop("CINB_WATERMARK_DIR", None)
 
 
 def watermark_dirs(base_dir: str | os.PathLike | None = None) -> list[Path]:
-    """The folders searched, in order: :func:`set_watermark_dirs`, ``$CINB_WATERMARK_DIR``, ``base_dir``."""
-    out = list(_DIRS)
-    env = os.environ.get("CINB_WATERMARK_DIR")
-    if env:
-        out += [Path(p) for p in env.split(os.pathsep) if p]
+    """The folders searched, in order: ``$CINB_WATERMARK_DIR`` (see :func:`set_watermark_dirs`), ``base_dir``."""
+    env = os.environ.get("CINB_WATERMARK_DIR", "")
+    out = [Path(p) for p in env.split(os.pathsep) if p]
     if base_dir:
         out.append(Path(base_dir))
     return out
