@@ -207,6 +207,8 @@ def _run(src: Source, rule: Rule, opts: EncodeOptions, ctx: Context) -> Result:
             and len(data) >= len(canvas.source_bytes)):
         data, fmt = canvas.source_bytes, canvas.source_format
         info["size_limit_kept_original"] = True
+    if len(rule.stages) == 1 and rule.stages[0].terminal and canvas.source_bytes:
+        data, fmt = canvas.source_bytes, canvas.source_format  # a bare ?imageInfo describes the file
     if rule.stages and rule.stages[-1].terminal:
         answer = rule.stages[-1].describe(canvas, data, fmt, ctx)
         return Result(json.dumps(answer, ensure_ascii=False).encode("utf-8"), "json",
