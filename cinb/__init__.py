@@ -15,8 +15,9 @@ from .pic_operations import pic_operations
 from .rules import Rule, parse_rule
 from .styles import Styles
 from . import watermark  # noqa: E402,F401  (registers watermark/1 and watermark/2)
+from .collection import analyze, apply, scan  # noqa: E402  (also registers df.ci and the CLI)
 
 __version__ = "0.1.0"
 
-__all__ = ["CIError", "Result", "Rule", "Styles", "exif", "image_ave", "image_info", "parse_rule", "pic_operations", "process",
-           "__version__"]
+__all__ = ["CIError", "Result", "Rule", "Styles", "analyze", "apply", "exif", "image_ave", "image_info", "parse_rule", "pic_operations", "process",
+           "scan", "__version__"]

@@ -12,5 +12,21 @@ from cinb.collection.scan import scan
 from cinb.collection.apply import apply
 from cinb.collection.analyze import analyze
 from cinb.collection.analyses import list_analyses, register_analysis
+from cinb.collection.gallery import show
+from cinb.collection.cluster import compute, to_dask
+from cinb.collection import accessor as _accessor  # noqa: F401  (registers df.ci)
+from cinb.collection.cli import register_cli
 
-__all__ = ["scan", "apply", "analyze", "list_analyses", "register_analysis", "map_rows", "map_values", "default_workers"]
+
+def _hook_cli() -> None:
+    # The lead's cli.py collects subcommand registrars in EXTRA_COMMANDS.
+    from cinb import cli
+
+    if register_cli not in cli.EXTRA_COMMANDS:
+        cli.EXTRA_COMMANDS.append(register_cli)
+
+
+_hook_cli()
+
+__all__ = ["scan", "apply", "analyze", "show", "list_analyses", "register_analysis", "map_rows", "map_values",
+           "default_workers", "to_dask", "compute", "register_cli"]

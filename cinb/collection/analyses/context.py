@@ -91,12 +91,14 @@ class ImageContext:
             full = self._canvases.get(None) if self.header().format != "jpeg" else None
             canvas = full if full is not None and not isinstance(full, Exception) else self.canvas(size)
             self.mode = canvas.frames[0].mode
-            img = _flatten(canvas.frames[0])
+            img = canvas.frames[0]
+            if max(img.size) > size:  # shrink first: flattening and rotating a small image is cheap
+                scale = size / max(img.size)
+                fit = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+                img = img.resize(fit, Image.Resampling.BILINEAR, reducing_gap=2.0)
+            img = _flatten(img)
             if canvas.orientation in _TRANSPOSE:
                 img = img.transpose(_TRANSPOSE[canvas.orientation])
-            if max(img.size) > size:
-                img = img.copy()
-                img.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
             self._images[size] = img
         return self._images[size]
 

@@ -1,0 +1,270 @@
+"""``df.ci.show()``: an inline HTML grid of thumbnails with chosen columns as captions.
+
+Built for big tables: only one page of rows is rendered (``limit``, default 100), each thumbnail is
+a small JPEG (128 px, a few kB) embedded as a data URI so the notebook stays self-contained, and
+thumbnails are cached on disk (keyed by file path, size and modification time) and in memory, so
+paging back and forth or re-running a cell does not decode again.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import math
+import os
+import tempfile
+from collections import OrderedDict
+from typing import Any, Sequence
+
+import pandas as pd
+from PIL import Image
+
+from cinb.collection.parallel import is_dask, map_values
+
+#: Default on-disk thumbnail cache (under the system temp folder; override with CINB_THUMB_CACHE).
+DEFAULT_CACHE = os.path.join(tempfile.gettempdir(), "cinb-thumbs")
+_MEMORY: OrderedDict[str, str] = OrderedDict()
+_MEMORY_MAX = 5000
+
+
+def cache_dir() -> str:
+    """The thumbnail cache folder in use.
+
+    Examples
+    --------
+    >>> cache_dir().endswith("cinb-thumbs") or "CINB_THUMB_CACHE" in os.environ
+    True
+    """
+    return os.environ.get("CINB_THUMB_CACHE", DEFAULT_CACHE)
+
+
+def _key(path: str, size: int) -> str | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    raw = f"{os.path.realpath(path)}|{st.st_size}|{st.st_mtime_ns}|{size}"
+    return hashlib.sha1(raw.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def thumbnail_bytes(path: str, size: int = 128) -> bytes:
+    """A JPEG thumbnail (long side ``size``, orientation applied), from the cache when possible.
+
+    Raises the reading error (CIError, OSError) for a file that cannot be shown.
+
+    Examples
+    --------
+    >>> p = tempfile.mktemp(suffix=".png"); Image.new("RGB", (400, 200), "navy").save(p)
+    >>> Image.open(io.BytesIO(thumbnail_bytes(p, 64))).size
+    (64, 32)
+    """
+    from cinb.collection.analyses.context import ImageContext
+
+    key = _key(path, size)
+    cached = os.path.join(cache_dir(), key[:2], key + ".jpg") if key else None
+    if cached and os.path.exists(cached):
+        with open(cached, "rb") as fh:
+            return fh.read()
+    img = ImageContext(path).image(size)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=72, optimize=True)
+    data = buf.getvalue()
+    if cached:
+        try:
+            os.makedirs(os.path.dirname(cached), exist_ok=True)
+            tmp = f"{cached}.{os.getpid()}.part"
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, cached)
+        except OSError:
+            pass  # a read-only cache only costs speed
+    return data
+
+
+def _thumb_row(row: dict, *, size: int) -> dict:
+    return {"uri": "data:image/jpeg;base64," + base64.b64encode(thumbnail_bytes(row["path"], size)).decode()}
+
+
+def thumbnails(paths: Sequence[str], *, size: int = 128, workers: int | None = None,
+               progress: bool = True) -> list[str | None]:
+    """Data URIs of thumbnails (None where the file cannot be shown), decoding in parallel.
+
+    Examples
+    --------
+    >>> thumbnails(["/no/such.jpg"], progress=False)
+    [None]
+    """
+    out: list[str | None] = [None] * len(paths)
+    todo = []
+    for i, p in enumerate(paths):
+        key = _key(p, size)
+        if key and key in _MEMORY:
+            _MEMORY.move_to_end(key)
+            out[i] = _MEMORY[key]
+        elif key:
+            todo.append((i, key, p))
+    if todo:
+        # A pool only pays off when there is real decoding to do.
+        n_workers = 1 if len(todo) < 24 else workers
+        results = map_values([{"path": p} for _, _, p in todo], _thumb_row, fn_kwargs={"size": size},
+                             workers=n_workers, desc="thumbnails", progress=progress and len(todo) >= 24)
+        for (i, key, _), res in zip(todo, results):
+            if res.get("uri"):
+                out[i] = _MEMORY[key] = res["uri"]
+        while len(_MEMORY) > _MEMORY_MAX:
+            _MEMORY.popitem(last=False)
+    return out
+
+
+def _fmt(value: Any) -> str:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "–"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M")
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class Gallery:
+    """The HTML grid ``show`` returns; Jupyter renders it through ``_repr_html_``.
+
+    Attributes
+    ----------
+    html : str
+        The markup (also what ``str(gallery)`` gives).
+    shown, total : int
+        Rows rendered and rows in the table.
+    """
+
+    def __init__(self, markup: str, shown: int, total: int):
+        self.html = markup
+        self.shown = shown
+        self.total = total
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __str__(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return f"<Gallery: {self.shown} of {self.total} images>"
+
+
+def show(df: Any, columns: Sequence[str] | str | None = None, *, limit: int = 100, start: int = 0,
+         size: int = 128, by: str | None = None, workers: int | None = None, progress: bool = True) -> Gallery:
+    """An HTML grid of thumbnails, one page of rows at a time, captioned with chosen columns.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame or dask.dataframe.DataFrame
+        Rows with a ``path`` column (filter first: ``df[df.blurry].ci.show()``). For Dask, only the
+        requested page of rows is computed.
+    columns : str or list of str, optional
+        Columns printed under each thumbnail (default: ``name``, plus ``error`` where set).
+    limit : int
+        Rows per page (default 100: about 0.5 MB of notebook output).
+    start : int
+        First row of the page (``start=100`` for the second page).
+    size : int
+        Thumbnail long side in pixels.
+    by : str, optional
+        Group rows by this column (e.g. ``near_group``, ``duplicate_group``), one line per group;
+        rows where it is missing are left out.
+    workers : int, optional
+        Processes for making thumbnails that are not cached yet.
+    progress : bool
+        Show a progress bar while making many thumbnails.
+
+    Returns
+    -------
+    Gallery
+        Displays itself in Jupyter; ``.html`` holds the markup.
+
+    Examples
+    --------
+    >>> folder = tempfile.mkdtemp(); p = os.path.join(folder, "a.png")
+    >>> Image.new("RGB", (300, 200), "orange").save(p)
+    >>> g = show(pd.DataFrame({"path": [p], "name": ["a.png"]}), progress=False)
+    >>> g, "data:image/jpeg;base64," in g.html
+    (<Gallery: 1 of 1 images>, True)
+    """
+    if isinstance(columns, str):
+        columns = [columns]
+    if is_dask(df):
+        df = df.head(start + limit, npartitions=-1, compute=True)
+    total = len(df)
+    if by is not None:
+        df = df[df[by].notna()].sort_values(by, kind="stable")
+    page = df.iloc[start:start + limit]
+    columns = list(columns) if columns is not None else [c for c in ("name",) if c in df.columns]
+    uris = thumbnails([str(p) for p in page["path"]], size=size, workers=workers, progress=progress)
+    cells: list[tuple[Any, str]] = []
+    for (label, row), uri in zip(page.iterrows(), uris):
+        cells.append((row[by] if by else None, _cell(row, uri, columns, size)))
+    body = _grouped(cells, by) if by else f'<div class="cinb-grid">{"".join(c for _, c in cells)}</div>'
+    shown = len(page)
+    more = ""
+    if start + shown < len(df) or start > 0:
+        more = (f'<div class="cinb-note">rows {start + 1 if shown else start}–{start + shown} of {len(df)}'
+                f'{f" (grouped by {html.escape(by)})" if by else ""}; '
+                f"next page: <code>show(..., start={start + shown})</code></div>")
+    markup = _STYLE + f'<div class="cinb-gallery">{more}{body}</div>'
+    return Gallery(markup, shown, total)
+
+
+def _cell(row: pd.Series, uri: str | None, columns: list[str], size: int) -> str:
+    path = str(row["path"])
+    error = row.get("error") if "error" in row.index else None
+    error = None if error is None or (isinstance(error, float) and math.isnan(error)) else str(error)
+    if uri:
+        img = f'<img src="{uri}" style="max-width:{size}px;max-height:{size}px" loading="lazy">'
+    else:
+        img = (f'<div class="cinb-missing" style="width:{size}px;height:{size}px">'
+               f"{html.escape(error or 'cannot show this file')[:120]}</div>")
+    lines = [f'<div class="cinb-cap"><b>{html.escape(c)}</b> {html.escape(_fmt(row.get(c)))}</div>'
+             if c != "name" else f'<div class="cinb-cap">{html.escape(_fmt(row.get(c)))}</div>'
+             for c in columns if c in row.index]
+    if error and "error" not in columns:
+        lines.append(f'<div class="cinb-cap cinb-err">{html.escape(error[:80])}</div>')
+    css = "cinb-cell cinb-bad" if error else "cinb-cell"
+    return (f'<div class="{css}" title="{html.escape(path)}" style="width:{size + 8}px">'
+            f'<div class="cinb-img" style="height:{size}px">{img}</div>{"".join(lines)}</div>')
+
+
+def _grouped(cells: list[tuple[Any, str]], by: str) -> str:
+    out, current, row = [], object(), []
+    for key, cell in cells:
+        if key != current and row:
+            out.append(_group_line(current, by, row))
+            row = []
+        current = key
+        row.append(cell)
+    if row:
+        out.append(_group_line(current, by, row))
+    return "".join(out)
+
+
+def _group_line(key: Any, by: str, cells: list[str]) -> str:
+    return (f'<div class="cinb-group"><div class="cinb-note">{html.escape(by)} = {html.escape(_fmt(key))} '
+            f'({len(cells)})</div><div class="cinb-grid">{"".join(cells)}</div></div>')
+
+
+_STYLE = """<style>
+.cinb-gallery{font-family:sans-serif;font-size:11px}
+.cinb-grid{display:flex;flex-wrap:wrap;gap:6px;margin:4px 0}
+.cinb-cell{border:1px solid #ddd;border-radius:3px;padding:3px;overflow:hidden;background:#fff}
+.cinb-bad{border-color:#d33}
+.cinb-img{display:flex;align-items:center;justify-content:center}
+.cinb-cap{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;color:#333;line-height:1.3}
+.cinb-err{color:#c00}
+.cinb-missing{display:flex;align-items:center;justify-content:center;text-align:center;background:#f4f4f4;
+color:#a00;font-size:10px;overflow:hidden;word-break:break-all}
+.cinb-note{color:#555;margin:4px 0}
+</style>"""
