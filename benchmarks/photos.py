@@ -13,7 +13,8 @@ near-native resolution**:
    field) and 5 greyscale ones (camera man, coins, grass, gravel, brick), weighted
    towards the everyday colour photos.
 2. Layout: the canvas is cut into rows of random height and, per row, cells of
-   random width (about 250-600 px for the 12 Mpx set, smaller for small sizes).
+   random width: 250-600 px for the 12 Mpx set, 300-720 px for the moderate
+   sizes, 240-640 px for the 640x480 files (so one or two photo crops).
 3. Each cell gets a random crop of a random source, scaled by 0.75-1.35 (more only
    when a small source cannot fill the cell), flipped left-right half of the time,
    colour-jittered (per-channel gain 0.88-1.12, gamma 0.8-1.25, saturation
@@ -61,7 +62,7 @@ from PIL import Image, ImageEnhance, TiffImagePlugin
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = REPO / "datasets" / "sources"
-RECIPE_VERSION = "1"  # bump when the recipe changes: cached files are rebuilt
+RECIPE_VERSION = "2"  # bump when the recipe changes: cached files are rebuilt
 
 # (file, weight, is_colour)
 _SOURCES = [
@@ -75,6 +76,10 @@ LARGE_SIZES = [(4032, 3024), (4000, 3000), (3024, 4032), (4640, 2610), (5000, 40
 SMALL_SIZES = [(500, 500), (640, 480), (800, 600), (1024, 768), (1280, 720), (1200, 1600), (1600, 1200),
                (1920, 1080), (1080, 1920), (1080, 1350)]
 MANY_SIZES = [(640, 480), (640, 480), (480, 640), (640, 427), (600, 600)]
+
+# Cell (tile) side range per corpus: small pictures get few, large tiles (a 640x480 file is
+# one or two photo crops), the 12 Mpx set many tiles at near-native scale.
+_CELLS = {"large": (250, 600), "small": (300, 720), "many": (240, 640)}
 
 _CAMERAS = [
     ("Apple", "iPhone 13"), ("Apple", "iPhone 15 Pro"), ("samsung", "SM-S911B"), ("Google", "Pixel 7"),
@@ -220,7 +225,7 @@ def _make_one(job: tuple) -> None:
         orientation = int(rng.choice([1, 6, 8, 3], p=[0.9, 0.05, 0.03, 0.02]))
         if orientation in (6, 8):
             w, h = h, w  # stored sideways, as a camera held upright writes it
-    pixels = photo_pixels(w, h, rng, cell=(250, 600) if kind == "large" else (160, 420))
+    pixels = photo_pixels(w, h, rng, cell=_CELLS[kind])
     quality = int(rng.choice([85, 90, 92, 95])) if kind == "large" else int(rng.integers(70, 96))
     with_exif = kind != "many" or rng.random() > 0.1
     params = {"quality": quality, "subsampling": "4:2:0", "optimize": False}
