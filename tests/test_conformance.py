@@ -605,3 +605,67 @@ def test_size_limit_bang_never_grows():
     src = ei.photo_jpeg(quality=40)
     out = cinb.process(src, M + "size-limit/10m!")
     assert len(out.data) <= len(src)
+
+
+@pytest.mark.parametrize("fmt", ["png", "webp", "gif", "avif", "heif"])
+def test_alpha_formats_keep_transparent_corners(fmt):
+    # compatibility #16: transparent where the output format has alpha
+    img = cinb.process(ei.quad_png(), M + f"iradius/100/format/{fmt}").image.convert("RGBA")
+    assert img.size == (200, 200)
+    assert img.getpixel((0, 0))[3] <= 8 and img.getpixel((100, 100))[3] >= 247
+
+
+# ---------------------------------------------------------------------------------------------
+# Filters change pixels in the documented direction
+
+
+def _stats(result):
+    arr = np.asarray(result.image.convert("L"), dtype=np.float64)
+    return arr.mean(), arr.std(), np.abs(np.diff(arr, axis=1)).mean()
+
+
+@pytest.fixture(scope="module")
+def png_photo() -> bytes:
+    return ei.encode(Image.open(io.BytesIO(ei.photo_jpeg())), "PNG")
+
+
+def test_filters_direction(png_photo):
+    mean0, std0, edge0 = _stats(cinb.process(png_photo, M + "format/png"))
+    assert _stats(cinb.process(png_photo, M + "bright/40"))[0] > mean0 + 10
+    assert _stats(cinb.process(png_photo, M + "bright/-40"))[0] < mean0 - 10
+    assert _stats(cinb.process(png_photo, M + "contrast/50"))[1] > std0 * 1.2
+    assert _stats(cinb.process(png_photo, M + "contrast/-50"))[1] < std0 * 0.8
+    assert _stats(cinb.process(png_photo, M + "blur/5x3"))[2] < edge0 * 0.5
+    assert _stats(cinb.process(png_photo, M + "sharpen/200"))[2] > edge0 * 1.2
+    # blur strength grows with sigma
+    assert _stats(cinb.process(png_photo, M + "blur/8x4"))[2] < _stats(cinb.process(png_photo, M + "blur/8x1"))[2]
+
+
+# ---------------------------------------------------------------------------------------------
+# Unusual source modes
+
+
+def test_cmyk_jpeg_becomes_rgb():
+    cmyk = Image.new("CMYK", (64, 48), (255, 0, 0, 0))  # pure cyan
+    img = cinb.process(ei.encode(cmyk, "JPEG", quality=95), M + "format/png").image.convert("RGB")
+    assert ei.close(img.getpixel((32, 24)), (0, 255, 255), 40)
+
+
+def test_16bit_grey_png_processed_as_8bit():
+    arr = np.full((30, 40), 32768, dtype=np.uint16)
+    src = ei.encode(Image.fromarray(arr), "PNG")
+    assert Image.open(io.BytesIO(src)).mode.startswith("I")
+    img = cinb.process(src, M + "thumbnail/!50p").image
+    assert img.size == (20, 15)
+    assert abs(img.convert("L").getpixel((10, 7)) - 128) <= 2
+
+
+@pytest.mark.parametrize("kind", ["palette_png", "gif"])
+def test_palette_transparency_flattened_to_white(kind):
+    im = Image.new("P", (40, 30), 0)
+    im.putpalette([0, 0, 0, 0, 0, 255] + [0] * 762)
+    im.paste(1, (20, 0, 40, 30))
+    src = ei.encode(im, "PNG" if kind == "palette_png" else "GIF", transparency=0)
+    img = cinb.process(src, M + "format/jpg").image.convert("RGB")
+    assert all(c >= 245 for c in img.getpixel((5, 15)))  # transparent black -> white
+    assert ei.close(img.getpixel((35, 15)), (0, 0, 255), 25)
