@@ -36,24 +36,26 @@ detection, quality metrics on whole scenes) should not be judged with them.
 Every picture is a pure function of ``(seed, set, index)``: the same arguments give
 the same files. They are written once under ``cache_dir`` (git-ignored
 ``benchmarks/.cache/photos`` by default; a relative path is taken from the
-repository root) and reused; a version stamp invalidates old caches when this
-recipe changes. Generation uses 2 worker processes.
+repository root) and reused; the folder name carries a recipe version, so a
+changed recipe builds new files (old folders can simply be deleted). Files are
+written to a temporary name and renamed, so an interrupted or concurrent run never
+leaves a half-written photo. Generation uses 2 worker processes.
 
 Example
 -------
->>> from benchmarks.photos import ensure_photos_small   # doctest: +SKIP
+Run from the repository root (the first call builds the files, later calls reuse them):
+
+>>> from benchmarks.photos import ensure_photos_small
 >>> paths = ensure_photos_small(n=4)
->>> len(paths)
-4
+>>> [p.name for p in paths]
+['photo-0000.jpg', 'photo-0001.jpg', 'photo-0002.jpg', 'photo-0003.jpg']
 """
 
 from __future__ import annotations
 
-import io
 import math
 import multiprocessing
 import os
-import shutil
 from functools import lru_cache
 from pathlib import Path
 
@@ -122,7 +124,7 @@ def ensure_photos(
     Examples
     --------
     >>> paths = ensure_photos(n=2)          # doctest: +SKIP
-    >>> Image.open(paths[0]).size
+    >>> Image.open(paths[0]).size           # doctest: +SKIP
     (4032, 3024)
     """
     sizes = [_at_least(size, min_megapixels) for size in LARGE_SIZES]
@@ -143,7 +145,7 @@ def ensure_photos_small(
 
     Examples
     --------
-    >>> [Image.open(p).size for p in ensure_photos_small(n=2)]   # doctest: +SKIP
+    >>> [Image.open(p).size for p in ensure_photos_small(n=2)]
     [(500, 500), (640, 480)]
     """
     sizes = list(sizes or SMALL_SIZES)
@@ -164,7 +166,7 @@ def ensure_many(
 
     Examples
     --------
-    >>> len(ensure_many(n=10))      # doctest: +SKIP
+    >>> len(ensure_many(n=10))
     10
     """
     return _ensure(f"many-seed{seed}", n, MANY_SIZES, cache_dir, seed, kind="many")
@@ -196,12 +198,10 @@ def _name(kind: str, index: int) -> str:
 def _ensure(tag: str, n: int, sizes: list, cache_dir, seed: int, kind: str) -> list[Path]:
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
-    folder = _resolve(cache_dir) / tag
-    stamp = folder / "RECIPE_VERSION"
-    if folder.exists() and (not stamp.exists() or stamp.read_text().strip() != RECIPE_VERSION):
-        shutil.rmtree(folder)  # made by an older recipe
+    # The recipe version is part of the folder name, so a changed recipe never reuses old
+    # files and nothing is deleted under a process that may still be reading them.
+    folder = _resolve(cache_dir) / f"{tag}-r{RECIPE_VERSION}"
     folder.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(RECIPE_VERSION + "\n")
     paths = [folder / _name(kind, i) for i in range(n)]
     todo = [(kind, seed, i, sizes[i % len(sizes)], str(p)) for i, p in enumerate(paths) if not p.exists()]
     if todo:

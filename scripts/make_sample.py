@@ -21,9 +21,10 @@ Run from the repository root::
 
 Example
 -------
->>> import importlib.util, tempfile, pathlib          # doctest: +SKIP
+>>> import importlib.util, sys, tempfile, pathlib
 >>> spec = importlib.util.spec_from_file_location("make_sample", "scripts/make_sample.py")
->>> mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+>>> mod = sys.modules["make_sample"] = importlib.util.module_from_spec(spec)
+>>> spec.loader.exec_module(mod)
 >>> manifest = mod.build(pathlib.Path(tempfile.mkdtemp()))
 >>> "orientation-6.jpg" in manifest["files"]
 True
@@ -35,7 +36,6 @@ import argparse
 import hashlib
 import io
 import json
-import math
 import platform
 import struct
 import sys
@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageCms, ImageDraw, ImageFilter, TiffImagePlugin, features
+from PIL import Image, ImageCms, ImageDraw, TiffImagePlugin, features
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = REPO / "datasets" / "sources"
