@@ -49,18 +49,52 @@ def read_tile(folded: np.ndarray, layout: Layout) -> tuple[np.ndarray, float, tu
     return soft, z, (dy, dx)
 
 
+def _basis(period: float, angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return period * np.array([[c, -s], [s, c]])
+
+
+def _refine(r: np.ndarray, layout: Layout, period: float, angle: float, z: float,
+            budget: int = 24) -> tuple[float, float, float]:
+    """Pattern search on (period, angle) maximising the pilot z-score: the spectral/ACF estimates
+    are good to ~0.5%, but folding hundreds of pixels needs ~0.1%."""
+    step_p, step_a = 0.004, 0.004
+    evals = 0
+    while evals < budget and step_p > 0.0004:
+        moved = False
+        for dp, da in ((step_p, 0), (-step_p, 0), (0, step_a), (0, -step_a)):
+            p2, a2 = period * (1 + dp), angle + da
+            _, z2, _ = read_tile(fold(r, _basis(p2, a2)), layout)
+            evals += 1
+            if z2 > z:
+                period, angle, z, moved = p2, a2, z2, True
+                break
+        if not moved:
+            step_p, step_a = step_p / 2, step_a / 2
+    return period, angle, z
+
+
 def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 3) -> Reading:
     """Blind reading: find the tile lattice, fold, find the shift, return soft coded bits."""
     layout = Layout(key, n_coded)
     r = residual(luma(pixels))
-    best = Reading(np.zeros(n_coded), 0.0, None, (0, 0))
-    bases = [np.eye(2) * TILE]  # the untouched geometry first
-    bases += lattice_candidates(r, n=candidates)
-    for basis in bases:
-        folded = fold(r, basis)
-        soft, z, shift = read_tile(folded, layout)
+    soft, z, shift = read_tile(fold(r, np.eye(2) * TILE), layout)
+    best = Reading(soft, z, np.eye(2) * TILE, shift)
+    if z > 2 * SYNC_Z:  # untouched geometry: done
+        return best
+    trials = []
+    for basis in lattice_candidates(r, n=candidates):
+        period = float(np.hypot(*basis[:, 0]))
+        angle = float(np.arctan2(basis[1, 0], basis[0, 0]))
+        _, z, _ = read_tile(fold(r, basis), layout)
+        trials.append((z, period, angle))
+    trials.sort(reverse=True)
+    for z0, period, angle in trials[:3]:
+        period, angle, _ = _refine(r, layout, period, angle, z0)
+        basis = _basis(period, angle)
+        soft, z, shift = read_tile(fold(r, basis), layout)
         if z > best.z:
             best = Reading(soft, z, basis, shift)
-        if z > 3 * SYNC_Z:
+        if best.z > 2 * SYNC_Z:
             break
     return best

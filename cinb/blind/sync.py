@@ -45,7 +45,7 @@ def _acf(r: np.ndarray, max_lag: int) -> np.ndarray:
     # Whiten against both directions separately: a periodic tile makes isolated spectral peaks,
     # while straight edges, image borders and JPEG's 8x8 block grid make lines; dividing by the
     # larger of the horizontal and vertical neighbourhood means keeps peaks and flattens lines.
-    n = 9
+    n = 25
     horiz = (cv2.blur(power, (n, 1)) * n - power) / (n - 1)
     vert = (cv2.blur(power, (1, n)) * n - power) / (n - 1)
     white = power / (np.maximum(horiz, vert) + 1e-9 * float(power.mean()) + 1e-20)
@@ -94,42 +94,131 @@ def _refine(acf: np.ndarray, basis: np.ndarray, max_lag: int) -> np.ndarray:
 
 #: Rotations (degrees) that the lattice search covers.
 MAX_ANGLE = 10.0
+#: Highest tile harmonic used by the spectral comb (the tile's chips put little energy beyond).
+HARMONICS = 24
 
 
-def _comb_points(max_lag: int) -> np.ndarray:
-    pts = [(k, l) for k in range(0, 5) for l in range(-4, 5) if (k > 0 or l > 0)]
-    return np.array(pts, float)
+def _white_spectrum(r: np.ndarray) -> np.ndarray:
+    """Power spectrum of ``r`` whitened to ~unit mean, with lines (edges, borders, JPEG grid) flattened.
+
+    A periodic tile puts its energy on isolated points (the reciprocal lattice); straight edges,
+    image borders and JPEG's 8x8 block grid make lines. Dividing each bin by the larger of its
+    horizontal and vertical neighbourhood means keeps points and flattens lines.
+    """
+    h, w = r.shape
+    ph, pw = cv2.getOptimalDFTSize(h), cv2.getOptimalDFTSize(w)
+    pad = np.zeros((ph, pw), np.float32)
+    pad[:h, :w] = r - r.mean()
+    spec = cv2.dft(pad, flags=cv2.DFT_COMPLEX_OUTPUT)
+    power = spec[..., 0] ** 2 + spec[..., 1] ** 2
+    n = 25
+    horiz = (cv2.blur(power, (n, 1), borderType=cv2.BORDER_REFLECT) * n - power) / (n - 1)
+    vert = (cv2.blur(power, (1, n), borderType=cv2.BORDER_REFLECT) * n - power) / (n - 1)
+    white = power / (np.maximum(horiz, vert) + 1e-9 * float(power.mean()) + 1e-20)
+    return np.minimum(white, 30.0)
 
 
-def lattice_candidates(r: np.ndarray, *, n: int = 3) -> list[np.ndarray]:
+def _harmonics() -> tuple[np.ndarray, np.ndarray]:
+    """Tile harmonics (i, j) of a half plane and their expected power (the chip's spectrum)."""
+    from .pattern import CHIP, cyclic_smooth
+
+    chip = np.zeros((TILE, TILE), np.float32)
+    chip[:CHIP, :CHIP] = 1
+    env = np.abs(np.fft.fft2(cyclic_smooth(chip))) ** 2
+    ij = [(i, j) for i in range(0, HARMONICS + 1) for j in range(-HARMONICS, HARMONICS + 1)
+          if (i > 0 or j > 0) and i * i + j * j <= HARMONICS * HARMONICS]
+    ij = np.array(ij, float)
+    weight = env[ij[:, 1].astype(int) % TILE, ij[:, 0].astype(int) % TILE]
+    return ij, weight / weight.max()
+
+
+def _comb(white: np.ndarray, ij: np.ndarray, weight: np.ndarray, period: np.ndarray,
+          angle: np.ndarray, *, interpolate: bool) -> np.ndarray:
+    """Weighted sum of ``white`` over the reciprocal lattice of each (period, angle) pair."""
+    ph, pw = white.shape
+    c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    fx = (ij[None, :, 0] * c - ij[None, :, 1] * s) / period[:, None]
+    fy = (ij[None, :, 0] * s + ij[None, :, 1] * c) / period[:, None]
+    usable = (np.abs(fx) < 0.45) & (np.abs(fy) < 0.45)
+    bx, by = fx * pw, fy * ph
+    if interpolate:
+        x0, y0 = np.floor(bx), np.floor(by)
+        ax, ay = (bx - x0).astype(np.float32), (by - y0).astype(np.float32)
+        x0, y0 = x0.astype(int) % pw, y0.astype(int) % ph
+        x1, y1 = (x0 + 1) % pw, (y0 + 1) % ph
+        vals = ((1 - ay) * ((1 - ax) * white[y0, x0] + ax * white[y0, x1])
+                + ay * ((1 - ax) * white[y1, x0] + ax * white[y1, x1]))
+    else:
+        vals = white[np.rint(by).astype(int) % ph, np.rint(bx).astype(int) % pw]
+    wts = weight[None, :] * usable
+    return (vals * wts).sum(axis=1) / np.sqrt((wts * wts).sum(axis=1) + 1e-12)
+
+
+def _spectral_candidates(r: np.ndarray, *, n: int = 3) -> list[tuple[float, float, float]]:
     """Likely tile lattices: 2x2 matrices whose columns are the image displacement of one tile
     step along the tile's x and y axes (``TILE * scale * rotation`` when the mark is there).
 
-    A comb search over scale and rotation sums the autocorrelation over all lattice points in reach
-    (far more robust than picking single peaks), then the best combs are refined to sub-pixel
-    precision by least squares over the individual peaks.
+    A comb over the whitened power spectrum sums the tile's harmonics (hundreds of reciprocal
+    lattice points) for each scale and rotation: far more robust than picking autocorrelation peaks.
+    A coarse search on a max-filtered spectrum is refined on the interpolated one.
     """
+    white = _white_spectrum(r)
+    ph, pw = white.shape
+    loose = cv2.dilate(white, np.ones((3, 3), np.uint8))
+    loose = (loose - loose.mean()) / (loose.std() + 1e-9)
+    fine = (white - white.mean()) / (white.std() + 1e-9)
+    ij, weight = _harmonics()
+    n_bins = min(ph, pw)
+    periods, angles = [], []
+    period = TILE * MIN_SCALE
+    while period <= TILE * MAX_SCALE:
+        radius = min(HARMONICS, 0.45 * period) * n_bins / period  # outermost harmonic, in bins
+        a_step = 1.0 / radius
+        for a in np.arange(-np.radians(MAX_ANGLE), np.radians(MAX_ANGLE) + a_step / 2, a_step):
+            periods.append(period)
+            angles.append(a)
+        period *= 1 + 1.0 / radius
+    periods, angles = np.array(periods), np.array(angles)
+    score = np.concatenate([_comb(loose, ij, weight, periods[i : i + 512], angles[i : i + 512],
+                                  interpolate=False) for i in range(0, len(periods), 512)])
+    order = np.argsort(score)[::-1]
+    out: list[np.ndarray] = []
+    found = []
+    for idx in order[: 40]:
+        p, a = periods[idx], angles[idx]
+        if any(abs(np.log(p / q)) < 0.02 and abs(a - b) < 0.02 for q, b, _ in found):
+            continue
+        radius = min(HARMONICS, 0.45 * p) * n_bins / p
+        dp = np.exp(np.linspace(-1.0, 1.0, 17) / radius)
+        da = np.linspace(-1.0, 1.0, 17) / radius
+        gp, ga = np.meshgrid(p * dp, a + da)
+        sc = _comb(fine, ij, weight, gp.ravel(), ga.ravel(), interpolate=True)
+        k = int(np.argmax(sc))
+        found.append((gp.ravel()[k], ga.ravel()[k], float(sc[k])))
+        if len(found) >= n:
+            break
+    return [(s_, p_, a_) for p_, a_, s_ in found]
+
+
+def _acf_candidates(r: np.ndarray, *, n: int = 3) -> list[tuple[float, float, float]]:
+    """Comb over the autocorrelation: sums the lattice points within reach for each scale and
+    rotation. Stronger than the spectral comb when the mark's strength varies a lot over the image
+    (its harmonics then smear, while autocorrelation peaks stay sharp)."""
     h, w = r.shape
-    if max(h, w) > ACF_REGION:  # a central region holds plenty of tiles
-        y0, x0 = max(0, (h - ACF_REGION) // 2), max(0, (w - ACF_REGION) // 2)
-        r = r[y0 : y0 + ACF_REGION, x0 : x0 + ACF_REGION]
-        h, w = r.shape
     max_lag = int(min(TILE * MAX_SCALE * 1.6, min(h, w) * 0.8))
     acf = _acf(r, max_lag)
     yy, xx = np.mgrid[-max_lag : max_lag + 1, -max_lag : max_lag + 1]
     ring = np.hypot(xx, yy) > 8
     acf = (acf - acf[ring].mean()) / (acf[ring].std() + 1e-12)
-    loose = cv2.dilate(acf, np.ones((3, 3), np.uint8))  # tolerate the search grid's coarseness
-    kl = _comb_points(max_lag)
+    loose = cv2.dilate(acf, np.ones((3, 3), np.uint8))
+    kl = np.array([(k, l) for k in range(0, 5) for l in range(-4, 5) if (k > 0 or l > 0)], float)
     reach = max_lag - 2
     best = []
-    scales = np.exp(np.arange(np.log(MIN_SCALE), np.log(MAX_SCALE), 0.004))
-    for s in scales:
-        period = TILE * s
-        step = np.degrees(1.2 / (3 * period))
-        angles = np.radians(np.arange(-MAX_ANGLE, MAX_ANGLE + step, step))
+    period = TILE * MIN_SCALE
+    while period <= TILE * MAX_SCALE:
+        step = 1.2 / (3 * period)
+        angles = np.arange(-np.radians(MAX_ANGLE), np.radians(MAX_ANGLE) + step, step)
         c, sn = np.cos(angles), np.sin(angles)
-        # lattice point (k, l) -> period * (k c - l s, k s + l c)
         px = period * (kl[None, :, 0] * c[:, None] - kl[None, :, 1] * sn[:, None])
         py = period * (kl[None, :, 0] * sn[:, None] + kl[None, :, 1] * c[:, None])
         inside = (np.abs(px) < reach) & (np.abs(py) < reach) & (np.hypot(px, py) < reach)
@@ -140,16 +229,38 @@ def lattice_candidates(r: np.ndarray, *, n: int = 3) -> list[np.ndarray]:
         score[cnt < 2] = -np.inf
         i = int(np.argmax(score))
         best.append((float(score[i]), float(period), float(angles[i])))
+        period *= 1.004
     best.sort(reverse=True)
-    out: list[np.ndarray] = []
-    for score, period, ang in best:
+    out: list[tuple[float, float, float]] = []
+    for sc, p, a in best:
+        if any(abs(np.log(p / q)) < 0.02 and abs(a - b) < 0.02 for _, q, b in out):
+            continue
+        out.append((sc, p, a))
         if len(out) >= n:
             break
-        basis = period * np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
-        if any(np.abs(basis - o).max() < 3 for o in out):
+    return out
+
+
+def lattice_candidates(r: np.ndarray, *, n: int = 3) -> list[np.ndarray]:
+    """Likely tile lattices: 2x2 matrices whose columns are the image displacement of one tile
+    step along the tile's x and y axes (``TILE * scale * rotation`` when the mark is there).
+
+    Two searches over scale and rotation propose candidates: a comb over the whitened power
+    spectrum (hundreds of tile harmonics) and a comb over the autocorrelation (sharp even when the
+    mark's strength varies); the caller verifies them with the pilot correlation.
+    """
+    h, w = r.shape
+    if max(h, w) > ACF_REGION:  # a central region holds plenty of tiles
+        y0, x0 = max(0, (h - ACF_REGION) // 2), max(0, (w - ACF_REGION) // 2)
+        r = r[y0 : y0 + ACF_REGION, x0 : x0 + ACF_REGION]
+    found = _spectral_candidates(r, n=n) + _acf_candidates(r, n=n)
+    lattice_candidates.last_scores = found  # diagnostics
+    out = []
+    for _, p, a in found:
+        basis = p * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        if any(np.abs(basis - o).max() < 1.0 for o in out):
             continue
-        out.append(_refine(acf, basis, max_lag))
-    lattice_candidates.last_scores = best[: 2 * n]  # for diagnostics
+        out.append(basis)
     return out
 
 
