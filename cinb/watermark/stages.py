@@ -107,16 +107,40 @@ class _Placement(Stage):
             return layout.crop_to(mark, size, self.gravity)
         return resize(mark, layout.fit_inside(mark.size, size))
 
-    def layer(self, image_size: tuple[int, int], ctx: Context | None = None) -> tuple[Image.Image, tuple[int, int]]:
-        """The RGBA layer to composite and its top-left corner, for an image of ``image_size``."""
-        mark = layout.dissolve(self._fit(self.mark(image_size, ctx), image_size), self.dissolve)
+    def layer(self, image_size: tuple[int, int], ctx: Context | None = None, *,
+              scale: float = 1.0) -> tuple[Image.Image, tuple[int, int]]:
+        """The RGBA layer to composite and its top-left corner, for an image of ``image_size``.
+
+        ``scale`` < 1 previews the mark on a reduced copy of an image ``image_size / scale`` large:
+        sizes are computed for the full image, then mark, margins and tiles shrink by ``scale``.
+        """
+        full = image_size if scale == 1 else (round(image_size[0] / scale), round(image_size[1] / scale))
+        mark = self.mark(full, ctx)
+        if scale != 1:
+            mark = resize(mark, (max(1, round(mark.width * scale)), max(1, round(mark.height * scale))))
+        mark = layout.dissolve(self._fit(mark, image_size), self.dissolve)
         if self.batch:
             return layout.tile_pattern(mark, image_size, spacing=self.spacing, degree=self.degree), (0, 0)
-        return mark, layout.position(self.gravity, self.dx, self.dy, image_size, mark.size)
+        dx, dy = round(self.dx * scale), round(self.dy * scale)
+        return mark, layout.position(self.gravity, dx, dy, image_size, mark.size)
 
     def apply(self, canvas: Canvas, ctx: Context | None = None) -> Canvas:
         layer, xy = self.layer(canvas.size, ctx)
         return layout.composite(canvas, layer, xy)
+
+    def preview(self, image: Image.Image, full_size: tuple[int, int], ctx: Context | None = None) -> Image.Image:
+        """``image`` (a reduced copy of a ``full_size`` source) with the mark as it would look, reduced.
+
+        Examples
+        --------
+        >>> from PIL import Image
+        >>> small = Image.new("RGB", (200, 100), "white")
+        >>> TextWatermark(text="cinb", fontsize=40).preview(small, (2000, 1000)).size
+        (200, 100)
+        """
+        scale = image.width / full_size[0]
+        layer, xy = self.layer(image.size, ctx, scale=scale)
+        return layout.composite(Canvas(frames=[image]), layer, xy).frames[0]
 
 
 @dataclass(frozen=True, kw_only=True)

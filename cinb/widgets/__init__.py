@@ -1,6 +1,7 @@
 """ipywidgets explorers. Imported lazily so ``import cinb`` never needs ipywidgets.
 
 - ``RuleExplorer``: type or tweak a rule, see the result live (cinb.widgets.rules)
+- ``WatermarkTuner``: visible-watermark controls, live preview, CI rule; blind attack check (cinb.widgets.watermark)
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import importlib
 
 _WIDGETS = {
     "RuleExplorer": "cinb.widgets.rules",
+    "WatermarkTuner": "cinb.widgets.watermark",
 }
 
 
