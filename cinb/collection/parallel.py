@@ -329,7 +329,8 @@ def _map_pool(fn: RowFn, rows: list[dict], fn_kwargs: Mapping[str, Any], results
         for fut in pending:
             fut.cancel()
         try:
-            bar.set_description((bar.desc or "") + " (stopping: finishing running rows)")
+            if not bar.disable:
+                bar.set_description(f"{getattr(bar, 'desc', '') or ''} (stopping: finishing running rows)")
             wait(pending)  # running rows end cleanly; a second Ctrl-C lands below
         except KeyboardInterrupt:
             _kill_workers(pool)
