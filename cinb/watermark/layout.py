@@ -133,19 +133,26 @@ def tile_pattern(mark: Image.Image, image: tuple[int, int], *, spacing: int, deg
     if degree == 0:
         reps = (math.ceil(H / ch), math.ceil(W / cw), 1)
         return Image.fromarray(np.tile(cell, reps)[:H, :W], "RGBA")
-    # A square big enough to cover the image at any angle, centred on it; lattice aligned so a
-    # tile starts at the image's top-left corner before rotation.
-    S = math.ceil(math.hypot(W, H)) + 2
-    ox, oy = (S - W) // 2, (S - H) // 2
-    sx, sy = (-ox) % cw, (-oy) % ch
-    reps = (math.ceil((S + sy) / ch), math.ceil((S + sx) / cw), 1)
-    big = Image.fromarray(np.tile(cell, reps)[sy:sy + S, sx:sx + S], "RGBA")
-    if degree % 90 == 0:
-        turned = big.transpose({90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180,
-                                270: Image.Transpose.ROTATE_90}[degree])
-    else:
-        turned = big.rotate(-degree, resample=Image.Resampling.BICUBIC, center=(S / 2, S / 2))
-    return turned.crop((ox, oy, ox + W, oy + H))
+    return _turned_tiles(cell, (W, H), degree)
+
+
+def _turned_tiles(cell: np.ndarray, image: tuple[int, int], degree: int) -> Image.Image:
+    """The cell repeated forever, turned ``degree`` clockwise about the image centre, sampled once
+    per output pixel: OpenCV's ``warpAffine`` with ``BORDER_WRAP`` treats the cell as periodic, so
+    no image-sized pattern is ever built or rotated. Premultiplied alpha keeps edges clean."""
+    import cv2
+
+    W, H = image
+    premult = np.asarray(Image.fromarray(cell, "RGBA").convert("RGBa"))
+    t = math.radians(degree)
+    c, s = math.cos(t), math.sin(t)
+    # y points down, so the usual rotation matrix turns clockwise on screen
+    cx, cy = W / 2, H / 2
+    m = np.array([[c, -s, cx - c * cx + s * cy], [s, c, cy - s * cx - c * cy]])
+    exact = degree % 90 == 0
+    out = cv2.warpAffine(premult, m, (W, H), flags=cv2.INTER_NEAREST if exact else cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_WRAP)
+    return Image.frombytes("RGBa", (W, H), np.ascontiguousarray(out).tobytes()).convert("RGBA")
 
 
 def is_grey(mark: Image.Image) -> bool:
