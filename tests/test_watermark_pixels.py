@@ -267,3 +267,22 @@ def test_apply_over_a_collection(files, tmp_path_factory):
     for path in df.loc[df["path"].str.endswith(".jpg"), "out_path"]:
         a = np.asarray(Image.open(path).convert("RGB")).astype(int)
         assert _red_box(a, thresh=180) is not None
+
+
+def test_batch_ignores_gravity_and_margins(files):
+    base = f"watermark/1/image/{b64('mark.png')}/batch/1/spacing/50/dissolve/100"
+    plain = _arr(cinb.process(files / "src.png", base))
+    moved = _arr(cinb.process(files / "src.png", base + "/gravity/Center/dx/13/dy/9"))
+    assert (plain == moved).all()
+
+
+def test_preview_matches_the_full_render_reduced(files):
+    from cinb.watermark import TextWatermark
+
+    stage = TextWatermark(text="Preview", fontsize=48, fill="#FF0000", gravity="NorthEast", dx=40, dy=30,
+                          dissolve=100)
+    full = Image.open(files / "src.png").convert("RGB")
+    small = full.resize((200, 150))
+    ref = _red_box(np.asarray(stage.apply(cinb.canvas.Canvas(frames=[full])).frames[0]).astype(int), thresh=180)
+    got = _red_box(np.asarray(stage.preview(small, full.size)).astype(int), thresh=180)
+    assert all(abs(g - r / 2) <= 2 for g, r in zip(got, ref))
