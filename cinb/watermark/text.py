@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 
 from PIL import Image, ImageDraw, ImageFilter
@@ -9,6 +10,9 @@ from PIL import Image, ImageDraw, ImageFilter
 from ..errors import BAD_PARAMETER, CIError
 from ..limits import LIMITS
 from .fonts import DEFAULT_FONT, FontSpec, covered, fallback_spec, font_spec
+
+#: Cached FreeType faces are shared; one thread at a time draws with them (Dask may use threads).
+_DRAW_LOCK = threading.Lock()
 
 #: Extra space between lines of a multi-line text, as a fraction of the font size.
 LINE_GAP = 0.2
@@ -59,13 +63,14 @@ def text_mask(text: str, *, font: str = DEFAULT_FONT, size: int = 13) -> Image.I
                       f"{LIMITS.max_side} px limit", code=BAD_PARAMETER, token=str(size))
     mask = Image.new("L", (width, height), 0)
     draw = ImageDraw.Draw(mask)
-    for i, runs in enumerate(line_runs):
-        x = float(pad)
-        baseline = pad + i * (ascent + descent + gap) + ascent
-        for run, face in runs:
-            f = face.load(size)
-            draw.text((x, baseline), run, font=f, fill=255, anchor="ls")
-            x += f.getlength(run)
+    with _DRAW_LOCK:
+        for i, runs in enumerate(line_runs):
+            x = float(pad)
+            baseline = pad + i * (ascent + descent + gap) + ascent
+            for run, face in runs:
+                f = face.load(size)
+                draw.text((x, baseline), run, font=f, fill=255, anchor="ls")
+                x += f.getlength(run)
     box = mask.getbbox()
     if box is None:
         raise CIError(f"watermark text {text!r} has no visible glyphs", code=BAD_PARAMETER, token=text)
