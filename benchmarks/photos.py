@@ -22,7 +22,8 @@ near-native resolution**:
    neighbours over a 24-40 px feathered overlap, so there are no hard seams.
 4. Camera-like finish: a mild lens vignette (about 12-25 % darker in the corners),
    then signal-dependent sensor noise in 8-bit units, sigma = sqrt(0.35 * v + 1.0)
-   on luminance plus a weaker (40 %) independent chroma noise, rounded to 8 bits.
+   on luminance plus a weaker (40 %) independent chroma noise drawn per 2x2 block
+   (demosaiced colour noise is blotchy), rounded to 8 bits.
 5. Encoding: baseline JPEG, 4:2:0, quality drawn from camera-like values
    (85, 90, 92, 95 for the big set; 70-95 for the others), no Huffman optimisation
    (as in-camera encoders), with a synthetic EXIF block (Make, Model,
@@ -64,7 +65,7 @@ from PIL import Image, ImageEnhance, TiffImagePlugin
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = REPO / "datasets" / "sources"
-RECIPE_VERSION = "2"  # bump when the recipe changes: cached files are rebuilt
+RECIPE_VERSION = "3"  # bump when the recipe changes: cached files are rebuilt
 
 # (file, weight, is_colour)
 _SOURCES = [
@@ -339,7 +340,12 @@ def photo_pixels(width: int, height: int, rng: np.random.Generator, cell: tuple[
     np.sqrt(sigma, out=sigma)
     img += sigma * rng.standard_normal((height, width), dtype=np.float32)
     sigma *= np.float32(0.4)
-    img += sigma * rng.standard_normal((3, height, width), dtype=np.float32)
+    if height % 2 == 0 and width % 2 == 0:
+        # demosaiced chroma noise is blotchy: one draw per 2x2 block (and 4x fewer draws)
+        chroma = rng.standard_normal((3, height // 2, 1, width // 2, 1), dtype=np.float32)
+        img.reshape(3, height // 2, 2, width // 2, 2)[...] += sigma.reshape(height // 2, 2, width // 2, 2) * chroma
+    else:
+        img += sigma * rng.standard_normal((3, height, width), dtype=np.float32)
     np.clip(np.rint(img, out=img), 0, 255, out=img)
     return np.ascontiguousarray(img.astype(np.uint8).transpose(1, 2, 0))
 
