@@ -253,14 +253,12 @@ def test_rgba_source_keeps_transparency_outside_the_mark(tmp_path):
 
 
 def test_apply_over_a_collection(files, tmp_path_factory):
-    from cinb.collection import apply
-
     src = tmp_path_factory.mktemp("photos")
     for i in range(3):
         Image.new("RGB", (200, 100), (i * 60, 100, 100)).save(src / f"p{i}.jpg", quality=95)
     (files / "mark.png").rename(src / "mark.png")  # beside the photos: found by key, like the bucket
     out = tmp_path_factory.mktemp("out")
-    df = apply(src, f"watermark/1/image_key/{b64('mark.png')}/dissolve/100|watermark/2/text/{b64('水印')}",
+    df = cinb.apply(src, f"watermark/1/image_key/{b64('mark.png')}/dissolve/100|watermark/2/text/{b64('水印')}",
                out, progress=False, workers=1)
     assert set(df["status"]) == {"done"}, df["error"].tolist()
     assert df["path"].str.endswith(".jpg").sum() == 3
