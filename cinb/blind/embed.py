@@ -24,7 +24,7 @@ def activity_mask(y: np.ndarray) -> np.ndarray:
     """
     hp = y - cv2.blur(y, (3, 3))
     act = np.sqrt(cv2.blur(hp * hp, (9, 9)))
-    return np.clip(act, 1.0, 8.0) ** 0.75
+    return np.clip(act, 2.0, 8.0) ** 0.5
 
 
 def add_pattern(pixels: np.ndarray, tile: np.ndarray, *, psnr: float) -> np.ndarray:
