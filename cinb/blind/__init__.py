@@ -1,12 +1,30 @@
 """Blind (invisible) watermarks: CI ``watermark/3`` (embed) and ``watermark/4`` (extract).
 
+Importing this package registers both rule families, so ``cinb.process(src,
+"watermark/3/type/3/text/<b64u>/level/2")`` marks and ``cinb.process(src, "watermark/4/type/3")``
+reads (``result.info["Text"]``, ``result.info["WatermarkStatus"]``).
+
+The mark is a keyed spread-spectrum pattern added to the luminance: a 128 px tile repeated over the
+image, made of pilot chips (for synchronisation) and payload chips (a CRC-checked, convolutionally
+coded payload). Extraction finds the tile's scale and rotation from the image's spectrum and
+autocorrelation, its shift from the pilots, then decodes; no original is needed.
+
 Examples
 --------
+>>> import numpy as np
+>>> from PIL import Image
 >>> import cinb.blind as blind
->>> callable(blind.embed) and callable(blind.extract)
-True
+>>> y, x = np.mgrid[0:300, 0:400]
+>>> img = Image.fromarray((128 + 60 * np.sin(x / 23.0) * np.cos(y / 17.0)).astype(np.uint8)).convert("RGB")
+>>> marked = blind.embed(img, text="hello", level=2)
+>>> found = blind.extract(marked)
+>>> found.text, found.status > 75
+('hello', True)
 """
 
 from .api import DEFAULT_LEVEL, Extraction, embed, extract
+from .collection import check_collection, embed_collection
+from .stages import BlindEmbed, BlindExtract, parse_blind_embed, parse_blind_extract
 
-__all__ = ["embed", "extract", "Extraction", "DEFAULT_LEVEL"]
+__all__ = ["embed", "extract", "Extraction", "DEFAULT_LEVEL", "embed_collection", "check_collection",
+           "BlindEmbed", "BlindExtract", "parse_blind_embed", "parse_blind_extract"]

@@ -34,7 +34,7 @@ def residual(y: np.ndarray) -> np.ndarray:
     embedder marks more strongly, but which also hide more) do not drown flat areas.
     """
     r = y - _smooth(y, 7)
-    level = np.sqrt(_smooth(r * r, 15))
+    level = np.sqrt(np.maximum(_smooth(r * r, 15), 0))
     return r / (level + 1.0)
 
 

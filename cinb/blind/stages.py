@@ -1,0 +1,234 @@
+"""The ``watermark/3`` (embed) and ``watermark/4`` (extract) rule families (spec §12).
+
+Examples
+--------
+>>> from cinb import parse_rule
+>>> str(parse_rule("watermark/3/type/3/text/Y2luYg/level/2"))
+'watermark/3/type/3/text/Y2luYg/level/2'
+>>> str(parse_rule("watermark/4/type/3"))
+'watermark/4/type/3'
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from ..errors import CIError
+from ..rules.grammar import b64u_encode, b64u_text, pairs, parse_int
+from ..rules.model import Stage
+from ..rules.registry import register_family
+from .pattern import DEFAULT_KEY
+
+#: Versions CI documents; cinb has one algorithm and records the version only for the canonical text.
+VERSIONS = ("1.0", "2.0", "3.0")
+
+
+def rule_key() -> str:
+    """The key rules use: ``$CINB_BLIND_KEY`` if set (worker processes inherit it), else the default.
+
+    Examples
+    --------
+    >>> isinstance(rule_key(), str)
+    True
+    """
+    return os.environ.get("CINB_BLIND_KEY") or DEFAULT_KEY
+
+
+def _bad(message: str, token: str | None) -> CIError:
+    return CIError(message, code=-103, token=token)
+
+
+def _check_location(location: str) -> None:
+    from ..watermark.source import check_location
+
+    check_location(location, "image")
+
+
+def _load_image(location: str, ctx):
+    from ..watermark.source import load_watermark, resolve_location
+
+    return load_watermark(resolve_location(location, base_dir=getattr(ctx, "base_dir", None)))
+
+
+@dataclass(frozen=True)
+class BlindEmbed(Stage):
+    """``watermark/3``: add a blind watermark.
+
+    Examples
+    --------
+    >>> BlindEmbed(type=3, text="cinb", level=1)
+    BlindEmbed(type=3, text='cinb', image=None, level=1, version=None)
+    >>> str(BlindEmbed(type=3, text="cinb", level=1))
+    'watermark/3/type/3/text/Y2luYg/level/1'
+    """
+
+    type: int
+    text: str | None = None
+    image: str | None = None
+    level: int | None = None
+    version: str | None = None
+    #: Not part of CI's grammar (never printed): the secret key, default ``rule_key()``.
+    key: str | None = field(default=None, repr=False, compare=False)
+
+    family: ClassVar[str] = "watermark/3"
+
+    def __post_init__(self) -> None:
+        if self.type not in (1, 2, 3):
+            raise _bad(f"watermark/3 type must be 1, 2 or 3, got {self.type!r}", str(self.type))
+        if self.type == 3:
+            if self.text is None:
+                raise _bad("watermark/3 type 3 needs /text/<b64u>", "text")
+            if self.image is not None:
+                raise _bad("watermark/3 type 3 takes text, not image", "image")
+            from .payload import text_bits
+
+            text_bits(self.text, key=DEFAULT_KEY)  # length and content checks, at parse time
+        else:
+            if self.image is None:
+                raise _bad(f"watermark/3 type {self.type} needs /image/<b64u url>", "image")
+            if self.text is not None:
+                raise _bad(f"watermark/3 type {self.type} takes image, not text", "text")
+            _check_location(self.image)
+        if self.level is not None and self.level not in (0, 1, 2, 3):
+            raise _bad(f"watermark/3 level must be 0, 1, 2 or 3, got {self.level!r}", str(self.level))
+        if self.version is not None and self.version not in VERSIONS:
+            raise _bad(f"watermark/3 version must be one of {', '.join(VERSIONS)}, got {self.version!r}",
+                       self.version)
+
+    def __str__(self) -> str:
+        out = [self.family, "type", str(self.type)]
+        if self.text is not None:
+            out += ["text", b64u_encode(self.text)]
+        if self.image is not None:
+            out += ["image", b64u_encode(self.image)]
+        if self.level is not None:
+            out += ["level", str(self.level)]
+        if self.version is not None:
+            out += ["version", self.version]
+        return "/".join(out)
+
+    def apply(self, canvas, ctx):
+        from .api import DEFAULT_LEVEL, embed
+
+        if canvas.is_animated:
+            raise CIError("blind watermarks do not support animated images", code=-113, token="watermark/3")
+        image = _load_image(self.image, ctx) if self.image is not None else None
+        level = DEFAULT_LEVEL if self.level is None else self.level
+        frame = canvas.frames[0]
+        marked = embed(frame, text=self.text, image=image, type=self.type, level=level, key=self.key or rule_key())
+        return canvas.replace(frames=[marked])
+
+
+@dataclass(frozen=True)
+class BlindExtract(Stage):
+    """``watermark/4``: look for a blind watermark.
+
+    The result's ``info`` gets ``WatermarkStatus`` (0-100, > 75 present) and, for type 3, ``Text``.
+    For types 1 and 2 the output image becomes the recovered watermark (CI's derived object).
+
+    Examples
+    --------
+    >>> str(BlindExtract(type=2, image="wm.png"))
+    'watermark/4/type/2/image/d20ucG5n'
+    """
+
+    type: int
+    image: str | None = None
+    version: str | None = None
+    #: Not part of CI's grammar (never printed): the secret key, default ``rule_key()``.
+    key: str | None = field(default=None, repr=False, compare=False)
+
+    family: ClassVar[str] = "watermark/4"
+
+    def __post_init__(self) -> None:
+        if self.type not in (1, 2, 3):
+            raise _bad(f"watermark/4 type must be 1, 2 or 3, got {self.type!r}", str(self.type))
+        if self.type == 3 and self.image is not None:
+            raise _bad("watermark/4 type 3 takes no image (the text is returned)", "image")
+        if self.type in (1, 2):
+            if self.image is None:
+                what = "original image" if self.type == 1 else "watermark image"
+                raise _bad(f"watermark/4 type {self.type} needs /image/<b64u url> of the {what}", "image")
+            _check_location(self.image)
+        if self.version is not None and self.version not in VERSIONS:
+            raise _bad(f"watermark/4 version must be one of {', '.join(VERSIONS)}, got {self.version!r}",
+                       self.version)
+
+    def __str__(self) -> str:
+        out = [self.family, "type", str(self.type)]
+        if self.image is not None:
+            out += ["image", b64u_encode(self.image)]
+        if self.version is not None:
+            out += ["version", self.version]
+        return "/".join(out)
+
+    def apply(self, canvas, ctx):
+        from .api import extract
+
+        if canvas.is_animated:
+            raise CIError("blind watermarks do not support animated images", code=-113, token="watermark/4")
+        frame = canvas.frames[0]
+        kwargs = {}
+        if self.type == 1:
+            kwargs["original"] = _load_image(self.image, ctx)
+        elif self.type == 2:
+            kwargs["image"] = _load_image(self.image, ctx)
+        found = extract(frame, type=self.type, key=self.key or rule_key(), **kwargs)
+        info = dict(canvas.info)
+        info.update(found.as_ci())
+        if found.image is None:
+            return canvas.replace(info=info)
+        return canvas.replace(frames=[found.image.convert("RGB")], info=info, exif=None, icc=None,
+                              nominal_size=None)
+
+
+def _parse(segments: list[str], family: str, allowed: tuple[str, ...]) -> dict:
+    if not segments or segments == [""]:
+        raise _bad(f"{family} needs parameters (type/<1|2|3>)", family)
+    values: dict = {}
+    for key, value in pairs(segments, frozenset(), family):
+        if key not in allowed:
+            raise _bad(f"unknown {family} parameter {key!r}", key)
+        if key in values:
+            raise _bad(f"{family} parameter {key!r} is given twice", key)
+        if key == "type":
+            values[key] = parse_int(value, "type", lo=1, hi=3)
+        elif key == "level":
+            values[key] = parse_int(value, "level", lo=0, hi=3)
+        elif key == "text":
+            values[key] = b64u_text(value, "text")
+        elif key == "image":
+            values[key] = b64u_text(value, "image")
+        else:
+            values[key] = value
+    if "type" not in values:
+        raise _bad(f"{family} needs type/<1|2|3>", family)
+    return values
+
+
+def parse_blind_embed(segments: list[str]) -> BlindEmbed:
+    """Parse the segments after ``watermark/3/``.
+
+    Examples
+    --------
+    >>> parse_blind_embed(["type", "3", "text", "Y2luYg"]).text
+    'cinb'
+    """
+    return BlindEmbed(**_parse(segments, "watermark/3", ("type", "text", "image", "level", "version")))
+
+
+def parse_blind_extract(segments: list[str]) -> BlindExtract:
+    """Parse the segments after ``watermark/4/``.
+
+    Examples
+    --------
+    >>> parse_blind_extract(["type", "3"]).type
+    3
+    """
+    return BlindExtract(**_parse(segments, "watermark/4", ("type", "image", "version")))
+
+
+register_family("watermark/3", parse_blind_embed)
+register_family("watermark/4", parse_blind_extract)
