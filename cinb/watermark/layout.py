@@ -136,23 +136,43 @@ def tile_pattern(mark: Image.Image, image: tuple[int, int], *, spacing: int, deg
     return _turned_tiles(cell, (W, H), degree)
 
 
+#: Output block side for the turned tiling: bounds the periodic source to a few MB at any image size.
+_BLOCK = 1024
+
+
 def _turned_tiles(cell: np.ndarray, image: tuple[int, int], degree: int) -> Image.Image:
-    """The cell repeated forever, turned ``degree`` clockwise about the image centre, sampled once
-    per output pixel: OpenCV's ``warpAffine`` with ``BORDER_WRAP`` treats the cell as periodic, so
-    no image-sized pattern is ever built or rotated. Premultiplied alpha keeps edges clean."""
+    """The cell repeated over the plane, turned ``degree`` clockwise about the image centre.
+
+    The lattice is periodic, so one small tiled source (a little larger than the preimage of a
+    1024 px output block) serves every block: each block is one ``cv2.warpAffine`` from a view of
+    that source starting at the right lattice point. No image-sized pattern is built or rotated.
+    Premultiplied alpha keeps the mark's edges free of dark fringes.
+    """
     import cv2
 
     W, H = image
     premult = np.asarray(Image.fromarray(cell, "RGBA").convert("RGBa"))
+    ch, cw = premult.shape[:2]
     t = math.radians(degree)
     c, s = math.cos(t), math.sin(t)
-    # y points down, so the usual rotation matrix turns clockwise on screen
-    cx, cy = W / 2, H / 2
-    m = np.array([[c, -s, cx - c * cx + s * cy], [s, c, cy - s * cx - c * cy]])
-    exact = degree % 90 == 0
-    out = cv2.warpAffine(premult, m, (W, H), flags=cv2.INTER_NEAREST if exact else cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_WRAP)
-    return Image.frombytes("RGBa", (W, H), np.ascontiguousarray(out).tobytes()).convert("RGBA")
+    a = np.array([[c, -s], [s, c]])  # y points down, so this turns clockwise on screen
+    centre = np.array([W / 2, H / 2])
+    shift = centre - a @ centre  # destination = a @ pattern + shift
+    span = math.ceil(_BLOCK * (abs(c) + abs(s))) + 4
+    source = np.tile(premult, (math.ceil(span / ch) + 2, math.ceil(span / cw) + 2, 1))
+    flags = cv2.INTER_NEAREST if degree % 90 == 0 else cv2.INTER_LINEAR
+    out = np.empty((H, W, 4), np.uint8)
+    for y0 in range(0, H, _BLOCK):
+        for x0 in range(0, W, _BLOCK):
+            bw, bh = min(_BLOCK, W - x0), min(_BLOCK, H - y0)
+            corners = np.array([[x0, y0], [x0 + bw, y0], [x0, y0 + bh], [x0 + bw, y0 + bh]], float)
+            pre = (corners - shift) @ a  # inverse rotation (a is orthogonal): pattern coordinates
+            kx = math.floor((pre[:, 0].min() - 2) / cw) * cw  # a lattice point left of / above the block
+            ky = math.floor((pre[:, 1].min() - 2) / ch) * ch
+            m = np.hstack([a, (a @ np.array([kx, ky]) + shift - np.array([x0, y0]))[:, None]])
+            out[y0:y0 + bh, x0:x0 + bw] = cv2.warpAffine(source, m, (bw, bh), flags=flags,
+                                                          borderMode=cv2.BORDER_CONSTANT)
+    return Image.frombytes("RGBa", (W, H), out.tobytes()).convert("RGBA")
 
 
 def is_grey(mark: Image.Image) -> bool:
