@@ -16,6 +16,7 @@ from .rules import Rule, parse_rule
 from .styles import Styles
 from . import watermark  # noqa: E402,F401  (registers watermark/1 and watermark/2)
 from . import blind  # noqa: E402,F401  (registers watermark/3 and watermark/4)
+from . import compression  # noqa: E402,F401  (registers imageSlim)
 from .collection import analyze, apply, scan  # noqa: E402  (also registers df.ci and the CLI)
 
 __version__ = "0.1.0"

@@ -1,0 +1,128 @@
+"""One entry point to encode a still image in any format cinb can compare, at a given quality.
+
+Every format except ``guetzli`` goes through the same codec plugins as ``cinb.process``, so what a
+sweep measures is exactly what the rule from :func:`rule_for` produces.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+from PIL import Image
+
+from ..canvas import Canvas
+from ..codecs.registry import codec_for, flatten
+from ..errors import BAD_PARAMETER, CIError
+from ..rules.model import EncodeOptions
+
+#: Formats a sweep can compare; ``quality`` is ignored for png.
+FORMATS = ("jpeg", "yjpeg", "webp", "avif", "heif", "png", "guetzli")
+_TOKEN = {"jpeg": "jpg", "yjpeg": "yjpeg", "webp": "webp", "avif": "avif", "heif": "heif", "png": "png"}
+LOSSY = frozenset({"jpeg", "yjpeg", "webp", "avif", "heif", "guetzli"})
+
+
+def check_format(fmt: str) -> str:
+    """Normalise a format name (``jpg`` -> ``jpeg``); CIError -103 naming it when unknown.
+
+    Examples
+    --------
+    >>> check_format("JPG")
+    'jpeg'
+    """
+    name = {"jpg": "jpeg", "heic": "heif"}.get(str(fmt).lower(), str(fmt).lower())
+    if name not in FORMATS:
+        raise CIError(f"cannot compare format {fmt!r} (choose from {', '.join(FORMATS)})", code=BAD_PARAMETER,
+                      token=str(fmt))
+    return name
+
+
+def encode_image(image: Image.Image, fmt: str, quality: int | None = None) -> bytes:
+    """Encode one still image as cinb's codec for ``fmt`` would, at exactly ``quality``.
+
+    Parameters
+    ----------
+    image : PIL.Image.Image
+        The picture (alpha is flattened onto white for formats without alpha, as in ``process``).
+    fmt : str
+        One of :data:`FORMATS`.
+    quality : int, optional
+        0-100 for lossy formats (default 85); ignored for png.
+
+    Examples
+    --------
+    >>> data = encode_image(Image.new("RGB", (32, 32), "blue"), "webp", 60)
+    >>> data[8:12]
+    b'WEBP'
+    """
+    fmt = check_format(fmt)
+    q = 85 if quality is None else int(quality)
+    if fmt == "guetzli":
+        from .guetzli import guetzli_pixels
+
+        return guetzli_pixels(image, q)
+    codec = codec_for(_TOKEN[fmt])
+    frame = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert(
+        "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
+    if not codec.alpha:
+        frame = flatten(frame)
+    canvas = Canvas(frames=[frame])
+    return codec.save(canvas, q if codec.lossy else None, EncodeOptions(format=_TOKEN[fmt]))
+
+
+def decode_image(data: bytes) -> Image.Image:
+    """Decode encoded bytes to a loaded PIL image (AVIF/HEIF included).
+
+    Examples
+    --------
+    >>> decode_image(encode_image(Image.new("RGB", (8, 4)), "png")).size
+    (8, 4)
+    """
+    try:
+        img = Image.open(io.BytesIO(data))
+    except Image.UnidentifiedImageError:  # HEIF: Pillow needs pillow-heif's opener
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        img = Image.open(io.BytesIO(data))
+    img.load()
+    return img
+
+
+def timed_roundtrip(image: Image.Image, fmt: str, quality: int | None) -> tuple[bytes, Image.Image, float, float]:
+    """Encode then decode, with the time each took in milliseconds."""
+    t0 = time.perf_counter()
+    data = encode_image(image, fmt, quality)
+    t1 = time.perf_counter()
+    decoded = decode_image(data)
+    t2 = time.perf_counter()
+    return data, decoded, (t1 - t0) * 1000.0, (t2 - t1) * 1000.0
+
+
+def rule_for(fmt: str, quality: int | None = None, *, force: bool = False) -> str:
+    """The CI rule that gives this setting (``guetzli`` is a bucket switch in CI, not a rule).
+
+    Parameters
+    ----------
+    fmt : str
+        One of :data:`FORMATS`.
+    quality : int, optional
+        The quality; ignored for png.
+    force : bool
+        Write ``quality/<q>!`` (exact, even above a JPEG source's own quality) instead of
+        ``quality/<q>`` (which CI caps at the source's quality).
+
+    Examples
+    --------
+    >>> rule_for("webp", 70)
+    'imageMogr2/format/webp/quality/70'
+    >>> rule_for("jpeg", 90, force=True)
+    'imageMogr2/format/jpg/quality/90!'
+    """
+    fmt = check_format(fmt)
+    if fmt == "guetzli":
+        return "guetzli (CI: PUT /?guetzli on the bucket; cinb: cinb.compression.guetzli)"
+    rule = f"imageMogr2/format/{_TOKEN[fmt]}"
+    if fmt in LOSSY and quality is not None:
+        rule += f"/quality/{int(quality)}{'!' if force else ''}"
+    return rule

@@ -1,0 +1,246 @@
+"""Guetzli: Google's perceptual JPEG encoder (``pyguetzli``), with CI's constraints.
+
+In CI, Guetzli is a bucket switch (``PUT /?guetzli``), not a rule parameter: every JPEG served
+through the CI domain is recompressed in the background (spec §16.1). cinb exposes it as a function
+for one image, :func:`guetzli`, and one for a collection, :func:`guetzli_collection`.
+
+CI's constraints are errors here, each naming the file: JPEG sources only (-113), estimated source
+quality above 70 (-103), fewer than 16 million pixels (-447; the console page says 4 million, see
+spec §20.6: pass ``max_megapixels=4`` to follow it). Guetzli is *slow* (about a minute per megapixel
+per core, more on a busy machine), so both functions warn with an estimate before long runs, and the
+collection form shows a progress bar.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from ..errors import BAD_PARAMETER, RESOLUTION_TOO_LARGE, UNSUPPORTED_TYPE, CIError
+
+#: CI's limits (spec §16.1).
+MIN_SOURCE_QUALITY = 70  # the source must be above this
+MAX_MEGAPIXELS = 16.0
+#: Guetzli refuses to promise anything below 84 (its own documentation and command-line check).
+MIN_QUALITY = 84
+#: Seconds per megapixel per core used for the time estimate (Guetzli's documentation says about a
+#: minute; measured 60-160 s on this project's 2-core VM depending on load).
+SECONDS_PER_MEGAPIXEL = 60.0
+#: Warn before a run expected to take longer than this many seconds.
+WARN_SECONDS = 10.0
+
+
+class GuetzliSlowWarning(UserWarning):
+    """Guetzli will take a while (the message gives the estimate)."""
+
+
+def estimate_seconds(megapixels: float, *, workers: int = 1) -> float:
+    """Expected Guetzli wall time for ``megapixels`` of images spread over ``workers`` cores.
+
+    Examples
+    --------
+    >>> estimate_seconds(2.0, workers=2)
+    60.0
+    """
+    return SECONDS_PER_MEGAPIXEL * float(megapixels) / max(1, int(workers))
+
+
+def guetzli_pixels(image: Image.Image, quality: int = 90) -> bytes:
+    """Encode a PIL image with Guetzli (alpha flattened onto white; no metadata).
+
+    Parameters
+    ----------
+    image : PIL.Image.Image
+        Any mode; converted to RGB.
+    quality : int
+        84-100 (Guetzli's scale, close to libjpeg's).
+
+    Examples
+    --------
+    >>> data = guetzli_pixels(Image.new("RGB", (16, 16), "white"), 90)   # doctest: +SKIP
+    >>> data[:2]                                                       # doctest: +SKIP
+    b'\\xff\\xd8'
+    """
+    try:
+        import pyguetzli
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise CIError("Guetzli needs the pyguetzli package (pip install pyguetzli)", code=UNSUPPORTED_TYPE) from exc
+    q = _check_quality(quality)
+    from ..codecs.registry import flatten
+
+    frame = flatten(image.convert("RGBA") if "A" in image.getbands() else image).convert("RGB")
+    return pyguetzli.process_rgb_bytes(frame.tobytes(), frame.width, frame.height, quality=q)
+
+
+def _check_quality(quality: int) -> int:
+    q = int(quality)
+    if not MIN_QUALITY <= q <= 100:
+        raise CIError(f"Guetzli quality must be {MIN_QUALITY}-100, got {quality!r}", code=BAD_PARAMETER,
+                      token=str(quality))
+    return q
+
+
+def check_source(canvas, name: str, *, max_megapixels: float = MAX_MEGAPIXELS) -> None:
+    """Raise CIError when CI would refuse to Guetzli this decoded source."""
+    if canvas.source_format != "jpeg":
+        raise CIError(f"Guetzli compresses JPEG sources only; {name} is {canvas.source_format}",
+                      code=UNSUPPORTED_TYPE, token=name)
+    if canvas.source_quality is None or canvas.source_quality <= MIN_SOURCE_QUALITY:
+        raise CIError(f"Guetzli needs a source quality above {MIN_SOURCE_QUALITY}; {name} has about "
+                      f"{canvas.source_quality}", code=BAD_PARAMETER, token=name)
+    mpx = canvas.width * canvas.height / 1e6
+    if mpx >= max_megapixels:
+        raise CIError(f"Guetzli takes images under {max_megapixels:g} megapixels; {name} has {mpx:.1f}",
+                      code=RESOLUTION_TOO_LARGE, token=name)
+
+
+def guetzli(src: Any, quality: int | None = None, *, max_megapixels: float = MAX_MEGAPIXELS,
+            strip: bool = False, warn: bool = True):
+    """Recompress one JPEG with Guetzli, as CI's bucket-level Guetzli does.
+
+    Parameters
+    ----------
+    src : path, bytes or PIL.Image.Image
+        A JPEG (a PIL image has no source quality, so only a JPEG file or bytes qualify).
+    quality : int, optional
+        84-100. Default: the source's estimated quality, raised to 84 (Guetzli's minimum).
+    max_megapixels : float
+        CI's pixel cap (16; the console page says 4).
+    strip : bool
+        Drop EXIF and XMP (the ICC profile is kept), like ``/strip``.
+    warn : bool
+        Emit :class:`GuetzliSlowWarning` when the estimate exceeds ``WARN_SECONDS``.
+
+    Returns
+    -------
+    cinb.Result
+        ``info["x-GuetzliState"]`` is 100 when compressed, 0 when Guetzli's output was not smaller
+        and the original is returned (CI's header values); ``info["quality"]`` and
+        ``info["encode_ms"]``.
+
+    Raises
+    ------
+    CIError
+        -113 not a JPEG, -103 source quality <= 70 or quality outside 84-100, -447 too many pixels.
+
+    Examples
+    --------
+    >>> import cinb.compression as cc                                   # doctest: +SKIP
+    >>> r = cc.guetzli("datasets/sample/coffee.jpg")                    # doctest: +SKIP
+    >>> r.info["x-GuetzliState"], r.format                              # doctest: +SKIP
+    (100, 'jpeg')
+    """
+    from ..codecs.jpeg import splice_metadata
+    from ..codecs.registry import save_kwargs
+    from ..decode import open_canvas
+    from ..engine import Result
+    from ..rules.model import EncodeOptions
+
+    name = str(src) if isinstance(src, (str, os.PathLike)) else type(src).__name__
+    canvas = open_canvas(src)
+    check_source(canvas, name, max_megapixels=max_megapixels)
+    q = _check_quality(quality if quality is not None else max(MIN_QUALITY, canvas.source_quality))
+    mpx = canvas.width * canvas.height / 1e6
+    if warn and estimate_seconds(mpx) > WARN_SECONDS:
+        warnings.warn(f"Guetzli is slow: about {estimate_seconds(mpx):.0f} s for {name} ({mpx:.1f} Mpx)",
+                      GuetzliSlowWarning, stacklevel=2)
+    t0 = time.perf_counter()
+    data = guetzli_pixels(canvas.frames[0], q)
+    ms = (time.perf_counter() - t0) * 1000.0
+    data = splice_metadata(data, **save_kwargs(canvas, EncodeOptions(strip=strip)))
+    info = {"quality": q, "encode_ms": ms, "x-GuetzliState": 100, "frames": 1}
+    if canvas.source_bytes is not None and len(data) >= len(canvas.source_bytes):
+        data, info["x-GuetzliState"] = canvas.source_bytes, 0
+    return Result(data, "jpeg", canvas.width, canvas.height, info)
+
+
+#: Columns :func:`guetzli_collection` adds.
+GUETZLI_COLUMNS = {"guetzli_path": object, "guetzli_bytes": "Int64", "guetzli_quality": "Int64",
+                   "guetzli_state": "Int64", "guetzli_saving": float, "guetzli_ms": float}
+
+
+def _guetzli_row(row: dict, *, out_dir: str, quality: int | None, max_megapixels: float, strip: bool,
+                 path_column: str) -> dict:
+    path = Path(row[path_column])
+    result = guetzli(path, quality, max_megapixels=max_megapixels, strip=strip, warn=False)
+    target = Path(out_dir) / (path.stem + ".jpg")
+    result.save(target)
+    size = path.stat().st_size
+    return {"guetzli_path": str(target), "guetzli_bytes": len(result.data), "guetzli_quality": result.info["quality"],
+            "guetzli_state": result.info["x-GuetzliState"], "guetzli_saving": 1.0 - len(result.data) / size,
+            "guetzli_ms": result.info["encode_ms"]}
+
+
+def guetzli_collection(df: Any, out_dir: str | os.PathLike, *, quality: int | None = None,
+                       max_megapixels: float = MAX_MEGAPIXELS, strip: bool = False, workers: int | None = None,
+                       progress: bool = True, path_column: str = "path", warn: bool = True) -> Any:
+    """Guetzli every JPEG of a collection into ``out_dir``, in parallel, with a progress bar.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A collection with a ``path`` column (e.g. from ``cinb.collection.scan``), or a list of paths.
+    out_dir : path
+        Where ``<stem>.jpg`` results are written (atomically).
+    quality, max_megapixels, strip
+        As :func:`guetzli`.
+    workers : int, optional
+        Processes (default: all CPUs).
+    progress : bool
+        Show a progress bar.
+    path_column : str
+        Column holding the file paths.
+    warn : bool
+        Warn with the estimated time first (:class:`GuetzliSlowWarning`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``df`` plus ``guetzli_path``, ``guetzli_bytes``, ``guetzli_quality``, ``guetzli_state``
+        (100 compressed, 0 original kept), ``guetzli_saving`` (fraction of the source's bytes),
+        ``guetzli_ms`` and ``error`` (rows CI would refuse say why there).
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile                                          # doctest: +SKIP
+    >>> out = guetzli_collection(pd.DataFrame({"path": ["datasets/sample/coffee.jpg"]}),
+    ...                          tempfile.mkdtemp())                           # doctest: +SKIP
+    >>> out["guetzli_state"].tolist()                                          # doctest: +SKIP
+    [100]
+    """
+    import pandas as pd
+
+    from ..collection.parallel import default_workers, map_rows
+
+    if not isinstance(df, pd.DataFrame) and not hasattr(df, "map_partitions"):
+        df = pd.DataFrame({path_column: [str(p) for p in df]})
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    if warn and isinstance(df, pd.DataFrame) and len(df):
+        mpx = _megapixels(df, path_column)
+        n = workers or default_workers()
+        secs = estimate_seconds(mpx, workers=n)
+        if secs > WARN_SECONDS:
+            warnings.warn(f"Guetzli is slow: about {secs / 60:.1f} min for {len(df)} images ({mpx:.1f} Mpx) "
+                          f"on {n} cores", GuetzliSlowWarning, stacklevel=2)
+    return map_rows(df, _guetzli_row, columns=GUETZLI_COLUMNS, inputs=[path_column],
+                    fn_kwargs={"out_dir": str(out_dir), "quality": quality, "max_megapixels": max_megapixels,
+                               "strip": strip, "path_column": path_column},
+                    workers=workers, desc="guetzli", progress=progress, chunksize=1)
+
+
+def _megapixels(df, path_column: str) -> float:
+    if {"width", "height"} <= set(df.columns):
+        return float((df["width"].astype("float64") * df["height"].astype("float64")).sum(skipna=True)) / 1e6
+    total = 0.0
+    for p in df[path_column]:
+        try:
+            with Image.open(p) as im:
+                total += im.width * im.height / 1e6
+        except Exception:  # noqa: BLE001 - unreadable files are reported by the run itself
+            pass
+    return total

@@ -1,0 +1,239 @@
+"""``imageSlim``: visually lossless slimming (spec §16.2).
+
+Per image, cinb searches for the smallest encoding *in the output format* whose SSIMULACRA2 score
+against the pixels that would otherwise be encoded stays at or above a threshold (default 80, the
+metric authors' "impossible to tell apart side by side at 1:1"):
+
+- JPEG: the lowest jpegli quality (never above the quality the rule resolves to) that meets the
+  threshold, found by bisection, then a lossless MozJPEG re-optimisation (progressive scans,
+  optimal Huffman tables); an untouched JPEG source is also tried losslessly re-optimised as is.
+- WebP, AVIF, HEIF: the lowest quality that meets the threshold, by bisection.
+- PNG: the lossless optimum (oxipng), and a 256-colour palette version when it meets the threshold.
+- GIF, BMP and animations: the ordinary encoding (nothing safe to gain yet).
+
+The result is the candidate with the fewest bytes, if it is smaller than what the request would give
+without ``imageSlim`` (the source file itself when the source is untouched); ``Result.info["X-Slimflag"]``
+is CI's header: ``1`` slimmed, ``2`` original returned. CI refuses ``imageSlim`` with
+``size-limit``; so does cinb (CIError -103).
+
+``imageSlim`` takes no parameters in CI. cinb's Python API :func:`slim` also takes ``threshold`` and
+``metric``.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..canvas import Canvas
+from ..codecs.registry import STRATEGY_KEY, Codec, register_strategy, save_kwargs
+from ..errors import BAD_PARAMETER, CIError
+from ..rules.grammar import bad
+from ..rules.model import Context, EncodeOptions, Stage
+from ..rules.registry import register_family
+from .metrics import Reference, get_metric
+
+#: SSIMULACRA2 score imageSlim keeps by default.
+DEFAULT_THRESHOLD = 80.0
+DEFAULT_METRIC = "ssimulacra2"
+SLIMMED, ORIGINAL = 1, 2
+
+
+@dataclass(frozen=True)
+class SlimStage(Stage):
+    """The ``imageSlim`` stage: marks the canvas so that encoding searches for the smallest output."""
+
+    threshold: float = DEFAULT_THRESHOLD
+    metric: str = DEFAULT_METRIC
+    encode: EncodeOptions | None = None
+
+    def __str__(self) -> str:
+        return "imageSlim"
+
+    def apply(self, canvas: Canvas, ctx: Context) -> Canvas:
+        out = canvas.replace()
+        out.info[STRATEGY_KEY] = ("imageSlim", {"threshold": self.threshold, "metric": self.metric})
+        return out
+
+
+def parse_slim(segments: list[str]) -> Stage:
+    """``imageSlim`` takes no parameters (CI)."""
+    if segments and segments != [""]:
+        raise bad(f"imageSlim takes no parameters, got {'/'.join(segments)!r}", "/".join(segments))
+    return SlimStage()
+
+
+def _untouched(canvas: Canvas, codec: Codec) -> bool:
+    """True when the canvas is exactly the decoded source, to be written in the source's format."""
+    if canvas.source_bytes is None or codec.name != canvas.source_format or canvas.is_animated:
+        return False
+    from ..decode import open_canvas
+
+    try:
+        fresh = open_canvas(canvas.source_bytes)
+    except CIError:
+        return False
+    a, b = fresh.frames[0], canvas.frames[0]
+    return a.size == b.size and a.mode == b.mode and np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def _jpeg_candidate(canvas: Canvas, opts: EncodeOptions, q: int) -> bytes:
+    from ..codecs.jpeg import encode_jpeg
+
+    return encode_jpeg(canvas.frames[0], q, encoder="jpegli", optimize=True, **save_kwargs(canvas, opts))
+
+
+def _lossless_jpeg(data: bytes) -> bytes | None:
+    try:
+        import mozjpeg_lossless_optimization as mlo
+    except ImportError:  # optional
+        return None
+    try:
+        return mlo.optimize(data, copy=mlo.COPY_MARKERS.ALL)
+    except ValueError:
+        return None
+
+
+def _optimise_png(data: bytes) -> bytes:
+    try:
+        import oxipng
+    except ImportError:  # optional
+        return data
+    try:
+        return oxipng.optimize_from_memory(data, level=2)
+    except Exception:  # noqa: BLE001 - oxipng.PngError: keep the input
+        return data
+
+
+def _palette(canvas: Canvas, opts: EncodeOptions) -> bytes | None:
+    from PIL import Image
+
+    from ..codecs.registry import pil_save
+
+    frame = canvas.frames[0]
+    if frame.mode in ("L", "LA"):
+        return None  # greyscale PNGs are already one channel; a palette rarely helps
+    if frame.mode == "RGBA":
+        pal = frame.quantize(256, method=Image.Quantize.FASTOCTREE)
+    else:
+        pal = frame.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+    return pil_save([pal], "PNG", optimize=True, **save_kwargs(canvas, opts))
+
+
+def _search(encode, decode, ref: Reference, metric: str, threshold: float, q_hi: int):
+    """Lowest quality in [1, q_hi] whose decoded output scores >= threshold (bisection).
+
+    Returns (data, quality, score) or None when even ``q_hi`` misses the threshold.
+    """
+    def score(q):
+        data = encode(q)
+        return data, float(ref.score(decode(data), (metric,))[metric])
+
+    data, s = score(q_hi)
+    if s < threshold:
+        return None
+    best = (data, q_hi, s)
+    lo, hi = 1, q_hi - 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        data, s = score(mid)
+        if s >= threshold:
+            best, hi = (data, mid, s), mid - 1
+        else:
+            lo = mid + 1
+    return best
+
+
+def slim_encode(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int | None, *,
+                threshold: float = DEFAULT_THRESHOLD, metric: str = DEFAULT_METRIC) -> tuple[bytes, Any, dict]:
+    """The imageSlim encoding strategy (registered with the codec registry)."""
+    from .encoders import decode_image
+
+    if opts.size_limit is not None:
+        raise CIError("imageSlim cannot be combined with size-limit (CI refuses it too)", code=BAD_PARAMETER,
+                      token="imageSlim")
+    get_metric(metric)
+    untouched = _untouched(canvas, codec)
+    if untouched:
+        baseline, base_q = canvas.source_bytes, canvas.source_quality if codec.lossy else None
+    else:
+        baseline, base_q = codec.save(canvas, quality, opts), quality
+    candidates: list[tuple[bytes, Any, float]] = []
+    if not canvas.is_animated:
+        ref = Reference(canvas.frames[0])
+        if codec.name == "jpeg":
+            if untouched:
+                lossless = _lossless_jpeg(canvas.source_bytes)
+                if lossless:
+                    candidates.append((lossless, base_q, 100.0))
+            found = _search(lambda q: _jpeg_candidate(canvas, opts, q), decode_image, ref, metric, threshold,
+                            int(quality))
+            if found:
+                data, q, s = found
+                candidates.append((_lossless_jpeg(data) or data, q, s))
+        elif codec.lossy:
+            found = _search(lambda q: codec.save(canvas, q, opts), decode_image, ref, metric, threshold,
+                            int(quality))
+            if found:
+                candidates.append(found)
+        elif codec.name == "png":
+            candidates.append((_optimise_png(baseline if not untouched else codec.save(canvas, None, opts)),
+                               None, 100.0))
+            pal = _palette(canvas, opts)
+            if pal is not None:
+                s = float(ref.score(decode_image(pal), (metric,))[metric])
+                if s >= threshold:
+                    candidates.append((_optimise_png(pal), None, s))
+    info = {"slim_metric": metric, "slim_threshold": threshold}
+    if candidates:
+        data, q, s = min(candidates, key=lambda c: len(c[0]))
+        if len(data) < len(baseline):
+            info.update({"X-Slimflag": SLIMMED, "slim_score": s, "slim_saving": 1.0 - len(data) / len(baseline)})
+            return data, q, info
+    info.update({"X-Slimflag": ORIGINAL, "slim_score": 100.0 if untouched else None, "slim_saving": 0.0})
+    return baseline, base_q, info
+
+
+def slim(src: Any, rule: str = "", *, threshold: float = DEFAULT_THRESHOLD, metric: str = DEFAULT_METRIC,
+         styles=None):
+    """``rule|imageSlim`` on one image, with a chosen threshold and metric.
+
+    Parameters
+    ----------
+    src : path, bytes or PIL.Image.Image
+        The image.
+    rule : str
+        Processing to run first (``imageMogr2/...``); empty for plain ``?imageSlim``.
+    threshold : float
+        Lowest acceptable metric value (SSIMULACRA2 default 80).
+    metric : {"ssimulacra2", "ssim", "psnr"}
+        The metric from :mod:`cinb.compression.metrics`.
+    styles : cinb.Styles, optional
+        For ``style/<name>`` stages in ``rule``.
+
+    Returns
+    -------
+    cinb.Result
+        ``info["X-Slimflag"]`` 1 (slimmed) or 2 (original kept), ``info["slim_score"]``,
+        ``info["slim_saving"]`` (fraction of the bytes the request would otherwise give).
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> r = slim(Image.new("RGB", (64, 64), "white"), "imageMogr2/format/jpg")
+    >>> r.format, r.info["X-Slimflag"] in (1, 2)
+    ('jpeg', True)
+    """
+    from ..engine import process
+    from ..rules import Rule, parse_rule
+
+    get_metric(metric)
+    base = parse_rule(rule) if rule else Rule(())
+    return process(src, Rule(base.stages + (SlimStage(float(threshold), metric),)), styles=styles)
+
+
+register_family("imageSlim", parse_slim)
+register_strategy("imageSlim", slim_encode)

@@ -1,0 +1,174 @@
+"""``sweep``: encode every image of a collection in several formats and qualities, and measure.
+
+One row per (image, format, quality): bytes, bits per pixel, PSNR, SSIM, SSIMULACRA2, encode and
+decode time, and the CI rule for the setting. Images run in parallel through
+``cinb.collection.map_values`` (process pool, progress bar, a failing image becomes an ``error`` row);
+each image's reference side of the metrics is computed once for all its encodings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from ..errors import BAD_PARAMETER, CIError
+from .encoders import LOSSY, check_format, rule_for, timed_roundtrip
+from .metrics import Reference, get_metric
+
+DEFAULT_FORMATS = ("jpeg", "webp", "avif")
+DEFAULT_QUALITIES = (30, 40, 50, 60, 70, 80, 85, 90)
+DEFAULT_METRICS = ("psnr", "ssim", "ssimulacra2")
+
+#: Columns of a sweep table, in order.
+SWEEP_COLUMNS = ["path", "name", "format", "quality", "bytes", "bpp", "source_bytes", "source_format",
+                 "source_quality", "width", "height", "psnr", "ssim", "ssimulacra2", "encode_ms", "decode_ms",
+                 "rule", "error"]
+
+
+def load_reference(src: Any, *, max_side: int | None = None) -> tuple[Image.Image, dict]:
+    """Decode ``src`` as cinb does (CMYK, 16-bit and palettes normalised), optionally downscaled.
+
+    Returns the first frame and facts about the source (bytes, format, quality).
+    """
+    from ..decode import open_canvas
+
+    canvas = open_canvas(src)
+    frame = canvas.frames[0]
+    if max_side and max(frame.size) > max_side:
+        frame = frame.copy()
+        frame.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    facts = {"source_bytes": len(canvas.source_bytes) if canvas.source_bytes is not None else None,
+             "source_format": canvas.source_format, "source_quality": canvas.source_quality}
+    return frame, facts
+
+
+def sweep_one(src: Any, *, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequence[int] = DEFAULT_QUALITIES,
+              metrics: Sequence[str] = DEFAULT_METRICS, max_side: int | None = None) -> list[dict]:
+    """The sweep rows of one image (see :func:`sweep`)."""
+    frame, facts = load_reference(src, max_side=max_side)
+    ref = Reference(frame)
+    w, h = frame.size
+    name = Path(src).name if isinstance(src, (str, os.PathLike)) else None
+    rows = []
+    for fmt in formats:
+        for q in (qualities if fmt in LOSSY else (None,)):
+            data, decoded, enc_ms, dec_ms = timed_roundtrip(frame, fmt, q)
+            if decoded.size != (w, h):
+                raise CIError(f"{fmt} decoded to {decoded.size}, expected {(w, h)}", code=BAD_PARAMETER)
+            scores = ref.score(decoded, metrics)
+            force = facts["source_quality"] is not None and q is not None and q > facts["source_quality"]
+            rows.append({"name": name, "format": fmt, "quality": q, "bytes": len(data), "bpp": 8.0 * len(data) / (w * h),
+                         **facts, "width": w, "height": h, **scores, "encode_ms": enc_ms, "decode_ms": dec_ms,
+                         "rule": rule_for(fmt, q, force=force)})
+    return rows
+
+
+def _sweep_row(row: dict, **kwargs) -> dict:
+    return {"rows": sweep_one(row["src"], **kwargs)}
+
+
+def _sources(data: Any, path_column: str) -> list:
+    if isinstance(data, pd.DataFrame):
+        if path_column not in data.columns:
+            raise CIError(f"sweep needs a {path_column!r} column (got {list(data.columns)})", code=BAD_PARAMETER,
+                          token=path_column)
+        return list(data[path_column])
+    if isinstance(data, (str, os.PathLike, bytes, Image.Image)):
+        return [data]
+    return list(data)
+
+
+def sweep(data: Any, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequence[int] = DEFAULT_QUALITIES,
+          metrics: Sequence[str] = DEFAULT_METRICS, *, max_side: int | None = None, workers: int | None = None,
+          progress: bool = True, path_column: str = "path") -> pd.DataFrame:
+    """Measure bytes and quality of every image at every format x quality.
+
+    Parameters
+    ----------
+    data : DataFrame, path, PIL image, or a list of them
+        A collection (``path`` column, e.g. from ``cinb.scan``) or images.
+    formats : sequence of str
+        From ``cinb.compression.FORMATS``: jpeg (libjpeg, ``format/jpg``), yjpeg (jpegli), webp, avif,
+        heif, png (lossless: one row per image), guetzli (very slow).
+    qualities : sequence of int
+        Qualities 0-100 to try for each lossy format.
+    metrics : sequence of str
+        Any of ``psnr``, ``ssim``, ``ssimulacra2``.
+    max_side : int, optional
+        Downscale larger images to this many pixels on the long side first (faster tuning; the
+        relative ranking of settings is usually kept, absolute bytes are not).
+    workers : int, optional
+        Processes (default all CPUs; 1 runs here).
+    progress : bool
+        Progress bar.
+    path_column : str
+        The DataFrame column with file paths.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (image, format, quality): ``path``, ``name``, ``format``, ``quality``, ``bytes``,
+        ``bpp`` (bits per pixel), ``source_bytes``, ``source_format``, ``source_quality``, ``width``,
+        ``height``, one column per metric, ``encode_ms``, ``decode_ms``, ``rule`` (the CI rule for
+        the setting) and ``error`` (an image that fails gives one row with the message).
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> img = Image.radial_gradient("L").convert("RGB").resize((64, 48))
+    >>> t = sweep(img, formats=["jpeg", "webp"], qualities=[50, 90], metrics=["psnr"], workers=1, progress=False)
+    >>> t[["format", "quality"]].values.tolist()
+    [['jpeg', 50], ['jpeg', 90], ['webp', 50], ['webp', 90]]
+    """
+    from ..collection.parallel import map_values
+
+    formats = [check_format(f) for f in formats]
+    metrics = [get_metric(m).name for m in metrics]
+    qualities = [int(q) for q in qualities]
+    bad_q = [q for q in qualities if not 0 <= q <= 100]
+    if bad_q:
+        raise CIError(f"qualities must be 0-100, got {bad_q}", code=BAD_PARAMETER, token=str(bad_q[0]))
+    sources = _sources(data, path_column)
+    items = [{"src": str(s) if isinstance(s, os.PathLike) else s} for s in sources]
+    outs = map_values(items, _sweep_row, fn_kwargs={"formats": formats, "qualities": qualities, "metrics": metrics,
+                                                     "max_side": max_side},
+                      workers=workers, desc="sweep", progress=progress, chunksize=1)
+    records = []
+    for src, out in zip(sources, outs):
+        path = str(src) if isinstance(src, (str, os.PathLike)) else None
+        if out.get("error"):
+            records.append({"path": path, "name": Path(path).name if path else None, "error": out["error"]})
+            continue
+        for r in out["rows"]:
+            records.append({"path": path, **r, "error": None})
+    table = pd.DataFrame.from_records(records, columns=SWEEP_COLUMNS)
+    table = table.drop(columns=[m for m in ("psnr", "ssim", "ssimulacra2") if m not in metrics])
+    for col in ("quality", "bytes", "source_bytes", "source_quality", "width", "height"):
+        table[col] = table[col].astype("Int64")
+    return table
+
+
+def summarise(table: pd.DataFrame, metric: str = "ssimulacra2") -> pd.DataFrame:
+    """Mean bytes, bpp, metric and times per (format, quality) across the images.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"format": ["jpeg"] * 2, "quality": [80, 80], "bytes": [10, 30], "bpp": [1.0, 3.0],
+    ...                   "ssimulacra2": [80.0, 90.0], "encode_ms": [1.0, 1.0], "decode_ms": [1.0, 1.0],
+    ...                   "error": [None, None]})
+    >>> summarise(t)[["bytes", "ssimulacra2"]].values.tolist()
+    [[40.0, 85.0]]
+    """
+    ok = table[table["error"].isna()] if "error" in table else table
+    g = ok.groupby(["format", "quality"], dropna=False)
+    out = g.agg(bytes=("bytes", "sum"), bpp=("bpp", "mean"), encode_ms=("encode_ms", "mean"),
+                decode_ms=("decode_ms", "mean"), images=("bytes", "size"))
+    out[metric] = g[metric].mean()
+    out[f"{metric}_min"] = g[metric].min()
+    out["bytes"] = out["bytes"].astype(float)
+    return out.reset_index()
