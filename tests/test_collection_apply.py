@@ -106,6 +106,9 @@ def test_name_templates_columns_and_collisions(mixed, tmp_path):
     out = cinb.apply(df, RULE, tmp_path / "t", name="{parent}/{label}-{stem}.{ext}", progress=False)
     rel = sorted(os.path.relpath(p, tmp_path / "t") for p in out["out_path"])
     assert rel == ["album.jpg/b-inner.png", "mixed/a-coffee.png", "mixed/c-rocket.png"]
+    indexed = cinb.apply(df.set_index(pd.Index([7, 8, 9])), RULE, tmp_path / "i", name="{index}.{ext}", progress=False)
+    assert [os.path.basename(p) for p in indexed["out_path"]] == ["7.png", "8.png", "9.png"]
+    assert "__index" not in indexed.columns
     same = cinb.apply(df, RULE, tmp_path / "c", name="all.{ext}", workers=1, progress=False)
     assert same["status"].tolist() == ["done", "error", "error"]
     with pytest.raises(cinb.CIError, match="unknown field"):

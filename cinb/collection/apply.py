@@ -95,7 +95,10 @@ def apply(df: Any, rule: Any, out_dir: str | os.PathLike, *, name: str = "{stem}
     token = uuid.uuid4().hex[:12]
     inputs = ["path"] + sorted(f for f in fields if f in df.columns and f != "path")
     if "index" in fields and "index" not in df.columns:
-        df = df.assign(__index=df.index.astype(str) if not is_dask(df) else df.index)
+        if is_dask(df):
+            df = df.map_partitions(_with_index_column, meta=_with_index_column(df._meta))
+        else:
+            df = _with_index_column(df)
         inputs.append("__index")
     kwargs = dict(rule=parsed, rule_key=str(parsed), styles=styles, out_dir=out_dir, name=name,
                   overwrite=bool(overwrite), token=token, protected=None)
@@ -107,6 +110,11 @@ def apply(df: Any, rule: Any, out_dir: str | os.PathLike, *, name: str = "{stem}
     if "__index" in inputs:
         result = result.drop(columns="__index")
     return result
+
+
+def _with_index_column(df: pd.DataFrame) -> pd.DataFrame:
+    # {index} in a name template: the row label, as text.
+    return df.assign(__index=pd.Series(df.index.astype(str), index=df.index, dtype=object))
 
 
 def _template_fields(name: str, columns) -> set[str]:
