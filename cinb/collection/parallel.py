@@ -156,10 +156,14 @@ def _run_chunk(fn: RowFn, fn_kwargs: Mapping[str, Any], rows: list[tuple[int, di
     return [(pos, run_row(fn, row, fn_kwargs)) for pos, row in rows]
 
 
-def _ignore_sigint() -> None:
+def _worker_init() -> None:
     # Workers leave Ctrl-C to the parent, which stops handing out work and lets running rows
     # finish: a worker killed mid-write could leave a partial file.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # One row at a time per process: a library thread pool inside each worker would only
+    # oversubscribe the cores (and OpenCV's pool is not meant to be used across fork()).
+    if "cv2" in sys.modules:
+        sys.modules["cv2"].setNumThreads(1)
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -308,7 +312,7 @@ def _map_pool(fn: RowFn, rows: list[dict], fn_kwargs: Mapping[str, Any], results
               workers: int, chunksize: int, on_interrupt: Callable[[], None] | None) -> None:
     numbered = list(enumerate(rows))
     chunks = [numbered[i:i + chunksize] for i in range(0, len(numbered), chunksize)]
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_ignore_sigint)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_worker_init)
     pending: set = set()
     try:
         # Keep only a few chunks queued per worker, so a Ctrl-C has little to cancel and memory
