@@ -28,7 +28,8 @@ near-native resolution**:
    (85, 90, 92, 95 for the big set; 70-95 for the others), no Huffman optimisation
    (as in-camera encoders), with a synthetic EXIF block (Make, Model,
    DateTimeOriginal, exposure, sometimes GPS; in ``ensure_many`` also a few
-   Orientation 6/8/3 files and about 10 % without EXIF).
+   Orientation 6/8/3 files, stored turned so that applying the orientation shows
+   them upright, and about 10 % without EXIF).
 
 So the corpora have real-photo texture, noise and JPEG statistics, but their
 *content* is a collage; results that depend on scene content (face or object
@@ -65,7 +66,7 @@ from PIL import Image, ImageEnhance, TiffImagePlugin
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = REPO / "datasets" / "sources"
-RECIPE_VERSION = "3"  # bump when the recipe changes: cached files are rebuilt
+RECIPE_VERSION = "4"  # bump when the recipe changes: cached files are rebuilt
 
 # (file, weight, is_colour)
 _SOURCES = [
@@ -221,17 +222,19 @@ def _ensure(tag: str, n: int, sizes: list, cache_dir, seed: int, kind: str) -> l
 def _make_one(job: tuple) -> None:
     kind, seed, index, (w, h), path = job
     rng = np.random.default_rng([seed, {"large": 1, "small": 2, "many": 3}[kind], index])
-    orientation = 1
+    orientation, with_exif = 1, True
     if kind == "many":
         orientation = int(rng.choice([1, 6, 8, 3], p=[0.9, 0.05, 0.03, 0.02]))
-        if orientation in (6, 8):
-            w, h = h, w  # stored sideways, as a camera held upright writes it
+        with_exif = rng.random() > 0.1
+        orientation = orientation if with_exif else 1  # without EXIF a file must be stored upright
     pixels = photo_pixels(w, h, rng, cell=_CELLS[kind])
+    # Store the upright picture turned the way a camera writes it, so that applying the
+    # EXIF orientation shows it upright again (6: stored turned 90° anticlockwise, ...).
+    pixels = np.ascontiguousarray(np.rot90(pixels, k={1: 0, 6: 1, 8: -1, 3: 2}[orientation]))
     quality = int(rng.choice([85, 90, 92, 95])) if kind == "large" else int(rng.integers(70, 96))
-    with_exif = kind != "many" or rng.random() > 0.1
     params = {"quality": quality, "subsampling": "4:2:0", "optimize": False}
     if with_exif:
-        params["exif"] = _exif(rng, index, orientation, gps=rng.random() < 0.3)
+        params["exif"] = _exif(rng, orientation, gps=rng.random() < 0.3)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
@@ -353,7 +356,7 @@ def photo_pixels(width: int, height: int, rng: np.random.Generator, cell: tuple[
 # --------------------------------------------------------------------------- EXIF
 
 
-def _exif(rng: np.random.Generator, index: int, orientation: int, gps: bool) -> bytes:
+def _exif(rng: np.random.Generator, orientation: int, gps: bool) -> bytes:
     make, model = _CAMERAS[int(rng.integers(len(_CAMERAS)))]
     # dates spread over 2015-2024, deterministic per photo
     day = int(rng.integers(0, 3650))

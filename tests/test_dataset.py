@@ -251,3 +251,22 @@ def test_megapixel_floor_scales_sizes_up():
     assert photos._at_least((4032, 3024), 12) == (4032, 3024)
     w, h = photos._at_least((4000, 3000), 24)
     assert w * h >= 24e6 and abs(w / h - 4 / 3) < 0.01
+
+
+@pytest.mark.parametrize("wanted", [6, 8])
+def test_ensure_many_stores_rotated_files_so_exif_turns_them_upright(tmp_path, wanted):
+    # find the first index whose draws give this orientation with EXIF, replaying _make_one's draws
+    for index in range(500):
+        rng = np.random.default_rng([0, 3, index])
+        orientation = int(rng.choice([1, 6, 8, 3], p=[0.9, 0.05, 0.03, 0.02]))
+        if orientation == wanted and rng.random() > 0.1:
+            break
+    size = photos.MANY_SIZES[index % len(photos.MANY_SIZES)]
+    upright = photos.photo_pixels(*size, rng, cell=photos._CELLS["many"])
+    path = tmp_path / "one.jpg"
+    photos._make_one(("many", 0, index, size, str(path)))
+    with Image.open(path) as im:
+        assert im.getexif()[0x0112] == wanted
+        assert im.size == (size[1], size[0])  # stored sideways
+        shown = np.asarray(ImageOps.exif_transpose(im), dtype=np.float64)
+    assert np.abs(shown - upright).mean() < 6
