@@ -66,7 +66,8 @@ from PIL import Image, ImageEnhance, TiffImagePlugin
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = REPO / "datasets" / "sources"
-RECIPE_VERSION = "4"  # bump when the recipe changes: cached files are rebuilt
+# Bump a corpus' version when its recipe changes: its cached files are then rebuilt.
+RECIPE_VERSIONS = {"large": 3, "small": 3, "many": 4}
 
 # (file, weight, is_colour)
 _SOURCES = [
@@ -202,7 +203,7 @@ def _ensure(tag: str, n: int, sizes: list, cache_dir, seed: int, kind: str) -> l
         raise ValueError(f"n must be >= 0, got {n}")
     # The recipe version is part of the folder name, so a changed recipe never reuses old
     # files and nothing is deleted under a process that may still be reading them.
-    folder = _resolve(cache_dir) / f"{tag}-r{RECIPE_VERSION}"
+    folder = _resolve(cache_dir) / f"{tag}-r{RECIPE_VERSIONS[kind]}"
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / _name(kind, i) for i in range(n)]
     todo = [(kind, seed, i, sizes[i % len(sizes)], str(p)) for i, p in enumerate(paths) if not p.exists()]
