@@ -463,7 +463,8 @@ def _radial_alpha(size: tuple[int, int], inner: float, outer: float) -> Image.Im
     """An L mask: 255 inside ``inner`` (fraction of the half-diagonal), 0 beyond ``outer``, smooth between."""
     w, h = size
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    r = np.hypot((xx - (w - 1) / 2) / (w / 2), (yy - (h - 1) / 2) / (h / 2))
+    dx, dy = (xx - (w - 1) / 2) / (w / 2), (yy - (h - 1) / 2) / (h / 2)
+    r = np.sqrt(dx * dx + dy * dy)  # IEEE-exact ops only, so every CPU rounds the same
     t = np.clip((outer - r) / (outer - inner), 0.0, 1.0)
     t = t * t * (3 - 2 * t)  # smoothstep
     return Image.fromarray(np.round(t * 255).astype(np.uint8), "L")
