@@ -186,7 +186,7 @@ def _spectral_candidates(r: np.ndarray, *, n: int = 3) -> list[tuple[float, floa
             angles.append(a)
         period *= 1 + 1.0 / radius
     periods, angles = np.array(periods), np.array(angles)
-    score = np.concatenate([_comb(loose, cij, cweight, periods[i : i + 512], angles[i : i + 512],
+    score = np.concatenate([_comb(fine, cij, cweight, periods[i : i + 512], angles[i : i + 512],
                                   interpolate=False) for i in range(0, len(periods), 512)])
     order = np.argsort(score)[::-1]
     out: list[np.ndarray] = []
