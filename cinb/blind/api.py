@@ -116,7 +116,10 @@ def embed(src: Any, *, text: str | None = None, image: Any = None, type: int | N
             raise CIError(f"blind watermark type {type} needs a watermark image", token="image")
         bits = payload.image_bits(_to_pil(image))
         coded = bits ^ payload.whitening(_image_key(key, type), bits.size)
-    pixels, mode = _pixels(pil)
+    if isinstance(src, np.ndarray) and src.dtype == np.uint8 and (src.ndim == 2 or src.shape[-1] in (3, 4)):
+        pixels, mode = src, pil.mode  # already decoded: skip a copy through PIL
+    else:
+        pixels, mode = _pixels(pil)
     out = embed_coded(pixels, coded, key=_image_key(key, type), level=level)
     result = Image.fromarray(out, mode)
     if pil.info.get("icc_profile"):
