@@ -4,8 +4,9 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/bench_compression.py [--n 24] [--guetzli 4] [--workers 2]
 
-Photos: ``benchmarks.photos.ensure_photos_small(n)`` (real-photo mosaics with camera noise, 500x500 to
-1920x1080 JPEGs of quality 70-95; see that module) plus the colour JPEGs of ``datasets/sample``.
+Photos: ``benchmarks.photos.ensure_photos_small(n, sizes)`` (real-photo mosaics with camera noise, JPEGs
+of quality 70-95; see that module; default sizes 500x500, 640x480, 800x600, 1024x768 so that the run
+fits in minutes on 2 cores) plus five colour JPEGs of ``datasets/sample``.
 
 Measured per photo, against the decoded source pixels, with SSIMULACRA2 (cinb.compression.metrics):
 
@@ -15,8 +16,8 @@ Measured per photo, against the decoded source pixels, with SSIMULACRA2 (cinb.co
   photo (bisection), i.e. bytes *at equal perceptual quality*;
 - ``guetzli``: quality 84 (its minimum) on the first ``--guetzli`` photos only (minutes per photo).
 
-Then ``cinb.compression.sweep`` of the photos x 4 formats x 8 qualities, timed, at native size and
-at ``max_side=512``.
+Then ``cinb.compression.sweep`` of the photos x 4 formats (jpeg, yjpeg, webp, avif) x 8 qualities x 3
+metrics, timed (``--sweep-max-side`` adds runs on reduced copies).
 """
 
 from __future__ import annotations
@@ -90,13 +91,16 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=24)
     ap.add_argument("--guetzli", type=int, default=4, help="photos to Guetzli (slow)")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--skip-native-sweep", action="store_true")
+    ap.add_argument("--sizes", default="500x500,640x480,800x600,1024x768",
+                    help="photo sizes (cycled); 'default' = photos.py's 500x500..1920x1080")
+    ap.add_argument("--sweep-max-side", default="none", help="comma list of max_side values for the sweep timing")
     args = ap.parse_args()
 
     from benchmarks.photos import ensure_photos_small
     from cinb.collection import map_values
 
-    photos = [str(p) for p in ensure_photos_small(n=args.n)]
+    sizes = None if args.sizes == "default" else [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    photos = [str(p) for p in ensure_photos_small(n=args.n, sizes=sizes)]
     samples = [p for p in sorted(glob.glob(str(REPO / "datasets/sample/*.jpg")))
                if Path(p).name in ("astronaut.jpg", "coffee.jpg", "rocket.jpg", "grace-hopper.jpg", "chelsea.jpg")]
     paths = photos + samples
@@ -116,7 +120,7 @@ def main() -> None:
     report(outs, photos, samples, g_set, bench_s, errors)
 
     qualities = [30, 40, 50, 60, 70, 80, 85, 90]
-    for max_side in ([512] if args.skip_native_sweep else [512, None]):
+    for max_side in [None if v == "none" else int(v) for v in args.sweep_max_side.split(",")]:
         t = time.perf_counter()
         table = sweep(photos, formats=["jpeg", "yjpeg", "webp", "avif"], qualities=qualities, workers=args.workers,
                       max_side=max_side)

@@ -58,7 +58,8 @@ class Recommendation:
         text = (f"{self.rule}: {self.bytes / 1e6:.2f} MB, {self.saving:.0%} smaller than the sources"
                 f" ({self.met:.0%} of images meet {self.target})")
         if self.saving_vs_baseline is not None:
-            text += f"; {self.saving_vs_baseline:.0%} smaller than {self.baseline[0]} q{self.baseline[1]}"
+            word = "smaller" if self.saving_vs_baseline >= 0 else "larger"
+            text += f"; {abs(self.saving_vs_baseline):.0%} {word} than {self.baseline[0]} q{self.baseline[1]}"
         return text
 
 
