@@ -70,7 +70,7 @@ def read_header(path: str, size: int | None = None) -> Header:
     ('png', 5, 4, 'RGB', 1)
     """
     with open(path, "rb") as f:
-        head = f.read(65536)
+        head = f.read(16384)  # SOF usually sits within it; big EXIF blocks make the parser read on
         if not head:
             raise CIError(f"empty file: {path}", code=UNSUPPORTED_TYPE, token=path)
         if head[:3] == b"\xff\xd8\xff":
@@ -216,13 +216,17 @@ def _exif_summary(tiff: bytes, out: Header) -> None:
         return
 
 
+_ENTRY = {"<": struct.Struct("<HHI"), ">": struct.Struct(">HHI")}
+
+
 def _read_ifd(tiff: bytes, offset: int, end: str, wanted: set[int]) -> dict:
     # Only SHORT/LONG scalars and ASCII strings: all the summary needs.
-    count = struct.unpack(end + "H", tiff[offset:offset + 2])[0]
+    count = struct.unpack_from(end + "H", tiff, offset)[0]
     found: dict = {}
+    unpack_entry = _ENTRY[end].unpack_from
     for i in range(min(count, 1000)):
         entry = offset + 2 + 12 * i
-        tag, typ, n = struct.unpack(end + "HHI", tiff[entry:entry + 8])
+        tag, typ, n = unpack_entry(tiff, entry)
         if tag not in wanted:
             continue
         field = tiff[entry + 8:entry + 12]
@@ -263,7 +267,12 @@ def parse_exif_datetime(value) -> datetime | None:
     """
     if not value or not isinstance(value, str):
         return None
+    text = value.strip()
+    # Fixed layout: slicing is ~10x faster than strptime, which dominated the scan profile.
+    if len(text) < 19 or text[4] != ":" or text[7] != ":" or text[13] != ":" or text[16] != ":":
+        return None
     try:
-        return datetime.strptime(value.strip()[:19], "%Y:%m:%d %H:%M:%S")
+        return datetime(int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]), int(text[14:16]),
+                        int(text[17:19]))
     except ValueError:
         return None

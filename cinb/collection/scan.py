@@ -22,8 +22,8 @@ SCAN_COLUMNS: dict[str, Any] = {
     "has_icc": "boolean", "has_exif": "boolean", "captured": "datetime64[ns]", "camera": object,
 }
 
-# Below this many files the pool's start-up costs more than it saves (measured: ~20k headers/s
-# in one process on warm cache; see benchmarks/bench_scan.py).
+# A header read costs about as much as shipping its row between processes, so a pool only pays
+# off on big folders (and many cores); benchmarks/bench_scan.py measures both.
 _POOL_MIN_FILES = 20000
 
 
