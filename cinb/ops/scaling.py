@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 from PIL import Image
 
@@ -79,9 +80,10 @@ class Thumbnail:
         if k == "area":
             if W * H <= self.area:
                 return W, H
-            s = math.sqrt(self.area / (W * H))
-            return max(1, int(W * s)), max(1, int(H * s))
-        factors = [f for f in ((w / W) if w else None, (h / H) if h else None) if f is not None]
+            # floor(W * sqrt(A / (W H))) computed exactly: with floats 45 * sqrt(169 / 225) is 38.999...
+            return max(1, math.isqrt(W * self.area // H)), max(1, math.isqrt(H * self.area // W))
+        # exact factors: with floats 11 * (15 / 22) is 7.4999... and a 7.5 would round down
+        factors = [f for f in (Fraction(w, W) if w else None, Fraction(h, H) if h else None) if f is not None]
         s = max(factors) if k == "cover" else min(factors)
         if (k == "shrink" and s >= 1) or (k == "enlarge" and s < 1):
             return W, H
@@ -140,15 +142,16 @@ class View2:
         long_, short = max(W, H), min(W, H)
         if m in (1, 3, 4, 5):  # a missing minimum equals the given value
             w, h = w or h, h or w
+        F = Fraction  # exact factors, so that sizes of exactly n + 0.5 round up
         if m == 0:
-            s = min(x for x in ((w / long_) if w else None, (h / short) if h else None) if x is not None)
+            s = min(x for x in (F(w, long_) if w else None, F(h, short) if h else None) if x is not None)
         elif m == 2:
-            s = min(x for x in ((w / W) if w else None, (h / H) if h else None) if x is not None)
+            s = min(x for x in (F(w, W) if w else None, F(h, H) if h else None) if x is not None)
         elif m in (1, 3):
-            s = max(w / W, h / H)
+            s = max(F(w, W), F(h, H))
         else:  # 4, 5: long edge >= w, short edge >= h
-            s = max(w / long_, h / short)
-        s = min(s, 1.0)
+            s = max(F(w, long_), F(h, short))
+        s = min(s, F(1))
         scaled = (round_half_up(W * s), round_half_up(H * s))
         crop = None
         if m == 1:
