@@ -669,3 +669,122 @@ def test_palette_transparency_flattened_to_white(kind):
     img = cinb.process(src, M + "format/jpg").image.convert("RGB")
     assert all(c >= 245 for c in img.getpixel((5, 15)))  # transparent black -> white
     assert ei.close(img.getpixel((35, 15)), (0, 0, 255), 25)
+
+
+# ---------------------------------------------------------------------------------------------
+# Property tests: sizes from an independent oracle (exact fractions, round half up, >= 1 px)
+
+from fractions import Fraction  # noqa: E402
+import math  # noqa: E402
+
+from hypothesis import assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ORACLE = settings(max_examples=120, deadline=None, derandomize=True, database=None)
+
+
+def _r(x) -> int:
+    return max(1, math.floor(Fraction(x) + Fraction(1, 2)))
+
+
+def _scaled(W, H, s):
+    return (_r(W * s), _r(H * s))
+
+
+def thumbnail_oracle(W, H, form, a, b):
+    """(rule value, expected size) for one thumbnail form (spec §2, compatibility #12/#13)."""
+    F = Fraction
+    if form == "percent":
+        return f"!{a}p", (_r(F(W * a, 100)), _r(F(H * a, 100)))
+    if form == "width_percent":
+        return f"!{a}px", (_r(F(W * a, 100)), H)
+    if form == "height_percent":
+        return f"!x{a}p", (W, _r(F(H * a, 100)))
+    if form == "width":
+        return f"{a}x", (a, _r(F(H * a, W)))
+    if form == "height":
+        return f"x{b}", (_r(F(W * b, H)), b)
+    if form == "fit":
+        return f"{a}x{b}", _scaled(W, H, min(F(a, W), F(b, H)))
+    if form == "cover":
+        return f"!{a}x{b}r", _scaled(W, H, max(F(a, W), F(b, H)))
+    if form == "exact":
+        return f"{a}x{b}!", (a, b)
+    if form in ("shrink", "enlarge", "shrink_w", "enlarge_h"):
+        op = ">" if form.startswith("shrink") else "<"
+        if form == "shrink_w":
+            text, s = f"{a}x{op}", F(a, W)
+        elif form == "enlarge_h":
+            text, s = f"x{b}{op}", F(b, H)
+        else:
+            text, s = f"{a}x{b}{op}", min(F(a, W), F(b, H))
+        if (op == ">" and s >= 1) or (op == "<" and s <= 1):
+            return text, (W, H)
+        return text, _scaled(W, H, s)
+    if form == "area":
+        # A limit (never enlarges) that the result must not exceed: each side is rounded down,
+        # floor(W * sqrt(A / (W H))) = isqrt(W A // H), computed exactly.
+        area = a * b
+        if W * H <= area:
+            return f"{area}@", (W, H)
+        return f"{area}@", (max(1, math.isqrt(W * area // H)), max(1, math.isqrt(H * area // W)))
+    raise AssertionError(form)
+
+
+FORMS = ["percent", "width_percent", "height_percent", "width", "height", "fit", "cover", "exact",
+         "shrink", "enlarge", "shrink_w", "enlarge_h", "area"]
+
+
+@ORACLE
+@given(W=st.integers(1, 240), H=st.integers(1, 240), form=st.sampled_from(FORMS),
+       a=st.integers(1, 400), b=st.integers(1, 400))
+def test_thumbnail_sizes_match_formula(W, H, form, a, b):
+    value, expected = thumbnail_oracle(W, H, form, a, b)
+    src = Image.new("RGB", (W, H), (10, 120, 200))
+    rule = M + f"thumbnail/{value}/format/bmp"
+    if max(expected) > 9999:
+        with pytest.raises(CIError) as err:
+            cinb.process(src, rule)
+        assert err.value.code == -442
+        return
+    result = cinb.process(src, rule)
+    assert (result.width, result.height) == expected, (W, H, rule)
+
+
+def view2_oracle(W, H, mode, w, h):
+    """Expected imageView2 size (spec §14 + compatibility #8: never enlarges; mode 5 crops)."""
+    F = Fraction
+    inf = None
+    long_, short = max(W, H), min(W, H)
+    if mode in (0, 2):
+        if mode == 0:
+            limits = [F(w, long_) if w else inf, F(h, short) if h else inf]
+        else:
+            limits = [F(w, W) if w else inf, F(h, H) if h else inf]
+        s = min(x for x in limits if x is not None)
+    else:
+        w2, h2 = (w or h), (h or w)  # a missing minimum equals the given value
+        if mode in (1, 3):
+            s = max(F(w2, W), F(h2, H))
+        else:
+            s = max(F(w2, long_), F(h2, short))
+    s = min(s, 1)
+    sw, sh = _scaled(W, H, s)
+    if mode == 1:
+        return (min(w2, sw), min(h2, sh))
+    if mode == 5:
+        box = (w2, h2) if W >= H else (h2, w2)
+        return (min(box[0], sw), min(box[1], sh))
+    return (sw, sh)
+
+
+@ORACLE
+@given(W=st.integers(1, 300), H=st.integers(1, 300), mode=st.integers(0, 5),
+       w=st.one_of(st.none(), st.integers(1, 400)), h=st.one_of(st.none(), st.integers(1, 400)))
+def test_imageview2_sizes_match_formula(W, H, mode, w, h):
+    assume(w or h)
+    assume(not (mode == 5 and W == H and w and h and w != h))  # square: long/short undefined
+    expected = view2_oracle(W, H, mode, w, h)
+    params = "".join(f"/{k}/{v}" for k, v in (("w", w), ("h", h)) if v)
+    result = cinb.process(Image.new("RGB", (W, H), (200, 40, 40)), f"imageView2/{mode}{params}/format/bmp")
+    assert (result.width, result.height) == expected, (W, H, mode, w, h)
