@@ -135,6 +135,9 @@ TABLE = [
     ("gif", M + "format/webp", 120, 90, "webp"),
     ("gif", M + "format/png", 120, 90, "png"),
     ("gif", M + "crop/60x60/rotate/90", 60, 60, "gif"),
+    ("gif", M + "format/jpg", 120, 90, "jpeg"),
+    ("gif", M + "iradius/30", 60, 60, "gif"),
+    ("gif", "imageView2/1/w/50/h/50", 50, 50, "gif"),
     # --- filters and encoder options keep the size -------------------------------------------
     ("jpeg", M + "blur/3x2", 400, 300, "jpeg"),
     ("jpeg", M + "sharpen/70", 400, 300, "jpeg"),
@@ -480,6 +483,30 @@ def test_gif_frames_durations_loop_kept(rule):
     assert im.format == "GIF" and _frames(out) == 5
     assert ei.gif_durations(out) == ei.gif_durations(src) == [100, 150, 200, 250, 300]
     assert im.info.get("loop") == 2
+
+
+@pytest.mark.parametrize("rule", [M + "iradius/30", M + "rotate/45", "imageView2/2/w/60"])
+def test_gif_geometry_applies_to_every_frame(rule):
+    # compatibility #25: every geometry op, iradius included, applies to each frame
+    src = ei.animated_gif()
+    out = cinb.process(src, rule).data
+    assert _frames(out) == 5 and ei.gif_durations(out) == ei.gif_durations(src)
+
+
+def test_animated_webp_source_keeps_frames_and_durations():
+    frames = [ei.quadrants(80, 60).rotate(90 * i) for i in range(4)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "WEBP", save_all=True, append_images=frames[1:], duration=[80, 120, 160, 200],
+                   loop=0, lossless=True)
+    out = cinb.process(buf.getvalue(), M + "thumbnail/!50p")
+    assert (out.format, out.width, out.height) == ("webp", 40, 30)
+    im = Image.open(io.BytesIO(out.data))
+    durations = []
+    for i in range(im.n_frames):
+        im.seek(i)
+        im.load()
+        durations.append(im.info["duration"])
+    assert durations == [80, 120, 160, 200]
 
 
 def test_gif_to_webp_stays_animated():
