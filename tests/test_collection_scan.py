@@ -119,7 +119,8 @@ def test_scan_pool_equals_single_process(mixed):
 
 def test_rescan_a_table_and_empty_inputs(mixed):
     table = pd.DataFrame({"path": [str(mixed / "rocket.jpg")], "label": ["x"]})
-    assert cinb.scan(table, progress=False)["width"].tolist() == [640]
+    rescanned = cinb.scan(table, progress=False)
+    assert rescanned["width"].tolist() == [640] and rescanned["label"].tolist() == ["x"]
     empty = cinb.scan([], progress=False)
     assert len(empty) == 0 and list(empty.columns) == ["path", *SCAN_COLUMNS, "error"]
 

@@ -35,7 +35,7 @@ def scan(source: Any, *, recursive: bool = True, md5: bool = False, workers: int
     ----------
     source : folder, glob, path, list of paths, DataFrame or dask.dataframe.DataFrame
         What to scan. A folder gives its files with image extensions (hidden names skipped); a
-        DataFrame (pandas or Dask) is re-scanned from its ``path`` column.
+        DataFrame (pandas or Dask) is re-scanned from its ``path`` column, keeping its other columns.
     recursive : bool
         Walk sub-folders / let ``**`` in a glob cross folders.
     md5 : bool
@@ -78,7 +78,10 @@ def scan(source: Any, *, recursive: bool = True, md5: bool = False, workers: int
             raise CIError("the Dask DataFrame has no 'path' column", code=-103, token="path")
         return map_rows(source, scan_row, columns=columns, inputs=["path"], fn_kwargs={"md5": md5})
     paths = list_paths(source, recursive=recursive)
-    frame = pd.DataFrame({"path": pd.Series(paths, dtype=object)})
+    if isinstance(source, pd.DataFrame):  # keep the table's own columns (labels...), refresh the rest
+        frame = source.assign(path=pd.Series(paths, index=source.index, dtype=object))
+    else:
+        frame = pd.DataFrame({"path": pd.Series(paths, dtype=object)})
     if workers is None:
         workers = 1 if len(paths) < _POOL_MIN_FILES else None
     return map_rows(frame, scan_row, columns=columns, inputs=["path"], fn_kwargs={"md5": md5},
