@@ -122,6 +122,8 @@ def test_styles_and_folder_sources(mixed, tmp_path):
     out = cinb.apply(str(mixed / "[cr]o*.jpg"), "style/small", tmp_path / "s", styles=styles, progress=False)
     assert out["out_format"].tolist() == ["webp", "webp"] and (out["out_width"] == 40).all()
     assert sorted(os.listdir(tmp_path / "s")) == [journal.JOURNAL_NAME, "coffee.webp", "rocket.webp"]
+    bare = cinb.apply([mixed / "coffee.jpg"], "small", tmp_path / "b", styles=styles, progress=False)
+    assert bare["out_format"].tolist() == ["webp"]
 
 
 def _slow_process(*args, **kwargs):

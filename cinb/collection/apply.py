@@ -36,7 +36,8 @@ def apply(df: Any, rule: Any, out_dir: str | os.PathLike, *, name: str = "{stem}
     df : pandas.DataFrame, dask.dataframe.DataFrame, folder, glob or list of paths
         The collection (a ``path`` column); anything else is scanned first.
     rule : str or cinb.Rule
-        A CI processing rule (``imageMogr2/thumbnail/!50p|...``) or ``style/<name>`` with ``styles``.
+        A CI processing rule (``imageMogr2/thumbnail/!50p|...``), or with ``styles`` a style:
+        ``style/<name>`` or just ``<name>``.
     out_dir : path
         Output folder (created if needed). It also holds the resume journal ``.cinb-apply.jsonl``.
     name : str
@@ -88,6 +89,8 @@ def apply(df: Any, rule: Any, out_dir: str | os.PathLike, *, name: str = "{stem}
         df = scan(df, progress=progress)
     if "path" not in df.columns:
         raise CIError("apply needs a table with a 'path' column (see cinb.scan)", code=BAD_PARAMETER, token="path")
+    if styles is not None and isinstance(rule, str) and rule in styles:
+        rule = f"style/{rule}"  # a bare style name
     parsed = expand_styles(parse_rule(rule), styles)  # a bad rule fails the call, not every row
     fields = _template_fields(name, df.columns)
     out_dir = os.path.abspath(os.fspath(out_dir))
