@@ -94,3 +94,17 @@ def test_cli_scan_analyze_apply(mixed, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1 and "empty.jpg" in err and "failed" in err
     assert main(["analyze", str(mixed), "no_such_analysis"]) == 2
+
+
+def _crash_on_three(row):
+    if row["x"] == 3:
+        os._exit(1)  # a decoder segfault or the OOM killer, as the pool sees it
+    return {"y": row["x"] * 10}
+
+
+def test_a_row_that_kills_its_worker_only_fails_itself():
+    out = map_rows(pd.DataFrame({"x": range(8)}), _crash_on_three, columns={"y": int}, workers=2, chunksize=2,
+                   progress=False)
+    assert out["y"].tolist()[:3] == [0, 10, 20] and out["y"].tolist()[4:] == [40, 50, 60, 70]
+    assert pd.isna(out["y"][3]) and out["error"][3].startswith("the worker process died")
+    assert out["error"].notna().sum() == 1

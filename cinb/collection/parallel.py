@@ -19,6 +19,7 @@ import signal
 import sys
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -308,34 +309,65 @@ def _map_local(fn: RowFn, rows: list[dict], fn_kwargs: Mapping[str, Any], *, wor
     return results  # type: ignore[return-value]
 
 
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_worker_init)
+
+
 def _map_pool(fn: RowFn, rows: list[dict], fn_kwargs: Mapping[str, Any], results: list, bar, *,
               workers: int, chunksize: int, on_interrupt: Callable[[], None] | None) -> None:
     numbered = list(enumerate(rows))
     chunks = [numbered[i:i + chunksize] for i in range(0, len(numbered), chunksize)]
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_worker_init)
-    pending: set = set()
+    # Keep only a few chunks queued per worker, so a Ctrl-C has little to cancel and memory stays
+    # flat however long the collection is.
+    queue = iter(chunks)
+    while True:
+        crashed = _run_pool_until_done_or_crash(fn, fn_kwargs, queue, results, bar, workers=workers,
+                                                on_interrupt=on_interrupt)
+        if not crashed:
+            return
+        # A worker died (a segfault in a decoder, the OOM killer): the rows it may have been on are
+        # re-run one per fresh process, so only the row that kills its process gets an error.
+        for chunk in crashed:
+            for pos, row in chunk:
+                results[pos] = _run_isolated(fn, fn_kwargs, row)
+                bar.update(1)
+
+
+def _run_pool_until_done_or_crash(fn: RowFn, fn_kwargs: Mapping[str, Any], queue, results: list, bar, *,
+                                  workers: int, on_interrupt: Callable[[], None] | None) -> list | None:
+    pool = _new_pool(workers)
+    inflight: dict = {}
     try:
-        # Keep only a few chunks queued per worker, so a Ctrl-C has little to cancel and memory
-        # stays flat however long the collection is.
-        queue = iter(chunks)
         for chunk in _take(queue, workers * 2):
-            pending.add(pool.submit(_run_chunk, fn, fn_kwargs, chunk))
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            inflight[pool.submit(_run_chunk, fn, fn_kwargs, chunk)] = chunk
+        while inflight:
+            done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+            broken = False
             for fut in done:
-                outs = fut.result()
+                chunk = inflight.pop(fut)
+                try:
+                    outs = fut.result()
+                except BrokenProcessPool:
+                    inflight[fut] = chunk  # keep it with the others to re-run
+                    broken = True
+                    continue
                 for pos, out in outs:
                     results[pos] = out
                 bar.update(len(outs))
-                for chunk in _take(queue, 1):
-                    pending.add(pool.submit(_run_chunk, fn, fn_kwargs, chunk))
+                if not broken:
+                    for nxt in _take(queue, 1):
+                        inflight[pool.submit(_run_chunk, fn, fn_kwargs, nxt)] = nxt
+            if broken:
+                _kill_workers(pool)
+                pool.shutdown(wait=False, cancel_futures=True)
+                return list(inflight.values())
     except KeyboardInterrupt:
-        for fut in pending:
+        for fut in inflight:
             fut.cancel()
         try:
             if not bar.disable:
                 bar.set_description(f"{getattr(bar, 'desc', '') or ''} (stopping: finishing running rows)")
-            wait(pending)  # running rows end cleanly; a second Ctrl-C lands below
+            wait(list(inflight))  # running rows end cleanly; a second Ctrl-C lands below
         except KeyboardInterrupt:
             _kill_workers(pool)
         pool.shutdown(wait=False, cancel_futures=True)
@@ -347,6 +379,17 @@ def _map_pool(fn: RowFn, rows: list[dict], fn_kwargs: Mapping[str, Any], results
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+    return None
+
+
+def _run_isolated(fn: RowFn, fn_kwargs: Mapping[str, Any], row: dict) -> dict:
+    pool = _new_pool(1)
+    try:
+        return pool.submit(_run_chunk, fn, fn_kwargs, [(0, row)]).result()[0][1]
+    except BrokenProcessPool:
+        return {"error": "the worker process died on this row (crash or out of memory)"}
+    finally:
+        pool.shutdown(wait=True)
 
 
 def _take(it: Iterable, k: int) -> list:
