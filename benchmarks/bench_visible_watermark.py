@@ -3,8 +3,9 @@
 For each image size (1 MP and 12 MP, random RGB) the script times, best of ``--repeat`` runs:
 
 - ``stage.apply`` of a corner text mark (region-only compositing) and of an image mark;
-- tiled text (``batch/1``) at 0 and 30 degrees as cinb does it (``numpy.tile`` at 0 degrees; one
-  ``cv2.warpAffine`` with ``BORDER_WRAP`` over a single cell otherwise);
+- tiled text (``batch/1``) at 0 and 30 degrees as cinb does it (``numpy.tile`` at 0 degrees;
+  turned: one turned mark composited per lattice point up to ``PASTE_MAX_TILES`` tiles, beyond that
+  one Pillow affine resampling per 1024 px block from one small periodic source);
 - the same 30-degree tiling done the obvious ways: build an image-sized pattern and ``PIL.rotate``
   it (``naive-rotate``), or paste a rotated mark at every lattice point (``paste-loop``).
 
@@ -30,7 +31,7 @@ if ROOT not in sys.path:
 
 from cinb.canvas import Canvas  # noqa: E402
 from cinb.watermark import ImageWatermark, TextWatermark  # noqa: E402
-from cinb.watermark.layout import composite, dissolve, tile_pattern  # noqa: E402
+from cinb.watermark.layout import _turned_tiles, composite, dissolve, tile_pattern  # noqa: E402
 from cinb.watermark.text import render_text  # noqa: E402
 
 
@@ -88,6 +89,9 @@ def main() -> None:
     tiled0 = TextWatermark(text="© cinb 水印", fontsize=24, batch=1, spacing=50)
     tiled30 = TextWatermark(text="© cinb 水印", fontsize=24, batch=1, spacing=50, degree=30)
     mark = dissolve(render_text("© cinb 水印", size=24), 90)
+    small = dissolve(render_text("© cinb 水印", size=13), 90)
+    cell = np.zeros((mark.height * 3 // 2, mark.width * 3 // 2, 4), np.uint8)
+    cell[: mark.height, : mark.width] = np.asarray(mark)
     rng = np.random.default_rng(0)
     print(f"{'image':>10} {'case':<28} {'seconds':>8}")
     for W, H in ((1200, 800), (4000, 3000)):
@@ -98,6 +102,8 @@ def main() -> None:
             "tiled text, 0 deg": lambda: tiled0.apply(canvas),
             "tiled text, 30 deg": lambda: tiled30.apply(canvas),
             "30 deg layer only (cinb)": lambda: tile_pattern(mark, (W, H), spacing=50, degree=30),
+            "30 deg layer, 13 px dense": lambda: tile_pattern(small, (W, H), spacing=10, degree=30),
+            "30 deg layer resampled": lambda: _turned_tiles(cell, (W, H), 30),
             "30 deg layer naive-rotate": lambda: naive_rotate(mark, (W, H), 50, 30),
             "30 deg layer paste-loop": lambda: paste_loop(mark, (W, H), 50, 30),
             "composite layer": lambda: composite(canvas, tile_pattern(mark, (W, H), spacing=50, degree=0), (0, 0)),

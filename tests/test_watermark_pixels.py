@@ -119,8 +119,11 @@ def _stripe_angle(alpha: np.ndarray) -> float:
     return (grad + 90) % 180
 
 
+@pytest.mark.parametrize("per_pixel", [False, True])
 @pytest.mark.parametrize("degree", [0, 30, 90, 135])
-def test_degree_turns_the_tiles_clockwise(files, degree):
+def test_degree_turns_the_tiles_clockwise(files, degree, per_pixel, monkeypatch):
+    if per_pixel:  # force the resampling path that dense tilings take instead of pasting
+        monkeypatch.setattr("cinb.watermark.layout.PASTE_MAX_TILES", 0)
     Image.new("RGBA", (80, 4), (*RED, 255)).save(files / "bar.png")
     Image.new("RGB", (600, 600), GREY).save(files / "square.png")
     rule = f"watermark/1/image/{b64('bar.png')}/batch/1/spacing/60/degree/{degree}/dissolve/100"
@@ -284,3 +287,15 @@ def test_preview_matches_the_full_render_reduced(files):
     ref = _red_box(np.asarray(stage.apply(cinb.canvas.Canvas(frames=[full])).frames[0]).astype(int), thresh=180)
     got = _red_box(np.asarray(stage.preview(small, full.size)).astype(int), thresh=180)
     assert all(abs(g - r / 2) <= 2 for g, r in zip(got, ref))
+
+
+def test_both_turned_tiling_paths_agree():
+    from cinb.watermark import layout
+
+    mark = Image.new("RGBA", (30, 12), (*RED, 255))
+    pasted = np.asarray(layout._pasted_tiles(mark, (45, 18), (300, 200), 30))[..., 3].astype(int)
+    cell = np.zeros((18, 45, 4), np.uint8)
+    cell[:12, :30] = np.asarray(mark)
+    resampled = np.asarray(layout._turned_tiles(cell, (300, 200), 30))[..., 3].astype(int)
+    assert abs(pasted.mean() - resampled.mean()) < 0.03 * 255 * 0.45
+    assert ((pasted > 128) == (resampled > 128)).mean() > 0.93  # same lattice, edges within a pixel
