@@ -85,3 +85,12 @@ def test_font_table_reports_each_mapping():
     table = fonts.font_table()
     assert [row["ci_name"] for row in table] == SPEC_NAMES
     assert all(row["path"].endswith(row["file"]) for row in table)
+
+
+def test_cjk_font_carries_its_ofl_licence():
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(fonts.fallback_spec().path), lazy=True) as tt:
+        licence = str(tt["name"].getName(13, 3, 1, 0x409))
+        family = str(tt["name"].getName(1, 3, 1, 0x409))
+    assert "SIL Open Font License" in licence and family.startswith("Noto Sans CJK")
