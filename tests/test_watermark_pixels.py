@@ -299,3 +299,15 @@ def test_both_turned_tiling_paths_agree():
     resampled = np.asarray(layout._turned_tiles(cell, (300, 200), 30))[..., 3].astype(int)
     assert abs(pasted.mean() - resampled.mean()) < 0.03 * 255 * 0.45
     assert ((pasted > 128) == (resampled > 128)).mean() > 0.93  # same lattice, edges within a pixel
+
+
+def test_han_characters_take_simplified_forms(monkeypatch):
+    from cinb.watermark import text as text_module
+
+    if text_module.LANGUAGE is None:
+        pytest.skip("Pillow without libraqm")
+    ours = np.asarray(text_mask("骨", size=64))
+    monkeypatch.setattr(text_module, "LANGUAGE", "zh-Hant")
+    traditional = np.asarray(text_mask("骨", size=64))
+    # 骨 differs between the mainland and Taiwan standards: the inner stroke turns the other way
+    assert ours.shape != traditional.shape or np.abs(ours.astype(int) - traditional).sum() > 255 * 100

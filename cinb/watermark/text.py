@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import unicodedata
 
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, features
 
 from ..errors import BAD_PARAMETER, CIError
 from ..limits import LIMITS
@@ -13,6 +13,10 @@ from .fonts import DEFAULT_FONT, FontSpec, covered, fallback_spec, font_spec
 
 #: Cached FreeType faces are shared; one thread at a time draws with them (Dask may use threads).
 _DRAW_LOCK = threading.Lock()
+
+#: Han characters take their Simplified-Chinese forms (CI's fonts are mainland ones; the packaged
+#: Noto Sans CJK defaults to Traditional forms). Needs libraqm, as Pillow's wheels have.
+LANGUAGE = "zh-Hans" if features.check("raqm") else None
 
 #: Extra space between lines of a multi-line text, as a fraction of the font size.
 LINE_GAP = 0.2
@@ -54,7 +58,7 @@ def text_mask(text: str, *, font: str = DEFAULT_FONT, size: int = 13) -> Image.I
     ascent = max(a for a, _ in metrics)
     descent = max(d for _, d in metrics)
     gap = round(size * LINE_GAP)
-    widths = [sum(face.load(size).getlength(run) for run, face in runs) for runs in line_runs]
+    widths = [sum(face.load(size).getlength(run, language=LANGUAGE) for run, face in runs) for runs in line_runs]
     pad = size // 2 + 2  # room for glyphs that overhang their advance
     width = int(max(widths, default=0)) + 2 * pad
     height = len(lines) * (ascent + descent) + (len(lines) - 1) * gap + 2 * pad
@@ -69,8 +73,8 @@ def text_mask(text: str, *, font: str = DEFAULT_FONT, size: int = 13) -> Image.I
             baseline = pad + i * (ascent + descent + gap) + ascent
             for run, face in runs:
                 f = face.load(size)
-                draw.text((x, baseline), run, font=f, fill=255, anchor="ls")
-                x += f.getlength(run)
+                draw.text((x, baseline), run, font=f, fill=255, anchor="ls", language=LANGUAGE)
+                x += f.getlength(run, language=LANGUAGE)
     box = mask.getbbox()
     if box is None:
         raise CIError(f"watermark text {text!r} has no visible glyphs", code=BAD_PARAMETER, token=text)
