@@ -57,6 +57,11 @@ def test_constructed_stage_equals_parsed_stage():
     assert parse_rule(str(img)).stages[0] == img
 
 
+def test_python_fill_accepts_colour_names():
+    assert TextWatermark(text="x", fill="white").fill == (255, 255, 255)
+    assert str(TextWatermark(text="x", fill="red")).endswith(f"/fill/{b64('#FF0000')}")
+
+
 def test_ten_watermark_stages_pass_eleven_fail():
     stage = "watermark/2/text/Y2luYg"
     assert len(parse_rule("|".join([stage] * 10))) == 10

@@ -268,10 +268,17 @@ class TextWatermark(_Placement):
 
 
 def _hex_color(text: str) -> tuple[int, int, int]:
+    """``#RRGGBB`` (what CI takes), or from Python also a CSS colour name such as ``white``."""
     t = text.strip().lstrip("#")
-    if len(t) != 6 or any(c not in "0123456789abcdefABCDEF" for c in t):
-        raise _bad(f"fill must be '#RRGGBB', got {text!r}", text)
-    return (int(t[0:2], 16), int(t[2:4], 16), int(t[4:6], 16))
+    if len(t) == 6 and all(c in "0123456789abcdefABCDEF" for c in t):
+        return (int(t[0:2], 16), int(t[2:4], 16), int(t[4:6], 16))
+    from PIL import ImageColor
+
+    try:
+        rgb = ImageColor.getrgb(text.strip())
+    except ValueError:
+        raise _bad(f"fill must be '#RRGGBB' or a colour name, got {text!r}", text) from None
+    return tuple(rgb[:3])
 
 
 _PLACEMENT_KEYS = {
