@@ -73,7 +73,7 @@ class _Placement(Stage):
             _check_int(self.scatype, "scatype", 1, 3)
             _check_int(self.spcent, "spcent", 1, 250 if self.scatype == 3 else 1000)
 
-    # -- text ---------------------------------------------------------------------------------
+    # -- canonical text -----------------------------------------------------------------------
     def _head_tokens(self) -> list[str]:
         raise NotImplementedError
 
@@ -108,15 +108,16 @@ class _Placement(Stage):
         return resize(mark, layout.fit_inside(mark.size, size))
 
     def layer(self, image_size: tuple[int, int], ctx: Context | None = None, *,
-              scale: float = 1.0) -> tuple[Image.Image, tuple[int, int]]:
+              full_size: tuple[int, int] | None = None) -> tuple[Image.Image, tuple[int, int]]:
         """The RGBA layer to composite and its top-left corner, for an image of ``image_size``.
 
-        ``scale`` < 1 previews the mark on a reduced copy of an image ``image_size / scale`` large:
-        sizes are computed for the full image, then mark, margins and tiles shrink by ``scale``.
+        With ``full_size``, ``image_size`` is a reduced preview of a ``full_size`` source: sizes are
+        computed for the full image, then mark, margins and tiles shrink with the preview.
         """
-        full = image_size if scale == 1 else (round(image_size[0] / scale), round(image_size[1] / scale))
+        full = full_size or image_size
+        scale = image_size[0] / full[0]
         mark = self.mark(full, ctx)
-        if scale != 1:
+        if full != image_size:
             mark = resize(mark, (max(1, round(mark.width * scale)), max(1, round(mark.height * scale))))
         mark = layout.dissolve(self._fit(mark, image_size), self.dissolve)
         if self.batch:
@@ -138,8 +139,7 @@ class _Placement(Stage):
         >>> TextWatermark(text="cinb", fontsize=40).preview(small, (2000, 1000)).size
         (200, 100)
         """
-        scale = image.width / full_size[0]
-        layer, xy = self.layer(image.size, ctx, scale=scale)
+        layer, xy = self.layer(image.size, ctx, full_size=tuple(full_size))
         return layout.composite(Canvas(frames=[image]), layer, xy).frames[0]
 
 
