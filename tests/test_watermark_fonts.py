@@ -94,3 +94,16 @@ def test_cjk_font_carries_its_ofl_licence():
         licence = str(tt["name"].getName(13, 3, 1, 0x409))
         family = str(tt["name"].getName(1, 3, 1, 0x409))
     assert "SIL Open Font License" in licence and family.startswith("Noto Sans CJK")
+
+
+def test_use_system_fonts_prefers_an_installed_style_match(monkeypatch):
+    arimo = str(fonts.resolve_font("arial"))
+    monkeypatch.setitem(fonts._SYSTEM, "simsun宋体.ttc", (arimo, 0))  # stands in for Noto Serif CJK
+    assert fonts.font_spec("simsun").source == "package"  # opt-in only: same output on every machine
+    fonts.use_system_fonts(True)
+    try:
+        assert fonts.font_spec("simsun").source == "system" and str(fonts.resolve_font("simsun")) == arimo
+        monkeypatch.setitem(fonts._SYSTEM, "simsun宋体.ttc", ("/nonexistent/font.ttc", 2))
+        assert fonts.font_spec("simsun").source == "package"  # not installed: the packaged font
+    finally:
+        fonts.use_system_fonts(False)
