@@ -266,6 +266,6 @@ def _read_with_original(pixels: np.ndarray, original: Image.Image, n: int, key: 
     weight = activity_mask(yo)
     r = diff / weight
     layout = Layout(key, n)
-    folded = fold(r, np.eye(2) * TILE, filtered=True)
+    folded = fold(r, np.eye(2) * TILE * (w / original.size[0]), filtered=True)
     soft, z, shift = read_tile(folded, layout)
     return Reading(soft, z, None, shift)
