@@ -13,6 +13,7 @@ to get the same guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -161,10 +162,7 @@ def _worker_init() -> None:
     # Workers leave Ctrl-C to the parent, which stops handing out work and lets running rows
     # finish: a worker killed mid-write could leave a partial file.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # One row at a time per process: a library thread pool inside each worker would only
-    # oversubscribe the cores (and OpenCV's pool is not meant to be used across fork()).
-    if "cv2" in sys.modules:
-        sys.modules["cv2"].setNumThreads(1)
+    # OpenCV stays single-threaded in workers: see _opencv_single_threaded.
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -298,8 +296,9 @@ def _map_local(fn: RowFn, rows: list[dict], fn_kwargs: Mapping[str, Any], *, wor
                 results[pos] = run_row(fn, row, fn_kwargs)
                 bar.update(1)
         else:
-            _map_pool(fn, rows, fn_kwargs, results, bar, workers=min(workers, n),
-                      chunksize=chunksize or _auto_chunksize(n, min(workers, n)), on_interrupt=on_interrupt)
+            with _opencv_single_threaded():
+                _map_pool(fn, rows, fn_kwargs, results, bar, workers=min(workers, n),
+                          chunksize=chunksize or _auto_chunksize(n, min(workers, n)), on_interrupt=on_interrupt)
     except KeyboardInterrupt:
         if workers == 1 and on_interrupt is not None:
             on_interrupt()
@@ -311,6 +310,27 @@ def _map_local(fn: RowFn, rows: list[dict], fn_kwargs: Mapping[str, Any], *, wor
 
 def _new_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_worker_init)
+
+
+@contextlib.contextmanager
+def _opencv_single_threaded():
+    """Keep OpenCV at one thread in the parent while worker pools fork.
+
+    One row at a time per process: a library thread pool inside each worker would only
+    oversubscribe the cores. And OpenCV's pool does not survive fork(): a child forked from a
+    parent whose pool had threads deadlocks when it touches the pool (even to resize it). Workers
+    forked while the parent is single-threaded inherit that setting and never start threads.
+    """
+    cv2 = sys.modules.get("cv2")
+    if cv2 is None:
+        yield
+        return
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(previous)
 
 
 def _map_pool(fn: RowFn, rows: list[dict], fn_kwargs: Mapping[str, Any], results: list, bar, *,
