@@ -14,7 +14,10 @@ def save_heif(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes
     except ImportError as exc:  # pragma: no cover
         raise CIError("HEIF output needs pillow-heif", code=UNSUPPORTED_TYPE) from exc
     kw = save_kwargs(canvas, opts)
-    kw.pop("xmp", None)
+    # pillow-heif falls back to the frame's own info (the source's EXIF/XMP) for what is not
+    # given, which would undo /strip: say "none" explicitly.
+    kw.setdefault("exif", None)
+    kw["xmp"] = None
     frame = canvas.frames[0]
     if frame.mode not in ("RGB", "RGBA", "L"):
         frame = frame.convert("RGBA" if "A" in frame.mode else "RGB")
