@@ -603,6 +603,16 @@ def test_exif_and_icc_kept_without_strip():
     assert out.size == (200, 150)  # orientation recorded, not applied
 
 
+@pytest.mark.parametrize("fmt", ["jpg", "yjpeg", "webp", "avif", "png", "heif"])
+def test_strip_and_keep_in_every_format(fmt):
+    kept = ei.open_bytes(cinb.process(ei.meta_jpeg(), M + f"format/{fmt}").data)
+    assert kept.getexif().get(0x010F) == "cinb-test"
+    assert kept.info.get("icc_profile") == ei.srgb_icc()
+    stripped = ei.open_bytes(cinb.process(ei.meta_jpeg(), M + f"strip/format/{fmt}").data)
+    assert stripped.getexif().get(0x010F) is None
+    assert stripped.info.get("icc_profile") == ei.srgb_icc()
+
+
 def test_icc_kept_through_format_conversion():
     out = ei.open_bytes(cinb.process(ei.meta_jpeg(), M + "format/png").data)
     assert out.info.get("icc_profile") == ei.srgb_icc()
