@@ -404,6 +404,18 @@ def test_auto_orient_all_orientations(orientation):
         assert ei.close(got, want, 30), (orientation, got, want)
 
 
+@pytest.mark.parametrize("orientation", [5, 6, 7, 8])
+def test_auto_orient_then_shrink_on_large_image(orientation):
+    # Large enough for shrink-on-load: the decoder must swap the target for 90-degree orientations.
+    stored = ei.quadrants(1600, 1200).transpose(ei._STORE[orientation])
+    src = ei.encode(stored, "JPEG", quality=90, exif=ei._exif(orientation).tobytes())
+    img = cinb.process(src, M + "auto-orient/thumbnail/200x/format/png").image
+    assert img.size == (200, 150)
+    for got, want in zip(_quadrant_colours(img), [ei.RED, ei.GREEN, ei.BLUE, ei.YELLOW]):
+        assert ei.close(got, want, 30), (orientation, got, want)
+    assert cinb.process(src, M + "thumbnail/200x").height == 267  # stored portrait, not applied
+
+
 @pytest.mark.parametrize("orientation", [3, 6, 8])
 def test_orientation_tag_kept_without_auto_orient_and_reset_after(orientation):
     kept = ei.open_bytes(cinb.process(ei.oriented_jpeg(orientation), M + "thumbnail/!50p").data)
