@@ -117,7 +117,6 @@ def recommend(sweep_df: pd.DataFrame, target=None, *, coverage: float = 1.0,
     ok = sweep_df[sweep_df["error"].isna()] if "error" in sweep_df else sweep_df
     if formats is not None:
         ok = ok[ok["format"].isin(list(formats))]
-    n_images = ok["path"].nunique(dropna=False) if "path" in ok else 1
     meets = pd.Series(True, index=ok.index)
     for m, v in goal.items():
         meets &= ok[m] >= v
@@ -125,7 +124,9 @@ def recommend(sweep_df: pd.DataFrame, target=None, *, coverage: float = 1.0,
     keys = ["format", "quality"]
     g = ok.groupby(keys, dropna=False)
     table = g.agg(bytes=("bytes", "sum"), images=("bytes", "size"), met=("_meets", "mean")).reset_index()
-    table = table[table["images"] == n_images]  # a setting must cover every image to be compared
+    # A setting must cover every image to be compared (images given as PIL objects have no path, so
+    # count rows: every setting of a sweep has one row per image that decoded).
+    table = table[table["images"] == table["images"].max()]
     source_total = float(ok.drop_duplicates("path")["source_bytes"].astype(float).sum()) if "source_bytes" in ok else float("nan")
     feasible = table[table["met"] >= coverage - 1e-9].sort_values("bytes")
     candidates = feasible.groupby("format", as_index=False).first().sort_values("bytes").reset_index(drop=True)
