@@ -134,6 +134,13 @@ def sweep(data: Any, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequen
     if bad_q:
         raise CIError(f"qualities must be 0-100, got {bad_q}", code=BAD_PARAMETER, token=str(bad_q[0]))
     sources = _sources(data, path_column)
+    if "guetzli" in formats:
+        import warnings
+
+        from .guetzli import GuetzliSlowWarning
+
+        warnings.warn(f"Guetzli is slow (about a minute per megapixel per core, per quality): {len(sources)} "
+                      f"images x {len(qualities)} qualities", GuetzliSlowWarning, stacklevel=2)
     items = [{"src": str(s) if isinstance(s, os.PathLike) else s} for s in sources]
     outs = map_values(items, _sweep_row, fn_kwargs={"formats": formats, "qualities": qualities, "metrics": metrics,
                                                      "max_side": max_side},
