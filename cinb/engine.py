@@ -199,21 +199,33 @@ def _run(src: Source, rule: Rule, opts: EncodeOptions, ctx: Context) -> Result:
     canvas = open_canvas(src, draft=_draft_size(rule))
     for stage in rule.stages:
         canvas = stage.apply(canvas, ctx)
-    data, codec, quality = codecs.encode(canvas, opts)
-    info = dict(canvas.info)
-    info.update(quality=quality, frames=len(canvas.frames) if codec.animated else 1)
-    fmt = codec.name
-    if (opts.size_limit is not None and opts.size_limit.keep_original and canvas.source_bytes
-            and len(data) >= len(canvas.source_bytes)):
-        data, fmt = canvas.source_bytes, canvas.source_format
-        info["size_limit_kept_original"] = True
-    if len(rule.stages) == 1 and rule.stages[0].terminal and canvas.source_bytes:
-        data, fmt = canvas.source_bytes, canvas.source_format  # a bare ?imageInfo describes the file
+    bare_info = len(rule.stages) == 1 and rule.stages[0].terminal and canvas.source_bytes
+    if bare_info:  # a bare ?imageInfo / ?exif describes the stored file: nothing to encode
+        data, fmt, info = canvas.source_bytes, canvas.source_format, dict(canvas.info)
+    else:
+        data, fmt, info = _encode(canvas, opts)
     if rule.stages and rule.stages[-1].terminal:
         answer = rule.stages[-1].describe(canvas, data, fmt, ctx)
         return Result(json.dumps(answer, ensure_ascii=False).encode("utf-8"), "json",
                       canvas.width, canvas.height, info)
     return Result(data, fmt, canvas.width, canvas.height, info)
+
+
+def _encode(canvas, opts: EncodeOptions) -> tuple[bytes, str, dict]:
+    """Encode with the rule's options; report quality, frames and size-limit outcome in info."""
+    data, codec, quality = codecs.encode(canvas, opts)
+    info = dict(canvas.info)
+    frames = len(canvas.frames) if codec.animated else 1
+    if opts.cgif is not None:
+        frames = min(frames, 30 if opts.cgif == 1 else opts.cgif)
+    info.update(quality=quality, frames=frames)
+    fmt = codec.name
+    if opts.size_limit is not None:
+        info["size_limit_met"] = len(data) <= opts.size_limit.max_bytes
+        if opts.size_limit.keep_original and canvas.source_bytes and len(data) >= len(canvas.source_bytes):
+            data, fmt = canvas.source_bytes, canvas.source_format
+            info["size_limit_kept_original"] = True
+    return data, fmt, info
 
 
 def _original(src: Source, exc: CIError) -> Result:
