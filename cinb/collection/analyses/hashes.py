@@ -40,9 +40,12 @@ def phash_of(img: Image.Image) -> str:
     Examples
     --------
     >>> from PIL import ImageFilter
-    >>> img = Image.effect_noise((256, 256), 80).filter(ImageFilter.GaussianBlur(8))
-    >>> hamming(phash_of(img), phash_of(img.resize((100, 100)))), hamming(phash_of(img), phash_of(img.rotate(90))) > 20
-    (0, True)
+    >>> noise = np.random.default_rng(0).integers(0, 256, (256, 256), dtype=np.uint8)
+    >>> img = Image.fromarray(noise).filter(ImageFilter.GaussianBlur(8))
+    >>> hamming(phash_of(img), phash_of(img.resize((100, 100)))) <= 2
+    True
+    >>> hamming(phash_of(img), phash_of(img.rotate(90))) > 16
+    True
     """
     small = np.asarray(img.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float32)
     low = cv2.dct(small)[:8, :8]
