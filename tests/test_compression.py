@@ -158,6 +158,9 @@ def test_imageslim_keeps_the_original_when_nothing_is_gained():
     photo().save(buf, "BMP")
     out = cinb.process(buf.getvalue(), "imageSlim")
     assert out.info["X-Slimflag"] == 2 and out.data == buf.getvalue()
+    animated = (SAMPLE / "animated.gif").read_bytes()  # animations are not slimmed: the original comes back
+    out = cinb.process(animated, "imageSlim")
+    assert out.info["X-Slimflag"] == 2 and out.data == animated
 
 
 def test_imageslim_png_is_lossless_or_palette_within_threshold():

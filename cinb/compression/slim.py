@@ -68,7 +68,7 @@ def parse_slim(segments: list[str]) -> Stage:
 
 def _untouched(canvas: Canvas, codec: Codec) -> bool:
     """True when the canvas is exactly the decoded source, to be written in the source's format."""
-    if canvas.source_bytes is None or codec.name != canvas.source_format or canvas.is_animated:
+    if canvas.source_bytes is None or codec.name != canvas.source_format:
         return False
     from ..decode import open_canvas
 
@@ -76,8 +76,10 @@ def _untouched(canvas: Canvas, codec: Codec) -> bool:
         fresh = open_canvas(canvas.source_bytes)
     except CIError:
         return False
-    a, b = fresh.frames[0], canvas.frames[0]
-    return a.size == b.size and a.mode == b.mode and np.array_equal(np.asarray(a), np.asarray(b))
+    if len(fresh.frames) != len(canvas.frames) or list(fresh.durations) != list(canvas.durations):
+        return False
+    return all(a.size == b.size and a.mode == b.mode and np.array_equal(np.asarray(a), np.asarray(b))
+               for a, b in zip(fresh.frames, canvas.frames))
 
 
 def _jpeg_candidate(canvas: Canvas, opts: EncodeOptions, q: int) -> bytes:
