@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -11,7 +11,7 @@ from .pattern import CHIP, TILE, Layout, cyclic_smooth
 from .sync import find_shift, fold, lattice_candidates, residual
 
 #: Pilot z-score below which no mark is assumed (chance peaks over TILE^2 shifts stay under ~5).
-SYNC_Z = 5.5
+SYNC_Z = 6.0
 #: Side of the central region used to screen and refine lattice candidates.
 REFINE_REGION = 640
 
@@ -30,6 +30,12 @@ class Reading:
     z: float  # pilot correlation z-score (sync strength)
     basis: np.ndarray | None  # lattice found (2x2)
     shift: tuple[int, int]
+    #: Other geometries read, best first (a payload check may prefer one of them).
+    alternatives: list = field(default_factory=list)
+
+    def all(self) -> list["Reading"]:
+        """This reading and its alternatives, best sync first."""
+        return [self] + list(self.alternatives)
 
 
 def read_tile(folded: np.ndarray, layout: Layout) -> tuple[np.ndarray, float, tuple[int, int]]:
@@ -81,9 +87,33 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
     layout = Layout(key, n_coded)
     y = luma(pixels)
     soft, z, shift = read_tile(fold(y, np.eye(2) * TILE), layout)
-    best = Reading(soft, z, np.eye(2) * TILE, shift)
+    readings = [Reading(soft, z, np.eye(2) * TILE, shift)]
     if z > 2 * SYNC_Z:  # untouched geometry: done
-        return best
+        return readings[0]
+    # Candidates are screened and refined on a central region (fast); the winner reads everything.
+    h, w = y.shape
+    y0, x0 = max(0, (h - REFINE_REGION) // 2), max(0, (w - REFINE_REGION) // 2)
+    region = residual(y[y0 : y0 + REFINE_REGION, x0 : x0 + REFINE_REGION])
+    trials = []
+    for basis in lattice_candidates(residual(y), n=candidates):
+        period = float(np.hypot(*basis[:, 0]))
+        angle = float(np.arctan2(basis[1, 0], basis[0, 0]))
+        _, z, _ = read_tile(fold(region, basis, filtered=True), layout)
+        trials.append((z, period, angle))
+    trials.sort(reverse=True)
+    for z0, period, angle in trials[:2]:
+        period, angle, _ = _refine(region, layout, period, angle, z0)
+        basis = _basis(period, angle)
+        soft, z, shift = read_tile(fold(y, basis), layout)
+        readings.append(Reading(soft, z, basis, shift))
+        if z > 2 * SYNC_Z:
+            break
+    # Best sync first; a near-identity lattice that only edges out the untouched geometry is kept as
+    # an alternative, so a payload check can still pick the exact one (crops keep the scale).
+    readings.sort(key=lambda r: r.z, reverse=True)
+    best = readings[0]
+    best.alternatives = readings[1:]
+    return best
     # Candidates are screened and refined on a central region (fast); the winner reads everything.
     h, w = y.shape
     y0, x0 = max(0, (h - REFINE_REGION) // 2), max(0, (w - REFINE_REGION) // 2)
