@@ -154,3 +154,10 @@ def test_too_small_image():
 
 def test_text_bits_are_keyed():
     assert not np.array_equal(payload.text_bits("abc", key="a"), payload.text_bits("abc", key="b"))
+
+
+def test_16bit_grey_is_reduced_not_clipped():
+    img = Image.open(SAMPLE / "grey16.png")  # mode I;16
+    out = blind.embed(img, text="g16")
+    assert out.mode == "L" and 40 < np.asarray(out).mean() < 220
+    assert blind.extract(out).text == "g16"

@@ -39,6 +39,10 @@ def _to_pil(src: Any) -> Image.Image:
 
 def _pixels(img: Image.Image) -> tuple[np.ndarray, str]:
     mode = img.mode
+    if mode.startswith("I"):  # 16/32-bit grey: keep the top 8 bits (PIL's convert would clip)
+        a = np.asarray(img).astype(np.uint32)
+        shift = 8 if a.max(initial=0) > 255 else 0
+        return (a >> shift).clip(0, 255).astype(np.uint8), "L"
     if mode not in ("RGB", "RGBA", "L"):
         img = img.convert("RGBA" if "A" in mode or mode == "P" and "transparency" in img.info else "RGB")
     return np.asarray(img), img.mode
