@@ -114,23 +114,3 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
     best = readings[0]
     best.alternatives = readings[1:]
     return best
-    # Candidates are screened and refined on a central region (fast); the winner reads everything.
-    h, w = y.shape
-    y0, x0 = max(0, (h - REFINE_REGION) // 2), max(0, (w - REFINE_REGION) // 2)
-    region = residual(y[y0 : y0 + REFINE_REGION, x0 : x0 + REFINE_REGION])
-    trials = []
-    for basis in lattice_candidates(residual(y), n=candidates):
-        period = float(np.hypot(*basis[:, 0]))
-        angle = float(np.arctan2(basis[1, 0], basis[0, 0]))
-        _, z, _ = read_tile(fold(region, basis, filtered=True), layout)
-        trials.append((z, period, angle))
-    trials.sort(reverse=True)
-    for z0, period, angle in trials[:2]:
-        period, angle, _ = _refine(region, layout, period, angle, z0)
-        basis = _basis(period, angle)
-        soft, z, shift = read_tile(fold(y, basis), layout)
-        if z > best.z:
-            best = Reading(soft, z, basis, shift)
-        if best.z > 2 * SYNC_Z:
-            break
-    return best

@@ -2,14 +2,18 @@
 
 1. ``residual``: a whitened, locally normalised high-pass of the luminance, where the mark stands out
    against the photo.
-2. ``lattice_candidates``: the autocorrelation of the residual peaks on the lattice of tile repeats;
-   its two shortest basis vectors give the tile's scale, rotation (and any aspect change).
-3. ``fold``: warp the residual back to the normalised frame and sum all tiles into one.
+2. ``lattice_candidates``: the repeated tile puts the residual's spectral energy on a lattice of
+   harmonics and its autocorrelation peaks on the lattice of repeats; combs over both, searched over
+   scale (0.4-2x) and rotation (+-10 degrees), propose the tile's geometry.
+3. ``fold``: warp the luminance back to the normalised frame (residual computed there) and sum all
+   tiles into one.
 4. ``find_shift``: FFT cross-correlation of the folded tile with the keyed pilot pattern gives the
    cyclic shift left by a crop, and its peak height is the detection statistic.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -63,42 +67,6 @@ def _acf(r: np.ndarray, max_lag: int) -> np.ndarray:
     return acf
 
 
-def _subpixel(acf: np.ndarray, y: int, x: int) -> tuple[float, float, float]:
-    h, w = acf.shape
-    if not (1 <= y < h - 1 and 1 <= x < w - 1):
-        return float(y), float(x), float(acf[y, x])
-    c = acf[y, x]
-
-    def off(m, p):
-        d = m - 2 * c + p
-        return 0.0 if d >= 0 else 0.5 * (m - p) / d
-
-    return y + off(acf[y - 1, x], acf[y + 1, x]), x + off(acf[y, x - 1], acf[y, x + 1]), float(c)
-
-
-def _refine(acf: np.ndarray, basis: np.ndarray, max_lag: int) -> np.ndarray:
-    """Least-squares lattice basis from all lattice peaks within reach (sub-pixel)."""
-    rows, targets = [], []
-    for k in range(-3, 4):
-        for l in range(-3, 4):
-            if (k, l) == (0, 0) or (k < 0) or (k == 0 and l < 0):
-                continue
-            p = basis @ np.array([k, l], float)
-            if np.hypot(*p) > max_lag - 3:
-                continue
-            cx, cy = int(round(p[0])) + max_lag, int(round(p[1])) + max_lag
-            win = acf[cy - 2 : cy + 3, cx - 2 : cx + 3]
-            dy, dx = np.unravel_index(int(np.argmax(win)), win.shape)
-            sy, sx, _ = _subpixel(acf, cy - 2 + dy, cx - 2 + dx)
-            rows.append((k, l))
-            targets.append((sx - max_lag, sy - max_lag))
-    if len(rows) < 2:
-        return basis
-    kl = np.array(rows, float)
-    sol, *_ = np.linalg.lstsq(kl, np.array(targets, float), rcond=None)
-    return sol.T  # columns are the basis vectors (x, y)
-
-
 #: Rotations (degrees) that the lattice search covers.
 MAX_ANGLE = 10.0
 #: Highest tile harmonic used by the spectral comb (the tile's chips put little energy beyond).
@@ -125,6 +93,7 @@ def _white_spectrum(r: np.ndarray) -> np.ndarray:
     return np.minimum(white, 30.0)
 
 
+@lru_cache(maxsize=1)
 def _harmonics() -> tuple[np.ndarray, np.ndarray]:
     """Tile harmonics (i, j) of a half plane and their expected power (the chip's spectrum)."""
     from .pattern import CHIP, cyclic_smooth
@@ -263,7 +232,6 @@ def lattice_candidates(r: np.ndarray, *, n: int = 3) -> list[np.ndarray]:
         y0, x0 = max(0, (h - ACF_REGION) // 2), max(0, (w - ACF_REGION) // 2)
         r = r[y0 : y0 + ACF_REGION, x0 : x0 + ACF_REGION]
     found = _spectral_candidates(r, n=n) + _acf_candidates(r, n=n)
-    lattice_candidates.last_scores = found  # diagnostics
     out = []
     # A comb at half the true period also hits every other true harmonic: offer the double too.
     for p, a in [(p, a) for _, p, a in found] + [(2 * p, a) for _, p, a in found if 2 * p <= TILE * MAX_SCALE]:
