@@ -14,7 +14,7 @@ from PIL import Image, ImageCms, ImageSequence
 from .canvas import Canvas
 from .codecs.jpeg_quality import estimate_jpeg_quality
 from .errors import CORRUPT_IMAGE, FILE_TOO_LARGE, RESOLUTION_TOO_LARGE, UNSUPPORTED_TYPE, CIError
-from .limits import LIMITS, Limits
+from .limits import LIMITS, Limits, check_input
 
 try:  # HEIF/HEIC decoding; AVIF is built into Pillow >= 11.3
     import pillow_heif
@@ -181,15 +181,7 @@ def check_limits(img: Image.Image, data: bytes, name: str | None, *, limits: Lim
             frames = int(getattr(img, "n_frames", 1) or 1)
         except Exception:  # noqa: BLE001
             frames = 1
-    if max(w, h) > limits.max_side:
-        raise CIError(f"{label} is {w}x{h}; CI accepts at most {limits.max_side} px a side",
-                      code=RESOLUTION_TOO_LARGE, token=name)
-    if w * h * frames > limits.max_pixels:
-        raise CIError(f"{label} has {w}x{h}x{frames} pixels; CI accepts at most {limits.max_pixels}",
-                      code=RESOLUTION_TOO_LARGE, token=name)
-    if frames > limits.max_frames:
-        raise CIError(f"{label} has {frames} frames; CI accepts at most {limits.max_frames}",
-                      code=RESOLUTION_TOO_LARGE, token=name)
+    check_input(label, width=w, height=h, frames=frames, token=name, limits=limits)
     return Header(fmt, w, h, frames, img.mode, _orientation(img), len(data))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import FILE_TOO_LARGE, RESOLUTION_TOO_LARGE, CIError
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -25,3 +27,33 @@ class Limits:
 
 
 LIMITS = Limits()
+
+
+def check_input(label: str, *, width: int, height: int, frames: int = 1, size_bytes: int | None = None,
+                token: str | None = None, limits: Limits = LIMITS) -> None:
+    """Refuse an input over CI's limits, from its header alone (the one place they are checked).
+
+    Raises
+    ------
+    CIError
+        -167 over 32 MB; -447 over 30000 px a side, over 250 Mpx counting frames, or over 300 frames.
+
+    Examples
+    --------
+    >>> check_input("big.jpg", width=40000, height=10)
+    Traceback (most recent call last):
+    ...
+    cinb.errors.CIError: big.jpg is 40000x10; CI accepts at most 30000 px a side (X-ErrNo -447)
+    """
+    if size_bytes is not None and size_bytes > limits.max_file_bytes:
+        raise CIError(f"{label} is {size_bytes} bytes; CI's input limit is {limits.max_file_bytes} bytes (32 MB)",
+                      code=FILE_TOO_LARGE, token=token)
+    if max(width, height) > limits.max_side:
+        raise CIError(f"{label} is {width}x{height}; CI accepts at most {limits.max_side} px a side",
+                      code=RESOLUTION_TOO_LARGE, token=token)
+    if width * height * frames > limits.max_pixels:
+        raise CIError(f"{label} has {width}x{height}x{frames} pixels; CI accepts at most {limits.max_pixels}",
+                      code=RESOLUTION_TOO_LARGE, token=token)
+    if frames > limits.max_frames:
+        raise CIError(f"{label} has {frames} frames; CI accepts at most {limits.max_frames}",
+                      code=RESOLUTION_TOO_LARGE, token=token)
