@@ -26,8 +26,6 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def _embed_row(row: dict, *, out_dir: str, text: str | None, text_column: str | None, level: int,
                key: str, overwrite: bool) -> dict:
-    from PIL import Image
-
     from ..decode import open_canvas
     from ..engine import process
     from .stages import BlindEmbed

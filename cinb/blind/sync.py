@@ -160,7 +160,6 @@ def _spectral_candidates(r: np.ndarray, *, n: int = 3) -> list[tuple[float, floa
     score = np.concatenate([_comb(fine, cij, cweight, periods[i : i + 512], angles[i : i + 512],
                                   interpolate=False) for i in range(0, len(periods), 512)])
     order = np.argsort(score)[::-1]
-    out: list[np.ndarray] = []
     found = []
     for idx in order[: 40]:
         p, a = periods[idx], angles[idx]
