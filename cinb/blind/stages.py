@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..errors import CIError
-from ..rules.grammar import b64u_encode, b64u_text, pairs, parse_int
+from ..rules.grammar import b64u_encode, b64u_text, keyed_values, parse_int
 from ..rules.model import Stage
 from ..rules.registry import register_family
 from .pattern import DEFAULT_KEY
@@ -184,25 +184,17 @@ class BlindExtract(Stage):
                               nominal_size=None)
 
 
+_PARSERS = {
+    "type": lambda v: parse_int(v, "type", lo=1, hi=3),
+    "level": lambda v: parse_int(v, "level", lo=0, hi=3),
+    "text": lambda v: b64u_text(v, "text"),
+    "image": lambda v: b64u_text(v, "image"),
+    "version": lambda v: v,
+}
+
+
 def _parse(segments: list[str], family: str, allowed: tuple[str, ...]) -> dict:
-    if not segments or segments == [""]:
-        raise _bad(f"{family} needs parameters (type/<1|2|3>)", family)
-    values: dict = {}
-    for key, value in pairs(segments, frozenset(), family):
-        if key not in allowed:
-            raise _bad(f"unknown {family} parameter {key!r}", key)
-        if key in values:
-            raise _bad(f"{family} parameter {key!r} is given twice", key)
-        if key == "type":
-            values[key] = parse_int(value, "type", lo=1, hi=3)
-        elif key == "level":
-            values[key] = parse_int(value, "level", lo=0, hi=3)
-        elif key == "text":
-            values[key] = b64u_text(value, "text")
-        elif key == "image":
-            values[key] = b64u_text(value, "image")
-        else:
-            values[key] = value
+    values = keyed_values(segments, family, {k: _PARSERS[k] for k in allowed}, needs="parameters (type/<1|2|3>)")
     if "type" not in values:
         raise _bad(f"{family} needs type/<1|2|3>", family)
     return values

@@ -149,3 +149,27 @@ def pairs(segments: list[str], flags: frozenset[str], family: str) -> list[tuple
         out.append((key, segments[i + 1]))
         i += 2
     return out
+
+
+def keyed_values(segments: list[str], family: str, parsers: dict, *, needs: str = "parameters") -> dict:
+    """Parse ``key/value`` segments where every key may appear once, each through its own parser.
+
+    Used by the families whose parameters are unordered settings (watermarks); imageMogr2, whose
+    parameters are ordered operations, walks ``pairs`` itself.
+
+    Examples
+    --------
+    >>> keyed_values(["type", "3", "level", "2"], "watermark/3",
+    ...              {"type": lambda v: parse_int(v, "type"), "level": lambda v: parse_int(v, "level")})
+    {'type': 3, 'level': 2}
+    """
+    if not segments or segments == [""]:
+        raise bad(f"{family} needs {needs}", family)
+    values: dict = {}
+    for key, value in pairs(segments, frozenset(), family):
+        if key not in parsers:
+            raise bad(f"unknown {family} parameter {key!r}", key)
+        if key in values:
+            raise bad(f"{family} parameter {key!r} is given twice", key)
+        values[key] = parsers[key](value)
+    return values

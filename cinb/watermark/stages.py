@@ -17,7 +17,7 @@ from ..canvas import Canvas
 from ..errors import BAD_PARAMETER, CIError
 from ..limits import LIMITS
 from ..ops.frames import resize
-from ..rules.grammar import (GRAVITIES, b64u_encode, b64u_text, color_token, pairs, parse_color, parse_gravity,
+from ..rules.grammar import (GRAVITIES, b64u_encode, b64u_text, color_token, keyed_values, parse_color, parse_gravity,
                              parse_int)
 from ..rules.model import Context, Stage
 from ..rules.registry import register_family
@@ -309,17 +309,7 @@ _TEXT_KEYS = {
 
 
 def _parse(segments: list[str], family: str, own: dict, cls):
-    if not segments or segments == [""]:
-        raise _bad(f"{family} needs parameters", family)
-    keys = {**own, **_PLACEMENT_KEYS}
-    values: dict = {}
-    for key, value in pairs(segments, frozenset(), family):
-        if key not in keys:
-            raise _bad(f"unknown {family} parameter {key!r}", key)
-        if key in values:
-            raise _bad(f"{family} parameter {key!r} is given twice", key)
-        values[key] = keys[key](value)
-    return cls(**values)
+    return cls(**keyed_values(segments, family, {**own, **_PLACEMENT_KEYS}))
 
 
 def parse_image_watermark(segments: list[str]) -> ImageWatermark:
