@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Callable
 
 from PIL import Image
@@ -36,7 +37,8 @@ class Canvas:
     source_quality : int or None
         Estimated JPEG quality of the source, None for other formats.
     source_bytes : bytes or None
-        The encoded source, for ``ignore-error`` and ``size-limit/...!``.
+        The encoded source, for ``ignore-error`` and ``size-limit/...!`` (a property: when the
+        canvas was decoded straight from a file, the file is read only if this is asked for).
     info : dict
         Extra results of processing (e.g. ``WatermarkStatus``).
 
@@ -56,11 +58,19 @@ class Canvas:
     xmp: bytes | None = None
     orientation: int = 1
     source_quality: int | None = None
-    source_bytes: bytes | None = None
+    _source: bytes | None = field(default=None, repr=False)
+    #: The file the canvas was decoded from, when it was opened by path.
+    source_path: str | None = None
     info: dict = field(default_factory=dict)
     #: Size the frames stand for when they were decoded reduced (JPEG shrink-on-load);
     #: the first resize computes its target from it. None once geometry has changed.
     nominal_size: tuple[int, int] | None = None
+
+    @property
+    def source_bytes(self) -> bytes | None:
+        if self._source is None and self.source_path is not None:
+            self._source = Path(self.source_path).read_bytes()
+        return self._source
 
     @property
     def width(self) -> int:
