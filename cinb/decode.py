@@ -280,8 +280,12 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
     if isinstance(src, Image.Image):
         return _canvas_from_pil(src)
     img, data, name, path = _open_for_decode(src, limits)
-    header = check_limits(img, data, name, limits=limits,
-                          size_bytes=os.path.getsize(path) if data is None else None)
+    try:
+        header = check_limits(img, data, name, limits=limits,
+                              size_bytes=os.path.getsize(path) if data is None else None)
+    except CIError:
+        img.close()  # opened by path: do not leave the file handle to the garbage collector
+        raise
     if callable(draft):
         draft = draft(header)
     label = name or "input"
