@@ -109,34 +109,59 @@ def ssim(reference, distorted) -> float:
     """
     a, b = as_rgb_array(reference), as_rgb_array(distorted)
     _same_shape(a, b)
-    x, y = _luma(a), _luma(b)
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    return _ssim_against(_ssim_side(a), b)
 
-    def blur(z):
-        return cv2.GaussianBlur(z, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT)
 
-    mx, my = blur(x), blur(y)
-    sxx, syy, sxy = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
-    smap = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+_SSIM_C1, _SSIM_C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+
+
+def _gauss(z: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(z, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT)
+
+
+def _ssim_side(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The reference's part of SSIM: luma, its local mean and local variance."""
+    x = _luma(rgb)
+    mx = _gauss(x)
+    return x, mx, _gauss(x * x) - mx * mx
+
+
+def _ssim_against(side: tuple[np.ndarray, np.ndarray, np.ndarray], b: np.ndarray) -> float:
+    x, mx, sxx = side
+    y = _luma(b)
+    my = _gauss(y)
+    syy, sxy = _gauss(y * y) - my * my, _gauss(x * y) - mx * my
+    smap = ((2 * mx * my + _SSIM_C1) * (2 * sxy + _SSIM_C2)) / ((mx * mx + my * my + _SSIM_C1) * (sxx + syy + _SSIM_C2))
     return float(min(1.0, np.mean(smap, dtype=np.float64)))
 
 
 # --- SSIMULACRA2 ---------------------------------------------------------------------------------
 
+def _srgb_to_linear_lut() -> np.ndarray:
+    v = np.arange(256, dtype=np.float64) / 255.0
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+_LINEAR_LUT = _srgb_to_linear_lut()
+# Opsin absorbance with its bias as one affine transform (cv2.transform takes a 3x4 matrix).
+_OPSIN_AFFINE = np.hstack([_OPSIN, np.full((3, 1), _BIAS, np.float32)])
+# From the cube roots c of the biased opsin values to cinb's positive XYB, in one affine transform:
+# x = c0 - cbrt(bias), y = c1 - cbrt(bias), b = c2 - cbrt(bias), then make_positive_xyb:
+# X = (x - y) * 7 + 0.42, Y = (x + y) / 2 + 0.01, B = b - (x + y) / 2 + 0.55 (the biases cancel in X and B).
+_XYB_AFFINE = np.array([[7.0, -7.0, 0.0, 0.42],
+                        [0.5, 0.5, 0.0, 0.01 - float(_CBRT_BIAS)],
+                        [-0.5, -0.5, 1.0, 0.55]], dtype=np.float32)
+
+
 def _linear(arr: np.ndarray) -> np.ndarray:
-    lut = np.arange(256, dtype=np.float64) / 255.0
-    lut = np.where(lut <= 0.04045, lut / 12.92, ((lut + 0.055) / 1.055) ** 2.4).astype(np.float32)
-    return lut[arr]
+    return cv2.LUT(arr, _LINEAR_LUT)
 
 
 def _xyb(linear: np.ndarray) -> np.ndarray:
-    mixed = cv2.transform(linear, _OPSIN) + _BIAS
-    np.maximum(mixed, 0, out=mixed)
-    mixed = cv2.pow(mixed, 1.0 / 3.0) - _CBRT_BIAS  # non-negative here, so pow is the cube root
-    x, y, b = cv2.split(mixed)
-    luma = 0.5 * (x + y)
-    # make_positive_xyb folded in: X*14+0.42, Y+0.01, (B-Y)+0.55
-    return cv2.merge([(x - y) * 7.0 + 0.42, luma + 0.01, b - luma + 0.55])
+    mixed = cv2.transform(linear, _OPSIN_AFFINE)
+    cv2.max(mixed, 0.0, dst=mixed)
+    cv2.pow(mixed, 1.0 / 3.0, dst=mixed)  # non-negative here, so pow is the cube root
+    return cv2.transform(mixed, _XYB_AFFINE)
 
 
 def _blur(img: np.ndarray) -> np.ndarray:
@@ -159,8 +184,8 @@ def _pool(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and 4-norm of a (H, W, 3) float32 map (cv2.mean accumulates in double)."""
     mean = np.array(cv2.mean(d)[:3])
     sq = cv2.multiply(d, d)
-    l4 = np.array(cv2.mean(cv2.multiply(sq, sq))[:3]) ** 0.25
-    return mean, l4
+    cv2.multiply(sq, sq, dst=sq)
+    return mean, np.array(cv2.mean(sq)[:3]) ** 0.25
 
 
 @dataclass
@@ -190,6 +215,7 @@ class Reference:
     def __init__(self, image):
         self.rgb = as_rgb_array(image)
         self._levels: list[_Level] | None = None
+        self._ssim_side: tuple | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -226,15 +252,23 @@ class Reference:
             den_s = ref.var + (_blur(cv2.multiply(x2, x2)) - cv2.multiply(mu2, mu2)) + _C2
             d = cv2.max(1.0 - cv2.divide(cv2.multiply(num_m, num_s), den_s), 0.0)
             ssim_mean, ssim_l4 = _pool(d)
-            ratio = cv2.divide(1.0 + cv2.absdiff(x2, mu2), ref.dev) - 1.0
+            # ratio = (1 + |x2 - mu2|) / (1 + |x1 - mu1|) - 1: ringing where > 0, blurring where < 0
+            ratio = cv2.absdiff(x2, mu2)
+            ratio += 1.0
+            cv2.divide(ratio, ref.dev, dst=ratio)
+            ratio -= 1.0
             art_mean, art_l4 = _pool(cv2.max(ratio, 0.0))
-            det_mean, det_l4 = _pool(cv2.max(-ratio, 0.0))
-            terms.append((ssim_mean, ssim_l4, art_mean, art_l4, det_mean, det_l4))
+            det_mean, det_l4 = _pool(cv2.min(ratio, 0.0))
+            terms.append((ssim_mean, ssim_l4, art_mean, art_l4, -det_mean, det_l4))
         return _score(terms)
 
     def ssim(self, distorted) -> float:
         """SSIM of ``distorted`` against this reference."""
-        return ssim(self.rgb, distorted)
+        b = as_rgb_array(distorted)
+        _same_shape(self.rgb, b)
+        if self._ssim_side is None:
+            self._ssim_side = _ssim_side(self.rgb)
+        return _ssim_against(self._ssim_side, b)
 
     def psnr(self, distorted) -> float:
         """PSNR of ``distorted`` against this reference, in dB."""
