@@ -111,6 +111,23 @@ def test_jpeg_subsampling_control():
         assert JpegImagePlugin.get_sampling(Image.open(io.BytesIO(data))) == expected
 
 
+def _av1_chroma_subsampling(data: bytes) -> tuple[int, int]:
+    """(subsampling_x, subsampling_y) from the AV1 codec configuration box (av1C) of an AVIF file."""
+    pos = data.index(b"av1C") + 4
+    flags = data[pos + 2]  # marker/version, profile/level, then tier|hbd|12bit|mono|ss_x|ss_y|pos(2)
+    return (flags >> 3) & 1, (flags >> 2) & 1
+
+
+def test_avif_chroma_is_full_resolution_from_quality_70():
+    from cinb.codecs.avif import FULL_CHROMA_QUALITY
+
+    src = jpeg_bytes(photo(), 95)
+    assert FULL_CHROMA_QUALITY == 70
+    for q, expected in ((40, (1, 1)), (69, (1, 1)), (70, (0, 0)), (90, (0, 0))):
+        out = cinb.process(src, f"imageMogr2/format/avif/quality/{q}")
+        assert out.format == "avif" and _av1_chroma_subsampling(out.data) == expected, q
+
+
 def test_size_limit_finds_the_highest_fitting_quality():
     src = jpeg_bytes(photo(box=(0, 0, 300, 200)), 95)
     limit = 9 * 1024
