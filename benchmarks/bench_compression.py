@@ -26,6 +26,8 @@ Measured per photo, against the decoded source pixels, with SSIMULACRA2 (cinb.co
   at SSIMULACRA2 60, 70, 80, 85 and 90 are interpolated (log bytes, linear in score) and compared with
   Pillow JPEG at the same score: the saving *across the quality range*, not only at q85's level.
 
+``--slim-thresholds 85,80,75,70`` instead compares only imageSlim at those thresholds with Pillow q85.
+
 Then ``cinb.compression.sweep`` of the photos x 4 formats (jpeg, yjpeg, webp, avif) x 8 qualities x 3
 metrics, timed (``--sweep-max-side`` lists the ``max_side`` values to time; ``none`` = native size).
 """
@@ -144,6 +146,8 @@ def main() -> None:
                     help="mosaic photo sizes (cycled); 'default' = photos.py's 500x500..1920x1080")
     ap.add_argument("--sweep-max-side", default="none", help="comma list of max_side values for the sweep timing")
     ap.add_argument("--no-bench", action="store_true", help="only time the sweep")
+    ap.add_argument("--slim-thresholds", default=None,
+                    help="comma list: only compare imageSlim at these SSIMULACRA2 thresholds with Pillow q85")
     args = ap.parse_args()
 
     from cinb.collection import map_values
@@ -153,6 +157,10 @@ def main() -> None:
         photos, samples = _paths(corpus, args.n, sizes)
         paths = photos + samples
         print(f"\n## corpus {corpus}: {len(photos)} photos + {len(samples)} sample photos")
+        if args.slim_thresholds:
+            slim_thresholds([{"path": p} for p in paths], [float(v) for v in args.slim_thresholds.split(",")],
+                            args.workers)
+            continue
         if not args.no_bench:
             # Guetzli only on the smallest photos: it needs minutes per megapixel.
             by_size = sorted(photos, key=lambda p: np.prod(load_reference(p)[0].size))
@@ -180,6 +188,31 @@ def main() -> None:
             print(f"\nsweep {len(photos)} photos ({mpx:.1f} Mpx) x 4 formats x 8 qualities x 3 metrics, "
                   f"max_side={max_side}, workers={args.workers}: {secs:.0f} s ({len(table)} rows, "
                   f"{table['error'].notna().sum()} errors)")
+
+
+def slim_row(row: dict, *, thresholds) -> dict:
+    frame, _ = load_reference(row["path"])
+    ref = metrics.Reference(frame)
+    data = encoders.encode_image(frame, "jpeg", 85)
+    out = {"q85": len(data), "q85_score": _score(ref, data)}
+    for t in thresholds:
+        out[t] = len(slim(row["path"], threshold=t).data)
+    return out
+
+
+def slim_thresholds(rows, thresholds, workers):
+    """imageSlim at several thresholds vs Pillow q85: total and median saving."""
+    from cinb.collection import map_values
+
+    outs = [o for o in map_values(rows, slim_row, fn_kwargs={"thresholds": thresholds}, workers=workers,
+                                  desc="slim", chunksize=1) if not o.get("error")]
+    base = np.array([o["q85"] for o in outs], float)
+    print(f"| imageSlim threshold (SSIMULACRA2) | vs Pillow q85, total | median | ({len(outs)} images; "
+          f"q85 scores median {np.median([o['q85_score'] for o in outs]):.1f}) |")
+    print("|---|---|---|---|")
+    for t in thresholds:
+        b = np.array([o[t] for o in outs], float)
+        print(f"| {t:g} | {100 * (1 - b.sum() / base.sum()):.1f} % smaller | {100 * np.median(1 - b / base):.1f} % | |")
 
 
 def report(outs, photos, samples, bench_s, errors):
