@@ -2,10 +2,10 @@
 
 Settings, chosen by measurement (benchmarks/RESULTS.md, "Compression"):
 
-- speed 6 (libavif's default): speed 5 is 3 % smaller at equal SSIMULACRA2 but 4-5x slower, speed 7
-  twice as fast but 3-5 % larger; 6 keeps a 12 Mpx encode in seconds, not minutes.
+- speed 6 (libavif's default): speed 5 is about 5 % smaller at equal SSIMULACRA2 but 4-5x slower, speed 7
+  1.6x faster but 4-8 % larger; 6 keeps a 12 Mpx encode in seconds, not minutes.
 - chroma 4:4:4 from quality 70 up, 4:2:0 below: at the SSIMULACRA2 levels those qualities reach
-  (80 and above) full-resolution chroma is 1-4 % smaller for the same score; at low qualities
+  (80 and above) full-resolution chroma is 2-6 % smaller for the same score; at low qualities
   subsampled chroma is the better use of bytes.
 - libaom's own tuning otherwise (libavif 1.4 selects ``tune=iq``, the still-image tune).
 """
