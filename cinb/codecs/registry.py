@@ -136,52 +136,27 @@ def encode(canvas: Canvas, opts: EncodeOptions) -> tuple[bytes, Codec, int | Non
 def _fit_size(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int) -> tuple[bytes, Codec, int]:
     """The highest quality (<= the resolved one) whose output fits ``size-limit``.
 
-    A safeguarded interpolation search: file size is close to exponential in quality, so the next
-    probe interpolates log(bytes) between the nearest qualities known to fit and not to fit
-    (extrapolating until one fits), falling back to bisection whenever a probe fails to halve the
-    bracket. It returns what plain bisection would (the largest q that fits, for outputs that grow
-    with q) in fewer encodes (about 5 instead of 7-8 on the sample photos).
+    File size is close to exponential in quality, so :func:`~cinb.codecs.quality_search.find_boundary`
+    interpolates log(bytes); its first probe below the resolved quality assumes bytes halve every 25
+    quality points (JPEG photos). It returns what plain bisection would (the largest q that fits, for
+    outputs that grow with q) in fewer encodes (about 5 instead of 7-8 on the sample photos).
     """
-    limit = opts.size_limit.max_bytes
-    best = codec.save(canvas, quality, opts)
-    if len(best) <= limit:
-        return best, codec, quality
-    sizes = {quality: len(best)}
-    fit_q, fit_data = 0, None  # highest quality known to fit (0: none yet)
-    fail_q, fail_data = quality, best  # lowest quality known not to fit
-    slow = 0  # consecutive probes that did not halve the bracket
-    while fail_q - fit_q > 1:
-        q = (fit_q + fail_q) // 2 if slow >= 2 else _interpolate(sizes, fit_q, fail_q, limit)
-        q = min(max(q, fit_q + 1), fail_q - 1)
-        bracket = fail_q - fit_q
-        data = codec.save(canvas, q, opts)
-        sizes[q] = len(data)
-        if len(data) <= limit:
-            fit_q, fit_data = q, data
-        else:
-            fail_q, fail_data = q, data
-        slow = 0 if slow >= 2 or (fail_q - fit_q) <= bracket // 2 else slow + 1
-    if fit_data is None:  # even quality 1 is too big: return the smallest we can make
-        return fail_data, codec, fail_q
-    return fit_data, codec, fit_q
-
-
-def _interpolate(sizes: dict[int, int], fit_q: int, fail_q: int, limit: int) -> int:
-    """Quality where log(bytes) reaches ``limit``, from the two probes nearest the bracket."""
     import math
 
-    if fit_q in sizes:
-        (q1, s1), (q2, s2) = (fit_q, sizes[fit_q]), (fail_q, sizes[fail_q])
-    else:  # nothing fits yet: extrapolate from the two lowest failing probes
-        pts = sorted(sizes.items())[:2]
-        if len(pts) < 2:  # one probe: assume bytes halve every 25 quality points (JPEG photos)
-            q2, s2 = pts[0]
-            return int(q2 - 25 * math.log2(s2 / limit)) - 1
-        (q1, s1), (q2, s2) = pts
-    if s2 <= s1:
-        return (fit_q + fail_q) // 2
-    slope = (math.log(s2) - math.log(s1)) / (q2 - q1)
-    return int(round(q1 + (math.log(limit) - math.log(s1)) / slope))
+    from .quality_search import find_boundary
+
+    limit = opts.size_limit.max_bytes
+
+    def probe(q: int) -> tuple[float, bytes]:
+        data = codec.save(canvas, q, opts)
+        return len(data), data
+
+    fit, fail = find_boundary(probe, q_high=quality, target=limit, below=lambda size: size <= limit,
+                              log_scale=True,
+                              first_guess=lambda p: int(p.quality - 25 * math.log2(p.value / limit)) - 1)
+    if fit is None:  # even quality 1 is too big: return the smallest we can make
+        return fail.payload, codec, fail.quality
+    return fit.payload, codec, fit.quality
 
 
 def exif_for_output(canvas: Canvas, opts: EncodeOptions) -> bytes | None:
