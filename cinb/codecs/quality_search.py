@@ -94,19 +94,43 @@ def find_boundary(probe: Callable[[int], tuple[float, Any]], *, q_high: int, tar
 
 def _aim(probes: dict[int, Probe], low: Probe | None, high: Probe, target: float, log_scale: bool,
          low_q: int) -> int:
-    """The quality where the measure should reach ``target``, from the probes nearest the bracket."""
+    """The quality where the measure should reach ``target``, from the probes nearest the bracket.
+
+    Inverse quadratic interpolation through three probes when there are three (encoder curves bend:
+    a score saturates towards 100, so a straight chord keeps aiming too high), else linear.
+    """
+    def f(v: float) -> float:
+        return math.log(max(v, 1e-9)) if log_scale else v
+
+    mid = (low_q + high.quality) // 2
     if low is not None:
         a, b = low, high
     else:  # only the high side is known: extrapolate from its two lowest probes
         pts = sorted(probes.values(), key=lambda p: p.quality)[:2]
         if len(pts) < 2:
-            return (low_q + high.quality) // 2
+            return mid
         a, b = pts
-
-    def f(v: float) -> float:
-        return math.log(max(v, 1e-9)) if log_scale else v
-
     if f(b.value) <= f(a.value):
-        return (low_q + high.quality) // 2
-    slope = (f(b.value) - f(a.value)) / (b.quality - a.quality)
-    return int(round(a.quality + (f(target) - f(a.value)) / slope))
+        return mid
+    linear = a.quality + (f(target) - f(a.value)) * (b.quality - a.quality) / (f(b.value) - f(a.value))
+    if low is not None and len(probes) >= 3:
+        c = min((p for p in probes.values() if p.quality not in (a.quality, b.quality)),
+                key=lambda p: min(abs(p.quality - a.quality), abs(p.quality - b.quality)))
+        xs = [f(a.value), f(b.value), f(c.value)]
+        if len(set(xs)) == 3:
+            quad = _lagrange(xs, [a.quality, b.quality, c.quality], f(target))
+            if low_q < quad < high.quality:
+                return int(round(quad))
+    return int(round(linear))
+
+
+def _lagrange(xs: list[float], ys: list[float], x: float) -> float:
+    """The quadratic through (xs, ys) evaluated at x."""
+    total = 0.0
+    for i in range(3):
+        term = ys[i]
+        for j in range(3):
+            if i != j:
+                term *= (x - xs[j]) / (xs[i] - xs[j])
+        total += term
+    return total
