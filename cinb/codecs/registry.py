@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -12,6 +13,7 @@ from ..canvas import Canvas
 from ..errors import UNSUPPORTED_TYPE, CIError
 from ..ops.frames import check_output_size
 from ..rules.model import EncodeOptions
+from .quality_search import find_boundary
 
 #: Quality used when the source has none to keep (not a JPEG): Qiniu's default (see docs).
 DEFAULT_QUALITY = 85
@@ -141,10 +143,6 @@ def _fit_size(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int) -
     quality points (JPEG photos). It returns what plain bisection would (the largest q that fits, for
     outputs that grow with q) in fewer encodes (about 5 instead of 7-8 on the sample photos).
     """
-    import math
-
-    from .quality_search import find_boundary
-
     limit = opts.size_limit.max_bytes
 
     def probe(q: int) -> tuple[float, bytes]:

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..canvas import Canvas
+from ..codecs.quality_search import find_boundary
 from ..codecs.registry import STRATEGY_KEY, Codec, register_strategy, save_kwargs
 from ..errors import BAD_PARAMETER, CIError
 from ..rules.grammar import bad
@@ -133,8 +134,6 @@ def _search(encode, decode, ref: Reference, metric: str, threshold: float, q_hi:
     same answer as bisection where the score grows with quality, in fewer encodes and scores.
     Returns (data, quality, score) or None when even ``q_hi`` misses the threshold.
     """
-    from ..codecs.quality_search import find_boundary
-
     def probe(q: int) -> tuple[float, bytes]:
         data = encode(q)
         return float(ref.score(decode(data), (metric,))[metric]), data
