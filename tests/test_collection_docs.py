@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
-    "cinb.collection", "cinb.collection.parallel", "cinb.collection.headers", "cinb.collection.sources",
+    "cinb.collection", "cinb.parallel", "cinb.collection.headers", "cinb.collection.sources",
     "cinb.collection.scan", "cinb.collection.journal", "cinb.collection.apply", "cinb.collection.analyze",
     "cinb.collection.gallery", "cinb.collection.accessor", "cinb.collection.cli", "cinb.collection.cluster",
     "cinb.collection.analyses", "cinb.collection.analyses.registry", "cinb.collection.analyses.context",

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..collection.parallel import map_rows
+from ..parallel import map_rows
 from ..rules.model import Rule
 from .api import DEFAULT_LEVEL
 from .pattern import DEFAULT_KEY

@@ -7,7 +7,7 @@ Examples
 True
 """
 
-from cinb.collection.parallel import default_workers, map_rows, map_values
+from cinb.parallel import default_workers, map_rows, map_values
 from cinb.collection.scan import scan
 from cinb.collection.apply import apply
 from cinb.collection.analyze import analyze

@@ -8,7 +8,7 @@ import pandas as pd
 
 from cinb.errors import BAD_PARAMETER, CIError
 from cinb.collection.analyses import Analysis, ImageContext, resolve
-from cinb.collection.parallel import format_error, is_dask, map_rows
+from cinb.parallel import format_error, is_dask, map_rows
 from cinb.collection.scan import scan
 
 
@@ -141,7 +141,7 @@ def _run_group_dask(ddf: Any, analysis: Analysis, opts: dict) -> Any:
     runs the group function, and every partition joins the answer back by path."""
     import dask
 
-    from cinb.collection.parallel import empty_frame
+    from cinb.parallel import empty_frame
 
     parts = ddf[_group_inputs(ddf, analysis)].to_delayed()
     answer = dask.delayed(_group_by_path)(parts, analysis.fn, opts, list(analysis.columns))

@@ -12,7 +12,7 @@ import pandas as pd
 
 from cinb.errors import BAD_PARAMETER, CIError
 from cinb.collection import journal
-from cinb.collection.parallel import format_error, is_dask, map_rows
+from cinb.parallel import format_error, is_dask, map_rows
 from cinb.collection.scan import scan
 
 #: Columns ``apply`` adds, with their dtypes (also the Dask ``meta``).

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import pandas as pd
 from PIL import Image
 
-from cinb.collection.parallel import is_dask, map_values
+from cinb.parallel import is_dask, map_values
 
 #: Default on-disk thumbnail cache (under the system temp folder; override with CINB_THUMB_CACHE).
 DEFAULT_CACHE = os.path.join(tempfile.gettempdir(), "cinb-thumbs")

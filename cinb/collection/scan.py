@@ -12,7 +12,7 @@ import pandas as pd
 
 from cinb.errors import UNSUPPORTED_TYPE, CIError
 from cinb.collection.headers import check_limits, read_header
-from cinb.collection.parallel import is_dask, map_rows
+from cinb.parallel import is_dask, map_rows
 from cinb.collection.sources import list_paths
 
 #: Columns ``scan`` adds, with their dtypes (also the Dask ``meta``).

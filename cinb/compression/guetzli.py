@@ -215,7 +215,7 @@ def guetzli_collection(df: Any, out_dir: str | os.PathLike, *, quality: int | No
     """
     import pandas as pd
 
-    from ..collection.parallel import default_workers, map_rows
+    from ..parallel import default_workers, map_rows
 
     if not isinstance(df, pd.DataFrame) and not hasattr(df, "map_partitions"):
         df = pd.DataFrame({path_column: [str(p) for p in df]})

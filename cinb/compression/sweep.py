@@ -125,7 +125,7 @@ def sweep(data: Any, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequen
     >>> t[["format", "quality"]].values.tolist()
     [['jpeg', 50], ['jpeg', 90], ['webp', 50], ['webp', 90]]
     """
-    from ..collection.parallel import map_values
+    from ..parallel import map_values
 
     formats = [check_format(f) for f in formats]
     metrics = [get_metric(m).name for m in metrics]
