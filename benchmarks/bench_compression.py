@@ -102,7 +102,7 @@ def bench_photo(row: dict, *, guetzli: bool) -> dict:
     target = _score(ref, data)
     out["pillow-q85"] = {"bytes": len(data), "quality": 85, "score": target, "ms": ms}
     res, ms = _timed(lambda: slim(path))
-    out["imageSlim"] = {"bytes": len(res.data), "quality": res.info.get("quality"), "flag": res.info.get("X-Slimflag"),
+    out["imageSlim"] = {"bytes": len(res.data), "quality": res.info.get("quality"), "flag": res.response.get("X-Slimflag"),
                         "score": _score(ref, res.data), "ms": ms}
     for fmt in ("yjpeg", "webp", "avif"):
         out[fmt] = equal_quality(ref, frame, fmt, target)

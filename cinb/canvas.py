@@ -40,7 +40,10 @@ class Canvas:
         The encoded source, for ``ignore-error`` and ``size-limit/...!`` (a property: when the
         canvas was decoded straight from a file, the file is read only if this is asked for).
     info : dict
-        Extra results of processing (e.g. ``WatermarkStatus``).
+        cinb's diagnostics of processing (snake_case; reported in ``Result.info``).
+    response : dict
+        CI's fields produced by processing, with CI's names (``WatermarkStatus``, ``X-Slimflag``,
+        an AI endpoint's answer): reported in ``Result.response``.
 
     Examples
     --------
@@ -62,6 +65,7 @@ class Canvas:
     #: The file the canvas was decoded from, when it was opened by path.
     source_path: str | None = None
     info: dict = field(default_factory=dict)
+    response: dict = field(default_factory=dict)
     #: Size the frames stand for when they were decoded reduced (JPEG shrink-on-load);
     #: the first resize computes its target from it. None once geometry has changed.
     nominal_size: tuple[int, int] | None = None
@@ -94,9 +98,11 @@ class Canvas:
 
     def map_frames(self, fn: Callable[[Image.Image], Image.Image]) -> "Canvas":
         """Return a canvas whose frames are ``fn(frame)``; metadata is kept."""
-        return replace(self, frames=[fn(f) for f in self.frames], info=dict(self.info))
+        return replace(self, frames=[fn(f) for f in self.frames], info=dict(self.info),
+                       response=dict(self.response))
 
     def replace(self, **changes) -> "Canvas":
         """Return a copy with some fields changed (``dataclasses.replace``)."""
         changes.setdefault("info", dict(self.info))
+        changes.setdefault("response", dict(self.response))
         return replace(self, **changes)

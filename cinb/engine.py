@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
@@ -14,95 +12,14 @@ from PIL import Image
 from . import codecs  # noqa: F401  (registers the output formats)
 from .decode import FORMAT_NAMES, Header, Source, _bomb_guard, draft_target, open_canvas
 from .errors import LIMIT_CODES, CIError
+from .fileio import write_atomic
 from .ops.rotation import AutoOrient
 from .ops.scaling import Thumbnail
 from .rules.model import Context, EncodeOptions, Rule
 from .rules.mogr2 import Mogr2Stage, View2Stage
+from .result import Result
 from .rules.registry import parse_rule
 from .styles import Styles, expand_styles
-
-
-@dataclass
-class Result:
-    """The outcome of ``process``.
-
-    Attributes
-    ----------
-    data : bytes
-        The encoded image (or, for a terminal info stage, UTF-8 JSON).
-    format : str
-        ``jpeg``, ``png``, ``webp``, ``gif``, ``bmp``, ``avif``, ``heif``; ``json`` for info stages.
-    width, height : int
-        Size of the resulting image.
-    info : dict
-        What processing reported: ``quality`` used, ``frames``, ``ignored_error``, results of
-        analysis stages (e.g. ``WatermarkStatus``).
-    """
-
-    data: bytes
-    format: str
-    width: int
-    height: int
-    info: dict = field(default_factory=dict)
-    _image: Image.Image | None = field(default=None, repr=False)
-
-    @property
-    def image(self) -> Image.Image:
-        """The result decoded as a PIL image (for info stages: the image that was described)."""
-        if self._image is None:
-            self._image = Image.open(io.BytesIO(self.data))
-            self._image.load()
-        return self._image
-
-    @property
-    def json(self) -> dict | None:
-        """The JSON answer of an info stage (imageInfo, exif, imageAve), else None."""
-        return json.loads(self.data) if self.format == "json" else None
-
-    @property
-    def extension(self) -> str:
-        """A file extension for the format (``jpg`` for JPEG)."""
-        return {"jpeg": "jpg"}.get(self.format, self.format)
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write ``data`` atomically: a temp file in the same folder, then ``os.replace``.
-
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> r = process(Image.new("RGB", (20, 10)), "imageMogr2/format/png")
-        >>> p = r.save(pathlib.Path(tempfile.mkdtemp()) / "out.png")
-        >>> p.stat().st_size == len(r.data)
-        True
-        """
-        return write_atomic(path, self.data)
-
-    def _repr_png_(self):  # inline display in Jupyter
-        if self.format == "json":
-            return None
-        img = self.image.copy()
-        img.thumbnail((512, 512))
-        buf = io.BytesIO()
-        img.save(buf, "PNG")
-        return buf.getvalue()
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temp file and rename, so no partial file is ever seen."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return target
 
 
 def _draft_size(rule: Rule):
@@ -204,11 +121,12 @@ def _run(src: Source, rule: Rule, opts: EncodeOptions, ctx: Context) -> Result:
         data, fmt, info = canvas.source_bytes, canvas.source_format, dict(canvas.info)
     else:
         data, fmt, info = _encode(canvas, opts)
+    response = dict(canvas.response)
     if rule.stages and rule.stages[-1].terminal:
         answer = rule.stages[-1].describe(canvas, data, fmt, ctx)
         return Result(json.dumps(answer, ensure_ascii=False).encode("utf-8"), "json",
-                      canvas.width, canvas.height, info)
-    return Result(data, fmt, canvas.width, canvas.height, info)
+                      canvas.width, canvas.height, info, response)
+    return Result(data, fmt, canvas.width, canvas.height, info, response)
 
 
 def _encode(canvas, opts: EncodeOptions) -> tuple[bytes, str, dict]:

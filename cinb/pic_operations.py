@@ -12,12 +12,12 @@ import json
 import os
 import posixpath
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from .decode import Source, read_header, read_source
 from .engine import process, write_atomic
 from .errors import BAD_PARAMETER, CIError
 from .info import image_ave, image_info
+from .result import to_xml as _to_xml
 
 MAX_RULES = 5
 
@@ -129,9 +129,10 @@ def _object(dest_key: str, path: Path, out) -> dict:
         "Md5": md5,
         "BitDepth": "8",
     }
-    for extra in ("WatermarkStatus", "Text", "CodeStatus"):
-        if extra in out.info:
-            obj[extra] = str(out.info[extra])
+    # CI's fields the rule produced (blind-watermark extraction, an AI endpoint's answer), as CI
+    # reports them in ProcessResults: scalars as strings like the rest of the Object.
+    for name, value in out.response.items():
+        obj[name] = value if isinstance(value, (dict, list)) else str(value)
     return obj
 
 
@@ -154,19 +155,11 @@ def _original_info(source_key: str, data: bytes, bucket: Path) -> dict:
 
 
 def to_xml(result: dict, root: str = "UploadResult") -> str:
-    """Render an UploadResult dict as CI's XML body.
+    """Render an UploadResult dict as CI's XML body (:func:`cinb.result.to_xml` under ``UploadResult``).
 
     Examples
     --------
     >>> to_xml({"ProcessResults": {"Object": [{"Key": "a.png"}]}})
     '<UploadResult><ProcessResults><Object><Key>a.png</Key></Object></ProcessResults></UploadResult>'
     """
-
-    def node(tag: str, value) -> str:
-        if isinstance(value, list):
-            return "".join(node(tag, v) for v in value)
-        if isinstance(value, dict):
-            return f"<{tag}>" + "".join(node(k, v) for k, v in value.items()) + f"</{tag}>"
-        return f"<{tag}>{escape(str(value))}</{tag}>"
-
-    return node(root, result)
+    return _to_xml(result, root=root)

@@ -85,18 +85,18 @@ def marked_file(tmp_path_factory):
 
 def test_process_embeds_and_extracts(marked_file):
     result = cinb.process(marked_file, "watermark/4/type/3")
-    assert result.info["Text"] == "水印"
-    assert result.info["WatermarkStatus"] > 75
+    assert result.response["Text"] == "水印"
+    assert result.response["WatermarkStatus"] > 75
 
 
 def test_process_extract_after_thumbnail(marked_file):
     result = cinb.process(marked_file, "imageMogr2/thumbnail/!60p|watermark/4/type/3")
-    assert result.info["Text"] == "水印"
+    assert result.response["Text"] == "水印"
 
 
 def test_process_unmarked_reports_absent():
     result = cinb.process(SAMPLE / "coffee.jpg", "watermark/4/type/3")
-    assert result.info["WatermarkStatus"] < 60 and result.info["Text"] == ""
+    assert result.response["WatermarkStatus"] < 60 and result.response["Text"] == ""
 
 
 def test_process_type2_with_local_watermark(tmp_path):
@@ -108,7 +108,7 @@ def test_process_type2_with_local_watermark(tmp_path):
     rule = "watermark/3/type/2/image/" + b64u_encode("logo.png")
     cinb.process(tmp_path / "cat.png", rule).save(tmp_path / "cat-marked.png")
     result = cinb.process(tmp_path / "cat-marked.png", "watermark/4/type/2/image/" + b64u_encode("logo.png"))
-    assert result.info["WatermarkStatus"] > 75
+    assert result.response["WatermarkStatus"] > 75
     assert (result.width, result.height) == (48, 48)  # the derived image is the recovered watermark
     assert np.mean((np.asarray(result.image.convert("L")) < 128) == (logo < 128)) > 0.9
 

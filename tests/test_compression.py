@@ -155,7 +155,7 @@ def test_imageslim_jpeg_is_smaller_and_stays_above_threshold():
     src_img = photo()
     src = jpeg_bytes(src_img, 95)
     out = cinb.process(src, "imageSlim")
-    assert out.format == "jpeg" and out.info["X-Slimflag"] == 1
+    assert out.format == "jpeg" and out.response["X-Slimflag"] == 1
     assert len(out.data) < 0.8 * len(src)
     assert "_encode_strategy" not in out.info
     source_pixels = decoded(src)
@@ -174,10 +174,10 @@ def test_imageslim_keeps_the_original_when_nothing_is_gained():
     buf = io.BytesIO()
     photo().save(buf, "BMP")
     out = cinb.process(buf.getvalue(), "imageSlim")
-    assert out.info["X-Slimflag"] == 2 and out.data == buf.getvalue()
+    assert out.response["X-Slimflag"] == 2 and out.data == buf.getvalue()
     animated = (SAMPLE / "animated.gif").read_bytes()  # animations are not slimmed: the original comes back
     out = cinb.process(animated, "imageSlim")
-    assert out.info["X-Slimflag"] == 2 and out.data == animated
+    assert out.response["X-Slimflag"] == 2 and out.data == animated
 
 
 def test_imageslim_png_is_lossless_or_palette_within_threshold():
@@ -187,13 +187,13 @@ def test_imageslim_png_is_lossless_or_palette_within_threshold():
     src = io.BytesIO()
     flat.save(src, "PNG", compress_level=1)
     out = cinb.process(src.getvalue(), "imageSlim")
-    assert out.format == "png" and out.info["X-Slimflag"] == 1 and len(out.data) < len(src.getvalue())
+    assert out.format == "png" and out.response["X-Slimflag"] == 1 and len(out.data) < len(src.getvalue())
     assert np.array_equal(np.asarray(decoded(out.data)), np.asarray(flat))
 
 
 def test_imageslim_after_geometry():
     out = cinb.process(jpeg_bytes(photo(), 92), "imageMogr2/thumbnail/80x|imageSlim")
-    assert out.width == 80 and out.info["X-Slimflag"] in (1, 2)
+    assert out.width == 80 and out.response["X-Slimflag"] in (1, 2)
 
 
 # --- Guetzli -------------------------------------------------------------------------------------------

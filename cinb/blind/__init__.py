@@ -2,7 +2,7 @@
 
 Importing this package registers both rule families, so ``cinb.process(src,
 "watermark/3/type/3/text/<b64u>/level/2")`` marks and ``cinb.process(src, "watermark/4/type/3")``
-reads (``result.info["Text"]``, ``result.info["WatermarkStatus"]``).
+reads (``result.response["Text"]``, ``result.response["WatermarkStatus"]``).
 
 The mark is a keyed spread-spectrum pattern added to the luminance: a 128 px tile repeated over the
 image, made of pilot chips (for synchronisation) and payload chips (a CRC-checked, convolutionally

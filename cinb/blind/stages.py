@@ -11,7 +11,6 @@ Examples
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -19,21 +18,26 @@ from ..errors import CIError
 from ..rules.grammar import b64u_encode, b64u_text, keyed_values, parse_int
 from ..rules.model import Stage
 from ..rules.registry import register_family
+from ..settings import get_settings
 from .pattern import DEFAULT_KEY
 
 #: Versions CI documents; cinb has one algorithm and records the version only for the canonical text.
 VERSIONS = ("1.0", "2.0", "3.0")
 
 
-def rule_key() -> str:
-    """The key rules use: ``$CINB_BLIND_KEY`` if set (worker processes inherit it), else the default.
+def rule_key(ctx=None) -> str:
+    """The key rules use: the ``blind_key`` setting of ``ctx`` (default: the current settings, first
+    read from ``$CINB_BLIND_KEY``), else the default key.
 
     Examples
     --------
-    >>> isinstance(rule_key(), str)
-    True
+    >>> from cinb.settings import using
+    >>> with using(blind_key="secret"):
+    ...     rule_key()
+    'secret'
     """
-    return os.environ.get("CINB_BLIND_KEY") or DEFAULT_KEY
+    settings = getattr(ctx, "settings", None) or get_settings()
+    return settings.blind_key or DEFAULT_KEY
 
 
 def _bad(message: str, token: str | None) -> CIError:
@@ -49,7 +53,8 @@ def _check_location(location: str) -> None:
 def _load_image(location: str, ctx):
     from ..watermark.source import load_watermark, resolve_location
 
-    return load_watermark(resolve_location(location, base_dir=getattr(ctx, "base_dir", None)))
+    return load_watermark(resolve_location(location, base_dir=getattr(ctx, "base_dir", None),
+                                           settings=getattr(ctx, "settings", None)))
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,7 @@ class BlindEmbed(Stage):
         image = _load_image(self.image, ctx) if self.image is not None else None
         level = DEFAULT_LEVEL if self.level is None else self.level
         frame = canvas.frames[0]
-        marked = embed(frame, text=self.text, image=image, type=self.type, level=level, key=self.key or rule_key())
+        marked = embed(frame, text=self.text, image=image, type=self.type, level=level, key=self.key or rule_key(ctx))
         return canvas.replace(frames=[marked])
 
 
@@ -125,7 +130,7 @@ class BlindEmbed(Stage):
 class BlindExtract(Stage):
     """``watermark/4``: look for a blind watermark.
 
-    The result's ``info`` gets ``WatermarkStatus`` (0-100, > 75 present) and, for type 3, ``Text``.
+    The result's ``response`` gets ``WatermarkStatus`` (0-100, > 75 present) and, for type 3, ``Text``.
     For types 1 and 2 the output image becomes the recovered watermark (CI's derived object).
 
     Examples
@@ -175,12 +180,11 @@ class BlindExtract(Stage):
             kwargs["original"] = _load_image(self.image, ctx)
         elif self.type == 2:
             kwargs["image"] = _load_image(self.image, ctx)
-        found = extract(frame, type=self.type, key=self.key or rule_key(), **kwargs)
-        info = dict(canvas.info)
-        info.update(found.as_ci())
+        found = extract(frame, type=self.type, key=self.key or rule_key(ctx), **kwargs)
+        response = {**canvas.response, **found.as_ci()}
         if found.image is None:
-            return canvas.replace(info=info)
-        return canvas.replace(frames=[found.image.convert("RGB")], info=info, exif=None, icc=None,
+            return canvas.replace(response=response)
+        return canvas.replace(frames=[found.image.convert("RGB")], response=response, exif=None, icc=None,
                               nominal_size=None)
 
 

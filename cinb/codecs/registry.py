@@ -93,9 +93,10 @@ _STRATEGIES: dict[str, Callable] = {}
 def register_strategy(name: str, fn: Callable) -> None:
     """Let a stage replace the final ``codec.save`` (features call this on import).
 
-    ``fn(canvas, opts, codec, quality, **kwargs) -> (data, quality, info)`` receives the canvas as
-    the codec would (frames reduced, alpha flattened when needed) and returns the bytes (in
-    ``codec``'s format), the quality used and entries to add to ``Result.info``.
+    ``fn(canvas, opts, codec, quality, **kwargs) -> (data, quality, info, response)`` receives the
+    canvas as the codec would (frames reduced, alpha flattened when needed) and returns the bytes (in
+    ``codec``'s format), the quality used, entries to add to ``Result.info`` (cinb's diagnostics) and
+    to ``Result.response`` (CI's fields, e.g. ``X-Slimflag``).
     """
     _STRATEGIES[name] = fn
 
@@ -126,8 +127,9 @@ def encode(canvas: Canvas, opts: EncodeOptions) -> tuple[bytes, Codec, int | Non
     quality = resolve_quality(canvas, opts, codec)
     if strategy is not None:
         name, kwargs = strategy
-        data, quality, extra = _STRATEGIES[name](canvas, opts, codec, quality, **kwargs)
+        data, quality, extra, response = _STRATEGIES[name](canvas, opts, codec, quality, **kwargs)
         original.info.update(extra)  # the engine reports the canvas' info once encoding is done
+        original.response.update(response)
         return data, codec, quality
     if opts.size_limit is not None:
         return (*_fit_size(canvas, opts, codec, quality), )

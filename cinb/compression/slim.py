@@ -13,7 +13,7 @@ metric authors' "impossible to tell apart side by side at 1:1"):
 - GIF, BMP and animations: the ordinary encoding (nothing safe to gain yet).
 
 The result is the candidate with the fewest bytes, if it is smaller than what the request would give
-without ``imageSlim`` (the source file itself when the source is untouched); ``Result.info["X-Slimflag"]``
+without ``imageSlim`` (the source file itself when the source is untouched); ``Result.response["X-Slimflag"]``
 is CI's header: ``1`` slimmed, ``2`` original returned. CI refuses ``imageSlim`` with
 ``size-limit``; so does cinb (CIError -103).
 
@@ -188,10 +188,10 @@ def slim_encode(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int 
     if candidates:
         data, q, s = min(candidates, key=lambda c: len(c[0]))
         if len(data) < len(baseline):
-            info.update({"X-Slimflag": SLIMMED, "slim_score": s, "slim_saving": 1.0 - len(data) / len(baseline)})
-            return data, q, info
-    info.update({"X-Slimflag": ORIGINAL, "slim_score": 100.0 if untouched else None, "slim_saving": 0.0})
-    return baseline, base_q, info
+            info.update({"slim_score": s, "slim_saving": 1.0 - len(data) / len(baseline)})
+            return data, q, info, {"X-Slimflag": SLIMMED}
+    info.update({"slim_score": 100.0 if untouched else None, "slim_saving": 0.0})
+    return baseline, base_q, info, {"X-Slimflag": ORIGINAL}
 
 
 def slim(src: Any, rule: str = "", *, threshold: float = DEFAULT_THRESHOLD, metric: str = DEFAULT_METRIC,
@@ -214,14 +214,14 @@ def slim(src: Any, rule: str = "", *, threshold: float = DEFAULT_THRESHOLD, metr
     Returns
     -------
     cinb.Result
-        ``info["X-Slimflag"]`` 1 (slimmed) or 2 (original kept), ``info["slim_score"]``,
+        ``response["X-Slimflag"]`` 1 (slimmed) or 2 (original kept), ``info["slim_score"]``,
         ``info["slim_saving"]`` (fraction of the bytes the request would otherwise give).
 
     Examples
     --------
     >>> from PIL import Image
     >>> r = slim(Image.new("RGB", (64, 64), "white"), "imageMogr2/format/jpg")
-    >>> r.format, r.info["X-Slimflag"] in (1, 2)
+    >>> r.format, r.response["X-Slimflag"] in (1, 2)
     ('jpeg', True)
     """
     from ..engine import process
