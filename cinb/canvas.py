@@ -47,6 +47,8 @@ class Canvas:
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.canvas import Canvas
     >>> c = Canvas(frames=[Image.new("RGB", (4, 3))], source_format="png")
     >>> c.width, c.height, c.is_animated
     (4, 3, False)

@@ -50,6 +50,7 @@ def read_source(src: Source, *, limits: Limits = LIMITS) -> tuple[bytes, str | N
 
     Examples
     --------
+    >>> from cinb.decode import read_source
     >>> read_source(b"abc")
     (b'abc', None)
     """
@@ -273,6 +274,7 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
 
     Examples
     --------
+    >>> from cinb.decode import open_canvas
     >>> from PIL import Image
     >>> open_canvas(Image.new("RGB", (8, 8))).size
     (8, 8)

@@ -57,6 +57,7 @@ def compare(src: Source, *rules: str, size: int = 200, styles=None) -> Compariso
 
     Examples
     --------
+    >>> from cinb.display import compare
     >>> from PIL import Image
     >>> html_ = compare(Image.new("RGB", (64, 32), "red"), "imageMogr2/rotate/90")._repr_html_()
     >>> "rotate/90" in html_

@@ -91,6 +91,7 @@ def process(src: Source, rule: "str | Rule" = "", *, styles: Styles | None = Non
 
     Examples
     --------
+    >>> from cinb.engine import process
     >>> from PIL import Image
     >>> r = process(Image.new("RGB", (400, 300), "red"), "imageMogr2/thumbnail/!50p/format/png")
     >>> r.format, r.width, r.height

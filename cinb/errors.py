@@ -29,6 +29,7 @@ class CIError(ValueError):
 
     Examples
     --------
+    >>> from cinb.errors import CIError
     >>> err = CIError("bad thumbnail value 'x'", code=-103, token="x")
     >>> err.code, str(err)
     (-103, "bad thumbnail value 'x' (X-ErrNo -103)")

@@ -15,6 +15,7 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
 
     Examples
     --------
+    >>> from cinb.fileio import write_atomic
     >>> import tempfile, pathlib
     >>> p = write_atomic(pathlib.Path(tempfile.mkdtemp()) / "sub" / "a.bin", b"abc")
     >>> p.read_bytes()

@@ -43,6 +43,7 @@ def image_info(src: Source) -> dict[str, str]:
 
     Examples
     --------
+    >>> from cinb.info import image_info
     >>> import io; from PIL import Image
     >>> buf = io.BytesIO(); Image.new("RGB", (40, 30)).save(buf, "PNG")
     >>> info = image_info(buf.getvalue())
@@ -95,6 +96,7 @@ def exif(src: Source) -> dict:
 
     Examples
     --------
+    >>> from cinb.info import exif
     >>> import io; from PIL import Image
     >>> buf = io.BytesIO(); Image.new("RGB", (8, 8)).save(buf, "PNG")
     >>> exif(buf.getvalue())
@@ -132,6 +134,7 @@ def image_ave(src: Source) -> dict[str, str]:
 
     Examples
     --------
+    >>> from cinb.info import image_ave
     >>> from PIL import Image
     >>> image_ave(Image.new("RGB", (4, 4), (255, 0, 16)))
     {'RGB': '0xff0010'}

@@ -13,6 +13,7 @@ class Limits:
 
     Examples
     --------
+    >>> from cinb.limits import Limits
     >>> Limits().max_side
     30000
     """
@@ -40,6 +41,7 @@ def check_input(label: str, *, width: int, height: int, frames: int = 1, size_by
 
     Examples
     --------
+    >>> from cinb.limits import check_input
     >>> check_input("big.jpg", width=40000, height=10)
     Traceback (most recent call last):
     ...

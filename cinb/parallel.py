@@ -37,6 +37,7 @@ def default_workers() -> int:
 
     Examples
     --------
+    >>> from cinb.parallel import default_workers
     >>> default_workers() >= 1
     True
     """
@@ -51,6 +52,8 @@ def is_dask(obj: Any) -> bool:
 
     Examples
     --------
+    >>> import pandas as pd
+    >>> from cinb.parallel import is_dask
     >>> is_dask(pd.DataFrame())
     False
     """
@@ -62,6 +65,7 @@ def empty_frame(columns: Mapping[str, Any], index: pd.Index | None = None) -> pd
 
     Examples
     --------
+    >>> from cinb.parallel import empty_frame
     >>> empty_frame({"width": "Int64", "error": object}).dtypes.astype(str).tolist()
     ['Int64', 'object']
     """
@@ -89,6 +93,8 @@ def frame_from_records(records: Sequence[Mapping[str, Any]], columns: Mapping[st
 
     Examples
     --------
+    >>> import pandas as pd
+    >>> from cinb.parallel import frame_from_records
     >>> f = frame_from_records([{"w": 3}, {"error": "bad"}], {"w": int, "error": str}, pd.RangeIndex(2))
     >>> f["w"].tolist(), f["error"].tolist()
     ([3, <NA>], [None, 'bad'])
@@ -118,6 +124,8 @@ def format_error(exc: BaseException) -> str:
 
     Examples
     --------
+    >>> from cinb.errors import CIError
+    >>> from cinb.parallel import format_error
     >>> format_error(CIError("not an image: a.txt", code=-113))
     'not an image: a.txt (X-ErrNo -113)'
     >>> format_error(FileNotFoundError(2, "No such file or directory", "gone.jpg"))
@@ -141,6 +149,7 @@ def run_row(fn: RowFn, row: Mapping[str, Any], fn_kwargs: Mapping[str, Any]) -> 
 
     Examples
     --------
+    >>> from cinb.parallel import run_row
     >>> run_row(lambda row: {"x": 1 / row["d"]}, {"d": 0}, {})["error"]
     'ZeroDivisionError: division by zero'
     """
@@ -219,6 +228,8 @@ def map_rows(df: Any, fn: RowFn, *, columns: Mapping[str, Any], inputs: Sequence
 
     Examples
     --------
+    >>> import pandas as pd
+    >>> from cinb.parallel import map_rows
     >>> def double(row):
     ...     return {"twice": row["x"] * 2}
     >>> out = map_rows(pd.DataFrame({"x": [1, 2, 3]}), double, columns={"twice": int},
@@ -248,6 +259,7 @@ def map_values(items: Sequence[Mapping[str, Any]], fn: RowFn, *, fn_kwargs: Mapp
 
     Examples
     --------
+    >>> from cinb.parallel import map_values
     >>> def inc(row):
     ...     return {"y": row["x"] + 1}
     >>> [r["y"] for r in map_values([{"x": 1}, {"x": 2}], inc, workers=1, progress=False)]

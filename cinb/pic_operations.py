@@ -49,6 +49,7 @@ def resolve_key(source_key: str, fileid: str) -> str:
 
     Examples
     --------
+    >>> from cinb.pic_operations import resolve_key
     >>> resolve_key("photos/cat.jpg", "thumb/cat.webp")
     'photos/thumb/cat.webp'
     >>> resolve_key("photos/cat.jpg", "/cat.webp")
@@ -85,6 +86,7 @@ def pic_operations(src: Source, operations: str | dict, *, bucket_dir: str | os.
 
     Examples
     --------
+    >>> from cinb.pic_operations import pic_operations
     >>> import tempfile, io
     >>> from PIL import Image
     >>> buf = io.BytesIO(); Image.new("RGB", (400, 200)).save(buf, "JPEG")
@@ -159,6 +161,7 @@ def to_xml(result: dict, root: str = "UploadResult") -> str:
 
     Examples
     --------
+    >>> from cinb.pic_operations import to_xml
     >>> to_xml({"ProcessResults": {"Object": [{"Key": "a.png"}]}})
     '<UploadResult><ProcessResults><Object><Key>a.png</Key></Object></ProcessResults></UploadResult>'
     """

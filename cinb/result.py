@@ -45,6 +45,7 @@ class Result:
 
     Examples
     --------
+    >>> from cinb.result import Result
     >>> r = Result(b"{}", "json", 1, 1, response={"CodeStatus": 0})
     >>> r.xml
     '<Response><CodeStatus>0</CodeStatus></Response>'
@@ -89,6 +90,7 @@ class Result:
 
         Examples
         --------
+        >>> from cinb.result import Result
         >>> import tempfile, pathlib
         >>> r = Result(b"{}", "json", 1, 1)
         >>> p = r.save(pathlib.Path(tempfile.mkdtemp()) / "answer.json")
@@ -121,6 +123,7 @@ def to_xml(obj: dict, root: str = "Response") -> str:
 
     Examples
     --------
+    >>> from cinb.result import to_xml
     >>> to_xml({"ProcessResults": {"Object": [{"Key": "a.png"}, {"Key": "b.png"}]}}, root="UploadResult")
     '<UploadResult><ProcessResults><Object><Key>a.png</Key></Object><Object><Key>b.png</Key></Object></ProcessResults></UploadResult>'
     >>> to_xml({"suspicious": True, "Missing": None})

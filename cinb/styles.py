@@ -53,6 +53,7 @@ class Styles:
 
     Examples
     --------
+    >>> from cinb.styles import Styles
     >>> styles = Styles()
     >>> styles.add("thumb", "imageMogr2/thumbnail/200x")
     >>> str(styles.rule("thumb"))

@@ -96,6 +96,7 @@ def embed(src: Any, *, text: str | None = None, image: Any = None, type: int | N
 
     Examples
     --------
+    >>> from cinb.blind.api import embed, extract
     >>> from PIL import Image
     >>> import numpy as np
     >>> y, x = np.mgrid[0:256, 0:320]
@@ -201,6 +202,7 @@ def extract(src: Any, *, type: int = 3, image: Any = None, original: Any = None,
 
     Examples
     --------
+    >>> from cinb.blind.api import extract
     >>> from PIL import Image
     >>> extract(Image.new("RGB", (256, 256), "grey")).status < 60
     True

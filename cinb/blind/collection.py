@@ -74,6 +74,7 @@ def embed_collection(df: Any, out_dir: str | os.PathLike, *, text: str | None = 
 
     Examples
     --------
+    >>> from cinb.blind.collection import embed_collection
     >>> import pandas as pd, tempfile, numpy as np
     >>> from PIL import Image
     >>> d = tempfile.mkdtemp()
@@ -127,6 +128,7 @@ def check_collection(df: Any, *, type: int = 3, image: Any = None, key: str = DE
 
     Examples
     --------
+    >>> from cinb.blind.collection import check_collection
     >>> import pandas as pd
     >>> out = check_collection(pd.DataFrame({"path": ["/no/such.jpg"]}), workers=1, progress=False)
     >>> out["error"].notna().tolist()

@@ -37,6 +37,8 @@ def crc16(bits: np.ndarray, *, init: int = 0x1D0F) -> np.ndarray:
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from cinb.blind.ecc import crc16
     >>> crc16(np.zeros(8, dtype=np.uint8)).shape
     (16,)
     """
@@ -50,6 +52,8 @@ def conv_encode(bits: np.ndarray) -> np.ndarray:
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from cinb.blind.ecc import conv_encode
     >>> conv_encode(np.array([1, 0, 1], dtype=np.uint8)).size
     27
     """
@@ -86,6 +90,8 @@ def viterbi_decode(soft: np.ndarray, n_bits: int) -> np.ndarray:
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from cinb.blind.ecc import conv_encode, viterbi_decode
     >>> bits = np.array([1, 1, 0, 1, 0, 0, 1, 0], dtype=np.uint8)
     >>> soft = 1.0 - 2.0 * conv_encode(bits)
     >>> soft[::5] *= -0.5  # some wrong, weak symbols

@@ -51,6 +51,8 @@ def add_pattern(pixels: np.ndarray, tile: np.ndarray, *, psnr: float) -> np.ndar
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from cinb.blind.embed import add_pattern
     >>> img = np.full((64, 64, 3), 128, np.uint8)
     >>> out = add_pattern(img, np.ones((8, 8), np.float32), psnr=40)
     >>> out.shape, out.dtype

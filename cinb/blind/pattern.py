@@ -94,6 +94,8 @@ class Layout:
 
         Examples
         --------
+        >>> import numpy as np
+        >>> from cinb.blind.pattern import Layout
         >>> lay = Layout("k", 60)
         >>> t = lay.tile(np.zeros(60, dtype=np.uint8))
         >>> t.shape, abs(float(t.mean())) < 0.05

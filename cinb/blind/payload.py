@@ -32,6 +32,7 @@ def text_bits(text: str, *, key: str) -> np.ndarray:
 
     Examples
     --------
+    >>> from cinb.blind.payload import text_bits
     >>> text_bits("cinb", key="k").size
     258
     """
@@ -72,6 +73,8 @@ def image_bits(img: Image.Image) -> np.ndarray:
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.blind.payload import image_bits
     >>> int(image_bits(Image.new("L", (40, 40), 0)).sum())
     256
     """

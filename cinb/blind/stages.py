@@ -31,6 +31,7 @@ def rule_key(ctx=None) -> str:
 
     Examples
     --------
+    >>> from cinb.blind.stages import rule_key
     >>> from cinb.settings import using
     >>> with using(blind_key="secret"):
     ...     rule_key()
@@ -63,6 +64,7 @@ class BlindEmbed(Stage):
 
     Examples
     --------
+    >>> from cinb.blind.stages import BlindEmbed
     >>> BlindEmbed(type=3, text="cinb", level=1)
     BlindEmbed(type=3, text='cinb', image=None, level=1, version=None)
     >>> str(BlindEmbed(type=3, text="cinb", level=1))
@@ -135,6 +137,7 @@ class BlindExtract(Stage):
 
     Examples
     --------
+    >>> from cinb.blind.stages import BlindExtract
     >>> str(BlindExtract(type=2, image="wm.png"))
     'watermark/4/type/2/image/d20ucG5n'
     """
@@ -209,6 +212,7 @@ def parse_blind_embed(segments: list[str]) -> BlindEmbed:
 
     Examples
     --------
+    >>> from cinb.blind.stages import parse_blind_embed
     >>> parse_blind_embed(["type", "3", "text", "Y2luYg"]).text
     'cinb'
     """
@@ -220,6 +224,7 @@ def parse_blind_extract(segments: list[str]) -> BlindExtract:
 
     Examples
     --------
+    >>> from cinb.blind.stages import parse_blind_extract
     >>> parse_blind_extract(["type", "3"]).type
     3
     """

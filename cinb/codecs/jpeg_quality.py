@@ -38,6 +38,7 @@ def estimate_jpeg_quality(quantization: dict | None) -> int | None:
 
     Examples
     --------
+    >>> from cinb.codecs.jpeg_quality import estimate_jpeg_quality
     >>> import io
     >>> from PIL import Image
     >>> buf = io.BytesIO(); Image.new("RGB", (16, 16)).save(buf, "JPEG", quality=80)

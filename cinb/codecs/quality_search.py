@@ -57,6 +57,7 @@ def find_boundary(probe: Callable[[int], tuple[float, Any]], *, q_high: int, tar
 
     Examples
     --------
+    >>> from cinb.codecs.quality_search import find_boundary
     >>> calls = []
     >>> def score(q):
     ...     calls.append(q)

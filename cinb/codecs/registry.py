@@ -50,6 +50,7 @@ def codec_for(token: str) -> Codec:
 
     Examples
     --------
+    >>> from cinb.codecs.registry import codec_for
     >>> codec_for("jpg").name
     'jpeg'
     """

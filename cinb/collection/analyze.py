@@ -48,6 +48,7 @@ def analyze(df: Any, *names: str, workers: int | None = None, options: Mapping[s
 
     Examples
     --------
+    >>> from cinb.collection.analyze import analyze
     >>> import tempfile, os
     >>> from PIL import Image
     >>> folder = tempfile.mkdtemp()
@@ -101,6 +102,7 @@ def analyze_row(row: dict, *, plan: list[tuple[Analysis, dict]]) -> dict:
 
     Examples
     --------
+    >>> from cinb.collection.analyze import analyze_row
     >>> from cinb.collection.analyses import get_analysis
     >>> analyze_row({"path": "/missing.jpg"}, plan=[(get_analysis("phash"), {})])["error"]
     'no such file: /missing.jpg'

@@ -72,6 +72,7 @@ def apply(df: Any, rule: Any, out_dir: str | os.PathLike, *, name: str = "{stem}
 
     Examples
     --------
+    >>> from cinb.collection.apply import apply
     >>> import tempfile, os
     >>> from PIL import Image
     >>> src = tempfile.mkdtemp(); out = tempfile.mkdtemp()
@@ -147,6 +148,7 @@ def remove_partials(out_dir: str, token: str) -> int:
 
     Examples
     --------
+    >>> from cinb.collection.apply import remove_partials
     >>> remove_partials("/nonexistent", "abc")
     0
     """
@@ -168,6 +170,7 @@ def output_name(template: str, row: dict, fmt: str) -> str:
 
     Examples
     --------
+    >>> from cinb.collection.apply import output_name
     >>> output_name("{parent}/{stem}_small.{ext}", {"path": "/photos/trip/IMG_1.JPG"}, "jpeg")
     'trip/IMG_1_small.jpg'
     """

@@ -2,6 +2,7 @@
 
 Examples
 --------
+>>> from cinb.collection.cli import register_cli
 >>> import argparse
 >>> sub = argparse.ArgumentParser().add_subparsers()
 >>> register_cli(sub)
@@ -61,6 +62,9 @@ def read_table(path: str) -> pd.DataFrame:
 
     Examples
     --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from cinb.collection.cli import read_table
     >>> p = tempfile.mktemp(suffix=".csv"); pd.DataFrame({"path": ["a.jpg"]}).to_csv(p, index=False)
     >>> read_table(p)["path"].tolist()
     ['a.jpg']
@@ -83,6 +87,10 @@ def write_table(df: pd.DataFrame, path: str | None) -> None:
 
     Examples
     --------
+    >>> import json
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from cinb.collection.cli import write_table
     >>> p = tempfile.mktemp(suffix=".parquet")
     >>> write_table(pd.DataFrame({"path": ["a"], "exif": [{"Make": {"val": "X"}}]}), p)
     >>> json.loads(pd.read_parquet(p)["exif"][0])
@@ -172,6 +180,7 @@ def parse_options(items: list[str]) -> dict[str, dict]:
 
     Examples
     --------
+    >>> from cinb.collection.cli import parse_options
     >>> parse_options(["near_duplicates.radius=8", "brightness.dark_below=40.5"])
     {'near_duplicates': {'radius': 8}, 'brightness': {'dark_below': 40.5}}
     """

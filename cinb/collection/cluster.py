@@ -47,6 +47,7 @@ def to_dask(source: Any, *, npartitions: int | None = None, rows_per_partition: 
 
     Examples
     --------
+    >>> from cinb.collection.cluster import to_dask
     >>> ddf = to_dask(["a.jpg", "b.jpg", "c.jpg"], npartitions=2)
     >>> ddf.npartitions
     2
@@ -73,6 +74,8 @@ def compute(ddf: Any, *, progress: bool = True) -> pd.DataFrame:
 
     Examples
     --------
+    >>> import pandas as pd
+    >>> from cinb.collection.cluster import compute
     >>> import dask.dataframe as dd
     >>> compute(dd.from_pandas(pd.DataFrame({"x": [1, 2]}), npartitions=2), progress=False)["x"].tolist()
     [1, 2]

@@ -56,6 +56,10 @@ def thumbnail_bytes(path: str, size: int = 128) -> bytes:
 
     Examples
     --------
+    >>> import tempfile
+    >>> import io
+    >>> from PIL import Image
+    >>> from cinb.collection.gallery import thumbnail_bytes
     >>> p = tempfile.mktemp(suffix=".png"); Image.new("RGB", (400, 200), "navy").save(p)
     >>> Image.open(io.BytesIO(thumbnail_bytes(p, 64))).size
     (64, 32)
@@ -93,6 +97,7 @@ def thumbnails(paths: Sequence[str], *, size: int = 128, workers: int | None = N
 
     Examples
     --------
+    >>> from cinb.collection.gallery import thumbnails
     >>> thumbnails(["/no/such.jpg"], progress=False)
     [None]
     """
@@ -189,6 +194,11 @@ def show(df: Any, columns: Sequence[str] | str | None = None, *, limit: int = 10
 
     Examples
     --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> import os
+    >>> from PIL import Image
+    >>> from cinb.collection.gallery import show
     >>> folder = tempfile.mkdtemp(); p = os.path.join(folder, "a.png")
     >>> Image.new("RGB", (300, 200), "orange").save(p)
     >>> g = show(pd.DataFrame({"path": [p], "name": ["a.png"]}), progress=False)

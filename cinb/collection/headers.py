@@ -63,6 +63,8 @@ def read_header(path: str, size: int | None = None) -> Header:
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.collection.headers import read_header
     >>> import io, tempfile
     >>> p = tempfile.mktemp(suffix=".png"); Image.new("RGB", (5, 4)).save(p)
     >>> h = read_header(p); (h.format, h.width, h.height, h.mode, h.frames)
@@ -85,6 +87,7 @@ def check_limits(path: str, header: Header, size: int) -> None:
 
     Examples
     --------
+    >>> from cinb.collection.headers import Header, check_limits
     >>> check_limits("big.jpg", Header(width=40000, height=10, frames=1), 1000)
     Traceback (most recent call last):
     ...
@@ -248,6 +251,7 @@ def parse_exif_datetime(value) -> datetime | None:
 
     Examples
     --------
+    >>> from cinb.collection.headers import parse_exif_datetime
     >>> parse_exif_datetime("2021:07:04 12:30:00")
     datetime.datetime(2021, 7, 4, 12, 30)
     >>> parse_exif_datetime("0000:00:00 00:00:00") is None

@@ -24,6 +24,7 @@ def journal_path(out_dir: str) -> str:
 
     Examples
     --------
+    >>> from cinb.collection.journal import journal_path
     >>> journal_path("/tmp/out")
     '/tmp/out/.cinb-apply.jsonl'
     """
@@ -40,6 +41,7 @@ def read_journal(out_dir: str) -> tuple[dict[str, dict], set[str]]:
 
     Examples
     --------
+    >>> from cinb.collection.journal import read_journal
     >>> read_journal("/nonexistent")
     ({}, set())
     """

@@ -59,6 +59,7 @@ def scan(source: Any, *, recursive: bool = True, md5: bool = False, workers: int
 
     Examples
     --------
+    >>> from cinb.collection.scan import scan
     >>> import tempfile, os
     >>> from PIL import Image
     >>> folder = tempfile.mkdtemp()
@@ -93,6 +94,7 @@ def scan_row(row: dict, *, md5: bool = False) -> dict:
 
     Examples
     --------
+    >>> from cinb.collection.scan import scan_row
     >>> scan_row({"path": "/no/such/file.jpg"})["error"]
     'no such file: /no/such/file.jpg'
     """
@@ -135,6 +137,7 @@ def file_md5(path: str) -> str:
 
     Examples
     --------
+    >>> from cinb.collection.scan import file_md5
     >>> import tempfile
     >>> p = tempfile.mktemp(); open(p, "wb").write(b"abc")
     3

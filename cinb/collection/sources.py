@@ -23,6 +23,7 @@ def is_image_name(name: str) -> bool:
 
     Examples
     --------
+    >>> from cinb.collection.sources import is_image_name
     >>> is_image_name("IMG_0001.JPG"), is_image_name("notes.txt")
     (True, False)
     """
@@ -44,6 +45,7 @@ def list_paths(source: Any, *, recursive: bool = True) -> list[str]:
 
     Examples
     --------
+    >>> from cinb.collection.sources import list_paths
     >>> list_paths(["b.jpg", "a.jpg"])[0].endswith("b.jpg")
     True
     """
@@ -75,6 +77,7 @@ def walk_folder(root: str, *, recursive: bool = True) -> list[str]:
 
     Examples
     --------
+    >>> from cinb.collection.sources import walk_folder
     >>> walk_folder("/nonexistent-folder")
     []
     """

@@ -27,6 +27,7 @@ def check_format(fmt: str) -> str:
 
     Examples
     --------
+    >>> from cinb.compression.encoders import check_format
     >>> check_format("JPG")
     'jpeg'
     """
@@ -51,6 +52,8 @@ def encode_image(image: Image.Image, fmt: str, quality: int | None = None) -> by
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.compression.encoders import encode_image
     >>> data = encode_image(Image.new("RGB", (32, 32), "blue"), "webp", 60)
     >>> data[8:12]
     b'WEBP'
@@ -75,6 +78,8 @@ def decode_image(data: bytes) -> Image.Image:
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.compression.encoders import decode_image, encode_image
     >>> decode_image(encode_image(Image.new("RGB", (8, 4)), "png")).size
     (8, 4)
     """
@@ -114,6 +119,7 @@ def rule_for(fmt: str, quality: int | None = None, *, force: bool = False) -> st
 
     Examples
     --------
+    >>> from cinb.compression.encoders import rule_for
     >>> rule_for("webp", 70)
     'imageMogr2/format/webp/quality/70'
     >>> rule_for("jpeg", 90, force=True)

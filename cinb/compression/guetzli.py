@@ -44,6 +44,7 @@ def estimate_seconds(megapixels: float, *, workers: int = 1) -> float:
 
     Examples
     --------
+    >>> from cinb.compression.guetzli import estimate_seconds
     >>> estimate_seconds(2.0, workers=2)
     60.0
     """

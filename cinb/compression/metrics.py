@@ -52,6 +52,8 @@ def as_rgb_array(image) -> np.ndarray:
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.compression.metrics import as_rgb_array
     >>> as_rgb_array(Image.new("LA", (4, 2), (0, 0))).shape, int(as_rgb_array(Image.new("LA", (4, 2), (0, 0)))[0, 0, 0])
     ((2, 4, 3), 255)
     """
@@ -84,6 +86,8 @@ def psnr(reference, distorted) -> float:
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from cinb.compression.metrics import psnr
     >>> a = np.zeros((8, 8, 3), np.uint8); b = a.copy(); b[0, 0, 0] = 255
     >>> round(psnr(a, b), 2)
     22.83
@@ -103,6 +107,8 @@ def ssim(reference, distorted) -> float:
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from cinb.compression.metrics import ssim
     >>> a = (np.arange(64 * 64 * 3) % 251).astype(np.uint8).reshape(64, 64, 3)
     >>> ssim(a, a)
     1.0
@@ -206,6 +212,8 @@ class Reference:
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from cinb.compression.metrics import Reference
     >>> a = (np.arange(96 * 64 * 3) % 253).astype(np.uint8).reshape(64, 96, 3)
     >>> ref = Reference(a)
     >>> ref.ssimulacra2(a)
@@ -310,6 +318,8 @@ def ssimulacra2(reference, distorted) -> float:
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from cinb.compression.metrics import ssimulacra2
     >>> a = (np.arange(64 * 64 * 3) % 251).astype(np.uint8).reshape(64, 64, 3)
     >>> b = a.copy(); b[::4, ::4] ^= 16
     >>> 0 < ssimulacra2(a, b) < 100
@@ -345,6 +355,7 @@ def get_metric(name: str) -> Metric:
 
     Examples
     --------
+    >>> from cinb.compression.metrics import get_metric
     >>> get_metric("ssimulacra2").visually_lossless
     80.0
     """

@@ -42,6 +42,8 @@ def rd_curves(sweep_df: pd.DataFrame, metric: str = "ssimulacra2", *, x: str = "
 
     Examples
     --------
+    >>> import pandas as pd
+    >>> from cinb.compression.plots import rd_curves
     >>> import matplotlib; matplotlib.use("Agg")
     >>> t = pd.DataFrame({"format": ["jpeg", "jpeg"], "quality": [50, 90], "bytes": [10, 30], "bpp": [1.0, 3.0],
     ...                   "ssimulacra2": [70.0, 90.0], "encode_ms": [1.0, 1.0], "decode_ms": [1.0, 1.0],

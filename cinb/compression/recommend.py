@@ -100,6 +100,8 @@ def recommend(sweep_df: pd.DataFrame, target=None, *, coverage: float = 1.0,
 
     Examples
     --------
+    >>> import pandas as pd
+    >>> from cinb.compression.recommend import recommend
     >>> t = pd.DataFrame({"path": ["a", "a", "a"], "format": ["jpeg", "jpeg", "webp"], "quality": [85, 70, 70],
     ...                   "bytes": [100, 70, 60], "source_bytes": [200] * 3, "ssimulacra2": [88.0, 81.0, 79.0],
     ...                   "error": [None] * 3})

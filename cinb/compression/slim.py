@@ -219,6 +219,7 @@ def slim(src: Any, rule: str = "", *, threshold: float = DEFAULT_THRESHOLD, metr
 
     Examples
     --------
+    >>> from cinb.compression.slim import slim
     >>> from PIL import Image
     >>> r = slim(Image.new("RGB", (64, 64), "white"), "imageMogr2/format/jpg")
     >>> r.format, r.response["X-Slimflag"] in (1, 2)

@@ -119,6 +119,7 @@ def sweep(data: Any, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequen
 
     Examples
     --------
+    >>> from cinb.compression.sweep import sweep
     >>> from PIL import Image
     >>> img = Image.radial_gradient("L").convert("RGB").resize((64, 48))
     >>> t = sweep(img, formats=["jpeg", "webp"], qualities=[50, 90], metrics=["psnr"], workers=1, progress=False)
@@ -165,6 +166,8 @@ def summarise(table: pd.DataFrame, metric: str = "ssimulacra2") -> pd.DataFrame:
 
     Examples
     --------
+    >>> import pandas as pd
+    >>> from cinb.compression.sweep import summarise
     >>> t = pd.DataFrame({"format": ["jpeg"] * 2, "quality": [80, 80], "bytes": [10, 30], "bpp": [1.0, 3.0],
     ...                   "ssimulacra2": [80.0, 90.0], "encode_ms": [1.0, 1.0], "decode_ms": [1.0, 1.0],
     ...                   "error": [None, None]})

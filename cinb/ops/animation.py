@@ -13,6 +13,8 @@ def reduce_frames(canvas: Canvas, n: int) -> Canvas:
 
     Examples
     --------
+    >>> from cinb.canvas import Canvas
+    >>> from cinb.ops.animation import reduce_frames
     >>> from PIL import Image
     >>> c = Canvas(frames=[Image.new("L", (2, 2))] * 10, durations=[100] * 10)
     >>> r = reduce_frames(c, 4)

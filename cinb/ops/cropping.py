@@ -19,6 +19,7 @@ class Cut:
 
     Examples
     --------
+    >>> from cinb.ops.cropping import Cut
     >>> Cut(100, 50, 10, 10).box(60, 200)
     (10, 10, 60, 60)
     """
@@ -53,6 +54,7 @@ class Crop:
 
     Examples
     --------
+    >>> from cinb.ops.cropping import Crop
     >>> Crop(100, 100, gravity="SouthEast").box(400, 300)
     (300, 200, 400, 300)
     >>> Crop(100, 100, dx=10, dy=20, gravity="NorthWest").box(400, 300)

@@ -19,6 +19,7 @@ class Blur:
 
     Examples
     --------
+    >>> from cinb.ops.filters import Blur
     >>> Blur(3, 2.0).tokens()
     ['blur', '3x2']
     """
@@ -66,6 +67,7 @@ def brightness_contrast_lut(brightness: int, contrast: int) -> list[int]:
 
     Examples
     --------
+    >>> from cinb.ops.filters import brightness_contrast_lut
     >>> lut = brightness_contrast_lut(0, 0)
     >>> lut[0], lut[128], lut[255]
     (0, 128, 255)

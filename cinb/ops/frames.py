@@ -13,6 +13,7 @@ def round_half_up(x: float) -> int:
 
     Examples
     --------
+    >>> from cinb.ops.frames import round_half_up
     >>> round_half_up(2.5), round_half_up(0.2)
     (3, 1)
     """

@@ -25,6 +25,9 @@ class Rotate:
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.canvas import Canvas
+    >>> from cinb.ops.rotation import Rotate
     >>> Rotate(90).apply(Canvas(frames=[Image.new("RGB", (4, 2))])).size
     (2, 4)
     """

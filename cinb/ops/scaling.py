@@ -25,6 +25,7 @@ class Thumbnail:
 
     Examples
     --------
+    >>> from cinb.ops.scaling import Thumbnail
     >>> Thumbnail("fit", width=300, height=300).target_size(1000, 500)
     (300, 150)
     """
@@ -118,6 +119,7 @@ class View2:
 
     Examples
     --------
+    >>> from cinb.ops.scaling import View2
     >>> View2(1, 500, 400).plan(1000, 500)
     ((800, 400), (500, 400))
     >>> View2(2, 500, 400).plan(1000, 500)

@@ -30,6 +30,7 @@ def parse_int(value: str, key: str, *, lo: int | None = None, hi: int | None = N
 
     Examples
     --------
+    >>> from cinb.rules.grammar import parse_int
     >>> parse_int("90", "rotate", lo=0, hi=360)
     90
     """
@@ -61,6 +62,7 @@ def b64u_decode(value: str, key: str) -> bytes:
 
     Examples
     --------
+    >>> from cinb.rules.grammar import b64u_decode
     >>> b64u_decode("I0ZGRkZGRg", "color")
     b'#FFFFFF'
     """
@@ -102,6 +104,7 @@ def parse_color(value: str, key: str = "color") -> tuple[int, int, int]:
 
     Examples
     --------
+    >>> from cinb.rules.grammar import parse_color
     >>> parse_color("IzNEM0QzRA")
     (61, 61, 61)
     """
@@ -131,6 +134,7 @@ def pairs(segments: list[str], flags: frozenset[str], family: str) -> list[tuple
 
     Examples
     --------
+    >>> from cinb.rules.grammar import pairs
     >>> pairs(["thumbnail", "50x", "strip"], frozenset({"strip"}), "imageMogr2")
     [('thumbnail', '50x'), ('strip', None)]
     """
@@ -159,6 +163,7 @@ def keyed_values(segments: list[str], family: str, parsers: dict, *, needs: str 
 
     Examples
     --------
+    >>> from cinb.rules.grammar import keyed_values, parse_int
     >>> keyed_values(["type", "3", "level", "2"], "watermark/3",
     ...              {"type": lambda v: parse_int(v, "type"), "level": lambda v: parse_int(v, "level")})
     {'type': 3, 'level': 2}

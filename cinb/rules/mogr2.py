@@ -53,6 +53,7 @@ def parse_thumbnail(value: str) -> Thumbnail:
 
     Examples
     --------
+    >>> from cinb.rules.mogr2 import parse_thumbnail
     >>> parse_thumbnail("!50p")
     Thumbnail(kind='percent', width=None, height=None, percent=50, area=None, pad=False, pad_color=None)
     """

@@ -26,6 +26,7 @@ def register_family(prefix: str, parser: FamilyParser) -> None:
 
     Examples
     --------
+    >>> from cinb.rules.registry import families
     >>> sorted(p for p in families() if p.startswith("image"))[:2]
     ['imageAve', 'imageInfo']
     """
@@ -83,6 +84,7 @@ def parse_rule(rule: "str | Rule") -> Rule:
 
     Examples
     --------
+    >>> from cinb.rules.registry import parse_rule
     >>> r = parse_rule("imageMogr2/thumbnail/300x/rotate/90|imageInfo")
     >>> len(r), str(r)
     (2, 'imageMogr2/thumbnail/300x/rotate/90|imageInfo')

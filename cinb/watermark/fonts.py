@@ -40,6 +40,7 @@ class FontSpec:
 
     Examples
     --------
+    >>> from cinb.watermark.fonts import font_spec
     >>> spec = font_spec("arial.ttf")
     >>> spec.path.name, spec.weight
     ('Arimo[wght].ttf', 400)
@@ -125,6 +126,7 @@ def ci_font_names() -> list[str]:
 
     Examples
     --------
+    >>> from cinb.watermark.fonts import ci_font_names
     >>> ci_font_names()[:2]
     ['simfang仿宋.ttf', 'tahoma.ttf']
     """
@@ -141,6 +143,7 @@ def canonical_font_name(name: str) -> str:
 
     Examples
     --------
+    >>> from cinb.watermark.fonts import canonical_font_name
     >>> canonical_font_name("SimHei"), canonical_font_name("黑体"), canonical_font_name("ARIAL.TTF")
     ('simhei黑体.ttf', 'simhei黑体.ttf', 'arial.ttf')
     """
@@ -156,6 +159,7 @@ def register_font(name: str, path: str | os.PathLike, *, index: int = 0) -> None
 
     Examples
     --------
+    >>> from cinb.watermark.fonts import font_spec, register_font, unregister_fonts
     >>> register_font("arial", font_spec("tahoma").path)
     >>> font_spec("arial.ttf").source
     'user'
@@ -198,6 +202,8 @@ def font_spec(name: str = DEFAULT_FONT) -> FontSpec:
 
     Examples
     --------
+    >>> from cinb.settings import Settings
+    >>> from cinb.watermark.fonts import font_spec
     >>> font_spec("simsun").path.name
     'NotoSansCJKtc-Regular.otf'
     """
@@ -222,6 +228,7 @@ def resolve_font(name: str = DEFAULT_FONT) -> Path:
 
     Examples
     --------
+    >>> from cinb.watermark.fonts import resolve_font
     >>> resolve_font("arial.ttf").name
     'Arimo[wght].ttf'
     """
@@ -238,6 +245,7 @@ def font_table() -> list[dict]:
 
     Examples
     --------
+    >>> from cinb.watermark.fonts import ci_font_names, font_table
     >>> len(font_table()) == len(ci_font_names())
     True
     """

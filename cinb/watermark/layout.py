@@ -25,6 +25,7 @@ def scaled_size(mark: tuple[int, int], image: tuple[int, int], scatype: int, spc
 
     Examples
     --------
+    >>> from cinb.watermark.layout import scaled_size
     >>> scaled_size((100, 50), (1000, 800), 1, 200)
     (200, 100)
     >>> scaled_size((100, 50), (1000, 800), 2, 100)
@@ -47,6 +48,7 @@ def fit_inside(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
 
     Examples
     --------
+    >>> from cinb.watermark.layout import fit_inside
     >>> fit_inside((400, 100), (200, 200))
     (200, 50)
     """
@@ -70,6 +72,8 @@ def crop_to(mark: Image.Image, box: tuple[int, int], gravity: str) -> Image.Imag
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.watermark.layout import crop_to
     >>> crop_to(Image.new("RGBA", (300, 100)), (200, 200), "SouthEast").size
     (200, 100)
     """
@@ -87,6 +91,7 @@ def position(gravity: str, dx: int, dy: int, image: tuple[int, int], mark: tuple
 
     Examples
     --------
+    >>> from cinb.watermark.layout import position
     >>> position("SouthEast", 10, 20, (400, 300), (100, 50))
     (290, 230)
     >>> position("North", 10, 20, (400, 300), (100, 50))
@@ -104,6 +109,8 @@ def dissolve(mark: Image.Image, percent: int) -> Image.Image:
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.watermark.layout import dissolve
     >>> dissolve(Image.new("RGBA", (1, 1), (9, 9, 9, 200)), 50).getpixel((0, 0))
     (9, 9, 9, 100)
     """
@@ -120,6 +127,8 @@ def tile_pattern(mark: Image.Image, image: tuple[int, int], *, spacing: int, deg
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.watermark.layout import tile_pattern
     >>> layer = tile_pattern(Image.new("RGBA", (10, 10), (255, 0, 0, 255)), (100, 60), spacing=100, degree=0)
     >>> layer.size, layer.getpixel((5, 5))[3], layer.getpixel((15, 5))[3], layer.getpixel((25, 5))[3]
     ((100, 60), 255, 0, 255)

@@ -60,6 +60,7 @@ class CompressionTuner(widgets.VBox):
 
     Examples
     --------
+    >>> from cinb.widgets.compression import CompressionTuner
     >>> from PIL import Image
     >>> t = CompressionTuner(Image.radial_gradient("L").convert("RGB"), formats=["jpeg", "webp"])
     >>> t.quality.value = 60

@@ -48,6 +48,7 @@ class RuleExplorer(widgets.VBox):
 
     Examples
     --------
+    >>> from cinb.widgets.rules import RuleExplorer
     >>> from PIL import Image
     >>> ex = RuleExplorer(Image.new("RGB", (320, 200), "teal"), rule="imageMogr2/thumbnail/!50p")
     >>> ex.result.width

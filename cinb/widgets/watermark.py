@@ -87,6 +87,7 @@ class WatermarkTuner(widgets.VBox):
 
     Examples
     --------
+    >>> from cinb.widgets.watermark import WatermarkTuner
     >>> from PIL import Image
     >>> t = WatermarkTuner(Image.new("RGB", (800, 600), "teal"), text="cinb")
     >>> t.gravity.value = "North"; t.dy.value = 12

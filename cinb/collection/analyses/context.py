@@ -33,6 +33,8 @@ class ImageContext:
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.collection.analyses.context import ImageContext
     >>> import tempfile
     >>> p = tempfile.mktemp(suffix=".png"); Image.new("RGB", (1000, 500), "red").save(p)
     >>> ctx = ImageContext(p)

@@ -14,6 +14,8 @@ def duplicates(df: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
+    >>> import pandas as pd
+    >>> from cinb.collection.analyses.duplicates import duplicates
     >>> df = pd.DataFrame({"path": ["a", "b", "c"], "pixel_hash": ["x", "y", "x"]})
     >>> duplicates(df).values.tolist()
     [[0, None], [<NA>, None], [0, 'a']]
@@ -41,6 +43,7 @@ def hex_to_uint64(values) -> np.ndarray:
 
     Examples
     --------
+    >>> from cinb.collection.analyses.duplicates import hex_to_uint64
     >>> hex_to_uint64(["ffffffffffffffff", "0000000000000001"]).tolist()
     [18446744073709551615, 1]
     """
@@ -54,6 +57,8 @@ def near_groups(hashes: np.ndarray, radius: int, *, block: int = 2048) -> np.nda
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from cinb.collection.analyses.duplicates import near_groups
     >>> near_groups(np.array([0b0, 0b1, 0b11111111, 0b0111], dtype=np.uint64), 1).tolist()
     [0, 0, -1, -1]
     """
@@ -91,6 +96,8 @@ def near_duplicates(df: pd.DataFrame, *, radius: int = 6) -> pd.DataFrame:
 
     Examples
     --------
+    >>> import pandas as pd
+    >>> from cinb.collection.analyses.duplicates import near_duplicates
     >>> df = pd.DataFrame({"phash": ["ffffffffffffffff", "fffffffffffffff0", "0000000000000000", None]})
     >>> near_duplicates(df)["near_group"].tolist()
     [0, 0, <NA>, <NA>]

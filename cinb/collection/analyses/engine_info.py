@@ -15,6 +15,8 @@ def image_info(ctx: ImageContext) -> dict:
 
     Examples
     --------
+    >>> from cinb.collection.analyses.context import ImageContext
+    >>> from cinb.collection.analyses.engine_info import image_info
     >>> import tempfile; from PIL import Image
     >>> p = tempfile.mktemp(suffix=".png"); Image.new("RGB", (7, 5)).save(p)
     >>> image_info(ImageContext(p))["info_width"]
@@ -31,6 +33,8 @@ def exif(ctx: ImageContext) -> dict:
 
     Examples
     --------
+    >>> from cinb.collection.analyses.context import ImageContext
+    >>> from cinb.collection.analyses.engine_info import exif
     >>> import tempfile; from PIL import Image
     >>> p = tempfile.mktemp(suffix=".png"); Image.new("RGB", (7, 5)).save(p)
     >>> exif(ImageContext(p))
@@ -49,6 +53,8 @@ def image_ave(ctx: ImageContext) -> dict:
 
     Examples
     --------
+    >>> from cinb.collection.analyses.context import ImageContext
+    >>> from cinb.collection.analyses.engine_info import image_ave
     >>> import tempfile; from PIL import Image
     >>> p = tempfile.mktemp(suffix=".png"); Image.new("RGB", (7, 5), (255, 0, 16)).save(p)
     >>> image_ave(ImageContext(p))

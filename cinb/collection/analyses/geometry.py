@@ -21,6 +21,8 @@ def aspect(ctx: ImageContext, *, max_ratio: float = 3.0) -> dict:
 
     Examples
     --------
+    >>> from cinb.collection.analyses.context import ImageContext
+    >>> from cinb.collection.analyses.geometry import aspect
     >>> import tempfile; from PIL import Image
     >>> p = tempfile.mktemp(suffix=".png"); Image.new("RGB", (400, 100)).save(p)
     >>> aspect(ImageContext(p))
@@ -38,6 +40,8 @@ def odd_size(df: pd.DataFrame, *, min_side: int = 64, ratio: float = 4.0) -> pd.
 
     Examples
     --------
+    >>> import pandas as pd
+    >>> from cinb.collection.analyses.geometry import odd_size
     >>> df = pd.DataFrame({"width": [1000, 1200, 900, 30, 9000], "height": [800, 900, 700, 30, 8000]})
     >>> odd_size(df)["odd_size"].tolist()
     [False, False, False, True, True]

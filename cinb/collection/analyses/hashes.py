@@ -17,6 +17,8 @@ def bits_to_hex(bits: np.ndarray) -> str:
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from cinb.collection.analyses.hashes import bits_to_hex
     >>> bits_to_hex(np.array([1] + [0] * 63, dtype=bool))
     '8000000000000000'
     """
@@ -28,6 +30,7 @@ def hamming(a: str, b: str) -> int:
 
     Examples
     --------
+    >>> from cinb.collection.analyses.hashes import hamming
     >>> hamming("ff00", "0f00")
     4
     """
@@ -39,6 +42,9 @@ def phash_of(img: Image.Image) -> str:
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from cinb.collection.analyses.hashes import hamming, phash_of
     >>> from PIL import ImageFilter
     >>> noise = np.random.default_rng(0).integers(0, 256, (256, 256), dtype=np.uint8)
     >>> img = Image.fromarray(noise).filter(ImageFilter.GaussianBlur(8))
@@ -57,6 +63,8 @@ def dhash_of(img: Image.Image) -> str:
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.collection.analyses.hashes import dhash_of
     >>> dhash_of(Image.linear_gradient("L").rotate(90))
     'ffffffffffffffff'
     """
@@ -82,6 +90,9 @@ def pixel_hash(ctx: ImageContext) -> dict:
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.collection.analyses.context import ImageContext
+    >>> from cinb.collection.analyses.hashes import pixel_hash
     >>> import tempfile
     >>> a, b = tempfile.mktemp(suffix=".png"), tempfile.mktemp(suffix=".bmp")
     >>> Image.linear_gradient("L").save(a); Image.linear_gradient("L").save(b)

@@ -18,6 +18,9 @@ def sharpness(ctx: ImageContext, *, blurry_below: float = 50.0) -> dict:
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from cinb.collection.analyses.context import ImageContext
+    >>> from cinb.collection.analyses.quality import sharpness
     >>> import tempfile; from PIL import Image, ImageFilter
     >>> p = tempfile.mktemp(suffix=".png")
     >>> noise = np.random.default_rng(0).integers(0, 256, (200, 300), dtype=np.uint8)
@@ -34,6 +37,8 @@ def brightness(ctx: ImageContext, *, dark_below: float = 50.0, light_above: floa
 
     Examples
     --------
+    >>> from cinb.collection.analyses.context import ImageContext
+    >>> from cinb.collection.analyses.quality import brightness
     >>> import tempfile; from PIL import Image
     >>> p = tempfile.mktemp(suffix=".png"); Image.new("RGB", (20, 20), (10, 10, 10)).save(p)
     >>> brightness(ImageContext(p))
@@ -48,6 +53,8 @@ def entropy(ctx: ImageContext, *, low_below: float = 3.5) -> dict:
 
     Examples
     --------
+    >>> from cinb.collection.analyses.context import ImageContext
+    >>> from cinb.collection.analyses.quality import entropy
     >>> import tempfile; from PIL import Image
     >>> p = tempfile.mktemp(suffix=".png"); Image.new("RGB", (20, 20), "white").save(p)
     >>> entropy(ImageContext(p))
@@ -65,6 +72,8 @@ def colorfulness(ctx: ImageContext) -> dict:
 
     Examples
     --------
+    >>> from cinb.collection.analyses.context import ImageContext
+    >>> from cinb.collection.analyses.quality import colorfulness
     >>> import tempfile; from PIL import Image
     >>> p = tempfile.mktemp(suffix=".png"); Image.new("RGB", (20, 20), "gray").save(p)
     >>> colorfulness(ImageContext(p))
@@ -82,6 +91,8 @@ def grayscale(ctx: ImageContext, *, tolerance: int = 3) -> dict:
 
     Examples
     --------
+    >>> from cinb.collection.analyses.context import ImageContext
+    >>> from cinb.collection.analyses.quality import grayscale
     >>> import tempfile; from PIL import Image
     >>> p = tempfile.mktemp(suffix=".png"); Image.linear_gradient("L").convert("RGB").save(p)
     >>> grayscale(ImageContext(p))

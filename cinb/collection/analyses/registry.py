@@ -95,6 +95,7 @@ def register_analysis(name: str, fn: Callable[..., Any], *, columns: Mapping[str
 
     Examples
     --------
+    >>> from cinb.collection.analyses.registry import get_analysis, register_analysis, unregister_analysis
     >>> def width_parity(ctx):
     ...     return {"even_width": ctx.header().width % 2 == 0}
     >>> a = register_analysis("width_parity", width_parity, columns={"even_width": bool})
@@ -129,6 +130,7 @@ def get_analysis(name: str) -> Analysis:
 
     Examples
     --------
+    >>> from cinb.collection.analyses.registry import get_analysis
     >>> get_analysis("nope")
     Traceback (most recent call last):
     ...
@@ -146,6 +148,7 @@ def list_analyses() -> dict[str, str]:
 
     Examples
     --------
+    >>> from cinb.collection.analyses.registry import list_analyses
     >>> import cinb.collection.analyses
     >>> "phash" in list_analyses()
     True
@@ -161,6 +164,7 @@ def resolve(names: tuple[str, ...] | list[str], existing_columns=()) -> tuple[li
 
     Examples
     --------
+    >>> from cinb.collection.analyses.registry import resolve
     >>> import cinb.collection.analyses
     >>> image, group = resolve(["near_duplicates"])
     >>> [a.name for a in image], [a.name for a in group]
