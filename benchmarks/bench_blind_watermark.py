@@ -44,71 +44,9 @@ if ROOT not in sys.path:
 
 from benchmarks.photos import ensure_photos_small  # noqa: E402
 from cinb import blind  # noqa: E402
+from cinb.blind.attacks import ATTACKS  # noqa: E402  (shared with the notebook, tests and WatermarkTuner)
 
 ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-
-# ----------------------------------------------------------------------------- attacks (RGB uint8)
-
-def _jpeg(a: np.ndarray, q: int) -> np.ndarray:
-    ok, buf = cv2.imencode(".jpg", a[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, q])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()
-
-
-def _webp(a: np.ndarray, q: int) -> np.ndarray:
-    buf = io.BytesIO()
-    Image.fromarray(a).save(buf, "WEBP", quality=q)
-    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-
-
-def _resize(a: np.ndarray, s: float) -> np.ndarray:
-    h, w = a.shape[:2]
-    return cv2.resize(a, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
-
-
-def _crop(a: np.ndarray, keep: float) -> np.ndarray:
-    h, w = a.shape[:2]
-    ch, cw = round(h * keep), round(w * keep)
-    y, x = (h - ch) // 2, (w - cw) // 2
-    return a[y : y + ch, x : x + cw].copy()
-
-
-def _gain(a: np.ndarray, g: float) -> np.ndarray:
-    return np.clip(a.astype(np.float32) * g + 0.5, 0, 255).astype(np.uint8)
-
-
-def _contrast(a: np.ndarray, g: float) -> np.ndarray:
-    m = float(a.mean())
-    return np.clip((a.astype(np.float32) - m) * g + m + 0.5, 0, 255).astype(np.uint8)
-
-
-def _noise(a: np.ndarray, sigma: float) -> np.ndarray:
-    rng = np.random.default_rng(12345)
-    return np.clip(a + rng.normal(0, sigma, a.shape) + 0.5, 0, 255).astype(np.uint8)
-
-
-def _rotate(a: np.ndarray, deg: float) -> np.ndarray:
-    h, w = a.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), deg, 1.0)
-    return cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-
-
-ATTACKS = {
-    "none": lambda a: a,
-    "jpeg q90": lambda a: _jpeg(a, 90),
-    "jpeg q75": lambda a: _jpeg(a, 75),
-    "jpeg q50": lambda a: _jpeg(a, 50),
-    "webp q75": lambda a: _webp(a, 75),
-    "resize 0.5": lambda a: _resize(a, 0.5),
-    "resize 0.75": lambda a: _resize(a, 0.75),
-    "crop 80%": lambda a: _crop(a, 0.8),
-    "brightness x0.8": lambda a: _gain(a, 0.8),
-    "brightness x1.2": lambda a: _gain(a, 1.2),
-    "contrast x1.3": lambda a: _contrast(a, 1.3),
-    "noise sigma 5": lambda a: _noise(a, 5),
-    "rotate 2deg": lambda a: _rotate(a, 2),
-    "screenshot": lambda a: _jpeg(_resize(a, 0.8), 80),
-}
 
 
 # ----------------------------------------------------------------------------- methods

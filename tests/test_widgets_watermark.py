@@ -65,15 +65,20 @@ def test_text_controls_drive_the_rule_and_the_preview(photo):
 def test_batch_scatype_and_image_mode(photo):
     t = WatermarkTuner(photo / "photo.png", watermark_image=photo / "logo.png")
     assert t.kind.value == "image" and t.text.layout.display == "none"
-    assert t.rule == f"watermark/1/image/{b64(str(photo / 'logo.png'))}"
+    assert t.local_rule == f"watermark/1/image/{b64(str(photo / 'logo.png'))}"
+    # the CI rule names the mark by its COS URL; the photo's folder is searched, so cinb finds it
+    url = "http://examplebucket-1250000000.cos.ap-shanghai.myqcloud.com/logo.png"
+    assert t.rule == f"watermark/1/image/{b64(url)}"
+    assert f"to <code>{photo / 'logo.png'}</code>" in t.resolution.value
     t.batch.value = True
     t.spacing.value = 50
     t.degree.value = 30
     t.scatype.value = 1
     t.spcent.value = 100
     t.blogo.value = 2
-    assert t.rule == (f"watermark/1/image/{b64(str(photo / 'logo.png'))}/blogo/2/scatype/1/spcent/100"
-                      "/batch/1/spacing/50/degree/30")
+    assert t.local_rule == (f"watermark/1/image/{b64(str(photo / 'logo.png'))}/blogo/2/scatype/1/spcent/100"
+                            "/batch/1/spacing/50/degree/30")
+    assert t.rule == f"watermark/1/image/{b64(url)}/blogo/2/scatype/1/spcent/100/batch/1/spacing/50/degree/30"
     a = _pixels(t)
     red = (a[..., 0] > 190) & (a[..., 1] < 70)
     assert red[: a.shape[0] // 2].any() and red[a.shape[0] // 2:].any()  # tiles everywhere
@@ -113,6 +118,6 @@ def test_blind_section_attack_and_extract(photo):
     t.blind_text.value = "cinb"
     assert t.blind_rule.value == "watermark/3/type/3/text/Y2luYg/level/3"
     rows = t.attack_and_extract(max_side=512)
-    assert [r["attack"] for r in rows] == ["none", "JPEG q75", "resize 75%", "crop 80%"]
+    assert [r["attack"] for r in rows] == ["none", "jpeg q75", "resize 0.75", "crop 80%", "screenshot"]
     assert rows[0]["present"] and rows[0]["text"] == "cinb"
     assert "WatermarkStatus" in t.blind_result.value

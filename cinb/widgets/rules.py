@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import io
+
 import ipywidgets as widgets
 from PIL import Image
 
@@ -24,14 +27,21 @@ _PRESETS = [
 ]
 
 
-def _png(img: Image.Image, size: int) -> bytes:
-    import io
-
-    img = img.copy()
-    img.thumbnail((size, size))
+def _png(img: Image.Image, scale: float) -> bytes:
+    if scale < 1:
+        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+                         Image.Resampling.LANCZOS)
     buf = io.BytesIO()
     img.save(buf, "PNG", optimize=True)
     return buf.getvalue()
+
+
+def _show(widget: widgets.Image, img: Image.Image, scale: float) -> None:
+    """Draw ``img`` at ``scale`` (never enlarged) and pin the widget to that size, so that the
+    browser does not stretch it to its box."""
+    widget.value = _png(img, scale)
+    widget.width = str(max(1, round(img.width * min(scale, 1.0))))
+    widget.height = str(max(1, round(img.height * min(scale, 1.0))))
 
 
 class RuleExplorer(widgets.VBox):
@@ -44,7 +54,8 @@ class RuleExplorer(widgets.VBox):
     rule : str
         The starting rule.
     size : int
-        Preview size in px.
+        Preview size in px: the larger of the original and the result fits in it, and both are drawn
+        at that one scale (a thumbnail looks smaller than its source, as it is).
 
     Examples
     --------
@@ -65,19 +76,20 @@ class RuleExplorer(widgets.VBox):
         self.result: Result | None = None
         self.error: str | None = None
         original = open_canvas(src).frames[0]
+        self._original = original
         self.rule_box = widgets.Text(value=rule, description="rule", layout=widgets.Layout(width="100%"))
         self.presets = widgets.Dropdown(options=["(presets)"] + _PRESETS, description="try")
-        self.original = widgets.Image(value=_png(original, size), format="png")
-        self.output = widgets.Image(format="png")
+        self.original = widgets.Image(format="png", layout=widgets.Layout(object_fit="contain"))
+        self.output = widgets.Image(format="png", layout=widgets.Layout(object_fit="contain"))
         self.canonical = widgets.HTML()
         self.status = widgets.HTML()
         self.rule_box.observe(lambda _: self.update(), names="value")
         self.presets.observe(self._preset, names="value")
         super().__init__([
             self.rule_box, self.presets,
-            widgets.HBox([widgets.VBox([widgets.HTML(f"<b>original</b> {original.width}x{original.height}"),
+            widgets.HBox([widgets.VBox([widgets.HTML(f"<b>original</b> {original.width}&times;{original.height}"),
                                         self.original]),
-                          widgets.VBox([self.status, self.output])]),
+                          widgets.VBox([self.status, self.output])], layout=widgets.Layout(align_items="flex-start")),
             self.canonical,
         ])
         self.update()
@@ -94,15 +106,24 @@ class RuleExplorer(widgets.VBox):
             self.result = process(self.src, rule, styles=self.styles)
             self.error = None
         except CIError as exc:
+            # no stale picture beside the error: the last good result would read as this rule's
             self.error = str(exc)
             self.result = None
-            self.status.value = f'<span style="color:#b00">{exc}</span>'
+            self.status.value = f'<span style="color:#b00">{html.escape(str(exc))}</span>'
             self.canonical.value = ""
+            self.output.layout.display = "none"
+            _show(self.original, self._original, self.size / max(self._original.size))
             return
         r = self.result
-        self.canonical.value = f"<code>{canonical}</code>"
+        self.canonical.value = f"<code>{html.escape(canonical)}</code>"
         if r.format == "json":
-            self.status.value = f"<pre>{r.data.decode('utf-8')}</pre>"
+            self.status.value = f"<pre>{html.escape(r.data.decode('utf-8'))}</pre>"
+            self.output.layout.display = "none"
+            _show(self.original, self._original, self.size / max(self._original.size))
             return
-        self.status.value = f"<b>result</b> {r.width}x{r.height} {r.format} {len(r.data):,} bytes"
-        self.output.value = _png(r.image, self.size)
+        self.status.value = (f"<b>result</b> <span style='white-space:nowrap'>{r.width}&times;{r.height} {r.format} "
+                             f"{len(r.data):,} bytes</span>")
+        scale = self.size / max(*self._original.size, r.width, r.height)
+        _show(self.original, self._original, scale)
+        _show(self.output, r.image, scale)
+        self.output.layout.display = None

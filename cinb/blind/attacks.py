@@ -1,0 +1,168 @@
+"""What happens to a marked image after it leaves CI: re-encoding, resizing, cropping, tone changes.
+
+The attacks used by the blind-watermark benchmark (``benchmarks/bench_blind_watermark.py``), its
+notebook (``notebooks/21-blind-watermark.ipynb``), the tests and ``WatermarkTuner``'s "attack and
+extract" check, written once. Each takes an RGB ``uint8`` array (H, W, 3) or a PIL image and
+returns an RGB ``uint8`` array; geometric attacks are *not* undone, as a re-uploaded copy would not be.
+
+:data:`ATTACKS` maps the benchmark's attack names to functions of one image; the numbers in
+``benchmarks/blind_watermark_results.json`` were measured with exactly these.
+
+Examples
+--------
+>>> import numpy as np
+>>> from cinb.blind import attacks
+>>> a = np.full((100, 200, 3), 128, np.uint8)
+>>> attacks.resize(a, 0.5).shape, attacks.crop(a, 0.8).shape
+((50, 100, 3), (80, 160, 3))
+>>> sorted(attacks.ATTACKS)[:3]
+['brightness x0.8', 'brightness x1.2', 'contrast x1.3']
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+from PIL import Image
+
+__all__ = ["ATTACKS", "as_rgb", "jpeg", "webp", "resize", "crop", "brightness", "contrast", "noise", "rotate",
+           "screenshot"]
+
+
+def as_rgb(image: np.ndarray | Image.Image) -> np.ndarray:
+    """An RGB ``uint8`` array from a PIL image (any mode) or an array (grey arrays become RGB).
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> from cinb.blind.attacks import as_rgb
+    >>> as_rgb(Image.new("L", (4, 3))).shape
+    (3, 4, 3)
+    """
+    if isinstance(image, Image.Image):
+        return np.asarray(image.convert("RGB"))
+    a = np.asarray(image)
+    if a.dtype != np.uint8:
+        raise TypeError(f"attacks take uint8 pixels, not {a.dtype}")
+    if a.ndim == 2:
+        return np.repeat(a[..., None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise ValueError(f"attacks take (H, W, 3) RGB pixels, not shape {a.shape}")
+    return a[..., :3]
+
+
+def jpeg(image, quality: int) -> np.ndarray:
+    """Re-encode as JPEG (OpenCV's libjpeg, 4:2:0) at ``quality`` 1-100 and decode.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.blind.attacks import jpeg
+    >>> jpeg(np.zeros((16, 16, 3), np.uint8), 50).shape
+    (16, 16, 3)
+    """
+    if not 1 <= int(quality) <= 100:
+        raise ValueError(f"JPEG quality is 1-100, not {quality}")
+    a = as_rgb(image)
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(a[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()
+
+
+def webp(image, quality: int) -> np.ndarray:
+    """Re-encode as lossy WebP (Pillow's libwebp) at ``quality`` 0-100 and decode."""
+    if not 0 <= int(quality) <= 100:
+        raise ValueError(f"WebP quality is 0-100, not {quality}")
+    buf = io.BytesIO()
+    Image.fromarray(as_rgb(image)).save(buf, "WEBP", quality=int(quality))
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def resize(image, scale: float) -> np.ndarray:
+    """Scale both sides by ``scale`` (area averaging, as a thumbnailer does), rounding each side.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.blind.attacks import resize
+    >>> resize(np.zeros((30, 41, 3), np.uint8), 0.75).shape
+    (22, 31, 3)
+    """
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0, not {scale}")
+    a = as_rgb(image)
+    h, w = a.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(a, size, interpolation=cv2.INTER_AREA)
+
+
+def crop(image, keep: float) -> np.ndarray:
+    """Keep the centre ``keep`` share (0-1] of each side.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.blind.attacks import crop
+    >>> crop(np.zeros((100, 50, 3), np.uint8), 0.5).shape
+    (50, 25, 3)
+    """
+    if not 0 < keep <= 1:
+        raise ValueError(f"keep is a share in (0, 1], not {keep}")
+    a = as_rgb(image)
+    h, w = a.shape[:2]
+    ch, cw = max(1, round(h * keep)), max(1, round(w * keep))
+    y, x = (h - ch) // 2, (w - cw) // 2
+    return a[y : y + ch, x : x + cw].copy()
+
+
+def brightness(image, gain: float) -> np.ndarray:
+    """Multiply every channel by ``gain`` (clipped, rounded)."""
+    return np.clip(as_rgb(image).astype(np.float32) * gain + 0.5, 0, 255).astype(np.uint8)
+
+
+def contrast(image, gain: float) -> np.ndarray:
+    """Stretch around the image's mean by ``gain`` (clipped, rounded)."""
+    a = as_rgb(image).astype(np.float32)
+    m = float(a.mean())
+    return np.clip((a - m) * gain + m + 0.5, 0, 255).astype(np.uint8)
+
+
+def noise(image, sigma: float, *, seed: int = 12345) -> np.ndarray:
+    """Add Gaussian noise of standard deviation ``sigma`` (seeded: the same call gives the same pixels)."""
+    a = as_rgb(image)
+    rng = np.random.default_rng(seed)
+    return np.clip(a + rng.normal(0, sigma, a.shape) + 0.5, 0, 255).astype(np.uint8)
+
+
+def rotate(image, degrees: float) -> np.ndarray:
+    """Rotate counter-clockwise by ``degrees`` about the centre, same canvas size, black corners."""
+    a = as_rgb(image)
+    h, w = a.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    return cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
+def screenshot(image) -> np.ndarray:
+    """A screenshot shared in a chat: resized to 80 %, then JPEG quality 80."""
+    return jpeg(resize(image, 0.8), 80)
+
+
+#: The benchmark's attacks by name (the keys of ``blind_watermark_results.json``), each image -> array.
+ATTACKS: dict[str, Callable[[np.ndarray | Image.Image], np.ndarray]] = {
+    "none": as_rgb,
+    "jpeg q90": lambda a: jpeg(a, 90),
+    "jpeg q75": lambda a: jpeg(a, 75),
+    "jpeg q50": lambda a: jpeg(a, 50),
+    "webp q75": lambda a: webp(a, 75),
+    "resize 0.5": lambda a: resize(a, 0.5),
+    "resize 0.75": lambda a: resize(a, 0.75),
+    "crop 80%": lambda a: crop(a, 0.8),
+    "brightness x0.8": lambda a: brightness(a, 0.8),
+    "brightness x1.2": lambda a: brightness(a, 1.2),
+    "contrast x1.3": lambda a: contrast(a, 1.3),
+    "noise sigma 5": lambda a: noise(a, 5),
+    "rotate 2deg": lambda a: rotate(a, 2),
+    "screenshot": screenshot,
+}
