@@ -6,39 +6,16 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BAD_PARAMETER, UNKNOWN_STYLE, CIError
-from .rules.grammar import bad
-from .rules.model import Stage
-from .rules.registry import parse_rule, register_family
+from .rules.model import Rule
+from .rules.registry import parse_rule
+from .rules.style import StyleRef
 
 SEPARATORS = "!-_/"
 _MAX_STYLES = 100
 _NAME = re.compile(r"^[A-Za-z0-9.\-_!/]{1,64}$")
-
-
-@dataclass(frozen=True)
-class StyleRef(Stage):
-    """A ``style/<name>`` stage, expanded by ``process`` from its Styles."""
-
-    name: str = ""
-
-    def __str__(self) -> str:
-        return f"style/{self.name}"
-
-    def apply(self, canvas, ctx):  # pragma: no cover - expanded before processing
-        raise CIError(f"style {self.name!r} needs a Styles collection", code=UNKNOWN_STYLE, token=self.name)
-
-
-def _parse_style(segments: list[str]) -> Stage:
-    if len(segments) != 1 or not segments[0]:
-        raise bad("style/ takes exactly one style name", "style/" + "/".join(segments))
-    return StyleRef(segments[0])
-
-
-register_family("style", _parse_style)
 
 
 class Styles:
@@ -152,8 +129,6 @@ class Styles:
 
     def expand(self, rule):
         """Replace every ``style/<name>`` stage of a Rule by the style's stages."""
-        from .rules.model import Rule
-
         stages = []
         for stage in rule:
             if isinstance(stage, StyleRef):

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from ..canvas import Canvas
-from ..rules.grammar import fmt_float
+from ..tokens import fmt_float
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from fractions import Fraction
 from PIL import Image
 
 from ..canvas import Canvas
-from ..rules.grammar import color_token
+from ..tokens import color_token
 from .frames import check_output_size, fill_for, resize, round_half_up
 
 WHITE = (255, 255, 255)

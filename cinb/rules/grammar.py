@@ -7,6 +7,7 @@ import binascii
 import re
 
 from ..errors import BAD_PARAMETER, CIError
+from ..tokens import b64u_encode, color_token, fmt_float  # noqa: F401  (the writers, re-exported)
 
 #: The nine gravity cells, keyed by their lower-case name.
 GRAVITIES = {
@@ -52,11 +53,6 @@ def parse_float(value: str, key: str, *, lo: float | None = None, hi: float | No
     return x
 
 
-def fmt_float(x: float) -> str:
-    """Shortest text for a float that parses back to the same value (``2.0`` -> ``2``)."""
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
-
-
 def b64u_decode(value: str, key: str) -> bytes:
     """Decode CI's URL-safe base64, padded or not (standard ``+/`` accepted too).
 
@@ -75,19 +71,6 @@ def b64u_decode(value: str, key: str) -> bytes:
         return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (binascii.Error, ValueError) as exc:
         raise bad(f"{key} is not valid base64: {value!r}", value) from exc
-
-
-def b64u_encode(data: bytes | str) -> str:
-    """Encode as unpadded URL-safe base64, CI's canonical form.
-
-    Examples
-    --------
-    >>> b64u_encode("#FFFFFF")
-    'I0ZGRkZGRg'
-    """
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
 
 
 def b64u_text(value: str, key: str) -> str:
@@ -114,11 +97,6 @@ def parse_color(value: str, key: str = "color") -> tuple[int, int, int]:
         raise bad(f"{key} {value!r} must encode '#RRGGBB', got {text!r}", value)
     h = m.group(1)
     return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))
-
-
-def color_token(rgb: tuple[int, int, int]) -> str:
-    """The canonical b64u token of a colour."""
-    return b64u_encode("#%02X%02X%02X" % tuple(rgb))
 
 
 def parse_gravity(value: str, key: str = "gravity") -> str:

@@ -15,6 +15,7 @@ from ..ops.scaling import Thumbnail, View2
 from .grammar import bad, pairs, parse_color, parse_float, parse_gravity, parse_int
 from .model import FORMAT_ALIASES, Context, EncodeOptions, Quality, SizeLimit, Stage
 from .registry import register_family
+from .style import StyleRef
 
 _N = r"(\d{1,9})"
 _THUMBNAIL_FORMS = [
@@ -208,8 +209,6 @@ def parse_mogr2(segments: list[str]) -> Stage:
     if not segments or segments == [""]:
         raise bad("imageMogr2 needs at least one parameter", "imageMogr2")
     if segments[0] == "style":
-        from ..styles import StyleRef
-
         if len(segments) != 2 or not segments[1]:
             raise bad("imageMogr2/style/ takes exactly one style name", "/".join(segments))
         return StyleRef(segments[1])
