@@ -63,8 +63,10 @@ def guetzli_pixels(image: Image.Image, quality: int = 90) -> bytes:
 
     Examples
     --------
-    >>> data = guetzli_pixels(Image.new("RGB", (16, 16), "white"), 90)   # doctest: +SKIP
-    >>> data[:2]                                                       # doctest: +SKIP
+    >>> from PIL import Image
+    >>> from cinb.compression.guetzli import guetzli_pixels
+    >>> data = guetzli_pixels(Image.new("RGB", (16, 16), "white"), 90)
+    >>> data[:2]
     b'\\xff\\xd8'
     """
     try:
@@ -131,9 +133,13 @@ def guetzli(src: Any, quality: int | None = None, *, max_megapixels: float = MAX
 
     Examples
     --------
-    >>> import cinb.compression as cc                                   # doctest: +SKIP
-    >>> r = cc.guetzli("datasets/sample/coffee.jpg")                    # doctest: +SKIP
-    >>> r.info["x-GuetzliState"], r.format                              # doctest: +SKIP
+    >>> import io
+    >>> from PIL import Image
+    >>> from cinb import data
+    >>> from cinb.compression import guetzli
+    >>> buf = io.BytesIO(); Image.open(data.coffee()).resize((16, 16)).save(buf, "JPEG", quality=95)
+    >>> r = guetzli(buf.getvalue())
+    >>> r.info["x-GuetzliState"], r.format
     (100, 'jpeg')
     """
     from ..codecs.jpeg import splice_metadata
@@ -208,10 +214,16 @@ def guetzli_collection(df: Any, out_dir: str | os.PathLike, *, quality: int | No
 
     Examples
     --------
-    >>> import pandas as pd, tempfile                                          # doctest: +SKIP
-    >>> out = guetzli_collection(pd.DataFrame({"path": ["datasets/sample/coffee.jpg"]}),
-    ...                          tempfile.mkdtemp())                           # doctest: +SKIP
-    >>> out["guetzli_state"].tolist()                                          # doctest: +SKIP
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from PIL import Image
+    >>> from cinb import data
+    >>> from cinb.compression.guetzli import guetzli_collection
+    >>> folder = tempfile.mkdtemp(); src = os.path.join(folder, "small.jpg")
+    >>> Image.open(data.coffee()).resize((16, 16)).save(src, quality=95)
+    >>> out = guetzli_collection(pd.DataFrame({"path": [src]}), os.path.join(folder, "out"),
+    ...                          progress=False, warn=False)
+    >>> out["guetzli_state"].tolist()
     [100]
     """
     import pandas as pd
