@@ -8,6 +8,8 @@ Examples
 320
 """
 
+from .ai import ci_process
+from .caches import clear_caches
 from .engine import Result, process
 from .errors import CIError
 from .info import exif, image_ave, image_info
@@ -21,5 +23,5 @@ from .collection import analyze, apply, scan  # noqa: E402  (also registers df.c
 
 __version__ = "0.1.0"
 
-__all__ = ["CIError", "Result", "Rule", "Styles", "analyze", "apply", "exif", "image_ave", "image_info", "parse_rule", "pic_operations", "process",
+__all__ = ["CIError", "Result", "Rule", "Styles", "analyze", "apply", "ci_process", "clear_caches", "exif", "image_ave", "image_info", "parse_rule", "pic_operations", "process",
            "scan", "__version__"]

@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--key", help="the source object's key (default: file name)")
     q.add_argument("--xml", action="store_true", help="print CI's XML UploadResult instead of JSON")
     q.set_defaults(func=_cmd_pic_operations)
+    from .ai.cli import register_cli as register_ai
+
+    register_ai(sub)
     for register in EXTRA_COMMANDS:
         register(sub)
     return parser

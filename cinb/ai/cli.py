@@ -1,0 +1,58 @@
+"""``cinb ai NAME INPUT [k=v ...]``: run a ci-process endpoint from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..errors import BAD_PARAMETER, CIError
+from .endpoints import endpoints
+from .process import ci_process
+
+
+def _params(items: list[str]) -> dict:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CIError(f"parameters are key=value, got {item!r}", code=BAD_PARAMETER, token=item)
+        out[key] = value
+    return out
+
+
+def _cmd_ai(args) -> int:
+    if args.name == "list":
+        for ep in endpoints():
+            params = " ".join(f"{p.name}={p.default}" if not p.required else f"{p.name}=?" for p in ep.params)
+            print(f"{ep.name:<16} {ep.kind:<5} {params:<30} {ep.description}")
+        return 0
+    if not args.input:
+        raise CIError("cinb ai needs an INPUT image", code=BAD_PARAMETER)
+    result = ci_process(args.input, args.name, **_params(args.params))
+    if result.format != "json":
+        if not args.output:
+            raise CIError(f"{args.name} answers with an image: pass -o OUTPUT", code=BAD_PARAMETER)
+        out = Path(args.output)
+        if out.exists() and out.resolve() == Path(args.input).resolve():
+            raise CIError(f"refusing to overwrite the input {args.input}", code=BAD_PARAMETER, token=args.input)
+        result.save(out)
+        print(f"{args.input} -> {out} ({result.width}x{result.height} {result.format})", file=sys.stderr)
+    if args.xml:
+        print(result.xml)
+    else:
+        print(json.dumps(result.response, ensure_ascii=False, indent=2))
+    return 0
+
+
+def register_cli(sub) -> None:
+    """Add the ``ai`` subcommand to the ``cinb`` parser."""
+    p = sub.add_parser("ai", help="run a CI ci-process endpoint (ImageInspect, QRcode, ...) on one image",
+                       description="Run ?ci-process=NAME&k=v on an image; prints CI's response (JSON, or --xml). "
+                                   "'cinb ai list' lists the endpoints.")
+    p.add_argument("name", help="endpoint (e.g. ImageInspect) or a query 'ci-process=NAME&k=v'; 'list' lists them")
+    p.add_argument("input", nargs="?", help="the image")
+    p.add_argument("params", nargs="*", help="parameters as k=v, CI's spelling (cover=1, max-face-num=5)")
+    p.add_argument("--xml", action="store_true", help="print CI's XML body instead of JSON")
+    p.add_argument("-o", "--output", help="where to write an image answer")
+    p.set_defaults(func=_cmd_ai)

@@ -1,0 +1,87 @@
+"""The rule form of endpoints (``QRcode/cover/1`` in Pic-Operations), derived from their declarations.
+
+CI accepts some ``ci-process`` endpoints as upload-time rules; Pic-Operations then stores the image
+(processed, for image endpoints or ``cover=1``) and reports the endpoint's response fields in
+``ProcessResults/Object``. Locally such a rule is a pipeline stage like any other: it runs the
+endpoint on the image so far (upright) and adds the answer to ``Result.response``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..canvas import Canvas
+from ..imageinput import ImageInput
+from ..ops.rotation import AutoOrient
+from ..rules.grammar import keyed_values
+from ..rules.model import Stage
+from ..rules.registry import register_family
+from .endpoints import Endpoint, endpoints, get_endpoint
+from .process import as_canvas
+from .request import _query_text
+
+
+@dataclass(frozen=True)
+class EndpointStage(Stage):
+    """A ``<Rule>/<param>/<value>...`` stage that runs an endpoint.
+
+    Examples
+    --------
+    >>> from cinb.rules import parse_rule
+    >>> from cinb.ai.endpoints import Answer, Endpoint, bool_param, register_endpoint, unregister_endpoint
+    >>> ep = register_endpoint(Endpoint("SizeDemo", lambda inp, *, half: Answer({"W": inp.image(None).width}),
+    ...                                 params=(bool_param("half"),), rule="SizeDemo"))
+    >>> register_rule_form(ep)
+    >>> str(parse_rule("SizeDemo/half/1"))
+    'SizeDemo/half/1'
+    >>> unregister_endpoint("SizeDemo")
+    """
+
+    endpoint: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def __str__(self) -> str:
+        ep = get_endpoint(self.endpoint)
+        values = dict(self.params)
+        out = [ep.rule or ep.name]
+        for p in ep.params:
+            value = values.get(p.python_name)
+            if value is not None and value != p.default:
+                out += [p.name, _query_text(value)]
+        return "/".join(out)
+
+    def apply(self, canvas: Canvas, ctx=None) -> Canvas:
+        ep = get_endpoint(self.endpoint)
+        upright = AutoOrient().apply(canvas)
+        answer = ep.run(ImageInput(upright.frames[0]), **dict(self.params))
+        response = {**canvas.response, **answer.response}
+        if ep.kind == "image" or answer.image is not None:
+            if answer.image is None:
+                return upright.replace(response=response)
+            out = as_canvas(answer.image)
+            return upright.replace(frames=out.frames, durations=[], response=response, nominal_size=None)
+        return canvas.replace(response=response)
+
+
+def _parser(ep: Endpoint):
+    def parse(segments: list[str]) -> Stage:
+        given = {}
+        if segments and segments != [""]:
+            given = keyed_values(segments, ep.rule or ep.name, {p.name: (lambda v: v) for p in ep.params})
+        params = ep.parse_params(given)
+        return EndpointStage(ep.name, tuple(params.items()))
+
+    return parse
+
+
+def register_rule_form(ep: Endpoint) -> None:
+    """Teach ``parse_rule`` the rule form of ``ep`` (its ``rule`` prefix)."""
+    if ep.rule:
+        register_family(ep.rule, _parser(ep))
+
+
+for _ep in endpoints():
+    register_rule_form(_ep)
+
+__all__ = ["EndpointStage", "register_rule_form"]

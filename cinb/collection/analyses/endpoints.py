@@ -1,0 +1,50 @@
+"""Every ``ci-process`` endpoint that declares an ``analysis`` becomes one here (one decode per image).
+
+The endpoint's ``flatten`` gives flat, typed columns a person filters on; the whole response is kept
+in one more column, ``<analysis>_response``.
+"""
+
+from __future__ import annotations
+
+from cinb.ai.endpoints import Endpoint, endpoints, get_endpoint
+from cinb.collection.analyses.registry import register_analysis
+
+
+class EndpointAnalysis:
+    """The per-image function of an endpoint's analysis (a picklable callable: pools may spawn).
+
+    Examples
+    --------
+    >>> import io
+    >>> from PIL import Image
+    >>> from cinb.imageinput import ImageInput
+    >>> buf = io.BytesIO(); Image.new("RGB", (8, 8)).save(buf, "PNG")
+    >>> EndpointAnalysis("ImageInspect")(ImageInput(buf.getvalue()))["inspect_suspicious"]
+    False
+    """
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+
+    def __call__(self, ctx, **options) -> dict:
+        ep = get_endpoint(self.endpoint)
+        params = ep.parse_params({k: v for k, v in options.items() if v is not None})
+        answer = ep.run(ctx, **params)
+        return {**ep.flatten(answer.response), f"{ep.analysis}_response": answer.response}
+
+    def __repr__(self) -> str:
+        return f"EndpointAnalysis({self.endpoint!r})"
+
+
+def register_endpoint_analysis(ep: Endpoint) -> None:
+    """Register ``ep``'s analysis (its ``analysis`` name, ``columns`` and parameters as options)."""
+    if not ep.analysis:
+        return
+    register_analysis(ep.analysis, EndpointAnalysis(ep.name),
+                      columns={**ep.columns, f"{ep.analysis}_response": object},
+                      defaults={p.python_name: p.default for p in ep.params},
+                      description=f"ci-process={ep.name}: {ep.description}")
+
+
+for _ep in endpoints():
+    register_endpoint_analysis(_ep)
