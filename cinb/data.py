@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from pathlib import Path
+
+from .caches import register_cache
+from .settings import get_settings
 
 __all__ = ["sample_dir", "names", "path", "manifest", "photos",
            "astronaut", "coffee", "chelsea", "rocket", "grace_hopper", "camera"]
@@ -37,8 +39,7 @@ _REPO_SAMPLE = Path(__file__).resolve().parent.parent / "datasets" / "sample"
 _PHOTOS = ("astronaut.jpg", "coffee.jpg", "chelsea.jpg", "rocket.jpg", "grace-hopper.jpg")
 
 
-@functools.cache
-def sample_dir() -> Path:
+def sample_dir() -> Path:  # not cached: follows the sample_dir setting (one stat)
     """The folder holding the sample images.
 
     Returns
@@ -57,7 +58,7 @@ def sample_dir() -> Path:
     >>> (data.sample_dir() / "MANIFEST.json").is_file()
     True
     """
-    env = os.environ.get(_ENV)
+    env = get_settings().sample_dir  # default: $CINB_SAMPLE_DIR, read once
     where = Path(env) if env else _REPO_SAMPLE
     if not where.is_dir():
         raise FileNotFoundError(
@@ -66,6 +67,7 @@ def sample_dir() -> Path:
     return where
 
 
+@register_cache
 @functools.cache
 def manifest() -> dict[str, dict]:
     """``MANIFEST.json``: file name -> format, mode, size, frames, bytes, sha256, what it covers, source.

@@ -10,7 +10,8 @@ import pytest
 
 import cinb
 from cinb.cli import main
-from cinb.collection import gallery, map_rows
+from cinb.collection import map_rows
+from cinb.settings import using
 from collection_data import BAD, GOOD, make_mixed_folder
 
 
@@ -20,10 +21,10 @@ def mixed(tmp_path_factory):
 
 
 @pytest.fixture()
-def thumb_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("CINB_THUMB_CACHE", str(tmp_path / "thumbs"))
-    gallery._MEMORY.clear()
-    return tmp_path / "thumbs"
+def thumb_cache(tmp_path):
+    cinb.clear_caches()
+    with using(thumb_cache=tmp_path / "thumbs"):
+        yield tmp_path / "thumbs"
 
 
 def test_show_pages_captions_and_errors(mixed, thumb_cache):
@@ -43,7 +44,7 @@ def test_show_pages_captions_and_errors(mixed, thumb_cache):
 def test_show_thumbnails_come_from_the_cache(mixed, thumb_cache, monkeypatch):
     df = cinb.scan([mixed / "coffee.jpg", mixed / "rocket.jpg"], progress=False)
     first = df.ci.show(progress=False).html
-    gallery._MEMORY.clear()
+    cinb.clear_caches()  # the in-memory thumbnails: only the disk cache is left
 
     def no_decode(*args, **kwargs):
         raise AssertionError("decoded although cached")

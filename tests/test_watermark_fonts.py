@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cinb import CIError
+from cinb.settings import using
 from cinb.watermark import fonts
 from cinb.watermark.text import text_mask
 
@@ -65,7 +66,7 @@ def test_licences_ship_with_the_latin_fonts():
         assert "Open Font License" in licence.read_text()
 
 
-def test_register_font_and_font_dir_override(tmp_path, monkeypatch):
+def test_register_font_and_font_dir_override(tmp_path):
     arimo = fonts.resolve_font("arial")
     try:
         fonts.register_font("simkai", arimo)
@@ -75,8 +76,8 @@ def test_register_font_and_font_dir_override(tmp_path, monkeypatch):
         fonts.unregister_fonts()
     assert fonts.font_spec("simkai").source == "package"
     (tmp_path / "simsun.ttc").write_bytes(arimo.read_bytes())
-    monkeypatch.setenv("CINB_FONT_DIR", str(tmp_path))
-    assert fonts.resolve_font("simsun宋体.ttc") == tmp_path / "simsun.ttc"
+    with using(font_dir=tmp_path):  # the setting $CINB_FONT_DIR gives at start-up
+        assert fonts.resolve_font("simsun宋体.ttc") == tmp_path / "simsun.ttc"
     with pytest.raises(CIError):
         fonts.register_font("simkai", tmp_path / "missing.ttf")
 

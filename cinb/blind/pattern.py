@@ -16,6 +16,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from ..caches import register_cache
+
 #: Tile period in pixels (the normalised frame).
 TILE = 128
 #: Chip size in pixels.
@@ -108,6 +110,7 @@ class Layout:
         return cyclic_smooth(up)
 
 
+@register_cache
 @lru_cache(maxsize=32)
 def _layout_arrays(key: str, n_coded: int):
     grid = TILE // CHIP
@@ -126,6 +129,7 @@ def _layout_arrays(key: str, n_coded: int):
     return pilots.reshape(grid, grid), data_idx, data_bit, data_sign
 
 
+@register_cache
 @lru_cache(maxsize=32)
 def _pilot_tile(key: str, n_coded: int) -> np.ndarray:
     lay = Layout(key, n_coded)

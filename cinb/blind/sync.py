@@ -18,6 +18,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from ..caches import register_cache
 from .pattern import TILE
 
 #: Scales (received / embedded) that the lattice search covers.
@@ -93,6 +94,7 @@ def _white_spectrum(r: np.ndarray) -> np.ndarray:
     return np.minimum(white, 30.0)
 
 
+@register_cache
 @lru_cache(maxsize=1)
 def _harmonics() -> tuple[np.ndarray, np.ndarray]:
     """Tile harmonics (i, j) of a half plane and their expected power (the chip's spectrum)."""

@@ -14,30 +14,37 @@ import html
 import io
 import math
 import os
-import tempfile
 from collections import OrderedDict
 from typing import Any, Sequence
 
 import pandas as pd
 from PIL import Image
 
+from cinb.caches import register_cache
 from cinb.parallel import is_dask, map_values
+from cinb.settings import DEFAULT_THUMB_CACHE, Settings, get_settings
 
-#: Default on-disk thumbnail cache (under the system temp folder; override with CINB_THUMB_CACHE).
-DEFAULT_CACHE = os.path.join(tempfile.gettempdir(), "cinb-thumbs")
+#: Default on-disk thumbnail cache (under the system temp folder; the ``thumb_cache`` setting,
+#: ``$CINB_THUMB_CACHE``, changes it).
+DEFAULT_CACHE = DEFAULT_THUMB_CACHE
+# Data URIs by thumbnail key (path, size, mtime, pixel size): about 5 kB each, so at most ~25 MB.
 _MEMORY: OrderedDict[str, str] = OrderedDict()
 _MEMORY_MAX = 5000
+register_cache(_MEMORY.clear, name="cinb.collection.gallery._MEMORY")
 
 
-def cache_dir() -> str:
-    """The thumbnail cache folder in use.
+def cache_dir(*, settings: Settings | None = None) -> str:
+    """The thumbnail cache folder in use: the ``thumb_cache`` setting (default: the current settings).
 
     Examples
     --------
-    >>> cache_dir().endswith("cinb-thumbs") or "CINB_THUMB_CACHE" in os.environ
-    True
+    >>> from cinb.collection.gallery import cache_dir
+    >>> from cinb.settings import using
+    >>> with using(thumb_cache="/tmp/my-thumbs"):
+    ...     cache_dir()
+    '/tmp/my-thumbs'
     """
-    return os.environ.get("CINB_THUMB_CACHE", DEFAULT_CACHE)
+    return (settings if settings is not None else get_settings()).thumb_cache
 
 
 def _key(path: str, size: int) -> str | None:

@@ -12,11 +12,14 @@ import json
 import os
 from typing import Any
 
+from cinb.caches import register_cache
+
 #: File name of the journal inside an output folder (hidden, so a scan of that folder skips it).
 JOURNAL_NAME = ".cinb-apply.jsonl"
 
 # Per-process snapshots: {(journal path, run token): (entries by key, set of outputs)}.
 _SNAPSHOTS: dict[tuple[str, str], tuple[dict, set]] = {}
+register_cache(_SNAPSHOTS.clear, name="cinb.collection.journal._SNAPSHOTS")
 
 
 def journal_path(out_dir: str) -> str:

@@ -12,9 +12,11 @@ so each name maps to an OFL font shipped by a PyPI dependency:
 Characters the chosen font lacks (Chinese text in ``tahoma``, CI's default) fall back to Noto Sans
 CJK, so Chinese always renders (in Simplified-Chinese glyph forms: see ``text.LANGUAGE``). The mapping is the same on every machine; to get CI's exact
 glyphs, point a CI name at a file you hold a licence for with :func:`register_font` or put files
-named as CI names them into the folder in ``$CINB_FONT_DIR``. :func:`use_system_fonts` opts in to
-closer style matches from Debian font packages when installed (Noto Serif CJK for ``simsun`` /
-``simfang``, AR PL UKai for ``simkai``), at the price of machine-dependent output.
+named as CI names them into the ``font_dir`` folder (``cinb.settings``, ``$CINB_FONT_DIR``).
+:func:`use_system_fonts` opts in to closer style matches from Debian font packages when installed
+(Noto Serif CJK for ``simsun`` / ``simfang``, AR PL UKai for ``simkai``), at the price of
+machine-dependent output. All three are settings (``fonts``, ``font_dir``, ``system_fonts``), so
+worker processes render with the same fonts as the notebook that started them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from pathlib import Path
 
 from PIL import ImageFont
 
+from ..caches import register_cache
 from ..errors import BAD_PARAMETER, CIError
+from ..settings import Settings, configure, get_settings
 
 #: CI's default font (spec §11).
 DEFAULT_FONT = "tahoma.ttf"
@@ -52,8 +56,8 @@ class FontSpec:
     source: str = "package"  # package | system | user
 
     def load(self, size: int) -> ImageFont.FreeTypeFont:
-        """The font at ``size`` pixels (cached)."""
-        return _load(str(self.path), self.index, self.weight, int(size))
+        """The font at ``size`` pixels (cached by file, modification time, face, weight and size)."""
+        return _load(str(self.path), _mtime(self.path), self.index, self.weight, int(size))
 
 
 def _packaged(module: str, *parts: str) -> Path:
@@ -106,11 +110,6 @@ _SYSTEM: dict[str, tuple[str, int]] = {
     "STHeiti Medium.ttc": ("/usr/share/fonts/opentype/noto/NotoSansCJK-Medium.ttc", 2),
 }
 
-_USER: dict[str, Path] = {}
-_USER_INDEX: dict[str, int] = {}
-_PREFS = {"system": False}
-
-
 def _key(name: str) -> str:
     return unicodedata.normalize("NFKC", name).strip().lower()
 
@@ -157,6 +156,14 @@ def canonical_font_name(name: str) -> str:
 def register_font(name: str, path: str | os.PathLike, *, index: int = 0) -> None:
     """Render CI font ``name`` with your own file (for instance a licensed copy of the original).
 
+    A shorthand for adding ``(name, path, index)`` to the ``fonts`` setting with
+    ``cinb.settings.configure``: process-wide, and passed to worker processes.
+
+    Raises
+    ------
+    CIError
+        -103 for a font name CI does not offer or a file that does not exist.
+
     Examples
     --------
     >>> from cinb.watermark.fonts import font_spec, register_font, unregister_fonts
@@ -168,37 +175,80 @@ def register_font(name: str, path: str | os.PathLike, *, index: int = 0) -> None
     p = Path(path)
     if not p.is_file():
         raise CIError(f"font file not found: {str(p)!r}", code=BAD_PARAMETER, token=str(p))
-    _USER[canonical_font_name(name)] = p
-    _USER_INDEX[canonical_font_name(name)] = index
+    configure(fonts=(*get_settings().fonts, (canonical_font_name(name), str(p), int(index))))
 
 
 def unregister_fonts() -> None:
-    """Forget every :func:`register_font` override."""
-    _USER.clear()
-    _USER_INDEX.clear()
+    """Forget every :func:`register_font` override (``configure(fonts=())``)."""
+    configure(fonts=())
 
 
 def use_system_fonts(enabled: bool = True) -> None:
-    """Prefer closer style matches from installed Debian font packages (machine-dependent output)."""
-    _PREFS["system"] = bool(enabled)
+    """Prefer closer style matches from installed Debian font packages (machine-dependent output).
+
+    A shorthand for ``cinb.settings.configure(system_fonts=enabled)``.
+
+    Examples
+    --------
+    >>> from cinb.settings import get_settings
+    >>> from cinb.watermark.fonts import use_system_fonts
+    >>> use_system_fonts(True); get_settings().system_fonts
+    True
+    >>> use_system_fonts(False)
+    """
+    configure(system_fonts=bool(enabled))
 
 
-def _from_font_dir(ci: str) -> Path | None:
-    folder = os.environ.get("CINB_FONT_DIR")
-    if not folder or not Path(folder).is_dir():
+def _mtime(path: str | os.PathLike) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1  # let the loader report the missing file
+
+
+@register_cache
+@lru_cache(maxsize=8)
+def _font_dir_files(folder: str, mtime_ns: int) -> tuple[tuple[str, Path], ...]:
+    """``(normalised name or stem, file)`` of a font folder, keyed on the folder's modification time
+    (adding, removing or renaming a file changes it), so rendering does not list the folder per text."""
+    out = []
+    for entry in sorted(Path(folder).iterdir()):
+        if entry.is_file():
+            out += [(_key(entry.name), entry), (_key(entry.stem), entry)]
+    return tuple(out)
+
+
+def _from_font_dir(ci: str, folder: str | None) -> Path | None:
+    if not folder:
+        return None
+    try:
+        files = _font_dir_files(folder, os.stat(folder).st_mtime_ns)
+    except OSError:  # no such folder (or unreadable): the setting simply finds nothing
         return None
     wanted = {_key(ci), *(_key(a) for a in _TABLE[ci][0])}
-    for entry in sorted(Path(folder).iterdir()):
-        if entry.is_file() and (_key(entry.name) in wanted or _key(entry.stem) in wanted):
+    for label, entry in files:
+        if label in wanted:
             return entry
     return None
 
 
-def font_spec(name: str = DEFAULT_FONT) -> FontSpec:
+def font_spec(name: str = DEFAULT_FONT, *, settings: Settings | None = None) -> FontSpec:
     """The face CI font ``name`` renders with here.
 
-    Order: :func:`register_font`, ``$CINB_FONT_DIR``, Debian fonts after :func:`use_system_fonts`,
-    then the packaged OFL font.
+    Order: :func:`register_font` (the ``fonts`` setting), the ``font_dir`` setting
+    (``$CINB_FONT_DIR``), Debian fonts after :func:`use_system_fonts`, then the packaged OFL font.
+
+    Parameters
+    ----------
+    name : str
+        A CI font name, given loosely (see :func:`canonical_font_name`).
+    settings : Settings, optional
+        Default: :func:`cinb.settings.get_settings`.
+
+    Raises
+    ------
+    CIError
+        -103 for a font name CI does not offer.
 
     Examples
     --------
@@ -206,14 +256,18 @@ def font_spec(name: str = DEFAULT_FONT) -> FontSpec:
     >>> from cinb.watermark.fonts import font_spec
     >>> font_spec("simsun").path.name
     'NotoSansCJKtc-Regular.otf'
+    >>> font_spec("simsun", settings=Settings(fonts=[("simsun宋体.ttc", "/fonts/simsun.ttc", 0)])).source
+    'user'
     """
+    settings = settings if settings is not None else get_settings()
     ci = canonical_font_name(name)
-    if ci in _USER:
-        return FontSpec(_USER[ci], _USER_INDEX.get(ci, 0), source="user")
-    found = _from_font_dir(ci)
+    for user_name, path, index in settings.fonts:
+        if user_name == ci:
+            return FontSpec(Path(path), index, source="user")
+    found = _from_font_dir(ci, settings.font_dir)
     if found is not None:
         return FontSpec(found, 0, source="user")
-    if _PREFS["system"] and ci in _SYSTEM and Path(_SYSTEM[ci][0]).is_file():
+    if settings.system_fonts and ci in _SYSTEM and Path(_SYSTEM[ci][0]).is_file():
         return FontSpec(Path(_SYSTEM[ci][0]), _SYSTEM[ci][1], source="system")
     return _TABLE[ci][1]()
 
@@ -240,7 +294,7 @@ def fallback_spec() -> FontSpec:
     return _cjk()
 
 
-def font_table() -> list[dict]:
+def font_table(*, settings: Settings | None = None) -> list[dict]:
     """Every CI font name with the file and weight it resolves to here (for docs and notebooks).
 
     Examples
@@ -251,14 +305,15 @@ def font_table() -> list[dict]:
     """
     rows = []
     for ci, (_aliases, _f, note) in _TABLE.items():
-        spec = font_spec(ci)
+        spec = font_spec(ci, settings=settings)
         rows.append({"ci_name": ci, "file": spec.path.name, "weight": spec.weight, "source": spec.source,
                      "style": note if spec.source == "package" else spec.source, "path": str(spec.path)})
     return rows
 
 
+@register_cache
 @lru_cache(maxsize=64)
-def _load(path: str, index: int, weight: int | None, size: int) -> ImageFont.FreeTypeFont:
+def _load(path: str, mtime_ns: int, index: int, weight: int | None, size: int) -> ImageFont.FreeTypeFont:
     font = ImageFont.truetype(path, size, index=index)
     if weight is not None:
         axes = font.get_variation_axes()
@@ -273,9 +328,21 @@ def _load(path: str, index: int, weight: int | None, size: int) -> ImageFont.Fre
     return font
 
 
-@lru_cache(maxsize=16)
 def covered(path: str, index: int) -> frozenset[int]:
-    """Code points a font file maps to glyphs (its best cmap)."""
+    """Code points a font file maps to glyphs (its best cmap; cached by file modification time).
+
+    Examples
+    --------
+    >>> from cinb.watermark.fonts import covered, font_spec
+    >>> ord("A") in covered(str(font_spec("arial").path), 0)
+    True
+    """
+    return _covered(str(path), _mtime(path), index)
+
+
+@register_cache
+@lru_cache(maxsize=16)
+def _covered(path: str, mtime_ns: int, index: int) -> frozenset[int]:
     from fontTools.ttLib import TTFont
 
     with TTFont(path, fontNumber=index, lazy=True) as tt:

@@ -192,10 +192,10 @@ class ImageWatermark(_Placement):
 
     def source_path(self, ctx: Context | None = None):
         """The local file the watermark resolves to (CIError -103 naming it when missing)."""
-        base = getattr(ctx, "base_dir", None)
+        base, settings = getattr(ctx, "base_dir", None), getattr(ctx, "settings", None)
         if self.image is not None:
-            return resolve_location(self.image, base_dir=base)
-        return resolve_location(self.image_key, is_key=True, base_dir=base)
+            return resolve_location(self.image, base_dir=base, settings=settings)
+        return resolve_location(self.image_key, is_key=True, base_dir=base, settings=settings)
 
     def mark(self, image_size: tuple[int, int], ctx: Context | None) -> Image.Image:
         mark = load_watermark(self.source_path(ctx))
@@ -254,7 +254,8 @@ class TextWatermark(_Placement):
 
     def mark(self, image_size: tuple[int, int], ctx: Context | None) -> Image.Image:
         def draw(size: int) -> Image.Image:
-            return render_text(self.text, font=self.font, size=size, fill=self.fill, shadow=self.shadow)
+            return render_text(self.text, font=self.font, size=size, fill=self.fill, shadow=self.shadow,
+                               settings=getattr(ctx, "settings", None))
 
         mark = draw(self.fontsize)
         if self.scatype is not None:

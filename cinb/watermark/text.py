@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw, ImageFilter, features
 
 from ..errors import BAD_PARAMETER, CIError
 from ..limits import LIMITS
+from ..settings import Settings
 from .fonts import DEFAULT_FONT, FontSpec, covered, fallback_spec, font_spec
 
 #: Cached FreeType faces are shared; one thread at a time draws with them (Dask may use threads).
@@ -41,8 +42,11 @@ def _runs(line: str, primary: FontSpec, fallback: FontSpec) -> list[tuple[str, F
     return runs
 
 
-def text_mask(text: str, *, font: str = DEFAULT_FONT, size: int = 13) -> Image.Image:
+def text_mask(text: str, *, font: str = DEFAULT_FONT, size: int = 13,
+              settings: Settings | None = None) -> Image.Image:
     """The text's coverage as an ``L`` image cropped to the ink (``size`` is the em size in px).
+
+    ``settings`` (default: the current ones) choose the font files, see :func:`.fonts.font_spec`.
 
     Examples
     --------
@@ -50,7 +54,7 @@ def text_mask(text: str, *, font: str = DEFAULT_FONT, size: int = 13) -> Image.I
     >>> m.mode, m.height < 60 < m.width
     ('L', True)
     """
-    primary, fallback = font_spec(font), fallback_spec()
+    primary, fallback = font_spec(font, settings=settings), fallback_spec()
     lines = text.split("\n")
     line_runs = [_runs(line, primary, fallback) for line in lines]
     faces = {face for runs in line_runs for _, face in runs} or {primary}
@@ -82,7 +86,8 @@ def text_mask(text: str, *, font: str = DEFAULT_FONT, size: int = 13) -> Image.I
 
 
 def render_text(text: str, *, font: str = DEFAULT_FONT, size: int = 13,
-                fill: tuple[int, int, int] = (0x3D, 0x3D, 0x3D), shadow: int = 0) -> Image.Image:
+                fill: tuple[int, int, int] = (0x3D, 0x3D, 0x3D), shadow: int = 0,
+                settings: Settings | None = None) -> Image.Image:
     """The text as an RGBA image: ``fill`` coloured glyphs over a black shadow of opacity ``shadow`` %.
 
     The shadow is offset down-right by about 1/16 of the font size (at least 1 px) and softened
@@ -94,7 +99,7 @@ def render_text(text: str, *, font: str = DEFAULT_FONT, size: int = 13,
     >>> img.mode, img.getpixel((img.width // 2, 0))[3] >= 0
     ('RGBA', True)
     """
-    mask = text_mask(text, font=font, size=size)
+    mask = text_mask(text, font=font, size=size, settings=settings)
     glyphs = Image.new("RGBA", mask.size, (*fill, 0))
     glyphs.putalpha(mask)
     if not shadow:
