@@ -13,7 +13,7 @@ Settings, chosen by measurement (benchmarks/RESULTS.md, "Compression"):
 from __future__ import annotations
 
 from ..canvas import Canvas
-from ..rules.model import EncodeOptions
+from .options import EncodeOptions
 from .registry import Codec, pil_save, register_codec, save_kwargs
 
 #: libavif speed 0 (slowest) - 10.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..canvas import Canvas
-from ..rules.model import EncodeOptions
+from .options import EncodeOptions
 from .registry import Codec, pil_save, register_codec
 
 

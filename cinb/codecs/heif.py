@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..canvas import Canvas
 from ..errors import UNSUPPORTED_TYPE, CIError
-from ..rules.model import EncodeOptions
+from .options import EncodeOptions
 from .registry import Codec, pil_save, register_codec, save_kwargs
 
 

@@ -14,7 +14,7 @@ import io
 from PIL import Image
 
 from ..canvas import Canvas
-from ..rules.model import EncodeOptions
+from .options import EncodeOptions
 from .registry import Codec, pil_save, register_codec, save_kwargs
 
 #: Chroma subsampling names Pillow accepts; None lets libjpeg choose (4:2:0).

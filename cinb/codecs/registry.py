@@ -12,7 +12,7 @@ from PIL import Image
 from ..canvas import Canvas
 from ..errors import UNSUPPORTED_TYPE, CIError
 from ..ops.frames import check_output_size
-from ..rules.model import EncodeOptions
+from .options import EncodeOptions
 from .quality_search import find_boundary
 
 #: Quality used when the source has none to keep (not a JPEG): Qiniu's default (see docs).

@@ -14,7 +14,7 @@ from PIL import Image
 from ..canvas import Canvas
 from ..codecs.registry import codec_for, flatten
 from ..errors import BAD_PARAMETER, CIError
-from ..rules.model import EncodeOptions
+from ..codecs.options import EncodeOptions
 
 #: Formats a sweep can compare; ``quality`` is ignored for png.
 FORMATS = ("jpeg", "yjpeg", "webp", "avif", "heif", "png", "guetzli")

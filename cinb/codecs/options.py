@@ -1,0 +1,111 @@
+"""Encoder options: what a rule asks of the output file, acted on once, at encode time (spec §6, §16).
+
+Every image-producing stage may carry ``EncodeOptions`` (``/format/``, ``/quality/``, ``/strip``,
+``/size-limit/`` ...); the rule merges them and :func:`cinb.codecs.encode` applies the result. They
+live with the codecs, which read them, and the grammar (:mod:`cinb.rules`) builds them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+QUALITY_KINDS = ("quality", "quality!", "rquality", "lquality")
+
+
+@dataclass(frozen=True)
+class Quality:
+    """A quality request: ``kind`` is quality, quality! (forced), rquality or lquality."""
+
+    kind: str
+    value: int
+
+    def resolve(self, source_quality: int | None) -> int:
+        """The quality to encode with, given the source's (None: a lossless source).
+
+        Examples
+        --------
+        >>> from cinb.codecs.options import Quality
+        >>> Quality("rquality", 80).resolve(80)
+        64
+        >>> Quality("quality", 90).resolve(80)
+        80
+        """
+        q0 = 100 if source_quality is None else source_quality
+        if self.kind == "quality!":
+            return self.value
+        if self.kind == "quality":
+            return min(q0, self.value)
+        if self.kind == "rquality":
+            return max(1, int(q0 * self.value / 100 + 0.5))
+        return max(q0, self.value) if source_quality is not None else self.value
+
+
+
+@dataclass(frozen=True)
+class SizeLimit:
+    """``size-limit/<n>k|m[!]``: the largest output in bytes; ``keep_original`` is the ``!``."""
+
+    limit: int
+    unit: str  # "k" or "m"
+    keep_original: bool = False
+
+    @property
+    def max_bytes(self) -> int:
+        return self.limit * (1024 if self.unit == "k" else 1024 * 1024)
+
+    def __str__(self) -> str:
+        return f"{self.limit}{self.unit}{'!' if self.keep_original else ''}"
+
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """Encoder parameters; they act once, at encode time, wherever they were written."""
+
+    format: str | None = None
+    quality: Quality | None = None
+    interlace: int | None = None
+    strip: bool = False
+    cgif: int | None = None
+    size_limit: SizeLimit | None = None
+    ignore_error: bool = False
+    #: ``(name, kwargs)`` of an encoding strategy registered with
+    #: :func:`cinb.codecs.registry.register_strategy` that replaces the final save (imageSlim's
+    #: perceptual search). Not a path token: the stage that sets it prints itself. Left out of the
+    #: hash because kwargs is a dict.
+    strategy: tuple[str, dict[str, Any]] | None = field(default=None, hash=False)
+
+    def merged(self, later: "EncodeOptions | None") -> "EncodeOptions":
+        """Options of a later stage override this one's, key by key."""
+        if later is None:
+            return self
+        changes = {}
+        for f in fields(self):
+            value = getattr(later, f.name)
+            if value not in (None, False):
+                changes[f.name] = value
+        return EncodeOptions(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **changes})
+
+    def tokens(self, *, short_quality: bool = False) -> list[str]:
+        """Canonical path segments (imageView2 writes quality as q/rq/lq)."""
+        out: list[str] = []
+        if self.format:
+            out += ["format", self.format]
+        if self.cgif is not None:
+            out += ["cgif", str(self.cgif)]
+        if self.quality is not None:
+            kind, bang = self.quality.kind.rstrip("!"), "!" if self.quality.kind.endswith("!") else ""
+            if short_quality:
+                kind = {"quality": "q", "rquality": "rq", "lquality": "lq"}[kind]
+            out += [kind, f"{self.quality.value}{bang}"]
+        if self.interlace is not None:
+            out += ["interlace", str(self.interlace)]
+        if self.strip:
+            out.append("strip")
+        if self.size_limit is not None:
+            out += ["size-limit", str(self.size_limit)]
+        if self.ignore_error:
+            out += ["ignore-error", "1"]
+        return out
+
