@@ -6,6 +6,7 @@ from __future__ import annotations
 BAD_PARAMETER = -103
 UNKNOWN_STYLE = -105
 UNSUPPORTED_TYPE = -113
+CONFIGURATION_MISSING = -163  # CI: a service is not configured; cinb: an optional package is missing
 FILE_TOO_LARGE = -167
 OUTPUT_TOO_LARGE = -442
 CORRUPT_IMAGE = -443

