@@ -211,6 +211,9 @@ class Endpoint:
         Names in ``cinb.ai.models`` the endpoint loads (listed in the model table).
     fork_safe : bool
         False when its models must not be used in forked workers (torch): analyses then spawn.
+    shapes : callable, optional
+        ``shapes(response) -> [(points, label), ...]``: what ``df.ci.show`` draws on a thumbnail
+        for this endpoint's answer (polygons or boxes as ``[(x, y), ...]`` in upright image pixels).
     description : str
         One line of help.
     """
@@ -227,6 +230,7 @@ class Endpoint:
     flatten: Callable[[dict], dict] | None = None
     models: tuple[str, ...] = ()
     fork_safe: bool = True
+    shapes: Callable[[dict], list] | None = None
     description: str = ""
 
     def __post_init__(self):
