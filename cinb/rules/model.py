@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from ..codecs.options import QUALITY_KINDS, EncodeOptions, Quality, SizeLimit  # noqa: F401  (re-exported)
+from ..settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from ..canvas import Canvas
@@ -38,10 +39,11 @@ class Stage:
 
 @dataclass
 class Context:
-    """What ops may need besides the canvas: the styles, and where watermark paths resolve."""
+    """What ops may need besides the canvas: the styles, where watermark paths resolve, the settings."""
 
     styles: object = None
     base_dir: str | None = None
+    settings: Settings = field(default_factory=get_settings)
 
 
 @dataclass(frozen=True)
