@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
-SAMPLE = Path(__file__).resolve().parent.parent / "datasets" / "sample"
+from cinb import data
+
+SAMPLE = data.sample_dir()
 
 #: Files that must read fine, and those that must get an ``error`` from apply/analyze.
 GOOD = ["astronaut.jpg", "coffee.jpg", "chelsea.jpg", "chelsea.png", "chelsea-copy.bmp", "chelsea-small.jpg",

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
 
-from cinb import CIError, blind
+from cinb import CIError, blind, data
 from cinb.blind import attacks, ecc, payload
 
-SAMPLE = Path(__file__).resolve().parent.parent / "datasets" / "sample"
+SAMPLE = data.sample_dir()
 
 
 def _rgb(name: str) -> np.ndarray:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,11 +10,11 @@ import pytest
 from PIL import Image
 
 import cinb
-from cinb import CIError, parse_rule
+from cinb import CIError, data, parse_rule
 from cinb.blind import BlindEmbed, BlindExtract, check_collection, embed_collection
 from cinb.rules.grammar import b64u_encode
 
-SAMPLE = Path(__file__).resolve().parent.parent / "datasets" / "sample"
+SAMPLE = data.sample_dir()
 
 
 @pytest.mark.parametrize("rule, canonical", [

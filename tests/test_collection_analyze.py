@@ -11,12 +11,7 @@ import cinb
 from cinb.collection.analyses import get_analysis, list_analyses, register_analysis, resolve, unregister_analysis
 from cinb.collection.analyses.duplicates import near_groups
 from cinb.collection.analyses.hashes import hamming
-from collection_data import BAD, GOOD, SAMPLE, make_mixed_folder
-
-
-@pytest.fixture(scope="module")
-def mixed(tmp_path_factory):
-    return make_mixed_folder(tmp_path_factory.mktemp("analyze"))
+from collection_data import BAD, GOOD, SAMPLE
 
 
 @pytest.fixture(scope="module")

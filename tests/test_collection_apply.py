@@ -14,14 +14,9 @@ from PIL import Image
 import cinb
 import cinb.engine
 from cinb.collection import journal
-from collection_data import BAD, GOOD, files_in, make_mixed_folder, tree_digest
+from collection_data import BAD, GOOD, files_in, tree_digest
 
 RULE = "imageMogr2/thumbnail/64x64/format/png"
-
-
-@pytest.fixture(scope="module")
-def mixed(tmp_path_factory):
-    return make_mixed_folder(tmp_path_factory.mktemp("apply"))
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 import cinb
 from cinb.collection import compute, to_dask
-from collection_data import BAD, GOOD, make_mixed_folder
+from collection_data import BAD, GOOD
 
 distributed = pytest.importorskip("distributed")
 dd = pytest.importorskip("dask.dataframe")
@@ -23,11 +23,6 @@ def client():
     yield client
     client.close()
     cluster.close()
-
-
-@pytest.fixture(scope="module")
-def mixed(tmp_path_factory):
-    return make_mixed_folder(tmp_path_factory.mktemp("dask"))
 
 
 def test_scan_and_analyze_stay_lazy_and_match_pandas(client, mixed):

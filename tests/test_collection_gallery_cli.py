@@ -12,12 +12,7 @@ import cinb
 from cinb.cli import main
 from cinb.collection import map_rows
 from cinb.settings import using
-from collection_data import BAD, GOOD, make_mixed_folder
-
-
-@pytest.fixture(scope="module")
-def mixed(tmp_path_factory):
-    return make_mixed_folder(tmp_path_factory.mktemp("gallery"))
+from collection_data import BAD, GOOD
 
 
 @pytest.fixture()

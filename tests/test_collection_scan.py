@@ -15,12 +15,7 @@ from PIL import Image
 import cinb
 from cinb.collection.headers import Header, _exif_summary, read_header
 from cinb.collection.scan import SCAN_COLUMNS
-from collection_data import BAD, GOOD, SAMPLE, make_mixed_folder
-
-
-@pytest.fixture(scope="module")
-def mixed(tmp_path_factory):
-    return make_mixed_folder(tmp_path_factory.mktemp("scan"))
+from collection_data import BAD, GOOD, SAMPLE
 
 
 def test_scan_matches_the_sample_manifest():

@@ -19,10 +19,11 @@ from PIL import Image, JpegImagePlugin
 
 import cinb
 import cinb.compression as cc
+from cinb import data
 from cinb.compression import metrics
 from cinb.errors import CIError
 
-SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample"
+SAMPLE = data.sample_dir()
 
 
 @lru_cache(maxsize=None)
