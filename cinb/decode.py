@@ -1,48 +1,28 @@
-"""Decode: limits first (from the header), then pixels, EXIF orientation, ICC; shrink-on-load."""
+"""Decode: limits first (from the header, :mod:`cinb.header`), then pixels, EXIF orientation, ICC;
+shrink-on-load.
+
+Nothing here writes Pillow's globals: images are opened with :func:`cinb.header.open_image`, which
+skips Pillow's process-wide decompression-bomb check, and CI's limits (spec §17) are checked from
+the header through :func:`cinb.limits.check_input` before any pixel is decoded.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageCms, ImageSequence
 
 from .canvas import Canvas
 from .codecs.jpeg_quality import estimate_jpeg_quality
-from .errors import CORRUPT_IMAGE, FILE_TOO_LARGE, RESOLUTION_TOO_LARGE, UNSUPPORTED_TYPE, CIError
-from .limits import LIMITS, Limits, check_input
-
-try:  # HEIF/HEIC decoding; AVIF is built into Pillow >= 11.3
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
-except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
-    pillow_heif = None
-
-#: Pillow format name -> CI's lower-case name (imageInfo spells JPEG "jpeg").
-FORMAT_NAMES = {
-    "JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "BMP": "bmp",
-    "AVIF": "avif", "HEIF": "heif", "TIFF": "tiff",
-}
+from .errors import CORRUPT_IMAGE, FILE_TOO_LARGE, UNSUPPORTED_TYPE, CIError
+from .formats import ci_name
+from .header import (Header, check_header, gif_frame_count, header_from_image, open_image,  # noqa: F401
+                     orientation_of, read_header)
+from .limits import LIMITS, Limits
 
 Source = str | os.PathLike | bytes | bytearray | memoryview | Image.Image
-
-
-@dataclass(frozen=True)
-class Header:
-    """What the file says about itself, read without decoding pixels."""
-
-    format: str
-    width: int
-    height: int
-    frames: int
-    mode: str
-    orientation: int
-    size_bytes: int
 
 
 def read_source(src: Source, *, limits: Limits = LIMITS) -> tuple[bytes, str | None]:
@@ -89,80 +69,51 @@ def read_source(src: Source, *, limits: Limits = LIMITS) -> tuple[bytes, str | N
     return data, name
 
 
-@contextlib.contextmanager
-def _bomb_guard(header_only: bool = False):
-    """Let Pillow open up to CI's pixel limit; cinb checks the limit itself, with CI's error.
+def open_header(data: bytes, name: str | None = None, *, limits: Limits = LIMITS) -> tuple[Image.Image, Header]:
+    """Open encoded bytes lazily (no pixels decoded) and read their header, CI's limits checked.
 
-    ``header_only`` lifts Pillow's check entirely, for reading a header without decoding pixels.
-    """
-    old = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None if header_only else max(old or 0, LIMITS.max_pixels)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = old
-
-
-def gif_frame_count(data: bytes) -> int:
-    """Count a GIF's frames by walking its blocks (no LZW decoding).
+    Raises
+    ------
+    CIError
+        -113 not an image, -447 over CI's resolution or frame limits.
 
     Examples
     --------
-    >>> gif_frame_count(b"not a gif")
-    0
+    >>> import io
+    >>> buf = io.BytesIO(); Image.new("RGB", (30, 20)).save(buf, "PNG")
+    >>> img, header = open_header(buf.getvalue()); header.width, img.mode
+    (30, 'RGB')
     """
-    if data[:6] not in (b"GIF87a", b"GIF89a") or len(data) < 13:
-        return 0
-    pos = 13
-    if data[10] & 0x80:
-        pos += 3 * (2 << (data[10] & 7))
-    frames, n = 0, len(data)
-    while pos < n:
-        block = data[pos]
-        if block == 0x2C:  # image descriptor
-            frames += 1
-            if pos + 10 > n:
-                break
-            flags = data[pos + 9]
-            pos += 10
-            if flags & 0x80:
-                pos += 3 * (2 << (flags & 7))
-            pos += 1  # LZW minimum code size
-        elif block == 0x21:  # extension
-            pos += 2
-        else:  # trailer or garbage
-            break
-        while pos < n and data[pos]:  # data sub-blocks
-            pos += data[pos] + 1
-        pos += 1
-    return frames
-
-
-def _orientation(img: Image.Image) -> int:
-    if "original_orientation" in img.info:  # pillow-heif moves the real value here
-        try:
-            return int(img.info["original_orientation"] or 1)
-        except (TypeError, ValueError):
-            return 1
-    if img.format == "PNG" and "exif" not in img.info:
-        # Pillow's PNG getexif() decodes every pixel looking for a late eXIf chunk: that would make
-        # header reads slow and, once it failed, hide a corrupt IDAT from the real decode.
-        return 1
+    img = _open(data, name)
     try:
-        value = img.getexif().get(0x0112, 1)
-        return int(value) if int(value) in range(1, 9) else 1
-    except Exception:  # a damaged EXIF block must not stop decoding  # noqa: BLE001
-        return 1
+        return img, _checked_header(img, data, name, limits=limits)
+    except Exception:
+        img.close()
+        raise
+
+
+def sniff(data: bytes) -> tuple[str, int, int]:
+    """``(format, width, height)`` of encoded bytes, limits unchecked; ``("unknown", 0, 0)`` if unreadable.
+
+    Examples
+    --------
+    >>> import io
+    >>> buf = io.BytesIO(); Image.new("RGB", (3, 2)).save(buf, "GIF")
+    >>> sniff(buf.getvalue()), sniff(b"garbage")
+    (('gif', 3, 2), ('unknown', 0, 0))
+    """
+    try:
+        with open_image(io.BytesIO(data)) as img:
+            return ci_name(img.format), img.width, img.height
+    except Exception:  # noqa: BLE001 - the bytes may not even be an image Pillow knows
+        return "unknown", 0, 0
 
 
 def _open(data: bytes, name: str | None) -> Image.Image:
     try:
-        with _bomb_guard():
-            return Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as exc:
-        raise CIError(f"{name or 'input'}: {exc}", code=RESOLUTION_TOO_LARGE, token=name) from None
+        return open_image(io.BytesIO(data))
+    except CIError:
+        raise
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for garbage
         raise CIError(
             f"{name or 'input'} is not an image cinb can read ({type(exc).__name__})",
@@ -170,40 +121,14 @@ def _open(data: bytes, name: str | None) -> Image.Image:
         ) from None
 
 
-def check_limits(img: Image.Image, data: bytes | None, name: str | None, *, limits: Limits = LIMITS,
-                 size_bytes: int | None = None) -> Header:
-    """Check CI's resolution and frame limits from the header; return the header.
-
-    ``data`` may be None for a JPEG opened by path; ``size_bytes`` then gives the file's size.
-    """
-    fmt = FORMAT_NAMES.get(img.format or "", (img.format or "unknown").lower())
-    w, h = img.size
-    label = name or "input"
-    if fmt == "gif":
-        frames = gif_frame_count(data) or 1
-    elif img.format == "MPO":
-        frames = 1  # a camera's multi-picture JPEG: CI (and every viewer) shows the first picture
-    else:
-        try:
-            frames = int(getattr(img, "n_frames", 1) or 1)
-        except Exception:  # noqa: BLE001
-            frames = 1
-    check_input(label, width=w, height=h, frames=frames, token=name, limits=limits)
-    return Header(fmt, w, h, frames, img.mode, _orientation(img), len(data) if data is not None else size_bytes)
-
-
-def read_header(src: Source, *, limits: Limits = LIMITS) -> Header:
-    """Format, size, frames, mode and orientation, with CI's limits checked, without decoding pixels.
-
-    Examples
-    --------
-    >>> from PIL import Image; import io
-    >>> buf = io.BytesIO(); Image.new("RGB", (30, 20)).save(buf, "PNG")
-    >>> read_header(buf.getvalue()).width
-    30
-    """
-    data, name = read_source(src, limits=limits)
-    return check_limits(_open(data, name), data, name, limits=limits)
+def _checked_header(img: Image.Image, data: bytes | None, name: str | None, *, limits: Limits = LIMITS,
+                    size_bytes: int | None = None) -> Header:
+    """The header of an opened image with CI's limits checked (``data`` None: a JPEG opened by path)."""
+    try:
+        header = header_from_image(img, data, size_bytes=size_bytes)
+    except Exception as exc:  # noqa: BLE001 - a frame count that cannot be read: a corrupt file
+        raise CIError(f"{name or 'input'} is truncated or corrupt: {exc}", code=CORRUPT_IMAGE, token=name) from None
+    return check_header(header, name or "input", token=name, limits=limits)
 
 
 _SRGB = None
@@ -283,8 +208,8 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
         return _canvas_from_pil(src)
     img, data, name, path = _open_for_decode(src, limits)
     try:
-        header = check_limits(img, data, name, limits=limits,
-                              size_bytes=os.path.getsize(path) if data is None else None)
+        header = _checked_header(img, data, name, limits=limits,
+                                 size_bytes=os.path.getsize(path) if data is None else None)
     except CIError:
         img.close()  # opened by path: do not leave the file handle to the garbage collector
         raise
@@ -297,23 +222,22 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
     quality = None
     nominal = None
     try:
-        with _bomb_guard():
-            if header.format == "jpeg":
-                quality = estimate_jpeg_quality(getattr(img, "quantization", None))
-                if draft and header.frames == 1:
-                    img.draft("RGB" if img.mode == "RGB" else img.mode, draft)
-                    if img.size != (header.width, header.height):
-                        nominal = (header.width, header.height)
-            frames, durations = [], []
-            if header.frames > 1:
-                for frame in ImageSequence.Iterator(img):
-                    frame.load()  # WebP/GIF update info["duration"] only once the frame is loaded
-                    durations.append(int(frame.info.get("duration", 100) or 100))
-                    frames.append(_to_working_mode(frame.convert("RGBA") if frame.mode == "P" else frame.copy()))
-                frames = _same_mode(frames)
-            else:
-                img.load()
-                frames.append(_to_working_mode(img))
+        if header.format == "jpeg":
+            quality = estimate_jpeg_quality(getattr(img, "quantization", None))
+            if draft and header.frames == 1:
+                img.draft("RGB" if img.mode == "RGB" else img.mode, draft)
+                if img.size != (header.width, header.height):
+                    nominal = (header.width, header.height)
+        frames, durations = [], []
+        if header.frames > 1:
+            for frame in ImageSequence.Iterator(img):
+                frame.load()  # WebP/GIF update info["duration"] only once the frame is loaded
+                durations.append(int(frame.info.get("duration", 100) or 100))
+                frames.append(_to_working_mode(frame.convert("RGBA") if frame.mode == "P" else frame.copy()))
+            frames = _same_mode(frames)
+        else:
+            img.load()
+            frames.append(_to_working_mode(img))
     except CIError:
         raise
     except Exception as exc:  # noqa: BLE001 - truncated data, bad Huffman codes, zlib errors...
@@ -356,8 +280,7 @@ def _open_for_decode(src: Source, limits: Limits):
             if size > limits.max_file_bytes:
                 read_source(src, limits=limits)  # raises CI's -167 with its message
             try:
-                with _bomb_guard():
-                    img = Image.open(path)
+                img = open_image(path)
             except Exception:  # noqa: BLE001 - let the in-memory path report it the usual way
                 img = None
             if img is not None and img.format in ("JPEG", "MPO"):
@@ -376,16 +299,14 @@ def _same_mode(frames: list[Image.Image]) -> list[Image.Image]:
 
 
 def _canvas_from_pil(img: Image.Image) -> Canvas:
-    fmt = FORMAT_NAMES.get(img.format or "", "png")
-    w, h = img.size
-    if max(w, h) > LIMITS.max_side or w * h > LIMITS.max_pixels:
-        raise CIError(f"image is {w}x{h}; over CI's input limits", code=RESOLUTION_TOO_LARGE)
+    fmt = ci_name(img.format) if img.format else "png"
+    check_header(Header(fmt, img.width, img.height), "image")
     exif = img.info.get("exif")
     return Canvas(
         frames=[_to_working_mode(img.copy())],
         source_format=fmt,
         exif=exif if isinstance(exif, bytes) and exif else None,
         icc=img.info.get("icc_profile") or None,
-        orientation=_orientation(img) if exif else 1,
+        orientation=orientation_of(img) if exif else 1,
         source_quality=estimate_jpeg_quality(getattr(img, "quantization", None)) if fmt == "jpeg" else None,
     )

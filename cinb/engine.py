@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image
 
 from . import codecs  # noqa: F401  (registers the output formats)
-from .decode import FORMAT_NAMES, Header, Source, _bomb_guard, draft_target, open_canvas
+from .decode import Header, Source, draft_target, open_canvas, sniff
 from .errors import LIMIT_CODES, CIError
 from .fileio import write_atomic
 from .ops.rotation import AutoOrient
@@ -154,13 +154,7 @@ def _original(src: Source, exc: CIError) -> Result:
         src.save(buf, "PNG")
         return Result(buf.getvalue(), "png", src.width, src.height, {"ignored_error": exc.code})
     data = Path(src).read_bytes() if isinstance(src, (str, os.PathLike)) else bytes(src)
-    fmt, w, h = "unknown", 0, 0
-    try:
-        with _bomb_guard(header_only=True):
-            img = Image.open(io.BytesIO(data))
-        fmt, (w, h) = FORMAT_NAMES.get(img.format or "", (img.format or "unknown").lower()), img.size
-    except Exception:  # noqa: BLE001 - the original may not even be an image Pillow knows
-        pass
+    fmt, w, h = sniff(data)
     return Result(data, fmt, w, h, {"ignored_error": exc.code, "ignored_message": exc.message})
 
 

@@ -10,7 +10,7 @@ from fractions import Fraction
 import numpy as np
 from PIL import ExifTags, Image, TiffImagePlugin
 
-from .decode import Source, _open, check_limits, open_canvas, read_source
+from .decode import Source, open_canvas, open_header, read_source
 from .rules.grammar import bad
 from .rules.model import Stage
 from .rules.registry import register_family
@@ -51,8 +51,7 @@ def image_info(src: Source) -> dict[str, str]:
     ('png', '40', '30', '1')
     """
     data, name = read_source(src) if not isinstance(src, Image.Image) else (_pil_bytes(src), None)
-    img = _open(data, name)
-    header = check_limits(img, data, name)
+    img, header = open_header(data, name)
     vdpi, hdpi = _dpi(img)
     return {
         "format": header.format,
@@ -103,8 +102,7 @@ def exif(src: Source) -> dict:
     {'error': 'no exif data'}
     """
     data, name = read_source(src) if not isinstance(src, Image.Image) else (_pil_bytes(src), None)
-    img = _open(data, name)
-    check_limits(img, data, name)
+    img, _ = open_header(data, name)
     try:
         ex = img.getexif()
         tags: dict = dict(ex)

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import cinb
-from cinb.collection.headers import Header, _exif_summary, read_header
+from cinb.header import exif_summary, read_header
 from cinb.collection.scan import SCAN_COLUMNS
 from collection_data import BAD, GOOD, SAMPLE
 
@@ -48,7 +48,7 @@ def test_fast_jpeg_path_agrees_with_pillow():
                 continue
             expected = (im.size, im.mode, exif.get(0x0112), bool(im.info.get("icc_profile")))
         h = read_header(str(path))
-        assert ((h.width, h.height), h.mode, h.orientation, h.has_icc) == expected, path.name
+        assert ((h.width, h.height), h.mode, h.exif_orientation, h.has_icc) == expected, path.name
 
 
 def test_big_endian_exif_block():
@@ -64,9 +64,8 @@ def test_big_endian_exif_block():
         else:
             ifd += struct.pack(">HHI", tag, typ, count) + value.ljust(4, b"\x00")
     tiff = b"MM\x00*" + struct.pack(">I", 8) + ifd + b"\x00\x00\x00\x00" + tail
-    out = Header()
-    _exif_summary(tiff, out)
-    assert (out.orientation, out.camera) == (8, "Nikon")
+    out = exif_summary(tiff)
+    assert (out["exif_orientation"], out["camera"]) == (8, "Nikon")
 
 
 def test_mixed_folder_gives_rows_not_exceptions(mixed):

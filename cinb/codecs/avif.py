@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ..canvas import Canvas
 from .options import EncodeOptions
+from ..formats import Format, register_format
 from .registry import Codec, pil_save, register_codec, save_kwargs
 
 #: libavif speed 0 (slowest) - 10.
@@ -43,3 +44,5 @@ def save_avif(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes
 
 
 register_codec(Codec("avif", save_avif, lossy=True, animated=True, alpha=True))
+register_format(Format("avif", tokens=("avif",), pil_names=("AVIF",), extensions=(".avif",), extension=".avif",
+                       mime="image/avif", writable=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..canvas import Canvas
 from .options import EncodeOptions
+from ..formats import Format, register_format
 from .registry import Codec, pil_save, register_codec
 
 
@@ -12,3 +13,5 @@ def save_bmp(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes:
 
 
 register_codec(Codec("bmp", save_bmp, lossy=False, animated=False, alpha=False))
+register_format(Format("bmp", tokens=("bmp",), pil_names=("BMP", "DIB"), extensions=(".bmp", ".dib"),
+                       extension=".bmp", mime="image/bmp", writable=True))

@@ -6,6 +6,7 @@ from PIL import Image
 
 from ..canvas import Canvas
 from .options import EncodeOptions
+from ..formats import Format, register_format
 from .registry import Codec, pil_save, register_codec
 
 
@@ -32,3 +33,5 @@ def save_gif(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes:
 
 
 register_codec(Codec("gif", save_gif, lossy=False, animated=True, alpha=True))
+register_format(Format("gif", tokens=("gif",), pil_names=("GIF",), extensions=(".gif",), extension=".gif",
+                       mime="image/gif", writable=True))

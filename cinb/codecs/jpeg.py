@@ -15,6 +15,7 @@ from PIL import Image
 
 from ..canvas import Canvas
 from .options import EncodeOptions
+from ..formats import Format, register_format
 from .registry import Codec, pil_save, register_codec, save_kwargs
 
 #: Chroma subsampling names Pillow accepts; None lets libjpeg choose (4:2:0).
@@ -122,3 +123,6 @@ def save_jpeg(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes
 
 
 register_codec(Codec("jpeg", save_jpeg, lossy=True, animated=False, alpha=False))
+register_format(Format("jpeg", tokens=("jpg", "jpeg"), variants=("yjpeg",), pil_names=("JPEG", "MPO"),
+                       extensions=(".jpg", ".jpeg", ".jpe", ".jfif"), extension=".jpg", mime="image/jpeg",
+                       writable=True))

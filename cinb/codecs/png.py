@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..canvas import Canvas
 from .options import EncodeOptions
+from ..formats import Format, register_format
 from .registry import Codec, pil_save, register_codec, save_kwargs
 
 
@@ -17,3 +18,5 @@ def save_png(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes:
 # CI lists PNG among the static formats: an animation converted to PNG keeps its first frame
 # (spec §5.1), so no APNG output.
 register_codec(Codec("png", save_png, lossy=False, animated=False, alpha=True))
+register_format(Format("png", tokens=("png",), pil_names=("PNG",), extensions=(".png",), extension=".png",
+                       mime="image/png", writable=True))

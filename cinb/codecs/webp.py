@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..canvas import Canvas
 from .options import EncodeOptions
+from ..formats import Format, register_format
 from .registry import Codec, pil_save, register_codec, save_kwargs
 
 
@@ -16,3 +17,5 @@ def save_webp(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes
 
 
 register_codec(Codec("webp", save_webp, lossy=True, animated=True, alpha=True))
+register_format(Format("webp", tokens=("webp",), pil_names=("WEBP",), extensions=(".webp",), extension=".webp",
+                       mime="image/webp", writable=True))

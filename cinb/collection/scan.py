@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from cinb.errors import UNSUPPORTED_TYPE, CIError
-from cinb.collection.headers import check_limits, read_header
+from cinb.header import check_header, read_header
 from cinb.parallel import is_dask, map_rows
 from cinb.collection.sources import list_paths
 
@@ -113,7 +113,7 @@ def scan_row(row: dict, *, md5: bool = False) -> dict:
     if not stat.S_ISREG(st.st_mode):
         return {**out, "error": f"not a regular file: {path}"}
     try:
-        header = read_header(path)
+        header = read_header(path, check=False)
     except CIError as exc:
         return {**out, "error": str(exc)}
     except FileNotFoundError:  # vanished between stat and open
@@ -121,12 +121,12 @@ def scan_row(row: dict, *, md5: bool = False) -> dict:
     except OSError as exc:
         return {**out, "error": str(CIError(f"cannot read {path}: {exc}", code=UNSUPPORTED_TYPE, token=path))}
     out.update(format=header.format, width=header.width, height=header.height, mode=header.mode,
-               frames=header.frames, orientation=header.orientation, has_icc=header.has_icc,
+               frames=header.frames, orientation=header.exif_orientation, has_icc=header.has_icc,
                has_exif=header.has_exif, captured=header.captured, camera=header.camera)
     if md5:
         out["md5"] = file_md5(path)
     try:
-        check_limits(path, header, st.st_size)
+        check_header(header, path, token=path)
     except CIError as exc:
         out["error"] = str(exc)
     return out

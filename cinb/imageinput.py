@@ -1,0 +1,182 @@
+"""``ImageInput``: one image as the analyses and AI endpoints see it, decoded at most once per size.
+
+CI's analysis endpoints (imageInfo, the AI "detect" family) answer about the picture as displayed:
+EXIF orientation applied, transparency over white. ``ImageInput`` gives every consumer that view
+from one decode: the header (CI's limits checked), the engine's :class:`~cinb.canvas.Canvas`
+(shrink-on-load for JPEG), and upright RGB images and arrays at any working size, each cached, and
+failures cached too (ten analyses asking a corrupt file cost one failed decode).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PIL import Image
+
+from .codecs.registry import flatten
+from .decode import Header, check_header, header_from_image, open_canvas, read_header, read_source
+from .errors import UNSUPPORTED_TYPE, CIError
+from .ops.rotation import AutoOrient
+
+#: Long side of the working image most analyses use. Large enough for blur and hashes, small
+#: enough that a 12 Mpx JPEG decodes at 1/4 scale (shrink-on-load) in a few milliseconds.
+WORK_SIZE = 512
+
+_AUTO_ORIENT = AutoOrient()
+
+
+class ImageInput:
+    """Lazy, cached views of one image: header, canvas, upright RGB images and arrays.
+
+    Constructing never reads or decodes; each accessor does on first use and caches, so ten
+    analyses asking for ``image(512)`` cost one decode. Pixel views are oriented as displayed
+    (exactly ``open_canvas`` then ``imageMogr2/auto-orient``) and alpha is flattened on white, as
+    CI does for opaque outputs.
+
+    Parameters
+    ----------
+    src : path, bytes-like or PIL.Image.Image
+        The image.
+
+    Attributes
+    ----------
+    path : str or None
+        The file, for a path source.
+    label : str
+        The file name, or ``"input"``.
+    mode : str or None
+        Mode of the decoded first frame (RGB, RGBA, L or LA), set once ``image()`` ran.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> from cinb.imageinput import ImageInput
+    >>> p = tempfile.mktemp(suffix=".png"); Image.new("RGB", (1000, 500), "red").save(p)
+    >>> img = ImageInput(p)
+    >>> img.header().width, img.image(256).size, img.gray(256).shape
+    (1000, (256, 128), (128, 256))
+    """
+
+    def __init__(self, src):
+        self._src = src
+        self._pil: Image.Image | None = src if isinstance(src, Image.Image) else None
+        self._data: bytes | None = None
+        if isinstance(src, (bytes, bytearray, memoryview)):
+            self._data = bytes(src)
+        self.path: str | None = os.fspath(src) if isinstance(src, (str, os.PathLike)) else None
+        self.label: str = os.path.basename(self.path) if self.path else "input"
+        self._header: Header | Exception | None = None
+        self._canvases: dict = {}
+        self._images: dict = {}
+        self._arrays: dict = {}
+        self.mode: str | None = None
+
+    def __repr__(self) -> str:
+        return f"ImageInput({self.path or self.label!r})"
+
+    @property
+    def data(self) -> bytes | None:
+        """The encoded bytes (read on first use, 32 MB at most); None for a PIL source."""
+        if self._data is None and self.path is not None:
+            self._data = read_source(self.path)[0]
+        return self._data
+
+    @property
+    def size_bytes(self) -> int | None:
+        """The encoded size (None for a PIL source)."""
+        if self._data is not None:
+            return len(self._data)
+        if self.path is not None:
+            try:
+                return os.path.getsize(self.path)
+            except OSError as exc:
+                raise CIError(f"cannot read {self.path}: {exc.strerror or exc}", code=UNSUPPORTED_TYPE,
+                              token=self.path) from None
+        return None
+
+    def header(self) -> Header:
+        """Header facts (format, size, mode, frames, orientation, EXIF summary); CI's limits checked.
+
+        Raises
+        ------
+        CIError
+            Not an image, corrupt, or over CI's limits (the same error on every call).
+        """
+        if self._header is None:
+            try:
+                self._header = self._read_header()
+            except Exception as exc:  # noqa: BLE001 - cached and re-raised to every caller
+                self._header = exc
+        if isinstance(self._header, Exception):
+            raise self._header
+        return self._header
+
+    def _read_header(self) -> Header:
+        if self.path is not None:
+            return read_header(self.path)
+        if self._data is not None:
+            return read_header(self._data)
+        if self._pil is not None:
+            return check_header(header_from_image(self._pil), self.label)
+        raise CIError(f"cannot read an image from a {type(self._src).__name__}", code=UNSUPPORTED_TYPE)
+
+    def canvas(self, size: int | None = None):
+        """The engine's decode (:func:`cinb.decode.open_canvas`): full size, or JPEG shrink-on-load
+        to at least ``size`` px a side. Frames are RGB, RGBA, L or LA; orientation is *not* applied.
+        """
+        if size not in self._canvases:
+            try:
+                self.header()  # fast limit check and a clear error before any decode
+                src = self._pil if self._pil is not None else (self.path if self.path is not None else self._data)
+                self._canvases[size] = open_canvas(src, draft=(size, size) if size else None)
+            except Exception as exc:  # noqa: BLE001 - remembered: the next caller gets the same error free
+                self._canvases[size] = exc
+        found = self._canvases[size]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def image(self, size: int | None = WORK_SIZE) -> Image.Image:
+        """First frame as RGB, displayed orientation, alpha on white, fitted within ``size`` x ``size``.
+
+        Never enlarged; ``size=None`` is the full resolution. The pixels are exactly
+        ``open_canvas`` + ``auto-orient`` + flattening, then a bilinear fit.
+        """
+        if size not in self._images:
+            # Reuse a full decode if one exists (identical for non-JPEG sources, where
+            # shrink-on-load does nothing); otherwise decode small.
+            full = self._canvases.get(None) if self.header().format != "jpeg" else None
+            canvas = full if full is not None and not isinstance(full, Exception) else self.canvas(size)
+            self.mode = canvas.frames[0].mode
+            if canvas.is_animated:
+                canvas = canvas.replace(frames=canvas.frames[:1], durations=canvas.durations[:1])
+            img = _AUTO_ORIENT.apply(canvas).frames[0]
+            img = flatten(img)
+            if img.mode != "RGB":
+                img = img.convert("RGB")
+            if size is not None and max(img.size) > size:
+                scale = size / max(img.size)
+                fit = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+                img = img.resize(fit, Image.Resampling.BILINEAR, reducing_gap=2.0)
+            self._images[size] = img
+        return self._images[size]
+
+    def rgb(self, size: int | None = WORK_SIZE) -> np.ndarray:
+        """``image(size)`` as a ``uint8`` array of shape (h, w, 3)."""
+        key = ("rgb", size)
+        if key not in self._arrays:
+            self._arrays[key] = np.asarray(self.image(size))
+        return self._arrays[key]
+
+    def gray(self, size: int | None = WORK_SIZE) -> np.ndarray:
+        """Luma (ITU-R 601, as Pillow's ``L``) of ``image(size)`` as ``float32`` (h, w), 0-255."""
+        key = ("gray", size)
+        if key not in self._arrays:
+            a = self.rgb(size).astype(np.float32)
+            self._arrays[key] = a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
+        return self._arrays[key]
+
+
+__all__ = ["WORK_SIZE", "ImageInput"]

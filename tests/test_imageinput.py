@@ -1,0 +1,129 @@
+"""ImageInput: one upright RGB view of an image from a path, bytes or a PIL image, decoded once."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cinb import process
+from cinb.collection.analyses import ImageContext
+from cinb.decode import open_canvas
+from cinb.errors import CIError
+from cinb.imageinput import ImageInput
+from cinb.ops.rotation import AutoOrient
+
+SAMPLE = Path(__file__).resolve().parent.parent / "datasets" / "sample"
+
+
+def _fit(img: Image.Image, size: int) -> Image.Image:
+    scale = size / max(img.size)
+    return img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.BILINEAR,
+                      reducing_gap=2.0)
+
+
+@pytest.fixture(scope="module")
+def oriented(tmp_path_factory):
+    """One odd-sized noisy picture saved with each EXIF orientation 1-8."""
+    folder = tmp_path_factory.mktemp("orient")
+    base = Image.fromarray(np.random.default_rng(0).integers(0, 256, (403, 601, 3), dtype=np.uint8))
+    paths = {}
+    for value in range(1, 9):
+        exif = Image.Exif()
+        exif[0x0112] = value
+        paths[value] = folder / f"o{value}.png"
+        base.save(paths[value], exif=exif.tobytes())
+    return paths
+
+
+@pytest.mark.parametrize("value", range(1, 9))
+def test_image_is_oriented_exactly_as_open_canvas_then_auto_orient(oriented, value):
+    upright = AutoOrient().apply(open_canvas(oriented[value])).frames[0]
+    img = ImageInput(oriented[value])
+    assert np.array_equal(np.asarray(img.image(None)), np.asarray(upright))
+    # the fitted view is the upright picture, fitted: orientation first (the other order moves pixels)
+    assert np.array_equal(np.asarray(img.image(100)), np.asarray(_fit(upright, 100)))
+    assert img.image(100).size == ((100, 67) if value < 5 else (67, 100))
+
+
+@pytest.mark.parametrize("value", range(1, 9))
+def test_sample_orientations_agree_with_process_auto_orient(value):
+    path = SAMPLE / f"orientation-{value}.jpg"
+    expected = process(path, "imageMogr2/auto-orient/format/png").image.convert("RGB")
+    assert np.array_equal(np.asarray(ImageInput(path).image(None)), np.asarray(expected))
+
+
+def test_path_bytes_and_pil_sources_give_the_same_views():
+    path = SAMPLE / "transparent.png"
+    data = path.read_bytes()
+    views = [ImageInput(path), ImageInput(str(path)), ImageInput(data), ImageInput(bytearray(data)),
+             ImageInput(Image.open(io.BytesIO(data)))]
+    first = views[0].rgb(128)
+    for view in views:
+        assert view.header().width == 451 and view.header().height == 300
+        assert np.array_equal(view.rgb(128), first)
+        assert view.gray(128).shape == (85, 128) and view.gray(128).dtype == np.float32
+    assert [v.label for v in views] == ["transparent.png", "transparent.png", "input", "input", "input"]
+    assert views[0].path == str(path) and views[2].path is None
+    assert views[0].data == data and views[2].data == data and views[4].data is None
+    assert views[0].size_bytes == len(data) == views[2].size_bytes and views[4].size_bytes is None
+
+
+def test_alpha_is_flattened_on_white_and_never_enlarged():
+    img = Image.new("RGBA", (40, 20), (255, 0, 0, 0))
+    img.paste((0, 0, 255, 255), (0, 0, 10, 20))
+    view = ImageInput(img)
+    out = view.image(512)
+    assert out.mode == "RGB" and out.size == (40, 20)
+    assert out.getpixel((30, 10)) == (255, 255, 255) and out.getpixel((5, 10)) == (0, 0, 255)
+    assert view.mode == "RGBA"
+
+
+def test_views_are_cached_per_size():
+    view = ImageInput(SAMPLE / "astronaut.jpg")
+    assert view.image(64) is view.image(64) and view.rgb(64) is view.rgb(64)
+    assert view.image(64).size == (64, 64) and view.image(None).size == (512, 512)
+    assert view.canvas(None) is view.canvas(None)
+
+
+def test_jpeg_shrinks_on_load():
+    view = ImageInput(SAMPLE / "astronaut.jpg")
+    assert view.canvas(100).size == (128, 128)  # decoded at 1/4 scale: still >= 100 px a side
+    assert view.canvas(None).size == (512, 512)
+
+
+def test_construction_never_reads_and_failures_are_cached(tmp_path):
+    missing = ImageInput(tmp_path / "gone.jpg")  # no error yet
+    assert missing.label == "gone.jpg"
+    with pytest.raises(FileNotFoundError):
+        missing.header()
+    garbage = ImageInput(b"definitely not an image")
+    with pytest.raises(CIError) as first:
+        garbage.image()
+    with pytest.raises(CIError) as again:
+        garbage.canvas()
+    assert first.value is again.value and first.value.code == -113
+    with pytest.raises(CIError) as err:
+        ImageInput(12).header()
+    assert err.value.code == -113
+
+
+def test_truncated_file_reads_its_header_but_not_its_pixels():
+    view = ImageInput(SAMPLE / "truncated.jpg")
+    assert view.header().width == 600
+    with pytest.raises(CIError) as err:
+        view.image()
+    assert err.value.code == -443
+
+
+def test_over_limit_header_is_refused_before_decoding():
+    with pytest.raises(CIError) as err:
+        ImageInput(Image.new("1", (30001, 1))).header()
+    assert err.value.code == -447
+
+
+def test_image_context_is_image_input():
+    assert ImageContext is ImageInput
