@@ -1,18 +1,25 @@
-"""The ``cinb`` command: process, info, exif, ave; feature packages add their subcommands."""
+"""The ``cinb`` command: process, info, exif, ave, pic-operations, and the commands of the modules
+listed in :data:`COMMAND_MODULES` (collections, ci-process endpoints)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
 
+from . import info
+from .engine import process
 from .errors import CIError
+from .pic_operations import pic_operations, to_xml
+from .styles import Styles
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".avif", ".heic", ".heif", ".tif", ".tiff"}
 
-#: Functions ``register(subparsers)`` that add subcommands (collections, watermarks, ...).
-EXTRA_COMMANDS: list = []
+#: Modules whose ``register_cli(subparsers)`` adds subcommands. The CLI is the top layer: it imports
+#: them (when the parser is built, so ``import cinb.cli`` stays light); no module writes into the CLI.
+COMMAND_MODULES = ("cinb.collection.cli", "cinb.ai.cli")
 
 
 def _print_json(obj) -> None:
@@ -20,9 +27,6 @@ def _print_json(obj) -> None:
 
 
 def _cmd_process(args) -> int:
-    from .engine import process
-    from .styles import Styles
-
     styles = Styles(args.styles) if args.styles else None
     src = Path(args.input)
     if src.is_dir():
@@ -58,8 +62,6 @@ def _cmd_process(args) -> int:
 
 
 def _cmd_pic_operations(args) -> int:
-    from .pic_operations import pic_operations, to_xml
-
     ops = args.operations
     if ops.startswith("@"):
         ops = Path(ops[1:]).read_text(encoding="utf-8")
@@ -80,8 +82,6 @@ def _cmd_json(fn):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import info
-
     parser = argparse.ArgumentParser(prog="cinb", description="Tencent Cloud Infinite image processing, locally.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("process", help="apply a CI rule to an image or a folder")
@@ -103,18 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--key", help="the source object's key (default: file name)")
     q.add_argument("--xml", action="store_true", help="print CI's XML UploadResult instead of JSON")
     q.set_defaults(func=_cmd_pic_operations)
-    from .ai.cli import register_cli as register_ai
-
-    register_ai(sub)
-    for register in EXTRA_COMMANDS:
-        register(sub)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register_cli(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; bad input prints one line on stderr and exits 2."""
-    import cinb  # noqa: F401  (feature packages register their commands on import)
-
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -11,6 +11,7 @@ from PIL import Image
 
 from ..canvas import Canvas
 from ..errors import UNSUPPORTED_TYPE, CIError
+from ..ops.animation import reduce_frames
 from ..ops.frames import check_output_size
 from .options import EncodeOptions
 from .quality_search import find_boundary
@@ -84,15 +85,13 @@ def resolve_quality(canvas: Canvas, opts: EncodeOptions, codec: Codec) -> int | 
     return canvas.source_quality if canvas.source_quality is not None else DEFAULT_QUALITY
 
 
-#: ``canvas.info`` key through which a stage asks ``encode`` for a registered strategy (imageSlim's
-#: perceptual search): the value is ``(name, kwargs)``. ``encode`` pops it, so it never reaches
-#: ``Result.info``.
-STRATEGY_KEY = "_encode_strategy"
 _STRATEGIES: dict[str, Callable] = {}
 
 
 def register_strategy(name: str, fn: Callable) -> None:
     """Let a stage replace the final ``codec.save`` (features call this on import).
+
+    A stage asks for it through its encode options: ``EncodeOptions(strategy=(name, kwargs))``.
 
     ``fn(canvas, opts, codec, quality, **kwargs) -> (data, quality, info, response)`` receives the
     canvas as the codec would (frames reduced, alpha flattened when needed) and returns the bytes (in
@@ -110,9 +109,7 @@ def encode(canvas: Canvas, opts: EncodeOptions) -> tuple[bytes, Codec, int | Non
     (bytes, Codec, quality)
         The encoded image, the codec used, and the quality it was encoded at (None if lossless).
     """
-    from ..ops.animation import reduce_frames  # local: ops import codecs' helpers
-
-    strategy = canvas.info.pop(STRATEGY_KEY, None)
+    strategy = opts.strategy
     original = canvas
     check_output_size(canvas.size, "the result")
     codec = codec_for(opts.format or canvas.source_format)
@@ -128,6 +125,8 @@ def encode(canvas: Canvas, opts: EncodeOptions) -> tuple[bytes, Codec, int | Non
     quality = resolve_quality(canvas, opts, codec)
     if strategy is not None:
         name, kwargs = strategy
+        if name not in _STRATEGIES:
+            raise CIError(f"no encoding strategy {name!r} is registered", code=UNSUPPORTED_TYPE, token=name)
         data, quality, extra, response = _STRATEGIES[name](canvas, opts, codec, quality, **kwargs)
         original.info.update(extra)  # the engine reports the canvas' info once encoding is done
         original.response.update(response)

@@ -18,15 +18,5 @@ from cinb.collection import accessor as _accessor  # noqa: F401  (registers df.c
 from cinb.collection.cli import register_cli
 
 
-def _hook_cli() -> None:
-    # The lead's cli.py collects subcommand registrars in EXTRA_COMMANDS.
-    from cinb import cli
-
-    if register_cli not in cli.EXTRA_COMMANDS:
-        cli.EXTRA_COMMANDS.append(register_cli)
-
-
-_hook_cli()
-
 __all__ = ["scan", "apply", "analyze", "show", "list_analyses", "register_analysis", "map_rows", "map_values",
            "default_workers", "to_dask", "compute", "register_cli"]

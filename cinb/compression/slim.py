@@ -31,7 +31,7 @@ import numpy as np
 
 from ..canvas import Canvas
 from ..codecs.quality_search import find_boundary
-from ..codecs.registry import STRATEGY_KEY, Codec, register_strategy, save_kwargs
+from ..codecs.registry import Codec, register_strategy, save_kwargs
 from ..errors import BAD_PARAMETER, CIError
 from ..rules.grammar import bad
 from ..rules.model import Context, EncodeOptions, Stage
@@ -46,19 +46,20 @@ SLIMMED, ORIGINAL = 1, 2
 
 @dataclass(frozen=True)
 class SlimStage(Stage):
-    """The ``imageSlim`` stage: marks the canvas so that encoding searches for the smallest output."""
+    """The ``imageSlim`` stage: asks encoding to search for the smallest output (its encode strategy)."""
 
     threshold: float = DEFAULT_THRESHOLD
     metric: str = DEFAULT_METRIC
-    encode: EncodeOptions | None = None
 
     def __str__(self) -> str:
         return "imageSlim"
 
+    @property
+    def encode(self) -> EncodeOptions:  # type: ignore[override]
+        return EncodeOptions(strategy=("imageSlim", {"threshold": self.threshold, "metric": self.metric}))
+
     def apply(self, canvas: Canvas, ctx: Context) -> Canvas:
-        out = canvas.replace()
-        out.info[STRATEGY_KEY] = ("imageSlim", {"threshold": self.threshold, "metric": self.metric})
-        return out
+        return canvas
 
 
 def parse_slim(segments: list[str]) -> Stage:

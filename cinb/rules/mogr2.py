@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Callable, Protocol
 
 from ..canvas import Canvas
 from ..errors import UNSUPPORTED_TYPE
@@ -182,8 +183,72 @@ _SIMPLE_OPS = {
     "grayscale": lambda v: Grayscale(parse_int(v, "grayscale", lo=0, hi=1)),
 }
 
-#: Extra imageMogr2 parameters registered by feature packages (e.g. ``scrop`` by faces).
-EXTRA_OPS: dict = {}
+
+class Op(Protocol):
+    """What an imageMogr2 parameter parses into: an operation with canonical tokens."""
+
+    def tokens(self) -> list[str]: ...
+
+    def apply(self, canvas: Canvas, ctx: Context) -> Canvas: ...
+
+
+#: Parses the value of ``key/<value>`` into an operation (raising CIError on a bad value).
+OpParser = Callable[[str], Op]
+
+#: The parameters parse_mogr2 reads itself; plugins cannot take them over.
+_BUILTIN_KEYS = frozenset({
+    "format", "quality", "rquality", "lquality", "interlace", "ignore-error", "strip", "cgif", "size-limit",
+    "thumbnail", "pad", "color", "gravity", "crop", "cut", "auto-orient", "blur", "style", *_SIMPLE_OPS,
+})
+_PLUGIN_OPS: dict[str, OpParser] = {}
+
+
+def register_op(key: str, parser: OpParser) -> None:
+    """Teach imageMogr2 a parameter ``key/<value>`` (features call this on import, e.g. ``scrop``).
+
+    Parameters
+    ----------
+    key : str
+        The parameter name; it must not be one imageMogr2 already reads.
+    parser : callable
+        ``parser(value) -> op``: the operation, whose ``tokens()`` give back ``[key, value]`` in
+        canonical form and whose ``apply(canvas, ctx)`` returns the new canvas.
+
+    Raises
+    ------
+    ValueError
+        When ``key`` is a built-in parameter or not a lower-case name.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> from cinb.rules.mogr2 import register_op, unregister_op
+    >>> from cinb import process
+    >>> from PIL import Image
+    >>> @dataclass(frozen=True)
+    ... class Invert:
+    ...     on: str
+    ...     def tokens(self): return ["invert", self.on]
+    ...     def apply(self, canvas, ctx):
+    ...         from PIL import ImageOps
+    ...         return canvas.map_frames(ImageOps.invert)
+    >>> register_op("invert", Invert)
+    >>> process(Image.new("RGB", (2, 2), "white"), "imageMogr2/invert/1/format/png").image.getpixel((0, 0))
+    (0, 0, 0)
+    >>> unregister_op("invert")
+    """
+    if not isinstance(key, str) or not re.fullmatch(r"[a-z][a-z0-9-]*", key):
+        raise ValueError(f"an imageMogr2 parameter is a lower-case name, got {key!r}")
+    if key in _BUILTIN_KEYS:
+        raise ValueError(f"imageMogr2 already reads {key!r}")
+    if not callable(parser):
+        raise ValueError(f"the parser for {key!r} must be callable")
+    _PLUGIN_OPS[key] = parser
+
+
+def unregister_op(key: str) -> None:
+    """Forget a parameter added by :func:`register_op` (for tests and notebooks)."""
+    _PLUGIN_OPS.pop(key, None)
 
 
 def _flip(value: str) -> Flip:
@@ -249,8 +314,8 @@ def parse_mogr2(segments: list[str]) -> Stage:
             ops.append(_blur(value))
         elif key in _SIMPLE_OPS:
             ops.append(_SIMPLE_OPS[key](value))
-        elif key in EXTRA_OPS:
-            ops.append(EXTRA_OPS[key](value))
+        elif key in _PLUGIN_OPS:
+            ops.append(_PLUGIN_OPS[key](value))
         elif key == "scrop":
             raise bad("scrop (face-aware crop) needs the faces feature, which is not available", value)
         elif key == "rcrop":
