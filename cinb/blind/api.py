@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ..errors import CIError
+from ..errors import BAD_PARAMETER, UNSUPPORTED_TYPE, CIError
 from . import payload
 from .embed import LEVEL_PSNR, activity_mask, luma
 from .mark import SYNC_Z, Reading, embed_coded, read_coded, read_tile
@@ -33,7 +33,7 @@ def _to_pil(src: Any) -> Image.Image:
 
     canvas = open_canvas(src)
     if canvas.is_animated:
-        raise CIError("blind watermarks do not support animated images", code=-113)
+        raise CIError("blind watermarks do not support animated images", code=UNSUPPORTED_TYPE)
     return canvas.frames[0]
 
 
@@ -51,7 +51,7 @@ def _pixels(img: Image.Image) -> tuple[np.ndarray, str]:
 def _check_size(img: Image.Image) -> None:
     if min(img.size) < MIN_SIDE:
         raise CIError(f"image {img.size[0]}x{img.size[1]} is too small for a blind watermark "
-                      f"(each side must be at least {MIN_SIDE} px)", code=-103)
+                      f"(each side must be at least {MIN_SIDE} px)", code=BAD_PARAMETER)
 
 
 def _check_level(level: int) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from ..errors import CIError
+from ..errors import BAD_PARAMETER, UNSUPPORTED_TYPE, CIError
 from ..rules.grammar import b64u_encode, b64u_text, keyed_values, parse_int
 from ..rules.model import Stage
 from ..rules.registry import register_family
@@ -42,7 +42,7 @@ def rule_key(ctx=None) -> str:
 
 
 def _bad(message: str, token: str | None) -> CIError:
-    return CIError(message, code=-103, token=token)
+    return CIError(message, code=BAD_PARAMETER, token=token)
 
 
 def _check_location(location: str) -> None:
@@ -120,7 +120,7 @@ class BlindEmbed(Stage):
         from .api import DEFAULT_LEVEL, embed
 
         if canvas.is_animated:
-            raise CIError("blind watermarks do not support animated images", code=-113, token="watermark/3")
+            raise CIError("blind watermarks do not support animated images", code=UNSUPPORTED_TYPE, token="watermark/3")
         image = _load_image(self.image, ctx) if self.image is not None else None
         level = DEFAULT_LEVEL if self.level is None else self.level
         frame = canvas.frames[0]
@@ -176,7 +176,7 @@ class BlindExtract(Stage):
         from .api import extract
 
         if canvas.is_animated:
-            raise CIError("blind watermarks do not support animated images", code=-113, token="watermark/4")
+            raise CIError("blind watermarks do not support animated images", code=UNSUPPORTED_TYPE, token="watermark/4")
         frame = canvas.frames[0]
         kwargs = {}
         if self.type == 1:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from cinb.errors import UNSUPPORTED_TYPE, CIError
+from cinb.errors import BAD_PARAMETER, UNSUPPORTED_TYPE, CIError
 from cinb.header import check_header, read_header
 from cinb.parallel import is_dask, map_rows
 from cinb.collection.sources import list_paths
@@ -76,7 +76,7 @@ def scan(source: Any, *, recursive: bool = True, md5: bool = False, workers: int
         columns["md5"] = object
     if is_dask(source):
         if "path" not in source.columns:
-            raise CIError("the Dask DataFrame has no 'path' column", code=-103, token="path")
+            raise CIError("the Dask DataFrame has no 'path' column", code=BAD_PARAMETER, token="path")
         return map_rows(source, scan_row, columns=columns, inputs=["path"], fn_kwargs={"md5": md5})
     paths = list_paths(source, recursive=recursive)
     if isinstance(source, pd.DataFrame):  # keep the table's own columns (labels...), refresh the rest

@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from cinb.errors import CIError
+from cinb.errors import BAD_PARAMETER, CIError
 
 #: File name extensions a folder walk picks up (case-insensitive).
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".bmp", ".dib",
@@ -51,7 +51,7 @@ def list_paths(source: Any, *, recursive: bool = True) -> list[str]:
     """
     if isinstance(source, pd.DataFrame):
         if "path" not in source.columns:
-            raise CIError("the table has no 'path' column", code=-103, token="path")
+            raise CIError("the table has no 'path' column", code=BAD_PARAMETER, token="path")
         return [os.path.abspath(str(p)) for p in source["path"]]
     if isinstance(source, pd.Series):
         return [os.path.abspath(str(p)) for p in source]
@@ -66,7 +66,7 @@ def list_paths(source: Any, *, recursive: bool = True) -> list[str]:
         return [os.path.abspath(os.fspath(p)) for p in source]
     except TypeError:
         raise CIError(f"cannot scan {type(source).__name__!s}: give a folder, a glob, a list of paths "
-                      "or a table with a 'path' column", code=-103) from None
+                      "or a table with a 'path' column", code=BAD_PARAMETER) from None
 
 
 def walk_folder(root: str, *, recursive: bool = True) -> list[str]:

@@ -75,10 +75,10 @@ def as_rgb_array(image) -> np.ndarray:
 
 def _same_shape(a: np.ndarray, b: np.ndarray) -> None:
     if a.shape != b.shape:
-        from ..errors import CIError
+        from ..errors import BAD_PARAMETER, CIError
 
         raise CIError(f"cannot compare images of different sizes {a.shape[1]}x{a.shape[0]} and "
-                      f"{b.shape[1]}x{b.shape[0]}", code=-103)
+                      f"{b.shape[1]}x{b.shape[0]}", code=BAD_PARAMETER)
 
 
 def psnr(reference, distorted) -> float:
@@ -360,9 +360,9 @@ def get_metric(name: str) -> Metric:
     80.0
     """
     if name not in METRICS:
-        from ..errors import CIError
+        from ..errors import BAD_PARAMETER, CIError
 
-        raise CIError(f"unknown metric {name!r} (known: {', '.join(METRICS)})", code=-103, token=name)
+        raise CIError(f"unknown metric {name!r} (known: {', '.join(METRICS)})", code=BAD_PARAMETER, token=name)
     return METRICS[name]
 
 
