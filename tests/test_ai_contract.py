@@ -250,3 +250,27 @@ def test_cli_ai_prints_json_or_xml_and_lists_endpoints(tmp_path):
     assert "ImageInspect" in subprocess.run(run + ["list"], capture_output=True, text=True, check=True).stdout
     bad = subprocess.run(run + ["ImageInspect", str(path), "cover=1"], capture_output=True, text=True)
     assert bad.returncode == 2 and "has no parameter 'cover'" in bad.stderr
+
+
+def test_show_draws_endpoint_shapes_over_thumbnails(tmp_path):
+    from cinb.collection.analyses.endpoints import register_endpoint_analysis
+    from cinb.collection.analyses.registry import unregister_analysis
+
+    def run(inp):
+        w, h = inp.image(None).size
+        return Answer({"Box": [[0, 0], [w // 2, 0], [w // 2, h // 2], [0, h // 2]], "Label": "top-left"})
+
+    ep = register_endpoint(Endpoint("BoxDemo", run, analysis="box_demo", columns={"box_label": str},
+                                    flatten=lambda r: {"box_label": r["Label"]},
+                                    shapes=lambda r: [([tuple(p) for p in r["Box"]], r["Label"])]))
+    register_endpoint_analysis(ep)
+    try:
+        Image.new("RGB", (300, 100), "teal").save(tmp_path / "wide.png")
+        df = cinb.analyze(str(tmp_path), "box_demo", workers=1, progress=False)
+        markup = df.ci.show(progress=False).html
+        assert '<svg class="cinb-shapes" viewBox="0 0 300 100"' in markup
+        assert 'points="0.0,0.0 150.0,0.0 150.0,50.0 0.0,50.0"' in markup and "<title>top-left</title>" in markup
+        assert "<svg" not in df.ci.show(progress=False, draw=False).html
+    finally:
+        unregister_analysis("box_demo")
+        unregister_endpoint("BoxDemo")

@@ -20,7 +20,9 @@ from typing import Any, Sequence
 import pandas as pd
 from PIL import Image
 
+from cinb.ai.endpoints import endpoints
 from cinb.caches import register_cache
+from cinb.imageinput import ImageInput
 from cinb.parallel import is_dask, map_values
 from cinb.settings import DEFAULT_THUMB_CACHE, Settings, get_settings
 
@@ -170,7 +172,8 @@ class Gallery:
 
 
 def show(df: Any, columns: Sequence[str] | str | None = None, *, limit: int = 100, start: int = 0,
-         size: int = 128, by: str | None = None, workers: int | None = None, progress: bool = True) -> Gallery:
+         size: int = 128, by: str | None = None, workers: int | None = None, progress: bool = True,
+         draw: str | Sequence[str] | bool = True) -> Gallery:
     """An HTML grid of thumbnails, one page of rows at a time, captioned with chosen columns.
 
     Parameters
@@ -193,6 +196,10 @@ def show(df: Any, columns: Sequence[str] | str | None = None, *, limit: int = 10
         Processes for making thumbnails that are not cached yet.
     progress : bool
         Show a progress bar while making many thumbnails.
+    draw : bool, str or list of str
+        Draw the answers of ``ci-process`` analyses on the thumbnails (QR code outlines, OCR text
+        boxes, ...; hover a shape for its text): True draws every ``<analysis>_response`` column
+        of an endpoint that has shapes, a name or list of names draws those, False none.
 
     Returns
     -------
@@ -222,9 +229,11 @@ def show(df: Any, columns: Sequence[str] | str | None = None, *, limit: int = 10
     page = df.iloc[start:start + limit]
     columns = list(columns) if columns is not None else [c for c in ("name",) if c in df.columns]
     uris = thumbnails([str(p) for p in page["path"]], size=size, workers=workers, progress=progress)
+    drawers = _drawers(df.columns, draw)
     cells: list[tuple[Any, str]] = []
     for (label, row), uri in zip(page.iterrows(), uris):
-        cells.append((row[by] if by else None, _cell(row, uri, columns, size)))
+        overlay = _overlay(row, uri, drawers) if drawers and uri else ""
+        cells.append((row[by] if by else None, _cell(row, uri, columns, size, overlay)))
     body = _grouped(cells, by) if by else f'<div class="cinb-grid">{"".join(c for _, c in cells)}</div>'
     shown = len(page)
     more = ""
@@ -236,7 +245,71 @@ def show(df: Any, columns: Sequence[str] | str | None = None, *, limit: int = 10
     return Gallery(markup, shown, total)
 
 
-def _cell(row: pd.Series, uri: str | None, columns: list[str], size: int) -> str:
+def _drawers(columns: Sequence[str], draw: str | Sequence[str] | bool) -> list[tuple[str, Any]]:
+    """(response column, shapes function) for each endpoint answer to draw."""
+    if draw is False or draw is None:
+        return []
+    wanted = None if draw is True else ({draw} if isinstance(draw, str) else set(draw))
+    out = []
+    for ep in endpoints():
+        if ep.analysis and ep.shapes is not None and f"{ep.analysis}_response" in columns:
+            if wanted is None or ep.analysis in wanted or ep.name in wanted:
+                out.append((f"{ep.analysis}_response", ep.shapes))
+    return out
+
+
+_COLOURS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4")
+
+
+def _overlay(row: pd.Series, uri: str, drawers: list[tuple[str, Any]]) -> str:
+    """An SVG over the thumbnail: the shapes of each drawn answer, in the upright image's pixels."""
+    shapes = []
+    for column, fn in drawers:
+        response = row.get(column)
+        if isinstance(response, dict):
+            try:
+                shapes.extend(fn(response))
+            except (KeyError, TypeError, ValueError):  # an answer without the fields to draw
+                continue
+    if not shapes:
+        return ""
+    try:
+        thumb = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+        width, height = upright_size(str(row["path"]), thumb.size)
+    except Exception:  # noqa: BLE001 - a drawing is a nicety: never fail the gallery over it
+        return ""
+    items = []
+    for i, (points, label) in enumerate(shapes):
+        colour = _COLOURS[i % len(_COLOURS)]
+        pts = " ".join(f"{float(x):.1f},{float(y):.1f}" for x, y in points)
+        items.append(f'<polygon points="{pts}" fill="{colour}" fill-opacity="0.15" stroke="{colour}" '
+                     f'stroke-width="{max(width, height) / 100:.1f}"><title>{html.escape(str(label))}</title>'
+                     "</polygon>")
+    return (f'<svg class="cinb-shapes" viewBox="0 0 {width} {height}" preserveAspectRatio="none" '
+            f'style="width:{thumb.width}px;height:{thumb.height}px">{"".join(items)}</svg>')
+
+
+def upright_size(path: str, thumb_size: tuple[int, int]) -> tuple[int, int]:
+    """The displayed size of an image, from its header and its (upright) thumbnail's shape.
+
+    Orientation only swaps the sides, and the thumbnail shows which way round they go: this holds
+    for every decoder, including those that rotate HEIF themselves.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from PIL import Image
+    >>> from cinb.collection.gallery import upright_size
+    >>> p = tempfile.mktemp(suffix=".png"); Image.new("RGB", (30, 20)).save(p)
+    >>> upright_size(p, (12, 8)), upright_size(p, (8, 12))
+    ((30, 20), (20, 30))
+    """
+    header = ImageInput(path).header()
+    long, short = max(header.width, header.height), min(header.width, header.height)
+    return (long, short) if thumb_size[0] >= thumb_size[1] else (short, long)
+
+
+def _cell(row: pd.Series, uri: str | None, columns: list[str], size: int, overlay: str = "") -> str:
     path = str(row["path"])
     error = row.get("error") if "error" in row.index else None
     error = None if error is None or (isinstance(error, float) and math.isnan(error)) else str(error)
@@ -252,7 +325,7 @@ def _cell(row: pd.Series, uri: str | None, columns: list[str], size: int) -> str
         lines.append(f'<div class="cinb-cap cinb-err">{html.escape(error[:80])}</div>')
     css = "cinb-cell cinb-bad" if error else "cinb-cell"
     return (f'<div class="{css}" title="{html.escape(path)}" style="width:{size + 8}px">'
-            f'<div class="cinb-img" style="height:{size}px">{img}</div>{"".join(lines)}</div>')
+            f'<div class="cinb-img" style="height:{size}px">{img}{overlay}</div>{"".join(lines)}</div>')
 
 
 def _grouped(cells: list[tuple[Any, str]], by: str) -> str:
@@ -278,7 +351,8 @@ _STYLE = """<style>
 .cinb-grid{display:flex;flex-wrap:wrap;gap:6px;margin:4px 0}
 .cinb-cell{border:1px solid #ddd;border-radius:3px;padding:3px;overflow:hidden;background:#fff}
 .cinb-bad{border-color:#d33}
-.cinb-img{display:flex;align-items:center;justify-content:center}
+.cinb-img{display:flex;align-items:center;justify-content:center;position:relative}
+.cinb-shapes{position:absolute;pointer-events:auto}
 .cinb-cap{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;color:#333;line-height:1.3}
 .cinb-err{color:#c00}
 .cinb-missing{display:flex;align-items:center;justify-content:center;text-align:center;background:#f4f4f4;
