@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from .errors import BAD_PARAMETER, UNKNOWN_STYLE, CIError
+from .fileio import write_atomic
 from .rules.model import Rule
 from .rules.registry import parse_rule
 from .rules.style import StyleRef
@@ -105,13 +105,8 @@ class Styles:
         target = Path(path) if path is not None else self.path
         if target is None:
             raise CIError("Styles.save needs a path", code=BAD_PARAMETER)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(dict(sorted(self._styles.items())), fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-        os.replace(tmp, target)
-        return target
+        text = json.dumps(dict(sorted(self._styles.items())), indent=2, ensure_ascii=False) + "\n"
+        return write_atomic(target, text.encode("utf-8"))
 
     def split_key(self, key: str) -> tuple[str, str | None]:
         """Split ``photo.jpg!thumb`` at the last enabled separator naming a style.

@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from typing import Any
 
 import pandas as pd
 
 from cinb.errors import BAD_PARAMETER, CIError
+from cinb.fileio import atomic_path
 
 
 def register_cli(subparsers: Any) -> None:
@@ -104,24 +104,16 @@ def write_table(df: pd.DataFrame, path: str | None) -> None:
         out.to_csv(sys.stdout, index=False)
         return
     suffix = os.path.splitext(path)[1].lower()
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".part")
-    os.close(fd)
-    try:
+    if suffix not in (".parquet", ".csv", ".jsonl"):
+        raise CIError(f"unknown table type {suffix!r} for {path} (use .parquet, .csv or .jsonl)",
+                      code=BAD_PARAMETER, token=path)
+    with atomic_path(path) as tmp:
         if suffix == ".parquet":
             out.to_parquet(tmp, index=False)
         elif suffix == ".csv":
             out.to_csv(tmp, index=False)
-        elif suffix == ".jsonl":
-            out.to_json(tmp, orient="records", lines=True, date_format="iso")
         else:
-            raise CIError(f"unknown table type {suffix!r} for {path} (use .parquet, .csv or .jsonl)",
-                          code=BAD_PARAMETER, token=path)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+            out.to_json(tmp, orient="records", lines=True, date_format="iso")
 
 
 def _source(text: str) -> Any:

@@ -22,6 +22,7 @@ from PIL import Image
 
 from cinb.ai.endpoints import endpoints
 from cinb.caches import register_cache
+from cinb.fileio import write_atomic
 from cinb.imageinput import ImageInput
 from cinb.parallel import is_dask, map_values
 from cinb.settings import DEFAULT_THUMB_CACHE, Settings, get_settings
@@ -86,11 +87,7 @@ def thumbnail_bytes(path: str, size: int = 128) -> bytes:
     data = buf.getvalue()
     if cached:
         try:
-            os.makedirs(os.path.dirname(cached), exist_ok=True)
-            tmp = f"{cached}.{os.getpid()}.part"
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, cached)
+            write_atomic(cached, data)
         except OSError:
             pass  # a read-only cache only costs speed
     return data
