@@ -227,6 +227,10 @@ def test_the_environment_grep_finds_a_write():
 
 
 def test_clear_caches_empties_every_cache(tmp_path):
+    import cinb.blind.pattern  # noqa: F401  (modules register their caches when imported)
+    import cinb.collection.gallery  # noqa: F401
+    import cinb.collection.journal  # noqa: F401
+
     wm = tmp_path / "wm.png"
     Image.new("RGBA", (4, 4), "red").save(wm)
     arial = font_spec("arial")
@@ -290,3 +294,20 @@ def test_a_watermark_path_that_cannot_be_read_is_a_cierror(tmp_path):
     with pytest.raises(CIError) as err:
         load_watermark(tmp_path / LONG)
     assert err.value.code == -103 and "cannot be read" in err.value.message
+
+
+def test_watermark_cache_is_bounded_by_bytes(tmp_path, monkeypatch):
+    from cinb.watermark import source
+
+    clear_caches()
+    monkeypatch.setattr(source, "CACHE_BYTES", 2 * 4 * 4 * 4)  # room for two 4x4 RGBA images
+    paths = []
+    for i, colour in enumerate(["red", "green", "blue"]):
+        paths.append(tmp_path / f"{i}.png")
+        Image.new("RGBA", (4, 4), colour).save(paths[-1])
+    first = [load_watermark(p) for p in paths]
+    assert load_watermark(paths[2]) is first[2] and load_watermark(paths[1]) is first[1]
+    assert load_watermark(paths[0]) is not first[0]  # the least recently used went first
+    big = tmp_path / "big.png"
+    Image.new("RGBA", (8, 8), "white").save(big)
+    assert load_watermark(big) is not load_watermark(big)  # larger than the whole cache: never kept

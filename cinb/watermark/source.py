@@ -15,7 +15,8 @@ cinb never touches the network. ``/image/<b64u>`` decodes to either
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -190,9 +191,45 @@ def resolve_location(location: str, *, is_key: bool = False, base_dir: str | os.
                   code=BAD_PARAMETER, token=location)
 
 
-@register_cache
-@lru_cache(maxsize=32)
-def _load(path: str, mtime_ns: int, size: int) -> Image.Image:
+#: Decoded watermarks kept in memory, by total pixel bytes rather than by count: a logo is a few
+#: kB, but one 8000x8000 watermark is 256 MB, and 32 of them would have held 8 GB.
+CACHE_BYTES = 256 * 1024 * 1024
+_CACHE: OrderedDict[tuple[str, int, int], Image.Image] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_cached_bytes = 0
+
+
+def _clear() -> None:
+    global _cached_bytes
+    with _CACHE_LOCK:
+        _CACHE.clear()
+        _cached_bytes = 0
+
+
+register_cache(_clear, name="cinb.watermark.source._load")
+
+
+def _cached_load(path: str, mtime_ns: int, size: int) -> Image.Image:
+    global _cached_bytes
+    key = (path, mtime_ns, size)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    img = _load(path)
+    nbytes = img.width * img.height * 4
+    if nbytes <= CACHE_BYTES:
+        with _CACHE_LOCK:
+            if key not in _CACHE:
+                _CACHE[key] = img
+                _cached_bytes += nbytes
+            while _cached_bytes > CACHE_BYTES:
+                _, old = _CACHE.popitem(last=False)
+                _cached_bytes -= old.width * old.height * 4
+    return img
+
+
+def _load(path: str) -> Image.Image:
     try:
         with Image.open(path) as img:
             if getattr(img, "n_frames", 1) > 1:
@@ -221,7 +258,7 @@ def load_watermark(path: str | os.PathLike) -> Image.Image:
     except OSError as exc:
         raise CIError(f"the watermark image {str(path)!r} cannot be read: {exc.strerror}",
                       code=BAD_PARAMETER, token=str(path)) from exc
-    return _load(str(path), st.st_mtime_ns, st.st_size)
+    return _cached_load(str(path), st.st_mtime_ns, st.st_size)
 
 
 __all__ = ["check_location", "load_watermark", "object_key", "resolve_location", "set_watermark_dirs",
