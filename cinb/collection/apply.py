@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from cinb.errors import BAD_PARAMETER, CIError
+from cinb.fileio import atomic_path
 from cinb.collection import journal
 from cinb.parallel import format_error, is_dask, map_rows
 from cinb.collection.scan import scan
@@ -244,29 +245,17 @@ def _refuse_inputs(src: str, target: str, protected: frozenset[str] | None) -> N
 
 
 def _write(target: str, data: bytes, *, token: str, overwrite: bool, written: set[str]) -> None:
-    """Write through a temp file; never clobber a file cinb did not write."""
-    folder = os.path.dirname(target)
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".{os.path.basename(target)}.{token}.part")
+    """Write through a temp file tagged with the run (see remove_partials); never clobber a file cinb
+    did not write: without ``overwrite`` the file is linked into place, so a concurrent writer loses
+    cleanly."""
     try:
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-        if os.path.lexists(target) and not (overwrite and target in written):
-            raise CIError(_exists_message(target, overwrite), code=BAD_PARAMETER, token=target)
-        if overwrite:
-            os.replace(tmp, target)
-        else:
-            try:
-                os.link(tmp, target)  # atomic and never replaces: a concurrent writer loses cleanly
-            except FileExistsError:
-                raise CIError(_exists_message(target, overwrite), code=BAD_PARAMETER, token=target) from None
-            except OSError:  # a filesystem without hard links
-                os.replace(tmp, target)
-    finally:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        with atomic_path(target, replace=overwrite, tag=token) as tmp:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+            if os.path.lexists(target) and not (overwrite and target in written):
+                raise CIError(_exists_message(target, overwrite), code=BAD_PARAMETER, token=target)
+    except FileExistsError:  # the target appeared meanwhile, or two rows of this run share its name
+        raise CIError(_exists_message(target, overwrite), code=BAD_PARAMETER, token=target) from None
 
 
 def _exists_message(target: str, overwrite: bool) -> str:
