@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
+import cinb
 from cinb.fileio import atomic_path, write_atomic
 
 
@@ -65,3 +67,11 @@ def test_engine_keeps_its_name_for_the_helper():
     import cinb.engine
 
     assert cinb.engine.write_atomic is write_atomic
+
+
+def test_cinb_renames_files_into_place_only_in_fileio():
+    package = Path(cinb.__file__).resolve().parent
+    offenders = [str(p.relative_to(package)) for p in sorted(package.rglob("*.py"))
+                 if p.name != "fileio.py" and any(s in p.read_text(encoding="utf-8")
+                                                  for s in ("os.replace(", "os.rename(", "mkstemp("))]
+    assert offenders == [], "write files through cinb.fileio.write_atomic / atomic_path"
