@@ -8,10 +8,6 @@ from typing import Callable
 
 from PIL import Image
 
-#: Output formats that can carry an alpha channel.
-ALPHA_FORMATS = frozenset({"png", "webp", "gif", "avif", "heif"})
-
-
 @dataclass
 class Canvas:
     """Frames plus the metadata that must survive processing.

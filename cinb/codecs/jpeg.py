@@ -9,7 +9,6 @@ without pyjpegli, use libjpeg with optimised Huffman tables.
 
 from __future__ import annotations
 
-import io
 
 from PIL import Image
 
@@ -17,10 +16,6 @@ from ..canvas import Canvas
 from .options import EncodeOptions
 from ..formats import Format, register_format
 from .registry import Codec, pil_save, register_codec, save_kwargs
-
-#: Chroma subsampling names Pillow accepts; None lets libjpeg choose (4:2:0).
-SUBSAMPLING = ("4:4:4", "4:2:2", "4:2:0")
-
 
 def encode_jpeg(frame: Image.Image, quality: int, *, encoder: str = "libjpeg", progressive: bool = False,
                 optimize: bool = False, subsampling: str | None = None, **metadata) -> bytes:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import glob
 import os
-from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
@@ -105,8 +104,3 @@ def walk_folder(root: str, *, recursive: bool = True) -> list[str]:
                 found.append(entry.path)
     found.sort()
     return found
-
-
-def as_path(value: Any) -> str:
-    """A row's path as an absolute string (``Path`` objects and relative paths accepted)."""
-    return os.path.abspath(os.fspath(Path(value)))

@@ -20,8 +20,6 @@ import cv2
 import numpy as np
 from PIL import Image
 
-ImageLike = "Image.Image | np.ndarray"
-
 # SSIMULACRA2 constants (libjxl tools/ssimulacra2.cc, as in the ssimulacra2 package).
 _OPSIN = np.array([[0.30, 1.0 - 0.078 - 0.30, 0.078],
                    [0.23, 1.0 - 0.078 - 0.23, 0.078],
