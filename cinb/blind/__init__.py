@@ -22,9 +22,19 @@ Examples
 ('hello', True)
 """
 
+import importlib
+
 from .api import DEFAULT_LEVEL, Extraction, embed, extract
-from .collection import check_collection, embed_collection
 from .stages import BlindEmbed, BlindExtract, parse_blind_embed, parse_blind_extract
+
+#: Collection helpers need pandas: imported on first use, so the rule families load without it.
+_LAZY = {"check_collection": "cinb.blind.collection", "embed_collection": "cinb.blind.collection"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["embed", "extract", "Extraction", "DEFAULT_LEVEL", "embed_collection", "check_collection",
            "BlindEmbed", "BlindExtract", "parse_blind_embed", "parse_blind_extract"]

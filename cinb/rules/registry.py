@@ -1,7 +1,15 @@
-"""The stage-family registry and ``parse_rule``."""
+"""The stage-family registry and ``parse_rule``.
+
+Families register themselves from their own modules (:func:`register_family`); the registry imports
+those modules on first use, as Pillow's ``Image.preinit``/``Image.init`` import its format plugins:
+the core families first, the feature packages only when a rule names a family the core does not
+know (and for :func:`families`). So ``import cinb`` stays light, and ``parse_rule`` still knows every
+family without anyone importing the feature packages by hand.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import Callable
 from urllib.parse import unquote
 
@@ -12,6 +20,23 @@ from .model import Rule, Stage
 FamilyParser = Callable[[list[str]], Stage]
 
 _FAMILIES: dict[str, FamilyParser] = {}
+
+#: Modules that register families on import: the core ones (imageMogr2/imageView2, style/, the info
+#: stages), then the feature packages. A new family module adds its name here.
+CORE_PLUGINS = ("cinb.rules.mogr2", "cinb.rules.style", "cinb.info")
+PLUGINS = ("cinb.watermark.stages", "cinb.blind.stages", "cinb.compression.slim", "cinb.ai.stages")
+_CORE, _ALL = 1, 2
+_loaded = 0
+
+
+def _load_plugins(level: int) -> None:
+    """Import the plugin modules up to ``level`` (once; Python's import lock makes it thread-safe)."""
+    global _loaded
+    if _loaded >= level:
+        return
+    for name in CORE_PLUGINS + (PLUGINS if level >= _ALL else ()):
+        importlib.import_module(name)
+    _loaded = max(_loaded, level)
 
 
 def register_family(prefix: str, parser: FamilyParser) -> None:
@@ -34,7 +59,8 @@ def register_family(prefix: str, parser: FamilyParser) -> None:
 
 
 def families() -> list[str]:
-    """The registered family prefixes."""
+    """The registered family prefixes (every plugin module imported first)."""
+    _load_plugins(_ALL)
     return sorted(_FAMILIES)
 
 
@@ -50,13 +76,26 @@ def _rule_text(rule: str) -> str:
     return unquote(text)
 
 
+def _lookup(segments: list[str]) -> tuple[FamilyParser, list[str]] | None:
+    """The parser of a stage's family and the segments it receives (two-segment prefixes first)."""
+    if len(segments) >= 2 and f"{segments[0]}/{segments[1]}" in _FAMILIES:
+        return _FAMILIES[f"{segments[0]}/{segments[1]}"], segments[2:]
+    if segments[0] in _FAMILIES:
+        return _FAMILIES[segments[0]], segments[1:]
+    return None
+
+
 def parse_stage(text: str) -> Stage:
     """Parse one stage (no ``|``)."""
     segments = text.split("/")
-    if len(segments) >= 2 and f"{segments[0]}/{segments[1]}" in _FAMILIES:
-        return _FAMILIES[f"{segments[0]}/{segments[1]}"](segments[2:])
-    if segments[0] in _FAMILIES:
-        return _FAMILIES[segments[0]](segments[1:])
+    _load_plugins(_CORE)
+    found = _lookup(segments)
+    if found is None:
+        _load_plugins(_ALL)
+        found = _lookup(segments)
+    if found is not None:
+        parser, args = found
+        return parser(args)
     if segments[0] in {p.split("/")[0] for p in _FAMILIES}:
         arg = segments[1] if len(segments) > 1 else ""
         raise bad(f"unsupported {segments[0]} variant {arg!r}", f"{segments[0]}/{arg}")
