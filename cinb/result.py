@@ -92,6 +92,7 @@ class Result:
         --------
         >>> from cinb.result import Result
         >>> import tempfile, pathlib
+        >>> from cinb.result import Result
         >>> r = Result(b"{}", "json", 1, 1)
         >>> p = r.save(pathlib.Path(tempfile.mkdtemp()) / "answer.json")
         >>> p.read_bytes()

@@ -15,7 +15,7 @@ checked by the parameter's parser, so a bad value is a ``CIError`` (-103) naming
 
 Examples
 --------
->>> from cinb.ai.endpoints import Answer, Endpoint, int_param, register_endpoint, get_endpoint
+>>> from cinb.ai.endpoints import Answer, Endpoint, int_param, register_endpoint, get_endpoint, unregister_endpoint
 >>> def echo(inp, *, times):
 ...     return Answer({"Times": times})
 >>> ep = register_endpoint(Endpoint("EchoDemo", echo, params=(int_param("times", 1, lo=1, hi=3),)))
@@ -37,7 +37,7 @@ from ..errors import BAD_PARAMETER, CIError
 
 #: Modules that declare endpoints, imported on first lookup (Pillow's plugin habit: ``import cinb``
 #: stays fast and a new endpoint is one module plus one line here).
-PLUGINS: tuple[str, ...] = ("cinb.ai.inspect",)
+PLUGINS: tuple[str, ...] = ("cinb.ai.inspect", "cinb.ai.qrcode", "cinb.ai.ocr")
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ def int_param(name: str, default: int | None = None, *, lo: int | None = None, h
 
     Examples
     --------
+    >>> from cinb.ai.endpoints import int_param
     >>> p = int_param("max-face-num", 1, lo=1, hi=120)
     >>> p.parse("5"), p.python_name
     (5, 'max_face_num')
@@ -109,6 +110,7 @@ def bool_param(name: str, default: bool = False, *, doc: str = "") -> Param:
 
     Examples
     --------
+    >>> from cinb.ai.endpoints import bool_param
     >>> bool_param("cover").parse("1"), bool_param("cover").parse(False)
     (True, False)
     """
@@ -132,6 +134,7 @@ def choice_param(name: str, choices: tuple[str, ...], default: str | None = None
 
     Examples
     --------
+    >>> from cinb.ai.endpoints import choice_param
     >>> choice_param("type", ("general", "accurate")).parse("Accurate")
     'accurate'
     """
@@ -206,7 +209,8 @@ class Endpoint:
     columns : mapping
         ``{column: dtype}`` that ``flatten`` produces for the analysis.
     flatten : callable, optional
-        ``flatten(response) -> {column: value}``.
+        ``flatten(response) -> {column: value}``, or ``flatten(response, info)`` (two parameters)
+        when a column comes from the Answer's ``info`` rather than CI's response.
     models : tuple of str
         Names in ``cinb.ai.models`` the endpoint loads (listed in the model table).
     fork_safe : bool
@@ -214,6 +218,9 @@ class Endpoint:
     shapes : callable, optional
         ``shapes(response) -> [(points, label), ...]``: what ``df.ci.show`` draws on a thumbnail
         for this endpoint's answer (polygons or boxes as ``[(x, y), ...]`` in upright image pixels).
+    takes_image : bool
+        False for endpoints that make an image from parameters alone (``qrcode-generate``):
+        ``ci_process(None, name, ...)``, and ``run`` receives ``inp=None``.
     description : str
         One line of help.
     """
@@ -231,6 +238,7 @@ class Endpoint:
     models: tuple[str, ...] = ()
     fork_safe: bool = True
     shapes: Callable[[dict], list] | None = None
+    takes_image: bool = True
     description: str = ""
 
     def __post_init__(self):
@@ -312,6 +320,7 @@ def get_endpoint(name: str) -> Endpoint:
 
     Examples
     --------
+    >>> from cinb.ai.endpoints import get_endpoint
     >>> get_endpoint("imageinspect").name
     'ImageInspect'
     >>> get_endpoint("NoSuchThing")
@@ -332,6 +341,7 @@ def endpoints() -> list[Endpoint]:
 
     Examples
     --------
+    >>> from cinb.ai.endpoints import endpoints
     >>> "ImageInspect" in [e.name for e in endpoints()]
     True
     """

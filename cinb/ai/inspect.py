@@ -56,6 +56,7 @@ def sniff(data: bytes) -> str | None:
 
     Examples
     --------
+    >>> from cinb.ai.inspect import sniff
     >>> sniff(b"\\x89PNG\\r\\n\\x1a\\n...."), sniff(b"GIF89a"), sniff(b"\\x47\\x40\\x00\\x10")
     ('png', 'gif', None)
     """
@@ -84,6 +85,7 @@ def picture_end(data: bytes, fmt: str | None) -> int:
     --------
     >>> import io
     >>> from PIL import Image
+    >>> from cinb.ai.inspect import picture_end
     >>> buf = io.BytesIO(); Image.new("RGB", (4, 4)).save(buf, "PNG"); png = buf.getvalue()
     >>> picture_end(png + b"tail", "png") == len(png)
     True
@@ -191,6 +193,7 @@ def find_ts_stream(data: bytes, start: int = 0) -> int | None:
 
     Examples
     --------
+    >>> from cinb.ai.inspect import find_ts_stream
     >>> packet = bytes([0x47, 0x40, 0x00, 0x10]) + bytes(184)
     >>> find_ts_stream(b"abc" + packet * 4, 0)
     3
@@ -219,6 +222,19 @@ def find_ts_stream(data: bytes, start: int = 0) -> int | None:
             pos = int(heads[first])
             best = pos if best is None else min(best, pos)
     return best
+
+
+def null_packets(count: int) -> bytes:
+    """A valid MPEG-TS stream of ``count`` null packets (PID 0x1FFF), for tests and demonstrations.
+
+    Examples
+    --------
+    >>> from cinb.ai.inspect import find_ts_stream, null_packets
+    >>> stream = null_packets(5)
+    >>> len(stream), find_ts_stream(b"head" + stream)
+    (940, 4)
+    """
+    return b"".join(bytes([TS_SYNC, 0x1F, 0xFF, 0x10 | (i & 0x0F)]) + b"\xff" * 184 for i in range(count))
 
 
 #: Payloads recognised in data appended after a picture: (type reported, magic bytes).
@@ -295,6 +311,7 @@ def inspect_bytes(data: bytes, *, claimed: str | None = None, image_format: str 
     --------
     >>> import io
     >>> from PIL import Image
+    >>> from cinb.ai.inspect import inspect_bytes
     >>> buf = io.BytesIO(); Image.new("RGB", (4, 4)).save(buf, "BMP"); bmp = buf.getvalue()
     >>> packet = bytes([0x47, 0x40, 0x00, 0x10]) + bytes(184)
     >>> answer = inspect_bytes(bmp + packet * 5)
@@ -359,4 +376,5 @@ ENDPOINT = register_endpoint(Endpoint(
     flatten=_flatten,
     description="abnormal images: a video (MPEG-TS) stream hidden after a picture, or disguised as one"))
 
-__all__ = ["ENDPOINT", "find_ts_stream", "image_inspect", "inspect_bytes", "picture_end", "sniff"]
+__all__ = ["ENDPOINT", "find_ts_stream", "image_inspect", "inspect_bytes", "null_packets", "picture_end",
+           "sniff"]

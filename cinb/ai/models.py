@@ -99,6 +99,7 @@ def require(module: str, *, package: str, extra: str = "ai") -> ModuleType:
 
     Examples
     --------
+    >>> from cinb.ai.models import require
     >>> require("no_such_module_here", package="no-such-package")
     Traceback (most recent call last):
     ...

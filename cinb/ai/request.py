@@ -28,6 +28,7 @@ class Request:
 
     Examples
     --------
+    >>> from cinb.ai.request import parse_request
     >>> r = parse_request("?ci-process=imageinspect")
     >>> r.endpoint.name, str(r)
     ('ImageInspect', 'ci-process=ImageInspect')
@@ -85,6 +86,7 @@ def parse_request(name: str, params: Mapping[str, Any] | None = None) -> Request
 
     Examples
     --------
+    >>> from cinb.ai.request import parse_request
     >>> r = parse_request("ci-process=ImageInspect")
     >>> r.endpoint.name, dict(r.params)
     ('ImageInspect', {})

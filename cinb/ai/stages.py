@@ -30,6 +30,7 @@ class EndpointStage(Stage):
     --------
     >>> from cinb.rules import parse_rule
     >>> from cinb.ai.endpoints import Answer, Endpoint, bool_param, register_endpoint, unregister_endpoint
+    >>> from cinb.ai.stages import register_rule_form
     >>> ep = register_endpoint(Endpoint("SizeDemo", lambda inp, *, half: Answer({"W": inp.image(None).width}),
     ...                                 params=(bool_param("half"),), rule="SizeDemo"))
     >>> register_rule_form(ep)
@@ -55,7 +56,10 @@ class EndpointStage(Stage):
         ep = get_endpoint(self.endpoint)
         upright = AutoOrient().apply(canvas)
         answer = ep.run(ImageInput(upright.frames[0]), **dict(self.params))
-        response = {**canvas.response, **answer.response}
+        fields = answer.response
+        if answer.image is not None:  # the rule stores the image itself: no base64 copy in ProcessResults
+            fields = {k: v for k, v in fields.items() if k != "ResultImage"}
+        response = {**canvas.response, **fields}
         if ep.kind == "image" or answer.image is not None:
             if answer.image is None:
                 return upright.replace(response=response)

@@ -6,6 +6,8 @@ in one more column, ``<analysis>_response``.
 
 from __future__ import annotations
 
+import inspect
+
 from cinb.ai.endpoints import Endpoint, endpoints, get_endpoint
 from cinb.collection.analyses.registry import register_analysis
 
@@ -18,6 +20,7 @@ class EndpointAnalysis:
     >>> import io
     >>> from PIL import Image
     >>> from cinb.imageinput import ImageInput
+    >>> from cinb.collection.analyses.endpoints import EndpointAnalysis
     >>> buf = io.BytesIO(); Image.new("RGB", (8, 8)).save(buf, "PNG")
     >>> EndpointAnalysis("ImageInspect")(ImageInput(buf.getvalue()))["inspect_suspicious"]
     False
@@ -30,10 +33,17 @@ class EndpointAnalysis:
         ep = get_endpoint(self.endpoint)
         params = ep.parse_params({k: v for k, v in options.items() if v is not None})
         answer = ep.run(ctx, **params)
-        return {**ep.flatten(answer.response), f"{ep.analysis}_response": answer.response}
+        flat = ep.flatten(answer.response, answer.info) if _arity(ep.flatten) == 2 else ep.flatten(answer.response)
+        return {**flat, f"{ep.analysis}_response": answer.response}
 
     def __repr__(self) -> str:
         return f"EndpointAnalysis({self.endpoint!r})"
+
+
+def _arity(fn) -> int:
+    """How many positional parameters ``fn`` takes (flatten(response) or flatten(response, info))."""
+    params = inspect.signature(fn).parameters.values()
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
 def register_endpoint_analysis(ep: Endpoint) -> None:
