@@ -135,6 +135,7 @@ class _Placement(Stage):
         Examples
         --------
         >>> from PIL import Image
+        >>> from cinb.watermark.stages import TextWatermark
         >>> small = Image.new("RGB", (200, 100), "white")
         >>> TextWatermark(text="cinb", fontsize=40).preview(small, (2000, 1000)).size
         (200, 100)
@@ -161,6 +162,7 @@ class ImageWatermark(_Placement):
 
     Examples
     --------
+    >>> from cinb.watermark.stages import ImageWatermark
     >>> s = ImageWatermark(image="logo.png", gravity="center", dissolve=50)
     >>> str(s)
     'watermark/1/image/bG9nby5wbmc/gravity/Center/dissolve/50'
@@ -212,6 +214,7 @@ class TextWatermark(_Placement):
 
     Examples
     --------
+    >>> from cinb.watermark.stages import TextWatermark
     >>> s = TextWatermark(text="水印", font="simhei", fontsize=40, fill=(255, 0, 0), shadow=30)
     >>> str(s)
     'watermark/2/text/5rC05Y2w/font/c2ltaGVp6buR5L2TLnR0Zg/fontsize/40/fill/I0ZGMDAwMA/shadow/30'
@@ -318,6 +321,7 @@ def parse_image_watermark(segments: list[str]) -> ImageWatermark:
 
     Examples
     --------
+    >>> from cinb.watermark.stages import parse_image_watermark
     >>> parse_image_watermark(["image", "bG9nby5wbmc", "dissolve", "50"]).dissolve
     50
     """
@@ -329,6 +333,7 @@ def parse_text_watermark(segments: list[str]) -> TextWatermark:
 
     Examples
     --------
+    >>> from cinb.watermark.stages import parse_text_watermark
     >>> parse_text_watermark(["text", "Y2luYg"]).text
     'cinb'
     """

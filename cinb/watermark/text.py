@@ -50,6 +50,7 @@ def text_mask(text: str, *, font: str = DEFAULT_FONT, size: int = 13,
 
     Examples
     --------
+    >>> from cinb.watermark.text import text_mask
     >>> m = text_mask("水印 cinb", font="simhei", size=40)
     >>> m.mode, m.height < 60 < m.width
     ('L', True)
@@ -95,6 +96,7 @@ def render_text(text: str, *, font: str = DEFAULT_FONT, size: int = 13,
 
     Examples
     --------
+    >>> from cinb.watermark.text import render_text
     >>> img = render_text("cinb", size=30, fill=(255, 0, 0), shadow=50)
     >>> img.mode, img.getpixel((img.width // 2, 0))[3] >= 0
     ('RGBA', True)
