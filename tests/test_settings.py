@@ -179,6 +179,19 @@ def test_the_parents_settings_reach_pool_workers(pool, tmp_path):
     assert all(o["key"] == "from the parent" and o["dirs"] == [str(tmp_path)] for o in outs)
 
 
+def test_a_lazy_dask_map_keeps_the_settings_of_its_call(tmp_path):
+    dd = pytest.importorskip("dask.dataframe")
+    import pandas as pd
+
+    from cinb.parallel import map_rows
+
+    df = dd.from_pandas(pd.DataFrame({"i": range(4)}), npartitions=2)
+    with using(blind_key="at the call", watermark_dirs=[tmp_path]):
+        lazy = map_rows(df, settings_row, columns={"key": str, "dirs": object, "pid": int})
+    out = lazy.compute(scheduler="threads")  # other threads, after the block ended
+    assert out["key"].tolist() == ["at the call"] * 4 and out["error"].isna().all()
+
+
 def test_cinb_never_writes_the_environment():
     # Two reviewed exceptions. Pool workers are processes cinb starts: cinb.parallel caps there the
     # thread-count variables libraries read when a worker loads them (OMP_NUM_THREADS...). ONNX
