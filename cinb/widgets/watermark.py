@@ -166,6 +166,10 @@ class WatermarkTuner(widgets.VBox):
                    layout=w.Layout(align_items="flex-start")),
             self.rule_box, self.resolution, self.message, self.blind_box]
         super().__init__(children)
+        # CSS classes: stable handles for styling and for the browser test (tests/test_browser.py)
+        self.add_class("cinb-watermark-tuner")
+        self.preview.add_class("cinb-preview")
+        self.gravity.add_class("cinb-gravity")
         self._update()
 
     # -- source -----------------------------------------------------------------------------
