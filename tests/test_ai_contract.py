@@ -120,7 +120,7 @@ def test_image_answer_is_encoded_with_response_alongside(demo_endpoint):
     try:
         r = cinb.ci_process(_encoded("JPEG", size=(30, 20)), "MeanImageDemo", cover=1)
         assert r.format == "png" and r.image.size == (30, 20) and r.response["Cover"] is True
-        assert r.image.getpixel((5, 5)) == tuple(r.response["Mean"])
+        assert r.image.getpixel((5, 5)) == tuple(r.response["Mean"]) and r.info["Cover"] is True
         with pytest.raises(CIError, match="returned no image"):
             cinb.ci_process(_encoded("JPEG"), "MeanImageDemo", cover=0)
     finally:

@@ -37,7 +37,7 @@ def ci_process(src: Any, name: str, /, **params: Any) -> Result:
         JSON endpoints: ``format == "json"``, ``.json`` is CI's response as a dict (CI's element
         names, repeated elements as lists, typed numbers and booleans), ``.xml`` CI's XML body, and
         ``.response`` the same dict. Image endpoints: the image, with the response fields in
-        ``.response``.
+        ``.response`` (and, as the AI layer's contract has it, in ``.info`` too).
 
     Raises
     ------
@@ -85,7 +85,9 @@ def answer_to_result(endpoint: Endpoint, answer: Answer, inp: ImageInput | None)
     canvas = as_canvas(answer.image, inp)
     fmt = answer.format or ("png" if canvas.has_alpha else canvas.source_format)
     data, codec, quality = encode(canvas, EncodeOptions(format=fmt))
-    info = {**answer.info, "quality": quality}
+    # Image endpoints answer with the image; their fields are in .response, and also in .info, where
+    # the AI layer's published contract (issue 10) promised them to callers of image endpoints.
+    info = {**response, **answer.info, "quality": quality}
     return Result(data, codec.name, canvas.width, canvas.height, info, response, endpoint.root)
 
 
