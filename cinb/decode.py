@@ -79,6 +79,8 @@ def open_header(data: bytes, name: str | None = None, *, limits: Limits = LIMITS
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.decode import open_header
     >>> import io
     >>> buf = io.BytesIO(); Image.new("RGB", (30, 20)).save(buf, "PNG")
     >>> img, header = open_header(buf.getvalue()); header.width, img.mode
@@ -97,6 +99,8 @@ def sniff(data: bytes) -> tuple[str, int, int]:
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.decode import sniff
     >>> import io
     >>> buf = io.BytesIO(); Image.new("RGB", (3, 2)).save(buf, "GIF")
     >>> sniff(buf.getvalue()), sniff(b"garbage")

@@ -12,6 +12,7 @@ This module is a leaf (it imports nothing of cinb but errors); the plugins regis
 
 Examples
 --------
+>>> from cinb.formats import format_for_pil, get_format
 >>> import cinb.codecs
 >>> get_format("heic").name, get_format("jpg").extension, format_for_pil("MPO").name
 ('heif', '.jpg', 'jpeg')
@@ -108,6 +109,7 @@ def get_format(name_or_token: str) -> Format:
 
     Examples
     --------
+    >>> from cinb.formats import get_format
     >>> get_format("JPEG").name
     'jpeg'
     """
@@ -127,6 +129,7 @@ def canonical_token(token: str) -> str | None:
 
     Examples
     --------
+    >>> from cinb.formats import canonical_token
     >>> canonical_token("JPEG"), canonical_token("yjpeg"), canonical_token("heic"), canonical_token("x")
     ('jpg', 'yjpeg', 'heif', None)
     """
@@ -142,6 +145,7 @@ def format_for_pil(pil_name: str | None) -> Format | None:
 
     Examples
     --------
+    >>> from cinb.formats import format_for_pil
     >>> format_for_pil("DIB").name
     'bmp'
     """
@@ -153,6 +157,7 @@ def ci_name(pil_name: str | None) -> str:
 
     Examples
     --------
+    >>> from cinb.formats import ci_name
     >>> ci_name("MPO"), ci_name("PCX"), ci_name(None)
     ('jpeg', 'pcx', 'unknown')
     """
@@ -165,6 +170,7 @@ def format_for_extension(ext_or_path: str) -> Format | None:
 
     Examples
     --------
+    >>> from cinb.formats import format_for_extension
     >>> format_for_extension("IMG_1.JFIF").name, format_for_extension("notes.txt")
     ('jpeg', None)
     """

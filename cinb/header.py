@@ -81,6 +81,7 @@ def check_header(header: Header, label: str, *, token: str | None = None, limits
 
     Examples
     --------
+    >>> from cinb.header import Header, check_header
     >>> check_header(Header("jpeg", 40000, 10), "big.jpg")
     Traceback (most recent call last):
     ...
@@ -108,6 +109,8 @@ def read_header(src, *, check: bool = True, limits: Limits = LIMITS) -> Header:
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.header import read_header
     >>> import io, tempfile
     >>> p = tempfile.mktemp(suffix=".png"); Image.new("RGB", (5, 4)).save(p)
     >>> h = read_header(p); (h.format, h.width, h.height, h.mode, h.frames)
@@ -264,6 +267,7 @@ def gif_frame_count(data: bytes) -> int:
 
     Examples
     --------
+    >>> from cinb.header import gif_frame_count
     >>> gif_frame_count(b"not a gif")
     0
     """
@@ -364,6 +368,7 @@ def exif_summary(tiff: bytes) -> dict:
 
     Examples
     --------
+    >>> from cinb.header import exif_summary
     >>> exif_summary(b"not exif")
     {}
     """
@@ -432,6 +437,7 @@ def parse_exif_datetime(value) -> datetime | None:
 
     Examples
     --------
+    >>> from cinb.header import parse_exif_datetime
     >>> parse_exif_datetime("2021:07:04 12:30:00")
     datetime.datetime(2021, 7, 4, 12, 30)
     >>> parse_exif_datetime("0000:00:00 00:00:00") is None

@@ -14,6 +14,7 @@ def fmt_float(x: float) -> str:
 
     Examples
     --------
+    >>> from cinb.tokens import fmt_float
     >>> fmt_float(2.0), fmt_float(0.5)
     ('2', '0.5')
     """
@@ -25,6 +26,7 @@ def b64u_encode(data: bytes | str) -> str:
 
     Examples
     --------
+    >>> from cinb.tokens import b64u_encode
     >>> b64u_encode("#FFFFFF")
     'I0ZGRkZGRg'
     """
@@ -38,6 +40,7 @@ def color_token(rgb: tuple[int, int, int]) -> str:
 
     Examples
     --------
+    >>> from cinb.tokens import color_token
     >>> color_token((255, 255, 255))
     'I0ZGRkZGRg'
     """

@@ -264,6 +264,7 @@ def page_turn(boxes, cls_res) -> int:
 
     Examples
     --------
+    >>> from cinb.ai.ocr import page_turn
     >>> import numpy as np
     >>> wide = np.array([[0, 0], [100, 0], [100, 20], [0, 20]], float)
     >>> tall = np.array([[0, 0], [20, 0], [20, 100], [0, 100]], float)
@@ -370,6 +371,7 @@ def ocr(inp: ImageInput, *, type: str = "general", language_type: str = "zh", is
 
     Examples
     --------
+    >>> from cinb.ai.ocr import ocr
     >>> from PIL import Image, ImageDraw
     >>> from cinb.imageinput import ImageInput
     >>> from cinb.watermark.fonts import font_spec
@@ -435,6 +437,7 @@ def flatten(response: dict) -> dict:
 
     Examples
     --------
+    >>> from cinb.ai.ocr import flatten
     >>> flatten({"TextDetections": [{"DetectedText": "a", "Confidence": 90}, {"DetectedText": "b", "Confidence": 70}]})
     {'ocr_text': 'a\\nb', 'ocr_count': 2, 'ocr_confidence': 80.0}
     >>> flatten({"TextDetections": []})
@@ -451,6 +454,7 @@ def shapes(response: dict) -> list:
 
     Examples
     --------
+    >>> from cinb.ai.ocr import shapes
     >>> shapes({"TextDetections": [{"DetectedText": "hi", "Polygon": [{"X": 1, "Y": 2}, {"X": 9, "Y": 2},
     ...                                                                 {"X": 9, "Y": 6}, {"X": 1, "Y": 6}]}]})
     [([(1, 2), (9, 2), (9, 6), (1, 6)], 'hi')]

@@ -28,6 +28,7 @@ def avif_subsampling(quality: int) -> str:
 
     Examples
     --------
+    >>> from cinb.codecs.avif import avif_subsampling
     >>> avif_subsampling(50), avif_subsampling(85)
     ('4:2:0', '4:4:4')
     """

@@ -38,6 +38,9 @@ def encode_jpeg(frame: Image.Image, quality: int, *, encoder: str = "libjpeg", p
 
     Examples
     --------
+    >>> import io
+    >>> from PIL import Image
+    >>> from cinb.codecs.jpeg import encode_jpeg
     >>> data = encode_jpeg(Image.new("RGB", (32, 16), "red"), 80, subsampling="4:4:4")
     >>> data[:2], Image.open(io.BytesIO(data)).size
     (b'\\xff\\xd8', (32, 16))
@@ -69,6 +72,8 @@ def jpeg_segments(data: bytes) -> tuple[int, list[bytes]]:
 
     Examples
     --------
+    >>> from PIL import Image
+    >>> from cinb.codecs.jpeg import encode_jpeg, jpeg_segments
     >>> end, segs = jpeg_segments(encode_jpeg(Image.new("L", (8, 8)), 90))
     >>> [s[:2] for s in segs]
     [b'\\xff\\xe0']
@@ -91,6 +96,8 @@ def splice_metadata(data: bytes, **metadata) -> bytes:
 
     Examples
     --------
+    >>> import io
+    >>> from cinb.codecs.jpeg import encode_jpeg, splice_metadata
     >>> from PIL import Image
     >>> exif = Image.Exif(); exif[0x010F] = "cinb"
     >>> out = splice_metadata(encode_jpeg(Image.new("RGB", (8, 8)), 80), exif=exif.tobytes())
