@@ -1,4 +1,4 @@
-"""Map a per-row function over a DataFrame: local process pool + tqdm, or Dask.
+"""Map a per-row function over a DataFrame: a local process pool + tqdm, or Dask.
 
 This is the one place where cinb runs work in parallel. ``scan``, ``apply`` and ``analyze`` are
 thin wrappers around :func:`map_rows`, and other features (compression sweeps, AI analyses) reuse it
@@ -9,16 +9,37 @@ to get the same guarantees:
 - Ctrl-C cancels the rows not yet started, lets the running ones finish (their outputs are written
   atomically), then raises ``KeyboardInterrupt``; a second Ctrl-C kills the workers at once;
 - a ``dask.dataframe.DataFrame`` goes through ``map_partitions`` with a typed ``meta`` and stays lazy.
+
+Pools (``pool=``): ``"inline"`` runs every row in this process; ``"fork"`` (the default on Linux)
+starts workers in milliseconds and they inherit everything defined so far, notebook functions
+included; ``"spawn"`` starts fresh interpreters, for libraries that do not survive a fork (torch,
+an ONNX Runtime session): the row function and its options must then be importable and picklable.
+
+Worker processes are set up by hooks, which libraries register when they are imported:
+
+- :func:`register_thread_limiter`: ``fn(n_threads)`` caps a library's thread pool so that N workers
+  use the machine's cores once (``n_threads = cores // workers``). OpenCV, the BLAS/OpenMP pools
+  that ``threadpoolctl`` finds, and the usual ``*_NUM_THREADS`` variables (for libraries a worker
+  loads later) are built in; model runtimes register theirs in their own module.
+- :func:`register_worker_init`: ``fn()`` runs once in each new worker, e.g. to drop a model the
+  worker inherited from the parent through fork (a model must load after the fork, in the worker).
+
+The parent's :class:`cinb.settings.Settings` (including :func:`cinb.settings.using` blocks around
+the call) travel with every chunk of rows, so fork and spawn workers see the same settings.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
+import math
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 import traceback
+import types
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -26,10 +47,21 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from cinb.errors import CIError
+from cinb.errors import BAD_PARAMETER, CIError
+from cinb.settings import Settings, get_settings, using
 
 #: Row function: receives the selected input columns of one row as a dict, returns output values.
 RowFn = Callable[..., Mapping[str, Any]]
+#: Batch function: receives a list of rows, returns one output dict (or an exception) per row.
+BatchFn = Callable[..., Sequence[Any]]
+
+#: The pool kinds ``map_rows(pool=...)`` accepts.
+POOLS = ("inline", "fork", "spawn")
+
+_THREAD_LIMITERS: list[Callable[[int], None]] = []
+_WORKER_INITS: list[Callable[[], None]] = []
+_worker_threads: int | None = None  # set by _worker_init in a pool worker
+_blas_limits: Any = None  # threadpoolctl's controller, kept alive in a worker
 
 
 def default_workers() -> int:
@@ -45,6 +77,208 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # macOS, Windows
         return max(1, os.cpu_count() or 1)
+
+
+def default_pool() -> str:
+    """The pool kind used when none is asked for: ``"fork"`` on Linux, else ``"spawn"``.
+
+    Examples
+    --------
+    >>> from cinb.parallel import POOLS, default_pool
+    >>> default_pool() in POOLS
+    True
+    """
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+def threads_per_worker(workers: int, cores: int | None = None) -> int:
+    """Threads each of ``workers`` processes may use so that together they use ``cores`` once.
+
+    Examples
+    --------
+    >>> from cinb.parallel import threads_per_worker
+    >>> threads_per_worker(2, cores=8), threads_per_worker(3, cores=2)
+    (4, 1)
+    """
+    cores = default_workers() if cores is None else cores
+    return max(1, cores // max(1, workers))
+
+
+def worker_threads() -> int | None:
+    """In a pool worker, the threads it may use (what the thread limiters were given); None elsewhere.
+
+    A model loaded lazily inside a worker reads this for its own thread setting (e.g. ONNX Runtime's
+    ``intra_op_num_threads``); in the parent (inline runs), None means "keep the user's setting".
+
+    Examples
+    --------
+    >>> from cinb.parallel import worker_threads
+    >>> worker_threads() is None
+    True
+    """
+    return _worker_threads
+
+
+def register_thread_limiter(fn: Callable[[int], None]) -> Callable[[int], None]:
+    """Call ``fn(n_threads)`` at the start of every pool worker (not in the parent: an inline run keeps
+    the user's own thread settings).
+
+    Under ``pool="spawn"`` the limiter is sent to the worker by reference, so it must be a
+    module-level function of an importable module. An exception in a limiter is printed and ignored
+    (thread limits are an optimisation). Registering the same function twice keeps one entry.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(n_threads: int) -> None``; ``n_threads`` is :func:`threads_per_worker` of the pool.
+
+    Returns
+    -------
+    callable
+        ``fn`` (usable as a decorator).
+
+    Examples
+    --------
+    >>> from cinb.parallel import register_thread_limiter, unregister_thread_limiter
+    >>> def limit_mylib(n_threads):
+    ...     pass  # e.g. mylib.set_num_threads(n_threads)
+    >>> register_thread_limiter(limit_mylib) is limit_mylib
+    True
+    >>> unregister_thread_limiter(limit_mylib)
+    """
+    if not callable(fn):
+        raise TypeError(f"register_thread_limiter takes a function, not {type(fn).__name__}")
+    if fn not in _THREAD_LIMITERS:
+        _THREAD_LIMITERS.append(fn)
+    return fn
+
+
+def unregister_thread_limiter(fn: Callable[[int], None]) -> None:
+    """Remove a limiter added by :func:`register_thread_limiter` (no error if absent)."""
+    with contextlib.suppress(ValueError):
+        _THREAD_LIMITERS.remove(fn)
+
+
+def register_worker_init(fn: Callable[[], None]) -> Callable[[], None]:
+    """Call ``fn()`` once at the start of every pool worker, after the thread limiters.
+
+    The model layer uses it to forget models a forked worker inherited from the parent, so each
+    worker loads its own (ONNX Runtime sessions and torch thread pools do not survive a fork). Same
+    rules as :func:`register_thread_limiter`: module-level for spawn; an exception is printed and the
+    worker goes on.
+
+    Returns
+    -------
+    callable
+        ``fn`` (usable as a decorator).
+
+    Examples
+    --------
+    >>> from cinb.parallel import register_worker_init, unregister_worker_init
+    >>> _CACHE = {}
+    >>> forget = register_worker_init(_CACHE.clear)
+    >>> unregister_worker_init(forget)
+    """
+    if not callable(fn):
+        raise TypeError(f"register_worker_init takes a function, not {type(fn).__name__}")
+    if fn not in _WORKER_INITS:
+        _WORKER_INITS.append(fn)
+    return fn
+
+
+def unregister_worker_init(fn: Callable[[], None]) -> None:
+    """Remove a hook added by :func:`register_worker_init` (no error if absent)."""
+    with contextlib.suppress(ValueError):
+        _WORKER_INITS.remove(fn)
+
+
+# -- built-in thread limiters -----------------------------------------------------------------------
+
+#: Variables read when a library loads: they cover what a worker imports after it started (scipy's
+#: own OpenBLAS, an OpenMP runtime, OpenCV in a spawned worker).
+_THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+                    "NUMEXPR_NUM_THREADS", "OPENCV_FOR_THREADS_NUM")
+
+
+def _limit_env(n_threads: int) -> None:
+    # Runs only in pool workers, processes cinb owns: the user's environment is left alone. A smaller
+    # value the user set is kept.
+    for name in _THREAD_ENV_VARS:
+        current = os.environ.get(name, "")
+        if not (current.isdigit() and 0 < int(current) <= n_threads):
+            os.environ[name] = str(n_threads)
+
+
+def _limit_opencv(n_threads: int) -> None:
+    # Safe in a forked worker only because the parent's pool had no threads at the fork: see
+    # _fork_parent. Not imported here if the worker has not loaded it (OPENCV_FOR_THREADS_NUM then).
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None and cv2.getNumThreads() != n_threads:
+        cv2.setNumThreads(n_threads)
+
+
+def _limit_blas(n_threads: int) -> None:
+    # numpy's (and scipy's) OpenBLAS start one thread per core at import; two workers on two cores
+    # would run four. threadpoolctl finds every BLAS/OpenMP pool loaded in this process.
+    global _blas_limits
+    if _blas_inherited == n_threads:  # a fork worker: the parent set it before forking (_fork_parent)
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: without it only libraries loaded later are limited (_limit_env)
+        return
+    _blas_limits = threadpool_limits(limits=n_threads)
+
+
+#: The BLAS limit the parent holds while a fork pool runs: its workers inherit it. Setting it in a
+#: freshly forked worker instead cost 87 ms per worker without this cache (threadpoolctl import and
+#: library search), 20 ms with it (the first call in a new process), 0.02 ms in the parent.
+_blas_inherited: int | None = None
+_blas_controller: list = [None, -1]  # (threadpoolctl controller, len(sys.modules) when it was made)
+
+
+def _parent_blas_controller() -> Any:
+    if _blas_controller[1] != len(sys.modules):  # something was imported: maybe another BLAS
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            return None
+        _blas_controller[:] = [ThreadpoolController(), len(sys.modules)]
+    return _blas_controller[0]
+
+
+for _builtin in (_limit_env, _limit_opencv, _limit_blas):
+    register_thread_limiter(_builtin)
+
+
+@contextlib.contextmanager
+def _fork_parent(n_threads: int):
+    """The parent's side of a fork pool: what its workers should inherit, restored afterwards.
+
+    OpenCV goes to one thread: its pool does not survive fork(), and a child forked from a parent
+    whose pool had threads deadlocks when it touches the pool (even to resize it). At one thread the
+    parent's pool has none, so a forked worker starts from an empty pool and may size its own
+    (``_limit_opencv``). BLAS pools go to ``n_threads``, inherited as they are (see _blas_inherited).
+    """
+    global _blas_inherited
+    cv2 = sys.modules.get("cv2")
+    cv2_before = cv2.getNumThreads() if cv2 is not None else None
+    controller = _parent_blas_controller()
+    blas = controller.limit(limits=n_threads) if controller is not None else None
+    if cv2 is not None:
+        cv2.setNumThreads(1)
+    _blas_inherited = n_threads if blas is not None else None
+    try:
+        yield
+    finally:
+        _blas_inherited = None
+        if blas is not None:
+            blas.restore_original_limits()
+        if cv2 is not None:
+            cv2.setNumThreads(cv2_before)
+
+
+# -- tables ----------------------------------------------------------------------------------------
 
 
 def is_dask(obj: Any) -> bool:
@@ -116,6 +350,9 @@ def _is_missing(value: Any) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value))
 
 
+# -- rows ------------------------------------------------------------------------------------------
+
+
 def format_error(exc: BaseException) -> str:
     """The text stored in a row's ``error`` column for an exception.
 
@@ -157,29 +394,88 @@ def run_row(fn: RowFn, row: Mapping[str, Any], fn_kwargs: Mapping[str, Any]) -> 
         out = dict(fn(row, **fn_kwargs))
     except Exception as exc:  # the batch guarantee: one bad row never stops the others
         out = {"error": format_error(exc)}
-        if os.environ.get("CINB_DEBUG"):
+        if get_settings().debug:
             traceback.print_exc()
     out.setdefault("error", None)
     return out
 
 
-def _run_chunk(fn: RowFn, fn_kwargs: Mapping[str, Any], rows: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
-    return [(pos, run_row(fn, row, fn_kwargs)) for pos, row in rows]
+def run_batch(fn: RowFn, batch_fn: BatchFn, rows: Sequence[Mapping[str, Any]],
+              fn_kwargs: Mapping[str, Any]) -> list[dict]:
+    """Call ``batch_fn(rows, **fn_kwargs)`` once for the whole batch; never raises.
+
+    ``batch_fn`` returns one item per row: an output dict, or an exception instance that becomes
+    that row's ``error``. If it raises (or returns the wrong number of items), every row of the
+    batch is run again alone through ``fn``, so only the rows that fail alone get an error.
+
+    Examples
+    --------
+    >>> from cinb.parallel import run_batch
+    >>> def inverse(row):
+    ...     return {"y": 1 / row["x"]}
+    >>> def inverses(rows):
+    ...     return [{"y": 1 / r["x"]} for r in rows]  # one zero fails the whole batch...
+    >>> [r["error"] for r in run_batch(inverse, inverses, [{"x": 2}, {"x": 0}], {})]  # ...not the other row
+    [None, 'ZeroDivisionError: division by zero']
+    """
+    try:
+        outs = list(batch_fn(list(rows), **fn_kwargs))
+        if len(outs) != len(rows):
+            raise ValueError(f"batch function returned {len(outs)} results for {len(rows)} rows")
+        results = []
+        for out in outs:
+            if isinstance(out, BaseException):
+                out = {"error": format_error(out)}
+            out = dict(out)
+            out.setdefault("error", None)
+            results.append(out)
+        return results
+    except Exception:  # one bad row must not cost the others their values: retry them one by one
+        if get_settings().debug:
+            traceback.print_exc()
+        return [run_row(fn, row, fn_kwargs) for row in rows]
 
 
-def _worker_init() -> None:
+def _run_rows(fn: RowFn, fn_kwargs: Mapping[str, Any], rows: list[dict], batch_fn: BatchFn | None,
+              batch_size: int) -> list[dict]:
+    if batch_fn is None:
+        return [run_row(fn, row, fn_kwargs) for row in rows]
+    out: list[dict] = []
+    for i in range(0, len(rows), batch_size):
+        out.extend(run_batch(fn, batch_fn, rows[i:i + batch_size], fn_kwargs))
+    return out
+
+
+def _run_chunk(task: tuple, rows: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
+    # Runs in a worker, under the settings of the call that sent the chunk.
+    fn, fn_kwargs, batch_fn, batch_size, settings = task
+    with using(settings):
+        outs = _run_rows(fn, fn_kwargs, [row for _, row in rows], batch_fn, batch_size)
+    return [(pos, out) for (pos, _), out in zip(rows, outs)]
+
+
+def _worker_init(n_threads: int, limiters: Sequence[Callable[[int], None]],
+                 inits: Sequence[Callable[[], None]]) -> None:
+    global _worker_threads
     # Workers leave Ctrl-C to the parent, which stops handing out work and lets running rows
     # finish: a worker killed mid-write could leave a partial file.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # OpenCV stays single-threaded in workers: see _opencv_single_threaded.
+    _worker_threads = n_threads
+    for fn in limiters:
+        _call_hook(fn, n_threads)
+    for fn in inits:
+        _call_hook(fn)
 
 
-def _pool_context() -> multiprocessing.context.BaseContext:
-    # fork: workers inherit everything defined so far, including functions and analyses a notebook
-    # defined in __main__, and start in milliseconds. Elsewhere, the platform default.
-    if sys.platform.startswith("linux"):
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context()
+def _call_hook(fn: Callable, *args: Any) -> None:
+    try:
+        fn(*args)
+    except Exception:  # a failing hook must not break the pool (every row would then "crash")
+        print(f"cinb: worker hook {getattr(fn, '__qualname__', fn)!r} failed:", file=sys.stderr)
+        traceback.print_exc()
+
+
+# -- map -------------------------------------------------------------------------------------------
 
 
 def _progress(total: int, desc: str | None, enabled: bool):
@@ -188,10 +484,41 @@ def _progress(total: int, desc: str | None, enabled: bool):
     return tqdm(total=total, desc=desc, unit="img", disable=not enabled, leave=True, dynamic_ncols=True)
 
 
+def resolve_workers(workers: int | None = None, max_workers: int | None = None) -> int | None:
+    """``max_workers`` and its alias ``workers`` as one value (None: all CPUs).
+
+    Raises
+    ------
+    CIError
+        -103 when both are given and differ, or the value is below 1.
+
+    Examples
+    --------
+    >>> from cinb.parallel import resolve_workers
+    >>> resolve_workers(workers=2), resolve_workers(max_workers=3), resolve_workers()
+    (2, 3, None)
+    >>> resolve_workers(workers=2, max_workers=3)
+    Traceback (most recent call last):
+    ...
+    cinb.errors.CIError: workers=2 and max_workers=3 disagree: workers is an alias of max_workers, give one (X-ErrNo -103)
+    """
+    if workers is not None and max_workers is not None and int(workers) != int(max_workers):
+        raise CIError(f"workers={workers} and max_workers={max_workers} disagree: workers is an alias of "
+                      "max_workers, give one", code=BAD_PARAMETER, token="workers")
+    value = max_workers if max_workers is not None else workers
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
+        raise CIError(f"workers must be an integer >= 1, got {value!r}", code=BAD_PARAMETER, token=str(value))
+    return int(value)
+
+
 def map_rows(df: Any, fn: RowFn, *, columns: Mapping[str, Any], inputs: Sequence[str] | None = None,
-             fn_kwargs: Mapping[str, Any] | None = None, workers: int | None = None,
-             desc: str | None = None, progress: bool = True, chunksize: int | None = None,
-             on_interrupt: Callable[[], None] | None = None) -> Any:
+             fn_kwargs: Mapping[str, Any] | None = None, max_workers: int | None = None,
+             pool: str | None = None, fork_safe: bool = True, batch_fn: BatchFn | None = None,
+             batch_size: int = 16, desc: str | None = None, progress: bool = True,
+             chunksize: int | None = None, on_interrupt: Callable[[], None] | None = None,
+             workers: int | None = None) -> Any:
     """Run ``fn`` on every row of ``df`` in parallel and add its outputs as columns.
 
     Parameters
@@ -200,8 +527,8 @@ def map_rows(df: Any, fn: RowFn, *, columns: Mapping[str, Any], inputs: Sequence
         The collection; returned with the output columns added (replacing any of the same name).
     fn : callable
         ``fn(row: dict, **fn_kwargs) -> dict``. Must be picklable by reference (a module-level
-        function; functions defined in a notebook work because workers are forked). An exception
-        becomes the row's ``error`` value.
+        function; functions defined in a notebook work with the fork pool, not with spawn). An
+        exception becomes the row's ``error`` value.
     columns : mapping
         ``{output column: dtype}``; ``int``/``bool`` become nullable ``Int64``/``boolean``, ``str``
         becomes ``object``. An ``error`` column is always added.
@@ -209,22 +536,43 @@ def map_rows(df: Any, fn: RowFn, *, columns: Mapping[str, Any], inputs: Sequence
         Columns passed to ``fn`` (default: all). Fewer columns mean less pickling.
     fn_kwargs : mapping, optional
         Extra keyword arguments for ``fn`` (sent once per chunk of rows).
-    workers : int, optional
-        Worker processes (default: CPUs available; 1 runs in this process). Ignored for Dask, where
-        the cluster decides.
+    max_workers : int, optional
+        Worker processes (default: CPUs available; 1 runs in this process unless ``pool`` asks for a
+        pool). Ignored for Dask, where the cluster decides.
+    pool : {"inline", "fork", "spawn"}, optional
+        Where rows run (see the module docstring). Default: inline for one worker or one row, else
+        :func:`default_pool`, or spawn when ``fork_safe`` is false.
+    fork_safe : bool
+        False when ``fn`` uses a library that does not survive fork (torch...): the default pool is
+        then spawn, and ``pool="fork"`` is refused.
+    batch_fn : callable, optional
+        ``batch_fn(rows: list[dict], **fn_kwargs) -> list`` called once per ``batch_size`` rows instead
+        of ``fn`` per row (model throughput); see :func:`run_batch` for errors. ``fn`` stays the
+        per-row fallback.
+    batch_size : int
+        Rows per ``batch_fn`` call.
     desc : str, optional
         Progress-bar label.
     progress : bool
         Show a tqdm progress bar (the notebook widget in Jupyter).
     chunksize : int, optional
-        Rows per task sent to a worker (default: small chunks for load balance; use 1 for heavy rows).
+        Rows per task sent to a worker (default: small chunks for load balance; use 1 for heavy rows;
+        with ``batch_fn``, one batch).
     on_interrupt : callable, optional
         Called after a Ctrl-C once workers are stopped (e.g. to remove temporary files).
+    workers : int, optional
+        Alias of ``max_workers`` (the older name, still accepted).
 
     Returns
     -------
     pandas.DataFrame or dask.dataframe.DataFrame
         A copy of ``df`` with the output columns; a Dask input gives a lazy Dask DataFrame.
+
+    Raises
+    ------
+    CIError
+        -103 for a bad ``pool``, ``max_workers`` or ``batch_size``, ``pool="fork"`` with
+        ``fork_safe=False``, or a spawn pool with a function a worker cannot import.
 
     Examples
     --------
@@ -233,28 +581,34 @@ def map_rows(df: Any, fn: RowFn, *, columns: Mapping[str, Any], inputs: Sequence
     >>> def double(row):
     ...     return {"twice": row["x"] * 2}
     >>> out = map_rows(pd.DataFrame({"x": [1, 2, 3]}), double, columns={"twice": int},
-    ...                workers=1, progress=False)
+    ...                pool="inline", progress=False)
     >>> out["twice"].tolist(), out["error"].tolist()
     ([2, 4, 6], [None, None, None])
     """
     columns = dict(columns)
     columns.setdefault("error", object)
     fn_kwargs = dict(fn_kwargs or {})
+    max_workers = resolve_workers(workers, max_workers)
+    _check_pool(pool, fork_safe)
+    batch_size = _check_batch_size(batch_size)
     if is_dask(df):
         meta = _with_columns(df._meta, empty_frame(columns, index=df._meta.index))
-        return df.map_partitions(_map_partition, fn, columns, list(inputs) if inputs else None, fn_kwargs,
-                                 meta=meta)
+        task = (fn, fn_kwargs, batch_fn, batch_size, get_settings())
+        return df.map_partitions(_map_partition, task, columns, list(inputs) if inputs else None, meta=meta)
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"map_rows expects a pandas or dask DataFrame, not {type(df).__name__}")
     rows = _rows(df, inputs)
-    records = _map_local(fn, rows, fn_kwargs, workers=workers, desc=desc, progress=progress,
+    records = _map_local(fn, rows, fn_kwargs, workers=max_workers, pool=pool, fork_safe=fork_safe,
+                         batch_fn=batch_fn, batch_size=batch_size, desc=desc, progress=progress,
                          chunksize=chunksize, on_interrupt=on_interrupt)
     return _with_columns(df, frame_from_records(records, columns, df.index))
 
 
 def map_values(items: Sequence[Mapping[str, Any]], fn: RowFn, *, fn_kwargs: Mapping[str, Any] | None = None,
-               workers: int | None = None, desc: str | None = None, progress: bool = True,
-               chunksize: int | None = None, on_interrupt: Callable[[], None] | None = None) -> list[dict]:
+               max_workers: int | None = None, pool: str | None = None, fork_safe: bool = True,
+               batch_fn: BatchFn | None = None, batch_size: int = 16, desc: str | None = None,
+               progress: bool = True, chunksize: int | None = None,
+               on_interrupt: Callable[[], None] | None = None, workers: int | None = None) -> list[dict]:
     """Like :func:`map_rows` for a plain list of row dicts; returns the list of output dicts.
 
     Examples
@@ -262,11 +616,28 @@ def map_values(items: Sequence[Mapping[str, Any]], fn: RowFn, *, fn_kwargs: Mapp
     >>> from cinb.parallel import map_values
     >>> def inc(row):
     ...     return {"y": row["x"] + 1}
-    >>> [r["y"] for r in map_values([{"x": 1}, {"x": 2}], inc, workers=1, progress=False)]
+    >>> [r["y"] for r in map_values([{"x": 1}, {"x": 2}], inc, max_workers=1, progress=False)]
     [2, 3]
     """
-    return _map_local(fn, list(items), dict(fn_kwargs or {}), workers=workers, desc=desc, progress=progress,
-                      chunksize=chunksize, on_interrupt=on_interrupt)
+    _check_pool(pool, fork_safe)
+    return _map_local(fn, list(items), dict(fn_kwargs or {}), workers=resolve_workers(workers, max_workers),
+                      pool=pool, fork_safe=fork_safe, batch_fn=batch_fn, batch_size=_check_batch_size(batch_size),
+                      desc=desc, progress=progress, chunksize=chunksize, on_interrupt=on_interrupt)
+
+
+def _check_pool(pool: str | None, fork_safe: bool) -> None:
+    if pool is not None and pool not in POOLS:
+        raise CIError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}", code=BAD_PARAMETER, token=str(pool))
+    if pool == "fork" and not fork_safe:
+        raise CIError("pool='fork' refused: this work uses a library that does not survive fork "
+                      "(use pool='spawn' or 'inline')", code=BAD_PARAMETER, token="fork")
+
+
+def _check_batch_size(batch_size: Any) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise CIError(f"batch_size must be an integer >= 1, got {batch_size!r}", code=BAD_PARAMETER,
+                      token=str(batch_size))
+    return int(batch_size)
 
 
 def _rows(df: pd.DataFrame, inputs: Sequence[str] | None) -> list[dict]:
@@ -281,10 +652,11 @@ def _with_columns(df: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([keep, new], axis=1)
 
 
-def _map_partition(part: pd.DataFrame, fn: RowFn, columns: Mapping[str, Any], inputs: Sequence[str] | None,
-                   fn_kwargs: Mapping[str, Any]) -> pd.DataFrame:
+def _map_partition(part: pd.DataFrame, task: tuple, columns: Mapping[str, Any],
+                   inputs: Sequence[str] | None) -> pd.DataFrame:
     # Runs on a Dask worker: rows of one partition in sequence (the cluster parallelises partitions).
-    records = [run_row(fn, row, fn_kwargs) for row in _rows(part, inputs)]
+    numbered = list(enumerate(_rows(part, inputs)))
+    records = [out for _, out in _run_chunk(task, numbered)]
     return _with_columns(part, frame_from_records(records, columns, part.index))
 
 
@@ -293,26 +665,46 @@ def _auto_chunksize(n: int, workers: int) -> int:
     return max(1, min(64, n // (workers * 8)))
 
 
+def _choose_pool(pool: str | None, fork_safe: bool, workers: int, n: int) -> str:
+    if pool is not None:
+        return pool
+    if workers == 1 or n <= 1:
+        return "inline"
+    if not fork_safe:
+        return "spawn"
+    return default_pool()
+
+
 def _map_local(fn: RowFn, rows: list[dict], fn_kwargs: Mapping[str, Any], *, workers: int | None,
+               pool: str | None, fork_safe: bool, batch_fn: BatchFn | None, batch_size: int,
                desc: str | None, progress: bool, chunksize: int | None,
                on_interrupt: Callable[[], None] | None) -> list[dict]:
     n = len(rows)
-    workers = default_workers() if workers is None else int(workers)
-    if workers < 1:
-        raise CIError(f"workers must be >= 1, got {workers}", code=-103, token=str(workers))
+    workers = default_workers() if workers is None else workers
+    kind = _choose_pool(pool, fork_safe, workers, n)
+    task = (fn, fn_kwargs, batch_fn, batch_size, get_settings())
+    if kind == "spawn" and n:
+        _check_spawnable(task)
     results: list[dict | None] = [None] * n
     bar = _progress(n, desc, progress and n > 0)
     try:
-        if workers == 1 or n <= 1:
-            for pos, row in enumerate(rows):
-                results[pos] = run_row(fn, row, fn_kwargs)
-                bar.update(1)
+        if kind == "inline" or n == 0:
+            step = batch_size if batch_fn is not None else 1
+            for start in range(0, n, step):
+                outs = _run_rows(fn, fn_kwargs, rows[start:start + step], batch_fn, batch_size)
+                results[start:start + len(outs)] = outs
+                bar.update(len(outs))
         else:
-            with _opencv_single_threaded():
-                _map_pool(fn, rows, fn_kwargs, results, bar, workers=min(workers, n),
-                          chunksize=chunksize or _auto_chunksize(n, min(workers, n)), on_interrupt=on_interrupt)
+            workers = min(workers, n)
+            if chunksize is None:
+                chunksize = (min(batch_size, math.ceil(n / workers)) if batch_fn is not None
+                             else _auto_chunksize(n, workers))
+            pool_args = (kind, workers, threads_per_worker(workers))
+            with _fork_parent(pool_args[2]) if kind == "fork" else contextlib.nullcontext():
+                _map_pool(task, rows, results, bar, pool_args=pool_args, chunksize=chunksize,
+                          on_interrupt=on_interrupt)
     except KeyboardInterrupt:
-        if workers == 1 and on_interrupt is not None:
+        if kind == "inline" and on_interrupt is not None:
             on_interrupt()
         raise
     finally:
@@ -320,40 +712,60 @@ def _map_local(fn: RowFn, rows: list[dict], fn_kwargs: Mapping[str, Any], *, wor
     return results  # type: ignore[return-value]
 
 
-def _new_pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_worker_init)
+class _SpawnCheck(pickle.Pickler):
+    """Pickles a task as spawn will, and refuses what a fresh interpreter could not import."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, (types.FunctionType, type)) and getattr(obj, "__module__", None) == "__main__" \
+                and not getattr(sys.modules.get("__main__"), "__file__", None):
+            raise CIError(f"pool='spawn' cannot send {obj.__qualname__!r}: it is defined in a notebook or "
+                          "an interactive session, which a spawned worker cannot import; move it to a module "
+                          "or use pool='fork'", code=BAD_PARAMETER, token=obj.__qualname__)
+        return NotImplemented
 
 
-@contextlib.contextmanager
-def _opencv_single_threaded():
-    """Keep OpenCV at one thread in the parent while worker pools fork.
-
-    One row at a time per process: a library thread pool inside each worker would only
-    oversubscribe the cores. And OpenCV's pool does not survive fork(): a child forked from a
-    parent whose pool had threads deadlocks when it touches the pool (even to resize it). Workers
-    forked while the parent is single-threaded inherit that setting and never start threads.
-    """
-    cv2 = sys.modules.get("cv2")
-    if cv2 is None:
-        yield
-        return
-    previous = cv2.getNumThreads()
-    cv2.setNumThreads(1)
+def _check_spawnable(task: tuple) -> None:
     try:
-        yield
-    finally:
-        cv2.setNumThreads(previous)
+        _SpawnCheck(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL).dump(task)
+    except CIError:
+        raise
+    except Exception as exc:  # PicklingError, AttributeError (local function), TypeError (a lock...)
+        raise CIError(f"pool='spawn' needs a module-level row function and picklable options: {exc}",
+                      code=BAD_PARAMETER, token="spawn") from None
 
 
-def _map_pool(fn: RowFn, rows: list[dict], fn_kwargs: Mapping[str, Any], results: list, bar, *,
-              workers: int, chunksize: int, on_interrupt: Callable[[], None] | None) -> None:
+def _spawnable_hooks(hooks: Sequence[Callable]) -> list[Callable]:
+    keep = []
+    for fn in hooks:
+        try:
+            _SpawnCheck(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL).dump(fn)
+        except Exception:  # a hook a fresh interpreter cannot import cannot run there
+            print(f"cinb: worker hook {getattr(fn, '__qualname__', fn)!r} is not importable; "
+                  "spawned workers run without it", file=sys.stderr)
+            continue
+        keep.append(fn)
+    return keep
+
+
+def _new_pool(pool_args: tuple) -> ProcessPoolExecutor:
+    kind, workers, n_threads = pool_args
+    limiters, inits = list(_THREAD_LIMITERS), list(_WORKER_INITS)
+    if kind == "spawn":
+        limiters, inits = _spawnable_hooks(limiters), _spawnable_hooks(inits)
+    context = multiprocessing.get_context(kind)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init,
+                               initargs=(n_threads, limiters, inits))
+
+
+def _map_pool(task: tuple, rows: list[dict], results: list, bar, *, pool_args: tuple, chunksize: int,
+              on_interrupt: Callable[[], None] | None) -> None:
     numbered = list(enumerate(rows))
     chunks = [numbered[i:i + chunksize] for i in range(0, len(numbered), chunksize)]
     # Keep only a few chunks queued per worker, so a Ctrl-C has little to cancel and memory stays
     # flat however long the collection is.
     queue = iter(chunks)
     while True:
-        crashed = _run_pool_until_done_or_crash(fn, fn_kwargs, queue, results, bar, workers=workers,
+        crashed = _run_pool_until_done_or_crash(task, queue, results, bar, pool_args=pool_args,
                                                 on_interrupt=on_interrupt)
         if not crashed:
             return
@@ -361,17 +773,18 @@ def _map_pool(fn: RowFn, rows: list[dict], fn_kwargs: Mapping[str, Any], results
         # re-run one per fresh process, so only the row that kills its process gets an error.
         for chunk in crashed:
             for pos, row in chunk:
-                results[pos] = _run_isolated(fn, fn_kwargs, row)
+                results[pos] = _run_isolated(task, row, pool_args)
                 bar.update(1)
 
 
-def _run_pool_until_done_or_crash(fn: RowFn, fn_kwargs: Mapping[str, Any], queue, results: list, bar, *,
-                                  workers: int, on_interrupt: Callable[[], None] | None) -> list | None:
-    pool = _new_pool(workers)
+def _run_pool_until_done_or_crash(task: tuple, queue, results: list, bar, *, pool_args: tuple,
+                                  on_interrupt: Callable[[], None] | None) -> list | None:
+    workers = pool_args[1]
+    pool = _new_pool(pool_args)
     inflight: dict = {}
     try:
         for chunk in _take(queue, workers * 2):
-            inflight[pool.submit(_run_chunk, fn, fn_kwargs, chunk)] = chunk
+            inflight[pool.submit(_run_chunk, task, chunk)] = chunk
         while inflight:
             done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
             broken = False
@@ -388,7 +801,7 @@ def _run_pool_until_done_or_crash(fn: RowFn, fn_kwargs: Mapping[str, Any], queue
                 bar.update(len(outs))
                 if not broken:
                     for nxt in _take(queue, 1):
-                        inflight[pool.submit(_run_chunk, fn, fn_kwargs, nxt)] = nxt
+                        inflight[pool.submit(_run_chunk, task, nxt)] = nxt
             if broken:
                 _kill_workers(pool)
                 pool.shutdown(wait=False, cancel_futures=True)
@@ -414,10 +827,11 @@ def _run_pool_until_done_or_crash(fn: RowFn, fn_kwargs: Mapping[str, Any], queue
     return None
 
 
-def _run_isolated(fn: RowFn, fn_kwargs: Mapping[str, Any], row: dict) -> dict:
-    pool = _new_pool(1)
+def _run_isolated(task: tuple, row: dict, pool_args: tuple) -> dict:
+    kind, _, n_threads = pool_args
+    pool = _new_pool((kind, 1, n_threads))
     try:
-        return pool.submit(_run_chunk, fn, fn_kwargs, [(0, row)]).result()[0][1]
+        return pool.submit(_run_chunk, task, [(0, row)]).result()[0][1]
     except BrokenProcessPool:
         return {"error": "the worker process died on this row (crash or out of memory)"}
     finally:
@@ -440,3 +854,9 @@ def _kill_workers(pool: ProcessPoolExecutor) -> None:
             proc.kill()
         except Exception:
             pass
+
+
+__all__ = ["POOLS", "BatchFn", "RowFn", "default_pool", "default_workers", "empty_frame", "format_error",
+           "frame_from_records", "is_dask", "map_rows", "map_values", "register_thread_limiter",
+           "register_worker_init", "resolve_workers", "run_batch", "run_row", "threads_per_worker",
+           "unregister_thread_limiter", "unregister_worker_init", "worker_threads"]

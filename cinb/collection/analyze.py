@@ -12,8 +12,9 @@ from cinb.parallel import format_error, is_dask, map_rows
 from cinb.collection.scan import scan
 
 
-def analyze(df: Any, *names: str, workers: int | None = None, options: Mapping[str, Mapping] | None = None,
-            progress: bool = True) -> Any:
+def analyze(df: Any, *names: str, max_workers: int | None = None, pool: str | None = None,
+            options: Mapping[str, Mapping] | None = None, batch_size: int = 16, progress: bool = True,
+            workers: int | None = None) -> Any:
     """Add the columns of the named analyses to a collection.
 
     Parameters
@@ -26,18 +27,32 @@ def analyze(df: Any, *names: str, workers: int | None = None, options: Mapping[s
         ``brightness`` (``dark``/``light``), ``entropy`` (``low_information``), ``colorfulness``
         (``colourfulness``), ``grayscale``, ``aspect`` (``odd_aspect``), ``dims``, ``odd_size``,
         ``duplicates``, ``near_duplicates``, or the preset ``issues``.
-    workers : int, optional
+    max_workers : int, optional
         Worker processes for the per-image pass (default: all CPUs). Ignored for Dask.
+    pool : {"inline", "fork", "spawn"}, optional
+        Where the per-image pass runs (``cinb.parallel``): default inline for one worker or one
+        image, else fork on Linux, or spawn when an analysis is not fork-safe (``fork`` is then
+        refused). Spawn needs analyses defined in importable modules, not in a notebook.
     options : mapping, optional
         Per-analysis options, e.g. ``{"near_duplicates": {"radius": 8}, "brightness": {"dark_below": 40}}``.
+    batch_size : int
+        Images per call of an analysis that has a ``batch_fn`` (models); others run image by image.
     progress : bool
         Show a tqdm progress bar.
+    workers : int, optional
+        Alias of ``max_workers``.
 
     Returns
     -------
     pandas.DataFrame or dask.dataframe.DataFrame
         ``df`` plus the analyses' columns. A row whose image cannot be read (or where an analysis
         fails) gets missing values and a message in ``error``; the other rows are unaffected.
+
+    Raises
+    ------
+    CIError
+        -103 for an unknown analysis or option, a bad ``pool``/``max_workers``/``batch_size``, or
+        ``pool="fork"`` with an analysis that is not fork-safe.
 
     Notes
     -----
@@ -72,8 +87,15 @@ def analyze(df: Any, *names: str, workers: int | None = None, options: Mapping[s
         columns: dict[str, Any] = {}
         for analysis, _ in plan:
             columns.update(analysis.columns)
+        unsafe = [a.name for a, _ in plan if not a.fork_safe]
+        if pool == "fork" and unsafe:
+            raise CIError(f"pool='fork' refused: analysis {unsafe[0]!r} does not survive fork "
+                          "(use pool='spawn' or 'inline')", code=BAD_PARAMETER, token=unsafe[0])
+        batched = any(a.batch_fn is not None for a, _ in plan)
         df = map_rows(df, analyze_row, columns=columns, inputs=["path"], fn_kwargs={"plan": plan},
-                      workers=workers, desc="analyze", progress=progress)
+                      max_workers=max_workers, workers=workers, pool=pool, fork_safe=not unsafe,
+                      batch_fn=analyze_batch if batched else None, batch_size=batch_size,
+                      desc="analyze", progress=progress)
     for analysis in group:
         df = _run_group(df, analysis, _options(analysis, options))
     return df
@@ -112,13 +134,59 @@ def analyze_row(row: dict, *, plan: list[tuple[Analysis, dict]]) -> dict:
     errors: list[str] = []
     for analysis, opts in plan:
         try:
-            out.update(analysis.fn(ctx, **opts))
+            out.update(analysis.run(ctx, **opts))
         except Exception as exc:  # one analysis failing leaves the others' columns
-            message = format_error(exc)
-            if message not in errors:
-                errors.append(message)
+            _add_error(errors, exc)
     out["error"] = "; ".join(errors) or None
     return out
+
+
+def analyze_batch(rows: list[dict], *, plan: list[tuple[Analysis, dict]]) -> list[dict]:
+    """:func:`analyze_row` for a batch of rows: analyses with a ``batch_fn`` see the whole batch at once.
+
+    A ``batch_fn`` that raises (or returns a wrong count) is retried image by image, so only the
+    images that fail alone get an error; an exception instance it returns is that image's error.
+
+    Examples
+    --------
+    >>> from cinb.collection.analyze import analyze_batch
+    >>> from cinb.collection.analyses import get_analysis
+    >>> [r["error"] for r in analyze_batch([{"path": "/a.jpg"}, {"path": "/b.jpg"}],
+    ...                                    plan=[(get_analysis("phash"), {})])]
+    ['no such file: /a.jpg', 'no such file: /b.jpg']
+    """
+    contexts = [ImageContext(str(row["path"])) for row in rows]
+    outs: list[dict] = [{} for _ in rows]
+    errors: list[list[str]] = [[] for _ in rows]
+    for analysis, opts in plan:
+        results = _try_batch(analysis, contexts, opts)
+        for i, ctx in enumerate(contexts):
+            try:
+                value = results[i] if results is not None else analysis.run(ctx, **opts)
+                if isinstance(value, BaseException):
+                    raise value
+                outs[i].update(value)
+            except Exception as exc:  # one analysis failing leaves the others' columns
+                _add_error(errors[i], exc)
+    for out, errs in zip(outs, errors):
+        out["error"] = "; ".join(errs) or None
+    return outs
+
+
+def _try_batch(analysis: Analysis, contexts: list[ImageContext], opts: dict) -> list | None:
+    if analysis.batch_fn is None or len(contexts) < 2:
+        return None
+    try:
+        results = list(analysis.batch_fn(contexts, **opts))
+    except Exception:  # retried image by image by the caller: only the bad images get the error
+        return None
+    return results if len(results) == len(contexts) else None
+
+
+def _add_error(errors: list[str], exc: BaseException) -> None:
+    message = format_error(exc)
+    if message not in errors:
+        errors.append(message)
 
 
 def _run_group(df: Any, analysis: Analysis, opts: dict) -> Any:

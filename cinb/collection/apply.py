@@ -28,8 +28,8 @@ _BUILTIN_FIELDS = {"stem", "ext", "name", "suffix", "parent", "format", "index"}
 
 
 def apply(df: Any, rule: Any, out_dir: str | os.PathLike, *, name: str = "{stem}.{ext}",
-          workers: int | None = None, overwrite: bool = False, styles: Any = None,
-          progress: bool = True) -> Any:
+          max_workers: int | None = None, pool: str | None = None, overwrite: bool = False,
+          styles: Any = None, progress: bool = True, workers: int | None = None) -> Any:
     """Process every image of a collection with one rule, in parallel, resumably.
 
     Parameters
@@ -47,8 +47,12 @@ def apply(df: Any, rule: Any, out_dir: str | os.PathLike, *, name: str = "{stem}
         ``{name}`` (source file name), ``{suffix}`` (source extension), ``{parent}`` (source folder
         name), ``{index}`` (row label), and any column of ``df`` (e.g. ``{camera}``). Sub-folders
         are allowed (``{parent}/{stem}.{ext}``) but must stay inside ``out_dir``.
-    workers : int, optional
+    max_workers : int, optional
         Worker processes (default: all CPUs). Ignored for Dask.
+    pool : {"inline", "fork", "spawn"}, optional
+        Where rows run (``cinb.parallel``): default inline for one worker or one row, else fork on
+        Linux. Spawn starts fresh interpreters (slower to start; for libraries that do not survive
+        fork).
     overwrite : bool
         Re-process every row and replace outputs that a previous ``apply`` wrote. Files cinb did not
         write are never replaced, and an input is never written over, whatever this says.
@@ -56,6 +60,8 @@ def apply(df: Any, rule: Any, out_dir: str | os.PathLike, *, name: str = "{stem}
         Styles for ``style/<name>`` rules.
     progress : bool
         Show a tqdm progress bar.
+    workers : int, optional
+        Alias of ``max_workers``.
 
     Returns
     -------
@@ -109,8 +115,9 @@ def apply(df: Any, rule: Any, out_dir: str | os.PathLike, *, name: str = "{stem}
                   overwrite=bool(overwrite), token=token, protected=None)
     if not is_dask(df):
         kwargs["protected"] = _inputs_inside(df["path"], out_dir)
-    result = map_rows(df, apply_row, columns=APPLY_COLUMNS, inputs=inputs, fn_kwargs=kwargs, workers=workers,
-                      desc="apply", progress=progress, chunksize=1,
+    result = map_rows(df, apply_row, columns=APPLY_COLUMNS, inputs=inputs, fn_kwargs=kwargs,
+                      max_workers=max_workers, workers=workers, pool=pool, desc="apply", progress=progress,
+                      chunksize=1,
                       on_interrupt=lambda: remove_partials(out_dir, token))
     if "__index" in inputs:
         result = result.drop(columns="__index")

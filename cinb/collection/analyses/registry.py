@@ -16,7 +16,18 @@ per-row errors for free::
 
     register_analysis("faces", faces, columns={"faces": "Int64"}, defaults={"min_size": 20})
 
-A model that is slow to load should be loaded lazily in a module-level cache, once per worker.
+A model that is slow to load should be loaded lazily in a module-level cache, once per worker
+(never in the parent before the pool starts; ``cinb.parallel.register_worker_init`` can drop a copy
+a forked worker inherited). Models that run faster on several images at once give a ``batch_fn``,
+called with up to ``analyze(..., batch_size=16)`` images; libraries that do not survive fork
+(torch) declare ``fork_safe=False`` and ``analyze`` then starts its workers with spawn::
+
+    def faces_batch(contexts, *, min_size=20):
+        images = [ctx.rgb(640) for ctx in contexts]
+        return [{"faces": n} for n in model().count(images, min_size)]
+
+    register_analysis("faces", None, batch_fn=faces_batch, columns={"faces": "Int64"},
+                      defaults={"min_size": 20}, fork_safe=False)
 """
 
 from __future__ import annotations
@@ -49,15 +60,34 @@ class Analysis:
         Default options (thresholds...), overridable with ``analyze(..., options={name: {...}})``.
     description : str
         One line for ``list_analyses()``.
+    batch_fn : callable, optional
+        ``kind="image"`` only: ``batch_fn(contexts: list[ImageContext], **options) -> list`` with one
+        column dict (or an exception instance, that row's error) per image; ``analyze`` calls it once
+        per batch of rows. If it raises, each image of the batch goes alone through ``fn`` (or
+        ``batch_fn([ctx])``), so only the images that fail alone get an error.
+    fork_safe : bool
+        False for an analysis using a library that does not survive ``fork()`` (torch, an ONNX Runtime
+        session): ``analyze`` then runs it in a spawn pool (or inline) and refuses ``pool="fork"``.
     """
 
     name: str
-    fn: Callable[..., Any]
+    fn: Callable[..., Any] | None
     columns: Mapping[str, Any]
     kind: str = "image"
     requires: tuple[str, ...] = ()
     defaults: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    batch_fn: Callable[..., Any] | None = None
+    fork_safe: bool = True
+
+    def run(self, ctx: Any, **options: Any) -> dict:
+        """This analysis on one image (``fn``, else a batch of one through ``batch_fn``)."""
+        if self.fn is not None:
+            return self.fn(ctx, **options)
+        (out,) = self.batch_fn([ctx], **options)  # type: ignore[misc]
+        if isinstance(out, BaseException):
+            raise out
+        return out
 
 
 _REGISTRY: dict[str, Analysis] = {}
@@ -65,17 +95,18 @@ _ALIASES: dict[str, str] = {}
 _PRESETS: dict[str, tuple[str, ...]] = {}
 
 
-def register_analysis(name: str, fn: Callable[..., Any], *, columns: Mapping[str, Any], kind: str = "image",
+def register_analysis(name: str, fn: Callable[..., Any] | None, *, columns: Mapping[str, Any], kind: str = "image",
                       requires: tuple[str, ...] | list[str] = (), defaults: Mapping[str, Any] | None = None,
-                      description: str = "", aliases: tuple[str, ...] | list[str] = ()) -> Analysis:
+                      description: str = "", aliases: tuple[str, ...] | list[str] = (),
+                      batch_fn: Callable[..., Any] | None = None, fork_safe: bool = True) -> Analysis:
     """Add (or replace) an analysis in the registry.
 
     Parameters
     ----------
     name : str
         Registry name.
-    fn : callable
-        See :class:`Analysis`.
+    fn : callable or None
+        See :class:`Analysis` (None for an image analysis given only as ``batch_fn``).
     columns : mapping
         ``{column: dtype}`` the analysis adds (``int``/``bool`` mean nullable Int64/boolean).
     kind : {"image", "group"}
@@ -88,6 +119,10 @@ def register_analysis(name: str, fn: Callable[..., Any], *, columns: Mapping[str
         One line of help.
     aliases : sequence of str
         Other names that select this analysis.
+    batch_fn : callable, optional
+        A function over a list of images (model throughput), see :class:`Analysis`.
+    fork_safe : bool
+        False if the analysis must not run in a forked worker (see :class:`Analysis`).
 
     Returns
     -------
@@ -105,8 +140,18 @@ def register_analysis(name: str, fn: Callable[..., Any], *, columns: Mapping[str
     """
     if kind not in ("image", "group"):
         raise CIError(f"analysis kind must be 'image' or 'group', got {kind!r}", code=BAD_PARAMETER, token=kind)
+    if fn is None and batch_fn is None:
+        raise CIError(f"analysis {name!r} needs fn or batch_fn", code=BAD_PARAMETER, token=name)
+    if kind == "group" and (fn is None or batch_fn is not None):
+        raise CIError(f"group analysis {name!r} takes fn (a function of the whole table), not batch_fn",
+                      code=BAD_PARAMETER, token=name)
+    for given, what in ((fn, "fn"), (batch_fn, "batch_fn")):
+        if given is not None and not callable(given):
+            raise CIError(f"analysis {name!r}: {what} must be callable, not {type(given).__name__}",
+                          code=BAD_PARAMETER, token=name)
     analysis = Analysis(name=name, fn=fn, columns=dict(columns), kind=kind, requires=tuple(requires),
-                        defaults=dict(defaults or {}), description=description)
+                        defaults=dict(defaults or {}), description=description, batch_fn=batch_fn,
+                        fork_safe=bool(fork_safe))
     _REGISTRY[name] = analysis
     for alias in aliases:
         _ALIASES[alias] = name
