@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import Image
 
+from ..decode import open_canvas
 from ..errors import BAD_PARAMETER, UNSUPPORTED_TYPE, CIError
 from . import payload
 from .embed import LEVEL_PSNR, activity_mask, luma
@@ -29,8 +31,6 @@ def _to_pil(src: Any) -> Image.Image:
         return src
     if isinstance(src, np.ndarray):
         return Image.fromarray(src)
-    from ..decode import open_canvas
-
     canvas = open_canvas(src)
     if canvas.is_animated:
         raise CIError("blind watermarks do not support animated images", code=UNSUPPORTED_TYPE)
@@ -264,8 +264,6 @@ def extract(src: Any, *, type: int = 3, image: Any = None, original: Any = None,
 def _read_with_original(pixels: np.ndarray, original: Image.Image, n: int, key: str) -> Reading | None:
     """Semi-blind reading: subtract the original (resized to the marked image) and decode the
     difference, which holds the mark without the photo's own texture."""
-    import cv2
-
     orig, _ = _pixels(original)
     h, w = pixels.shape[:2]
     if orig.shape[:2] != (h, w):

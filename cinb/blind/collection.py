@@ -13,10 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from ..decode import open_canvas
+from ..engine import process
+from ..errors import CIError
 from ..parallel import map_rows
 from ..rules.model import Rule
-from .api import DEFAULT_LEVEL
+from .api import DEFAULT_LEVEL, extract
 from .pattern import DEFAULT_KEY
+from .stages import BlindEmbed
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -26,10 +30,6 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def _embed_row(row: dict, *, out_dir: str, text: str | None, text_column: str | None, level: int,
                key: str, overwrite: bool) -> dict:
-    from ..decode import open_canvas
-    from ..engine import process
-    from .stages import BlindEmbed
-
     src = Path(str(row["path"]))
     value = row[text_column] if text_column else text
     stage = BlindEmbed(type=3, text=str(value), level=level, key=key)
@@ -86,8 +86,6 @@ def embed_collection(df: Any, out_dir: str | os.PathLike, *, text: str | None = 
     ('id1', [True, False])
     """
     if (text is None) == (text_column is None):
-        from ..errors import CIError
-
         raise CIError("embed_collection needs exactly one of text= or text_column=", token="text")
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     inputs = ["path"] + ([text_column] if text_column else [])
@@ -98,8 +96,6 @@ def embed_collection(df: Any, out_dir: str | os.PathLike, *, text: str | None = 
 
 
 def _check_row(row: dict, *, type: int, image: Any, key: str) -> dict:
-    from .api import extract
-
     found = extract(str(row["path"]), type=type, image=image, key=key)
     return {"blind_status": found.status, "blind_present": found.present,
             "blind_text": found.text if type == 3 else None, "blind_sync": round(found.sync, 2)}

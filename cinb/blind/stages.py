@@ -19,7 +19,10 @@ from ..rules.grammar import b64u_encode, b64u_text, keyed_values, parse_int
 from ..rules.model import Stage
 from ..rules.registry import register_family
 from ..settings import get_settings
+from ..watermark.source import check_location, load_watermark, resolve_location
+from .api import DEFAULT_LEVEL, embed, extract
 from .pattern import DEFAULT_KEY
+from .payload import text_bits
 
 #: Versions CI documents; cinb has one algorithm and records the version only for the canonical text.
 VERSIONS = ("1.0", "2.0", "3.0")
@@ -46,14 +49,10 @@ def _bad(message: str, token: str | None) -> CIError:
 
 
 def _check_location(location: str) -> None:
-    from ..watermark.source import check_location
-
     check_location(location, "image")
 
 
 def _load_image(location: str, ctx):
-    from ..watermark.source import load_watermark, resolve_location
-
     return load_watermark(resolve_location(location, base_dir=getattr(ctx, "base_dir", None),
                                            settings=getattr(ctx, "settings", None)))
 
@@ -89,8 +88,6 @@ class BlindEmbed(Stage):
                 raise _bad("watermark/3 type 3 needs /text/<b64u>", "text")
             if self.image is not None:
                 raise _bad("watermark/3 type 3 takes text, not image", "image")
-            from .payload import text_bits
-
             text_bits(self.text, key=DEFAULT_KEY)  # length and content checks, at parse time
         else:
             if self.image is None:
@@ -117,8 +114,6 @@ class BlindEmbed(Stage):
         return "/".join(out)
 
     def apply(self, canvas, ctx):
-        from .api import DEFAULT_LEVEL, embed
-
         if canvas.is_animated:
             raise CIError("blind watermarks do not support animated images", code=UNSUPPORTED_TYPE, token="watermark/3")
         image = _load_image(self.image, ctx) if self.image is not None else None
@@ -173,8 +168,6 @@ class BlindExtract(Stage):
         return "/".join(out)
 
     def apply(self, canvas, ctx):
-        from .api import extract
-
         if canvas.is_animated:
             raise CIError("blind watermarks do not support animated images", code=UNSUPPORTED_TYPE, token="watermark/4")
         frame = canvas.frames[0]

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ..caches import register_cache
-from .pattern import TILE
+from .pattern import CHIP, TILE, cyclic_smooth
 
 #: Scales (received / embedded) that the lattice search covers.
 MIN_SCALE, MAX_SCALE = 0.4, 2.0
@@ -98,8 +98,6 @@ def _white_spectrum(r: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=1)
 def _harmonics() -> tuple[np.ndarray, np.ndarray]:
     """Tile harmonics (i, j) of a half plane and their expected power (the chip's spectrum)."""
-    from .pattern import CHIP, cyclic_smooth
-
     chip = np.zeros((TILE, TILE), np.float32)
     chip[:CHIP, :CHIP] = 1
     env = np.abs(np.fft.fft2(cyclic_smooth(chip))) ** 2

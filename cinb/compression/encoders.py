@@ -12,9 +12,10 @@ import time
 from PIL import Image
 
 from ..canvas import Canvas
+from ..codecs.options import EncodeOptions
 from ..codecs.registry import codec_for, flatten
 from ..errors import BAD_PARAMETER, CIError
-from ..codecs.options import EncodeOptions
+from .guetzli import guetzli_pixels
 
 #: Formats a sweep can compare; ``quality`` is ignored for png.
 FORMATS = ("jpeg", "yjpeg", "webp", "avif", "heif", "png", "guetzli")
@@ -61,8 +62,6 @@ def encode_image(image: Image.Image, fmt: str, quality: int | None = None) -> by
     fmt = check_format(fmt)
     q = 85 if quality is None else int(quality)
     if fmt == "guetzli":
-        from .guetzli import guetzli_pixels
-
         return guetzli_pixels(image, q)
     codec = codec_for(_TOKEN[fmt])
     frame = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert(

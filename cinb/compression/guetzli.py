@@ -19,9 +19,16 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from PIL import Image
 
+from ..codecs.jpeg import splice_metadata
+from ..codecs.options import EncodeOptions
+from ..codecs.registry import flatten, save_kwargs
+from ..decode import open_canvas
 from ..errors import BAD_PARAMETER, RESOLUTION_TOO_LARGE, UNSUPPORTED_TYPE, CIError
+from ..parallel import default_workers, map_rows
+from ..result import Result
 
 #: CI's limits (spec §16.1).
 MIN_SOURCE_QUALITY = 70  # the source must be above this
@@ -74,8 +81,6 @@ def guetzli_pixels(image: Image.Image, quality: int = 90) -> bytes:
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise CIError("Guetzli needs the pyguetzli package (pip install pyguetzli)", code=UNSUPPORTED_TYPE) from exc
     q = _check_quality(quality)
-    from ..codecs.registry import flatten
-
     frame = flatten(image.convert("RGBA") if "A" in image.getbands() else image).convert("RGB")
     return pyguetzli.process_rgb_bytes(frame.tobytes(), frame.width, frame.height, quality=q)
 
@@ -142,12 +147,6 @@ def guetzli(src: Any, quality: int | None = None, *, max_megapixels: float = MAX
     >>> r.info["x-GuetzliState"], r.format
     (100, 'jpeg')
     """
-    from ..codecs.jpeg import splice_metadata
-    from ..codecs.registry import save_kwargs
-    from ..decode import open_canvas
-    from ..engine import Result
-    from ..rules.model import EncodeOptions
-
     name = str(src) if isinstance(src, (str, os.PathLike)) else type(src).__name__
     canvas = open_canvas(src)
     check_source(canvas, name, max_megapixels=max_megapixels)
@@ -226,10 +225,6 @@ def guetzli_collection(df: Any, out_dir: str | os.PathLike, *, quality: int | No
     >>> out["guetzli_state"].tolist()
     [100]
     """
-    import pandas as pd
-
-    from ..parallel import default_workers, map_rows
-
     if not isinstance(df, pd.DataFrame) and not hasattr(df, "map_partitions"):
         df = pd.DataFrame({path_column: [str(p) for p in df]})
     Path(out_dir).mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ..errors import BAD_PARAMETER, CIError
+
 # SSIMULACRA2 constants (libjxl tools/ssimulacra2.cc, as in the ssimulacra2 package).
 _OPSIN = np.array([[0.30, 1.0 - 0.078 - 0.30, 0.078],
                    [0.23, 1.0 - 0.078 - 0.23, 0.078],
@@ -73,8 +75,6 @@ def as_rgb_array(image) -> np.ndarray:
 
 def _same_shape(a: np.ndarray, b: np.ndarray) -> None:
     if a.shape != b.shape:
-        from ..errors import BAD_PARAMETER, CIError
-
         raise CIError(f"cannot compare images of different sizes {a.shape[1]}x{a.shape[0]} and "
                       f"{b.shape[1]}x{b.shape[0]}", code=BAD_PARAMETER)
 
@@ -358,8 +358,6 @@ def get_metric(name: str) -> Metric:
     80.0
     """
     if name not in METRICS:
-        from ..errors import BAD_PARAMETER, CIError
-
         raise CIError(f"unknown metric {name!r} (known: {', '.join(METRICS)})", code=BAD_PARAMETER, token=name)
     return METRICS[name]
 

@@ -23,19 +23,23 @@ is CI's header: ``1`` slimmed, ``2`` original returned. CI refuses ``imageSlim``
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from ..canvas import Canvas
+from ..codecs.jpeg import encode_jpeg
 from ..codecs.quality_search import find_boundary
-from ..codecs.registry import Codec, register_strategy, save_kwargs
+from ..codecs.registry import Codec, pil_save, register_strategy, save_kwargs
+from ..decode import open_canvas
+from ..engine import process
 from ..errors import BAD_PARAMETER, CIError
 from ..rules.grammar import bad
-from ..rules.model import Context, EncodeOptions, Stage
-from ..rules.registry import register_family
+from ..rules.model import Context, EncodeOptions, Rule, Stage
+from ..rules.registry import parse_rule, register_family
+from .encoders import decode_image
 from .metrics import Reference, get_metric
 
 #: SSIMULACRA2 score imageSlim keeps by default.
@@ -73,8 +77,6 @@ def _untouched(canvas: Canvas, codec: Codec) -> bool:
     """True when the canvas is exactly the decoded source, to be written in the source's format."""
     if canvas.source_bytes is None or codec.name != canvas.source_format:
         return False
-    from ..decode import open_canvas
-
     try:
         fresh = open_canvas(canvas.source_bytes)
     except CIError:
@@ -86,8 +88,6 @@ def _untouched(canvas: Canvas, codec: Codec) -> bool:
 
 
 def _jpeg_candidate(canvas: Canvas, opts: EncodeOptions, q: int) -> bytes:
-    from ..codecs.jpeg import encode_jpeg
-
     return encode_jpeg(canvas.frames[0], q, encoder="jpegli", optimize=True, **save_kwargs(canvas, opts))
 
 
@@ -114,10 +114,6 @@ def _optimise_png(data: bytes) -> bytes:
 
 
 def _palette(canvas: Canvas, opts: EncodeOptions) -> bytes | None:
-    from PIL import Image
-
-    from ..codecs.registry import pil_save
-
     frame = canvas.frames[0]
     if frame.mode in ("L", "LA"):
         return None  # greyscale PNGs are already one channel; a palette rarely helps
@@ -148,8 +144,6 @@ def _search(encode, decode, ref: Reference, metric: str, threshold: float, q_hi:
 def slim_encode(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int | None, *,
                 threshold: float = DEFAULT_THRESHOLD, metric: str = DEFAULT_METRIC) -> tuple[bytes, Any, dict]:
     """The imageSlim encoding strategy (registered with the codec registry)."""
-    from .encoders import decode_image
-
     if opts.size_limit is not None:
         raise CIError("imageSlim cannot be combined with size-limit (CI refuses it too)", code=BAD_PARAMETER,
                       token="imageSlim")
@@ -226,9 +220,6 @@ def slim(src: Any, rule: str = "", *, threshold: float = DEFAULT_THRESHOLD, metr
     >>> r.format, r.response["X-Slimflag"] in (1, 2)
     ('jpeg', True)
     """
-    from ..engine import process
-    from ..rules import Rule, parse_rule
-
     get_metric(metric)
     base = parse_rule(rule) if rule else Rule(())
     return process(src, Rule(base.stages + (SlimStage(float(threshold), metric),)), styles=styles)

@@ -9,15 +9,18 @@ each image's reference side of the metrics is computed once for all its encoding
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 from PIL import Image
 
+from ..decode import open_canvas
 from ..errors import BAD_PARAMETER, CIError
+from ..parallel import map_values
 from .encoders import LOSSY, check_format, rule_for, timed_roundtrip
+from .guetzli import GuetzliSlowWarning
 from .metrics import Reference, get_metric
 
 DEFAULT_FORMATS = ("jpeg", "webp", "avif")
@@ -35,8 +38,6 @@ def load_reference(src: Any, *, max_side: int | None = None) -> tuple[Image.Imag
 
     Returns the first frame and facts about the source (bytes, format, quality).
     """
-    from ..decode import open_canvas
-
     canvas = open_canvas(src)
     frame = canvas.frames[0]
     if max_side and max(frame.size) > max_side:
@@ -126,8 +127,6 @@ def sweep(data: Any, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequen
     >>> t[["format", "quality"]].values.tolist()
     [['jpeg', 50], ['jpeg', 90], ['webp', 50], ['webp', 90]]
     """
-    from ..parallel import map_values
-
     formats = [check_format(f) for f in formats]
     metrics = [get_metric(m).name for m in metrics]
     qualities = [int(q) for q in qualities]
@@ -136,10 +135,6 @@ def sweep(data: Any, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequen
         raise CIError(f"qualities must be 0-100, got {bad_q}", code=BAD_PARAMETER, token=str(bad_q[0]))
     sources = _sources(data, path_column)
     if "guetzli" in formats:
-        import warnings
-
-        from .guetzli import GuetzliSlowWarning
-
         warnings.warn(f"Guetzli is slow (about a minute per megapixel per core, per quality): {len(sources)} "
                       f"images x {len(qualities)} qualities", GuetzliSlowWarning, stacklevel=2)
     items = [{"src": str(s) if isinstance(s, os.PathLike) else s} for s in sources]
