@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from . import codecs  # noqa: F401  (registers the output formats)
+from . import codecs  # importing it registers the output formats
 from .decode import Header, Source, draft_target, open_canvas, sniff
 from .errors import LIMIT_CODES, CIError
 from .fileio import write_atomic

@@ -240,9 +240,9 @@ def test_the_environment_grep_finds_a_write():
 
 
 def test_clear_caches_empties_every_cache(tmp_path):
-    import cinb.blind.pattern  # noqa: F401  (modules register their caches when imported)
-    import cinb.collection.gallery  # noqa: F401
-    import cinb.collection.journal  # noqa: F401
+    import cinb.blind.pattern  # modules register their caches when imported
+    import cinb.collection.gallery
+    import cinb.collection.journal
 
     wm = tmp_path / "wm.png"
     Image.new("RGBA", (4, 4), "red").save(wm)

@@ -10,10 +10,10 @@ from PIL import Image
 
 pytest.importorskip("ipywidgets")
 
-from cinb import data  # noqa: E402
-from cinb.rules.grammar import b64u_encode as b64  # noqa: E402
-from cinb.settings import using  # noqa: E402
-from cinb.widgets import RuleExplorer, WatermarkTuner  # noqa: E402
+from cinb import data
+from cinb.rules.grammar import b64u_encode as b64
+from cinb.settings import using
+from cinb.widgets import RuleExplorer, WatermarkTuner
 
 
 def _size(image_widget) -> tuple[int, int]:

@@ -13,9 +13,9 @@ from PIL import Image
 
 pytest.importorskip("ipywidgets")
 
-from cinb import parse_rule  # noqa: E402
-from cinb.rules.grammar import b64u_encode as b64  # noqa: E402
-from cinb.widgets import WatermarkTuner  # noqa: E402
+from cinb import parse_rule
+from cinb.rules.grammar import b64u_encode as b64
+from cinb.widgets import WatermarkTuner
 
 
 @pytest.fixture()

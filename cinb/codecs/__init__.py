@@ -1,4 +1,4 @@
 """Output formats: one plugin module per format behind one registry (Pillow's habit)."""
 
 from .registry import Codec, codec_for, encode, register_codec  # noqa: F401
-from . import bmp, gif, heif, jpeg, png, webp, avif, readonly  # noqa: F401,E402  (plugins register on import)
+from . import bmp, gif, heif, jpeg, png, webp, avif, readonly  # noqa: F401  (plugins register on import)
