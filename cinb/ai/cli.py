@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import BAD_PARAMETER, CIError
 from .endpoints import endpoints
 from .process import ci_process
+from .request import parse_request
 
 
 def _params(items: list[str]) -> dict:
@@ -27,14 +28,19 @@ def _cmd_ai(args) -> int:
             params = " ".join(f"{p.name}={p.default}" if not p.required else f"{p.name}=?" for p in ep.params)
             print(f"{ep.name:<16} {ep.kind:<5} {params:<30} {ep.description}")
         return 0
-    if not args.input:
+    params = _params(args.params)
+    src = args.input
+    if src is not None and "=" in src and not Path(src).exists():  # no image: `cinb ai qrcode-generate k=v`
+        params = {**_params([src]), **params}
+        src = None
+    if src is None and parse_request(args.name, params).endpoint.takes_image:
         raise CIError("cinb ai needs an INPUT image", code=BAD_PARAMETER)
-    result = ci_process(args.input, args.name, **_params(args.params))
+    result = ci_process(src, args.name, **params)
     if result.format != "json":
         if not args.output:
             raise CIError(f"{args.name} answers with an image: pass -o OUTPUT", code=BAD_PARAMETER)
         out = Path(args.output)
-        if out.exists() and out.resolve() == Path(args.input).resolve():
+        if src is not None and out.exists() and out.resolve() == Path(src).resolve():
             raise CIError(f"refusing to overwrite the input {args.input}", code=BAD_PARAMETER, token=args.input)
         result.save(out)
         print(f"{args.input} -> {out} ({result.width}x{result.height} {result.format})", file=sys.stderr)

@@ -353,7 +353,10 @@ def _b64_image(image: Image.Image, inp: ImageInput) -> str:
     from .process import as_canvas  # noqa: PLC0415
 
     canvas = as_canvas(image, inp)
-    data, _codec, _quality = encode(canvas, EncodeOptions(format=canvas.source_format))
+    try:
+        data, _codec, _quality = encode(canvas, EncodeOptions(format=canvas.source_format))
+    except CIError:  # a source with no encodable format (an in-memory picture): PNG
+        data, _codec, _quality = encode(canvas, EncodeOptions(format="png"))
     return base64.b64encode(data).decode("ascii")
 
 
