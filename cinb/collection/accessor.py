@@ -9,9 +9,14 @@ True
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pandas as pd
+
+from cinb.collection.analyze import analyze
+from cinb.collection.apply import apply
+from cinb.collection.gallery import show
 
 
 class CollectionAccessor:
@@ -32,20 +37,14 @@ class CollectionAccessor:
 
     def apply(self, rule: Any, out_dir: Any, **kwargs: Any) -> Any:
         """``cinb.apply(df, rule, out_dir, ...)``."""
-        from cinb.collection.apply import apply
-
         return apply(self._df, rule, out_dir, **kwargs)
 
     def analyze(self, *names: str, **kwargs: Any) -> Any:
         """``cinb.analyze(df, *names, ...)``."""
-        from cinb.collection.analyze import analyze
-
         return analyze(self._df, *names, **kwargs)
 
     def show(self, columns: Any = None, **kwargs: Any) -> Any:
         """Thumbnail grid (``cinb.collection.gallery.show``)."""
-        from cinb.collection.gallery import show
-
         return show(self._df, columns, **kwargs)
 
     def errors(self) -> Any:
@@ -65,8 +64,6 @@ def register(*, dask: bool = False) -> None:
     """Register ``.ci`` on pandas DataFrames, and on Dask ones when ``dask.dataframe`` is already
     imported or ``dask=True`` (importing Dask costs seconds, so cinb never does it unasked).
     Idempotent; :func:`cinb.collection.to_dask` calls it."""
-    import sys
-
     if not hasattr(pd.DataFrame, "ci"):
         pd.api.extensions.register_dataframe_accessor("ci")(CollectionAccessor)
     if not dask and "dask.dataframe" not in sys.modules:

@@ -7,8 +7,8 @@ from typing import Any, Mapping
 import pandas as pd
 
 from cinb.errors import BAD_PARAMETER, CIError
-from cinb.collection.analyses import Analysis, ImageContext, resolve
-from cinb.parallel import format_error, is_dask, map_rows
+from cinb.collection.analyses import Analysis, ImageContext, get_analysis, resolve
+from cinb.parallel import empty_frame, format_error, is_dask, map_rows
 from cinb.collection.scan import scan
 
 
@@ -111,8 +111,6 @@ def _options(analysis: Analysis, options: Mapping[str, Mapping]) -> dict:
 
 
 def _check_unused(options: Mapping[str, Mapping], used: list[Analysis]) -> None:
-    from cinb.collection.analyses import get_analysis
-
     names = {a.name for a in used}
     for key in options:
         if get_analysis(key).name not in names:
@@ -198,8 +196,6 @@ def _run_group(df: Any, analysis: Analysis, opts: dict) -> Any:
 
 
 def _group_inputs(df: Any, analysis: Analysis) -> list[str]:
-    from cinb.collection.analyses import get_analysis
-
     cols = ["path"]
     for req in analysis.requires:
         cols += [c for c in get_analysis(req).columns if c not in cols]
@@ -210,8 +206,6 @@ def _run_group_dask(ddf: Any, analysis: Analysis, opts: dict) -> Any:
     """Group step on Dask, still lazy: one task gathers the (small) input columns of every partition,
     runs the group function, and every partition joins the answer back by path."""
     import dask
-
-    from cinb.parallel import empty_frame
 
     parts = ddf[_group_inputs(ddf, analysis)].to_delayed()
     answer = dask.delayed(_group_by_path)(parts, analysis.fn, opts, list(analysis.columns))

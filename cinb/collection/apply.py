@@ -10,11 +10,14 @@ from typing import Any
 
 import pandas as pd
 
+from cinb.collection import journal
+from cinb.collection.scan import scan
+from cinb.engine import process
 from cinb.errors import BAD_PARAMETER, CIError
 from cinb.fileio import atomic_path
-from cinb.collection import journal
 from cinb.parallel import format_error, is_dask, map_rows
-from cinb.collection.scan import scan
+from cinb.rules import parse_rule
+from cinb.styles import expand_styles
 
 #: Columns ``apply`` adds, with their dtypes (also the Dask ``meta``).
 APPLY_COLUMNS: dict[str, Any] = {
@@ -90,9 +93,6 @@ def apply(df: Any, rule: Any, out_dir: str | os.PathLike, *, name: str = "{stem}
     >>> apply(src, "imageMogr2/thumbnail/100x/format/jpg", out, progress=False)["status"].tolist()
     ['skipped']
     """
-    from cinb.rules import parse_rule
-    from cinb.styles import expand_styles
-
     if not isinstance(df, pd.DataFrame) and not is_dask(df):
         df = scan(df, progress=progress)
     if "path" not in df.columns:
@@ -204,8 +204,6 @@ def apply_row(row: dict, **kwargs) -> dict:
 
 def _apply_row(row: dict, *, rule, rule_key: str, styles, out_dir: str, name: str, overwrite: bool,
                token: str, protected: frozenset[str] | None) -> dict:
-    from cinb.engine import process
-
     src = os.path.abspath(str(row["path"]))
     st = os.stat(src)  # FileNotFoundError -> "no such file" (it vanished after the scan)
     entries, written = journal.snapshot(out_dir, token)

@@ -19,8 +19,12 @@ from typing import Any
 
 import pandas as pd
 
+from cinb.collection.analyze import analyze
+from cinb.collection.apply import apply
+from cinb.collection.scan import scan
 from cinb.errors import BAD_PARAMETER, CIError
 from cinb.fileio import atomic_path
+from cinb.styles import Styles
 
 
 def register_cli(subparsers: Any) -> None:
@@ -130,8 +134,6 @@ def _errors_summary(df: pd.DataFrame) -> int:
 
 
 def _cmd_scan(args) -> int:
-    from cinb.collection.scan import scan
-
     df = scan(_source(args.source), recursive=not args.no_recursive, md5=args.md5, workers=args.workers)
     write_table(df, args.output)
     bad = int(df["error"].notna().sum())
@@ -141,9 +143,6 @@ def _cmd_scan(args) -> int:
 
 
 def _cmd_apply(args) -> int:
-    from cinb.collection.apply import apply
-    from cinb.styles import Styles
-
     styles = Styles(args.styles) if args.styles else None
     df = apply(_source(args.source), args.rule, args.output, name=args.name, workers=args.workers,
                overwrite=args.overwrite, styles=styles)
@@ -157,8 +156,6 @@ def _cmd_apply(args) -> int:
 
 
 def _cmd_analyze(args) -> int:
-    from cinb.collection.analyze import analyze
-
     df = analyze(_source(args.source), *args.names, workers=args.workers, options=parse_options(args.option))
     write_table(df, args.output)
     if args.output not in (None, "-"):

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from cinb.collection.accessor import register
 from cinb.collection.sources import list_paths
 
 
@@ -54,8 +55,6 @@ def to_dask(source: Any, *, npartitions: int | None = None, rows_per_partition: 
     """
     import dask.dataframe as dd
 
-    from cinb.collection.accessor import register
-
     register(dask=True)
     if isinstance(source, pd.DataFrame):
         frame = source
@@ -80,7 +79,7 @@ def compute(ddf: Any, *, progress: bool = True) -> pd.DataFrame:
     >>> compute(dd.from_pandas(pd.DataFrame({"x": [1, 2]}), npartitions=2), progress=False)["x"].tolist()
     [1, 2]
     """
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # lazy: in a notebook tqdm.auto imports ipywidgets
 
     client = _client()
     parts = ddf.to_delayed()

@@ -22,6 +22,7 @@ from PIL import Image
 
 from cinb.ai.endpoints import endpoints
 from cinb.caches import register_cache
+from cinb.collection.analyses.context import ImageContext
 from cinb.fileio import write_atomic
 from cinb.imageinput import ImageInput
 from cinb.parallel import is_dask, map_values
@@ -74,8 +75,6 @@ def thumbnail_bytes(path: str, size: int = 128) -> bytes:
     >>> Image.open(io.BytesIO(thumbnail_bytes(p, 64))).size
     (64, 32)
     """
-    from cinb.collection.analyses.context import ImageContext
-
     key = _key(path, size)
     cached = os.path.join(cache_dir(), key[:2], key + ".jpg") if key else None
     if cached and os.path.exists(cached):

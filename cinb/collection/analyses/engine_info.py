@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from cinb.collection.analyses.context import ImageContext
 from cinb.collection.analyses.registry import register_analysis
+from cinb.info import exif as ci_exif
+from cinb.info import image_ave as ci_image_ave
+from cinb.info import image_info as ci_image_info
 
 #: imageInfo keys, kept as CI's strings, in columns prefixed ``info_``.
 INFO_KEYS = ("format", "width", "height", "size", "md5", "dynamic_range", "frame_count", "bit_depth",
@@ -22,8 +25,6 @@ def image_info(ctx: ImageContext) -> dict:
     >>> image_info(ImageContext(p))["info_width"]
     '7'
     """
-    from cinb.info import image_info as ci_image_info
-
     info = ci_image_info(ctx.path)
     return {f"info_{k}": info.get(k) for k in INFO_KEYS}
 
@@ -40,8 +41,6 @@ def exif(ctx: ImageContext) -> dict:
     >>> exif(ImageContext(p))
     {'exif': None}
     """
-    from cinb.info import exif as ci_exif
-
     answer = ci_exif(ctx.path)
     if not answer or set(answer) == {"error"}:
         return {"exif": None}
@@ -60,8 +59,6 @@ def image_ave(ctx: ImageContext) -> dict:
     >>> image_ave(ImageContext(p))
     {'ave_rgb': '0xff0010'}
     """
-    from cinb.info import image_ave as ci_image_ave
-
     return {"ave_rgb": ci_image_ave(ctx.path).get("RGB")}
 
 
