@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 from PIL import Image
+
 
 @dataclass
 class Canvas:
@@ -94,12 +95,12 @@ class Canvas:
     def has_alpha(self) -> bool:
         return self.frames[0].mode in ("RGBA", "LA")
 
-    def map_frames(self, fn: Callable[[Image.Image], Image.Image]) -> "Canvas":
+    def map_frames(self, fn: Callable[[Image.Image], Image.Image]) -> Canvas:
         """Return a canvas whose frames are ``fn(frame)``; metadata is kept."""
         return replace(self, frames=[fn(f) for f in self.frames], info=dict(self.info),
                        response=dict(self.response))
 
-    def replace(self, **changes) -> "Canvas":
+    def replace(self, **changes) -> Canvas:
         """Return a copy with some fields changed (``dataclasses.replace``)."""
         changes.setdefault("info", dict(self.info))
         changes.setdefault("response", dict(self.response))

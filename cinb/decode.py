@@ -18,8 +18,7 @@ from .canvas import Canvas
 from .codecs.jpeg_quality import estimate_jpeg_quality
 from .errors import CORRUPT_IMAGE, FILE_TOO_LARGE, UNSUPPORTED_TYPE, CIError
 from .formats import ci_name
-from .header import (Header, check_header, gif_frame_count, header_from_image, open_image,  # noqa: F401
-                     orientation_of, read_header)
+from .header import Header, check_header, gif_frame_count, header_from_image, open_image, orientation_of, read_header  # noqa: F401
 from .limits import LIMITS, Limits
 
 Source = str | os.PathLike | bytes | bytearray | memoryview | Image.Image

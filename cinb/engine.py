@@ -15,9 +15,9 @@ from .errors import LIMIT_CODES, CIError
 from .fileio import write_atomic
 from .ops.rotation import AutoOrient
 from .ops.scaling import Thumbnail
+from .result import Result
 from .rules.model import Context, EncodeOptions, Rule
 from .rules.mogr2 import Mogr2Stage, View2Stage
-from .result import Result
 from .rules.registry import parse_rule
 from .styles import Styles, expand_styles
 
@@ -66,7 +66,7 @@ def _resolve_src(src: Source, rule: Rule, styles: Styles | None) -> tuple[Source
     return key, Rule(styles.rule(name).stages + rule.stages)
 
 
-def process(src: Source, rule: "str | Rule" = "", *, styles: Styles | None = None) -> Result:
+def process(src: Source, rule: str | Rule = "", *, styles: Styles | None = None) -> Result:
     """Apply a CI processing rule to one image, locally, with CI's semantics.
 
     Parameters

@@ -39,8 +39,9 @@ import dataclasses
 import os
 import tempfile
 import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .errors import BAD_PARAMETER, CIError
 
@@ -150,7 +151,7 @@ class Settings:
                 raise _bad(f"setting {name} takes True or False, got {getattr(self, name)!r}", getattr(self, name))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``CINB_*`` environment variables (``os.environ`` by default), unset ones at
         their defaults. ``CINB_DEBUG`` is on unless empty, ``0``, ``false``, ``no`` or ``off``.
 
@@ -173,7 +174,7 @@ class Settings:
         values["sample_dir"] = env.get(ENV_VARS["sample_dir"]) or None
         return cls(**values)
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes`` (validated like the constructor).
 
         Raises

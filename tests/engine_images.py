@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, TiffImagePlugin
@@ -72,25 +72,25 @@ def quadrants(width: int, height: int) -> Image.Image:
     return im
 
 
-@lru_cache(maxsize=None)
+@cache
 def photo_jpeg(width: int = 400, height: int = 300, quality: int = 80) -> bytes:
     """A photo-like baseline JPEG written by libjpeg at a known quality."""
     return encode(Image.fromarray(_photo_array(width, height)), "JPEG", quality=quality)
 
 
-@lru_cache(maxsize=None)
+@cache
 def quad_png(width: int = 400, height: int = 300) -> bytes:
     """Four-colour quadrant PNG (exact colours, for direction checks)."""
     return encode(quadrants(width, height), "PNG")
 
 
-@lru_cache(maxsize=None)
+@cache
 def plain_png(width: int, height: int, colour=(90, 120, 150)) -> bytes:
     """A flat-colour RGB PNG of any size."""
     return encode(Image.new("RGB", (width, height), colour), "PNG")
 
 
-@lru_cache(maxsize=None)
+@cache
 def grid_png(cell: int = 100) -> bytes:
     """3x3 grid of distinct colours, each cell ``cell`` px square (for gravity checks)."""
     im = Image.new("RGB", (3 * cell, 3 * cell))
@@ -100,7 +100,7 @@ def grid_png(cell: int = 100) -> bytes:
     return encode(im, "PNG")
 
 
-@lru_cache(maxsize=None)
+@cache
 def half_transparent_png(width: int = 200, height: int = 100) -> bytes:
     """RGBA PNG: left half fully transparent *black*, right half opaque blue.
 
@@ -111,7 +111,7 @@ def half_transparent_png(width: int = 200, height: int = 100) -> bytes:
     return encode(im, "PNG")
 
 
-@lru_cache(maxsize=None)
+@cache
 def solid_png(colour=(0x12, 0x34, 0x56), size: int = 50) -> bytes:
     """A flat colour PNG with a known average."""
     return encode(Image.new("RGB", (size, size), colour), "PNG")
@@ -127,13 +127,13 @@ def _exif(orientation: int | None = None, make: str = "cinb-test") -> Image.Exif
     return exif
 
 
-@lru_cache(maxsize=None)
+@cache
 def srgb_icc() -> bytes:
     """An sRGB ICC profile built by LittleCMS."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
-@lru_cache(maxsize=None)
+@cache
 def meta_jpeg(orientation: int = 1) -> bytes:
     """400x300 JPEG (q90) carrying EXIF (Make, Orientation, ExposureTime) and an sRGB ICC profile."""
     im = Image.fromarray(_photo_array(400, 300, seed=3))
@@ -152,7 +152,7 @@ _STORE = {**_DISPLAY, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_27
 UPRIGHT_SIZE = (80, 60)
 
 
-@lru_cache(maxsize=None)
+@cache
 def oriented_jpeg(orientation: int) -> bytes:
     """The same upright 80x60 quadrant picture, stored for EXIF orientation 1..8."""
     upright = quadrants(*UPRIGHT_SIZE)
@@ -164,7 +164,7 @@ def oriented_jpeg(orientation: int) -> bytes:
     return data
 
 
-@lru_cache(maxsize=None)
+@cache
 def animated_gif(frames: int = 5, size=(120, 90), loop: int = 2) -> bytes:
     """Animated GIF with distinct frames, durations 100, 150, ... ms and a non-default loop count."""
     images = []
@@ -205,7 +205,7 @@ def png_header_only(width: int, height: int) -> bytes:
 # Reading results back
 
 
-@lru_cache(maxsize=None)
+@cache
 def _libjpeg_luma_tables() -> dict[int, tuple[int, ...]]:
     """libjpeg's luminance table for every quality 1..100, as Pillow writes it."""
     tile = Image.new("L", (8, 8), 128)

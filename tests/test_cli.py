@@ -11,9 +11,8 @@ import pytest
 from PIL import Image
 
 import cinb
-from cinb.cli import main
-
 import engine_images as ei
+from cinb.cli import main
 
 M = "imageMogr2/"
 REPO = Path(__file__).resolve().parents[1]

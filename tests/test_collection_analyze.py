@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
 import cinb
 from cinb.collection.analyses import get_analysis, list_analyses, register_analysis, resolve, unregister_analysis

@@ -9,12 +9,11 @@ import os
 import struct
 
 import pandas as pd
-import pytest
 from PIL import Image
 
 import cinb
-from cinb.header import exif_summary, read_header
 from cinb.collection.scan import SCAN_COLUMNS
+from cinb.header import exif_summary, read_header
 from collection_data import BAD, GOOD, SAMPLE
 
 

@@ -8,8 +8,7 @@ searches, and plain re-encodes with Pillow.
 from __future__ import annotations
 
 import io
-import warnings
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ from cinb.errors import CIError
 SAMPLE = data.sample_dir()
 
 
-@lru_cache(maxsize=None)
+@cache
 def photo(name: str = "coffee.jpg", box=(200, 120, 360, 240)) -> Image.Image:
     return Image.open(SAMPLE / name).convert("RGB").crop(box)
 
@@ -235,7 +234,7 @@ def test_guetzli_collection_warns_and_reports_rows(tmp_path, monkeypatch):
 
 # --- sweep / recommend / plots ---------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def tiny_collection(tmp: str) -> list[str]:
     paths = []
     for i, box in enumerate([(0, 0, 64, 48), (300, 200, 380, 260)]):

@@ -15,9 +15,8 @@ import pytest
 from PIL import Image
 
 import cinb
-from cinb import CIError
-
 import engine_images as ei
+from cinb import CIError
 
 SOURCES = {
     "jpeg": lambda: ei.photo_jpeg(),  # 400x300, q80
@@ -723,8 +722,8 @@ def test_palette_transparency_flattened_to_white(kind):
 # ---------------------------------------------------------------------------------------------
 # Property tests: sizes from an independent oracle (exact fractions, round half up, >= 1 px)
 
-from fractions import Fraction  # noqa: E402
 import math  # noqa: E402
+from fractions import Fraction  # noqa: E402
 
 from hypothesis import assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

@@ -105,8 +105,8 @@ def test_an_encode_strategy_is_asked_for_through_encode_options():
 
 
 def test_an_unknown_encode_strategy_is_a_clear_error():
-    from cinb.codecs.registry import encode
     from cinb.canvas import Canvas
+    from cinb.codecs.registry import encode
 
     canvas = Canvas(frames=[Image.new("RGB", (4, 4))], source_format="png")
     with pytest.raises(CIError, match="no encoding strategy 'nowhere'"):

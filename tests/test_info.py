@@ -11,9 +11,8 @@ import pytest
 from PIL import Image
 
 import cinb
-from cinb import CIError
-
 import engine_images as ei
+from cinb import CIError
 
 M = "imageMogr2/"
 INFO_KEYS = {"format", "width", "height", "size", "md5", "frame_count", "bit_depth",

@@ -15,9 +15,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import cinb
-from cinb import CIError
-
 import engine_images as ei
+from cinb import CIError
 
 M = "imageMogr2/"
 FAST = settings(

@@ -7,9 +7,8 @@ import json
 import pytest
 
 import cinb
-from cinb import CIError
-
 import engine_images as ei
+from cinb import CIError
 
 M = "imageMogr2/"
 

@@ -14,11 +14,22 @@ Examples
 True
 """
 
-from .endpoints import (Answer, Endpoint, Param, bool_param, choice_param, endpoints, get_endpoint, int_param,
-                        register_endpoint, str_param, unregister_endpoint)
+from . import stages  # noqa: F401  (registers the rule forms of endpoints with parse_rule)
+from .endpoints import (
+                        Answer,
+                        Endpoint,
+                        Param,
+                        bool_param,
+                        choice_param,
+                        endpoints,
+                        get_endpoint,
+                        int_param,
+                        register_endpoint,
+                        str_param,
+                        unregister_endpoint,
+)
 from .process import ci_process, run_request
 from .request import Request, parse_request
-from . import stages  # noqa: F401  (registers the rule forms of endpoints with parse_rule)
 
 __all__ = ["Answer", "Endpoint", "Param", "Request", "bool_param", "choice_param", "ci_process", "endpoints",
            "get_endpoint", "int_param", "parse_request", "register_endpoint", "run_request", "str_param",

@@ -28,10 +28,11 @@ import importlib.metadata
 import importlib.util
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from ..caches import register_cache
 from ..errors import CONFIGURATION_MISSING, CIError

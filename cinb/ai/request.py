@@ -7,8 +7,9 @@ CI URL, so each has its own parser and a clear error when given the other.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..errors import BAD_PARAMETER, CIError

@@ -33,7 +33,7 @@ class Reading:
     #: Other geometries read, best first (a payload check may prefer one of them).
     alternatives: list = field(default_factory=list)
 
-    def all(self) -> list["Reading"]:
+    def all(self) -> list[Reading]:
         """This reading and its alternatives, best sync first."""
         return [self] + list(self.alternatives)
 

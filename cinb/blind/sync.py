@@ -101,7 +101,7 @@ def _harmonics() -> tuple[np.ndarray, np.ndarray]:
     chip = np.zeros((TILE, TILE), np.float32)
     chip[:CHIP, :CHIP] = 1
     env = np.abs(np.fft.fft2(cyclic_smooth(chip))) ** 2
-    ij = [(i, j) for i in range(0, HARMONICS + 1) for j in range(-HARMONICS, HARMONICS + 1)
+    ij = [(i, j) for i in range(HARMONICS + 1) for j in range(-HARMONICS, HARMONICS + 1)
           if (i > 0 or j > 0) and i * i + j * j <= HARMONICS * HARMONICS]
     ij = np.array(ij, float)
     weight = env[ij[:, 1].astype(int) % TILE, ij[:, 0].astype(int) % TILE]
@@ -188,7 +188,7 @@ def _acf_candidates(r: np.ndarray, *, n: int = 3) -> list[tuple[float, float, fl
     ring = np.hypot(xx, yy) > 8
     acf = (acf - acf[ring].mean()) / (acf[ring].std() + 1e-12)
     loose = cv2.dilate(acf, np.ones((3, 3), np.uint8))
-    kl = np.array([(k, l) for k in range(0, 5) for l in range(-4, 5) if (k > 0 or l > 0)], float)
+    kl = np.array([(k, l) for k in range(5) for l in range(-4, 5) if (k > 0 or l > 0)], float)
     reach = max_lag - 2
     best = []
     period = TILE * MIN_SCALE

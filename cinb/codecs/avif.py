@@ -13,8 +13,8 @@ Settings, chosen by measurement (benchmarks/RESULTS.md, "Compression"):
 from __future__ import annotations
 
 from ..canvas import Canvas
-from .options import EncodeOptions
 from ..formats import Format, register_format
+from .options import EncodeOptions
 from .registry import Codec, pil_save, register_codec, save_kwargs
 
 #: libavif speed 0 (slowest) - 10.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..canvas import Canvas
-from .options import EncodeOptions
 from ..formats import Format, register_format
+from .options import EncodeOptions
 from .registry import Codec, pil_save, register_codec
 
 

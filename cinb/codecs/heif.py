@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..canvas import Canvas
 from ..errors import UNSUPPORTED_TYPE, CIError
-from .options import EncodeOptions
 from ..formats import Format, register_format
+from .options import EncodeOptions
 from .registry import Codec, pil_save, register_codec, save_kwargs
 
 try:  # registers HEIF/HEIC reading and writing with Pillow; AVIF is built into Pillow >= 11.3

@@ -9,13 +9,13 @@ without pyjpegli, use libjpeg with optimised Huffman tables.
 
 from __future__ import annotations
 
-
 from PIL import Image
 
 from ..canvas import Canvas
-from .options import EncodeOptions
 from ..formats import Format, register_format
+from .options import EncodeOptions
 from .registry import Codec, pil_save, register_codec, save_kwargs
+
 
 def encode_jpeg(frame: Image.Image, quality: int, *, encoder: str = "libjpeg", progressive: bool = False,
                 optimize: bool = False, subsampling: str | None = None, **metadata) -> bytes:

@@ -76,7 +76,7 @@ class EncodeOptions:
     #: hash because kwargs is a dict.
     strategy: tuple[str, dict[str, Any]] | None = field(default=None, hash=False)
 
-    def merged(self, later: "EncodeOptions | None") -> "EncodeOptions":
+    def merged(self, later: EncodeOptions | None) -> EncodeOptions:
         """Options of a later stage override this one's, key by key."""
         if later is None:
             return self

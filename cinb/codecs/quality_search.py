@@ -12,8 +12,9 @@ On a monotonic curve it returns exactly what bisection would, in fewer encodes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)

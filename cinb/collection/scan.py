@@ -10,10 +10,10 @@ from typing import Any
 
 import pandas as pd
 
+from cinb.collection.sources import list_paths
 from cinb.errors import BAD_PARAMETER, UNSUPPORTED_TYPE, CIError
 from cinb.header import check_header, read_header
 from cinb.parallel import is_dask, map_rows
-from cinb.collection.sources import list_paths
 
 #: Columns ``scan`` adds, with their dtypes (also the Dask ``meta``).
 SCAN_COLUMNS: dict[str, Any] = {

@@ -13,8 +13,8 @@ without alpha) or ``uint8`` arrays of shape (H, W, 3).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import cv2
 import numpy as np

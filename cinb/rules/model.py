@@ -29,10 +29,10 @@ class Stage:
     terminal: ClassVar[bool] = False
     encode: EncodeOptions | None = None
 
-    def apply(self, canvas: "Canvas", ctx: "Context") -> "Canvas":
+    def apply(self, canvas: Canvas, ctx: Context) -> Canvas:
         raise NotImplementedError
 
-    def describe(self, canvas: "Canvas", data: bytes, fmt: str, ctx: "Context") -> dict:
+    def describe(self, canvas: Canvas, data: bytes, fmt: str, ctx: Context) -> dict:
         """For terminal stages: the JSON answer, given the encoded image so far."""
         raise NotImplementedError
 

@@ -10,7 +10,7 @@ family without anyone importing the feature packages by hand.
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import unquote
 
 from ..limits import LIMITS
@@ -102,7 +102,7 @@ def parse_stage(text: str) -> Stage:
     raise bad(f"unknown processing family {segments[0]!r}", segments[0])
 
 
-def parse_rule(rule: "str | Rule") -> Rule:
+def parse_rule(rule: str | Rule) -> Rule:
     """Parse a CI processing rule into typed stages.
 
     Parameters

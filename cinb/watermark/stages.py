@@ -17,8 +17,16 @@ from ..canvas import Canvas
 from ..errors import BAD_PARAMETER, CIError
 from ..limits import LIMITS
 from ..ops.frames import resize
-from ..rules.grammar import (GRAVITIES, b64u_encode, b64u_text, color_token, keyed_values, parse_color, parse_gravity,
-                             parse_int)
+from ..rules.grammar import (
+    GRAVITIES,
+    b64u_encode,
+    b64u_text,
+    color_token,
+    keyed_values,
+    parse_color,
+    parse_gravity,
+    parse_int,
+)
 from ..rules.model import Context, Stage
 from ..rules.registry import register_family
 from . import layout

@@ -7,10 +7,17 @@ Examples
 ['aspect', 'brightness', 'colorfulness']
 """
 
-from cinb.collection.analyses.registry import (Analysis, get_analysis, list_analyses, register_analysis,
-                                               register_preset, resolve, unregister_analysis)
-from cinb.collection.analyses.context import ImageContext
 from cinb.collection.analyses import duplicates, endpoints, engine_info, geometry, hashes, quality  # noqa: F401
+from cinb.collection.analyses.context import ImageContext
+from cinb.collection.analyses.registry import (
+                                               Analysis,
+                                               get_analysis,
+                                               list_analyses,
+                                               register_analysis,
+                                               register_preset,
+                                               resolve,
+                                               unregister_analysis,
+)
 
 #: cleanvision-style issue checks in one name: ``analyze(df, "issues")``.
 register_preset("issues", ("brightness", "sharpness", "entropy", "grayscale", "aspect", "odd_size",

@@ -32,8 +32,9 @@ called with up to ``analyze(..., batch_size=16)`` images; libraries that do not 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from cinb.errors import BAD_PARAMETER, CIError
 
