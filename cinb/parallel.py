@@ -502,13 +502,15 @@ def resolve_workers(workers: int | None = None, max_workers: int | None = None) 
     ...
     cinb.errors.CIError: workers=2 and max_workers=3 disagree: workers is an alias of max_workers, give one (X-ErrNo -103)
     """
-    if workers is not None and max_workers is not None and int(workers) != int(max_workers):
+    if workers is not None and max_workers is not None and workers != max_workers:
         raise CIError(f"workers={workers} and max_workers={max_workers} disagree: workers is an alias of "
                       "max_workers, give one", code=BAD_PARAMETER, token="workers")
     value = max_workers if max_workers is not None else workers
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
+    # An integral float (os.cpu_count() / 2) is accepted as it always was; text and bools are not.
+    if isinstance(value, (bool, str, bytes)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or value != int(value) or value < 1:
         raise CIError(f"workers must be an integer >= 1, got {value!r}", code=BAD_PARAMETER, token=str(value))
     return int(value)
 

@@ -100,6 +100,8 @@ def test_spawn_refuses_functions_a_fresh_interpreter_cannot_import():
     ({"workers": 2, "max_workers": 3}, "workers is an alias of max_workers"),
     ({"max_workers": 0}, "workers must be an integer >= 1"),
     ({"workers": "2"}, "workers must be an integer >= 1"),
+    ({"workers": 1.5}, "workers must be an integer >= 1"),
+    ({"max_workers": float("nan")}, "workers must be an integer >= 1"),
     ({"batch_size": 0, "batch_fn": len}, "batch_size must be an integer >= 1"),
 ])
 def test_bad_pool_options_are_refused(kwargs, message):
@@ -293,3 +295,21 @@ def test_apply_runs_in_a_spawn_pool(tmp_path):
     out = cinb.apply(paths, "imageMogr2/thumbnail/64x/format/png", tmp_path, pool="spawn", max_workers=2,
                      progress=False)
     assert out["status"].tolist() == ["done", "done"] and out["out_width"].tolist() == [64, 64]
+
+
+def test_cli_takes_a_pool(tmp_path, capsys):
+    from cinb.cli import main
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("astronaut.jpg", "chelsea.jpg"):
+        shutil.copyfile(SAMPLE / name, src / name)
+    table = tmp_path / "t.csv"
+    assert main(["analyze", str(src), "phash", "--pool", "inline", "-o", str(table)]) == 0
+    assert pd.read_csv(table)["phash"].notna().all()
+    assert main(["apply", str(src), "imageMogr2/thumbnail/30x", "-o", str(tmp_path / "o"), "--pool", "fork",
+                 "--workers", "2"]) == 0
+    assert sorted(p.name for p in (tmp_path / "o").iterdir() if not p.name.startswith(".")) == \
+        ["astronaut.jpg", "chelsea.jpg"]
+    with pytest.raises(SystemExit):
+        main(["analyze", str(src), "phash", "--pool", "threads"])

@@ -25,6 +25,7 @@ from cinb.collection.scan import scan
 from cinb.errors import BAD_PARAMETER, CIError
 from cinb.fileio import atomic_path
 from cinb.styles import Styles
+from cinb.parallel import POOLS
 
 
 def register_cli(subparsers: Any) -> None:
@@ -47,6 +48,7 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument("--styles", help="styles JSON file for style/<name> rules")
     p.add_argument("--overwrite", action="store_true", help="redo rows and replace outputs cinb wrote before")
     p.add_argument("--workers", type=int, help="worker processes")
+    p.add_argument("--pool", choices=POOLS, help="where rows run (default: fork on Linux, inline for one worker)")
     p.add_argument("--table", help="also write the result table (.parquet, .csv or .jsonl)")
     p.set_defaults(func=_cmd_apply)
 
@@ -58,6 +60,8 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument("--option", action="append", default=[], metavar="ANALYSIS.KEY=VALUE",
                    help="analysis option, e.g. near_duplicates.radius=8 (repeatable)")
     p.add_argument("--workers", type=int, help="worker processes")
+    p.add_argument("--pool", choices=POOLS,
+                   help="where images run (default: fork on Linux, spawn for analyses that are not fork-safe)")
     p.set_defaults(func=_cmd_analyze)
 
 
@@ -145,7 +149,7 @@ def _cmd_scan(args) -> int:
 def _cmd_apply(args) -> int:
     styles = Styles(args.styles) if args.styles else None
     df = apply(_source(args.source), args.rule, args.output, name=args.name, workers=args.workers,
-               overwrite=args.overwrite, styles=styles)
+               pool=args.pool, overwrite=args.overwrite, styles=styles)
     if args.table:
         write_table(df, args.table)
     counts = df["status"].value_counts().to_dict()
@@ -156,7 +160,8 @@ def _cmd_apply(args) -> int:
 
 
 def _cmd_analyze(args) -> int:
-    df = analyze(_source(args.source), *args.names, workers=args.workers, options=parse_options(args.option))
+    df = analyze(_source(args.source), *args.names, workers=args.workers, pool=args.pool,
+                 options=parse_options(args.option))
     write_table(df, args.output)
     if args.output not in (None, "-"):
         print(f"{len(df)} images, {int(df['error'].notna().sum()) if 'error' in df else 0} with errors -> "
