@@ -13,7 +13,7 @@ import os
 import posixpath
 from pathlib import Path
 
-from .decode import Source, read_header, read_source
+from .decode import Source, open_canvas, read_header, read_source
 from .engine import process, write_atomic
 from .errors import BAD_PARAMETER, CIError
 from .info import image_ave, image_info
@@ -141,8 +141,6 @@ def _object(dest_key: str, path: Path, out) -> dict:
 def _original_info(source_key: str, data: bytes, bucket: Path) -> dict:
     info = image_info(data)
     header = read_header(data)
-    from .decode import open_canvas
-
     quality = open_canvas(data).source_quality if info["format"] == "jpeg" else None
     return {
         "Key": source_key,

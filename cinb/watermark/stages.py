@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
-from PIL import Image
+from PIL import Image, ImageColor
 
 from ..canvas import Canvas
 from ..errors import BAD_PARAMETER, CIError
@@ -284,8 +284,6 @@ def _hex_color(text: str) -> tuple[int, int, int]:
     t = text.strip().lstrip("#")
     if len(t) == 6 and all(c in "0123456789abcdefABCDEF" for c in t):
         return (int(t[0:2], 16), int(t[2:4], 16), int(t[4:6], 16))
-    from PIL import ImageColor
-
     try:
         rgb = ImageColor.getrgb(text.strip())
     except ValueError:
