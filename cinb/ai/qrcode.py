@@ -214,28 +214,23 @@ def read_codes(gray: np.ndarray, bar_type: int = 0, *, segment: bool = False, si
     formats = _formats(zx, bar_type)
     linear = set(zx.barcode_formats_list(zx.AllLinear))
     out = _Collector(zx, linear)
-    valid, _ = _read(zx, gray, formats)
-    out.add(valid, _identity, "direct")
     if not retries:
+        out.add(_read(zx, gray, formats)[0], _identity, "direct")
         return out.codes
+    # One call gives both what zxing reads with its defaults and the symbols it located but could
+    # not read (return_errors only adds those; tests hold the valid ones equal to a plain call).
+    valid, unread = _read(zx, gray, formats, return_errors=True)
+    out.add(valid, _identity, "direct")
     h, w = gray.shape
     if segment and max(h, w) > size:
         step = max(1, size * 3 // 4)
         for y0 in range(0, max(1, h - size // 4), step):
             for x0 in range(0, max(1, w - size // 4), step):
-                tile = gray[y0:y0 + size, x0:x0 + size]
-                found, _ = _read(zx, tile, formats)
+                found, _ = _read(zx, gray[y0:y0 + size, x0:x0 + size], formats)
                 out.add(found, _scaled(1.0, x0, y0), "segment")
-    if out.codes:
-        # The direct pass read something; look only at symbols it located but could not read.
-        _, unread = _read(zx, gray, formats, return_errors=True)
-        for b in unread:
-            _retry_region(zx, gray, b, formats, out)
-        return out.codes
-    _, unread = _read(zx, gray, formats, return_errors=True)
     for b in unread:
         _retry_region(zx, gray, b, formats, out)
-    if out.codes:
+    if out.codes:  # found something: the whole-image retries are for images where nothing was read
         return out.codes
     long_side = max(h, w)
     variants = []
@@ -269,6 +264,11 @@ def read_codes(gray: np.ndarray, bar_type: int = 0, *, segment: bool = False, si
 def _retry_region(zx, gray, barcode, formats, out: _Collector) -> None:
     """Read a located-but-unread symbol again from an enlarged, sharpened cut-out."""
     pts = np.array(_points(barcode.position))
+    cx, cy = pts.mean(axis=0)
+    for c in out.codes:  # a failed second look at a code already read
+        (ox, oy), r = c.center, c.size / 2
+        if abs(cx - ox) < r and abs(cy - oy) < r:
+            return
     h, w = gray.shape
     span = max(np.ptp(pts[:, 0]), np.ptp(pts[:, 1]), 8)
     x0, y0 = (max(0, int(v - span * 0.5)) for v in pts.min(axis=0))
