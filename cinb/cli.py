@@ -12,10 +12,9 @@ from pathlib import Path
 from . import info
 from .engine import process
 from .errors import CIError
+from .formats import read_extensions
 from .pic_operations import pic_operations, to_xml
 from .styles import Styles
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".avif", ".heic", ".heif", ".tif", ".tiff"}
 
 #: Modules whose ``register_cli(subparsers)`` adds subcommands. The CLI is the top layer: it imports
 #: them (when the parser is built, so ``import cinb.cli`` stays light); no module writes into the CLI.
@@ -31,7 +30,7 @@ def _cmd_process(args) -> int:
     src = Path(args.input)
     if src.is_dir():
         out_dir = Path(args.output)
-        files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(p for p in src.iterdir() if p.is_file() and p.suffix.lower() in read_extensions())
         failed = 0
         for p in files:
             try:

@@ -255,7 +255,7 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
         exif=exif if isinstance(exif, bytes) and exif else None,
         icc=icc or None,
         xmp=xmp or None,
-        orientation=1 if "original_orientation" in img.info else header.orientation,
+        orientation=header.orientation,
         source_quality=quality,
         _source=data,
         source_path=path if data is None else None,

@@ -7,8 +7,9 @@ only reads (TIFF, ICO, PPM) register in ``cinb/codecs/readonly.py`` (Pillow's ha
 is one file). Everything else asks here: the ``/format/`` parser, decode and the header reader,
 ``scan``'s and ``cinb process DIR``'s file filters, and the extension of written files.
 
-This module is a leaf (it imports nothing of cinb but errors); the plugins register when
-``cinb.codecs`` is imported, which ``cinb.decode`` and ``cinb.header`` do.
+This module is a leaf (it imports nothing of cinb but errors). The plugins register when
+``cinb.codecs`` is imported; the first lookup imports it by name (:data:`PLUGINS`), as Pillow's
+``Image.init()`` imports its plugins, so the table is complete whatever was imported before.
 
 Examples
 --------
@@ -20,9 +21,14 @@ Examples
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 from .errors import UNSUPPORTED_TYPE, CIError
+
+#: Modules whose import registers the formats (``cinb.codecs`` imports one plugin per format).
+PLUGINS = ("cinb.codecs",)
+_loaded = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,15 @@ class Format:
                 raise ValueError(f"extension must be lower case with a dot: {ext!r}")
 
 
+def _load_plugins() -> None:
+    """Import the plugin modules once (Python's import lock makes it thread-safe)."""
+    global _loaded
+    if not _loaded:
+        for name in PLUGINS:
+            importlib.import_module(name)
+        _loaded = True
+
+
 _FORMATS: dict[str, Format] = {}
 _BY_TOKEN: dict[str, Format] = {}
 _BY_PIL: dict[str, Format] = {}
@@ -113,6 +128,7 @@ def get_format(name_or_token: str) -> Format:
     >>> get_format("JPEG").name
     'jpeg'
     """
+    _load_plugins()
     fmt = _BY_TOKEN.get(str(name_or_token).lower())
     if fmt is None:
         raise CIError(f"unknown image format {name_or_token!r}", code=UNSUPPORTED_TYPE, token=str(name_or_token))
@@ -121,6 +137,7 @@ def get_format(name_or_token: str) -> Format:
 
 def find_format(name_or_token: str) -> Format | None:
     """Like :func:`get_format`, None for an unknown name."""
+    _load_plugins()
     return _BY_TOKEN.get(str(name_or_token).lower())
 
 
@@ -133,6 +150,7 @@ def canonical_token(token: str) -> str | None:
     >>> canonical_token("JPEG"), canonical_token("yjpeg"), canonical_token("heic"), canonical_token("x")
     ('jpg', 'yjpeg', 'heif', None)
     """
+    _load_plugins()
     token = str(token).lower()
     fmt = _BY_TOKEN.get(token)
     if fmt is None or token not in (*fmt.tokens, *fmt.variants):
@@ -149,6 +167,7 @@ def format_for_pil(pil_name: str | None) -> Format | None:
     >>> format_for_pil("DIB").name
     'bmp'
     """
+    _load_plugins()
     return _BY_PIL.get(pil_name or "")
 
 
@@ -161,6 +180,7 @@ def ci_name(pil_name: str | None) -> str:
     >>> ci_name("MPO"), ci_name("PCX"), ci_name(None)
     ('jpeg', 'pcx', 'unknown')
     """
+    _load_plugins()
     fmt = _BY_PIL.get(pil_name or "")
     return fmt.name if fmt is not None else (pil_name or "unknown").lower()
 
@@ -174,17 +194,37 @@ def format_for_extension(ext_or_path: str) -> Format | None:
     >>> format_for_extension("IMG_1.JFIF").name, format_for_extension("notes.txt")
     ('jpeg', None)
     """
+    _load_plugins()
     text = str(ext_or_path).lower()
     dot = text.rfind(".")
     ext = text[dot:] if dot >= 0 else "." + text
     return _BY_EXTENSION.get(ext)
 
 
+def file_extension(name_or_token: str) -> str:
+    """The extension (without the dot) written for a format; a name no plugin knows is kept as is.
+
+    ``cinb process`` (``Result.extension``) and ``cinb apply`` (``{ext}``) both name files with it.
+
+    Examples
+    --------
+    >>> file_extension("jpeg"), file_extension("heif"), file_extension("json")
+    ('jpg', 'heic', 'json')
+    """
+    _load_plugins()
+    fmt = _BY_TOKEN.get(str(name_or_token).lower())
+    if fmt is None or fmt.extension is None:
+        return str(name_or_token)
+    return fmt.extension[1:]
+
+
 def read_extensions() -> frozenset[str]:
     """Every extension read as an image (``scan`` and ``cinb process DIR`` list these files)."""
+    _load_plugins()
     return frozenset(_BY_EXTENSION)
 
 
 def formats() -> list[Format]:
     """Every registered format, in registration order."""
+    _load_plugins()
     return list(_FORMATS.values())

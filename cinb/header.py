@@ -48,14 +48,15 @@ class Header:
     mode : str or None
         Pillow's mode (RGB, L, CMYK, P, RGBA...).
     orientation : int
-        EXIF orientation still to apply to the decoded pixels, 1-8 (1 when absent or invalid; HEIF
-        decoders apply it themselves, so this is the value the file states).
+        EXIF orientation still to apply to the decoded pixels, 1-8 (1 when absent or invalid, and for
+        HEIF, which decodes upright).
     size_bytes : int or None
         The encoded size.
     has_icc, has_exif : bool
         Whether the header carries an ICC profile / an EXIF block.
     exif_orientation : int or None
-        The EXIF Orientation tag as stored (None without the tag): ``scan``'s ``orientation``.
+        The EXIF Orientation tag as the file states it (None without the tag): ``scan``'s
+        ``orientation``, Pic-Operations' ``Orientation``.
     captured : datetime or None
         EXIF DateTimeOriginal, else DateTime.
     camera : str or None
@@ -211,14 +212,7 @@ def open_image(fp) -> Image.Image:
 
 def orientation_of(img: Image.Image) -> int:
     """The EXIF orientation (1-8) still to apply to an opened image's pixels (1 when absent)."""
-    if "original_orientation" in img.info:  # pillow-heif applied it and moved the real value here
-        return _valid_orientation(img.info["original_orientation"])
-    raw = img.info.get("exif")
-    if raw:
-        return _valid_orientation(exif_summary(raw[6:] if raw[:6] == b"Exif\x00\x00" else raw).get("exif_orientation"))
-    if img.format == "TIFF":
-        return _valid_orientation(img.getexif().get(_TAG_ORIENTATION))
-    return 1
+    return header_from_image(img).orientation
 
 
 def header_from_image(img: Image.Image, data: bytes | None = None, *, size_bytes: int | None = None) -> Header:
@@ -245,8 +239,12 @@ def header_from_image(img: Image.Image, data: bytes | None = None, *, size_bytes
         exif = img.getexif()
         has_exif = bool(exif)
         summary = _summary_from_pil(exif)
-    if "original_orientation" in img.info:  # pillow-heif applied it and moved the real value here
-        orientation = _valid_orientation(img.info["original_orientation"])
+    if "original_orientation" in img.info:
+        # pillow-heif decodes upright (libheif applies the container's rotation), resets the EXIF tag
+        # to 1 and keeps the file's value here: nothing is left to apply.
+        orientation = 1
+        if img.info["original_orientation"] is not None:
+            summary["exif_orientation"] = _int_or_none(img.info["original_orientation"])
     else:
         orientation = _valid_orientation(summary.get("exif_orientation"))
     return Header(format=fmt, width=img.width, height=img.height, frames=frames, mode=img.mode,

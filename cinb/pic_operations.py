@@ -149,7 +149,7 @@ def _original_info(source_key: str, data: bytes, bucket: Path) -> dict:
         "ImageInfo": {
             "Format": info["format"], "Width": info["width"], "Height": info["height"],
             "Quality": str(quality or 100), "Ave": image_ave(data)["RGB"],
-            "Orientation": str(header.orientation), "FrameCount": info["frame_count"],
+            "Orientation": str(header.exif_orientation or 1), "FrameCount": info["frame_count"],
         },
     }
 

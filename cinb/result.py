@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape
 from PIL import Image
 
 from .fileio import write_atomic
+from .formats import file_extension
 
 
 @dataclass
@@ -82,8 +83,8 @@ class Result:
 
     @property
     def extension(self) -> str:
-        """A file extension for the format (``jpg`` for JPEG)."""
-        return {"jpeg": "jpg"}.get(self.format, self.format)
+        """The file extension written for the format (``jpg`` for JPEG, ``heic`` for HEIF)."""
+        return file_extension(self.format)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``data`` atomically: a temp file in the same folder, then ``os.replace``.

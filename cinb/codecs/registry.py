@@ -11,6 +11,7 @@ from PIL import Image
 
 from ..canvas import Canvas
 from ..errors import UNSUPPORTED_TYPE, CIError
+from ..formats import find_format
 from ..ops.animation import reduce_frames
 from ..ops.frames import check_output_size
 from .options import EncodeOptions
@@ -36,9 +37,6 @@ class Codec:
 
 
 _CODECS: dict[str, Codec] = {}
-#: ``/format/`` token -> codec name.
-_TOKENS = {"jpg": "jpeg", "yjpeg": "jpeg", "png": "png", "webp": "webp", "gif": "gif", "bmp": "bmp",
-           "avif": "avif", "heif": "heif"}
 
 
 def register_codec(codec: Codec) -> None:
@@ -55,9 +53,8 @@ def codec_for(token: str) -> Codec:
     >>> codec_for("jpg").name
     'jpeg'
     """
-    name = _TOKENS.get(token, token)
-    if name == "tiff":
-        name = "png"  # CI cannot output TIFF; keep it lossless
+    fmt = find_format(token)
+    name = token if fmt is None else fmt.encodes_as or fmt.name  # TIFF: CI cannot output it; PNG stays lossless
     if name not in _CODECS:
         raise CIError(f"cannot encode {token!r}", code=UNSUPPORTED_TYPE, token=token)
     return _CODECS[name]

@@ -15,6 +15,7 @@ from cinb.collection.scan import scan
 from cinb.engine import process
 from cinb.errors import BAD_PARAMETER, CIError
 from cinb.fileio import atomic_path
+from cinb.formats import file_extension
 from cinb.parallel import format_error, is_dask, map_rows
 from cinb.rules import parse_rule
 from cinb.styles import expand_styles
@@ -25,8 +26,6 @@ APPLY_COLUMNS: dict[str, Any] = {
     "out_bytes": "Int64", "size_ratio": "float64", "seconds": "float64", "status": object,
 }
 
-#: Output format -> file extension used for ``{ext}``.
-EXTENSIONS = {"jpeg": "jpg", "heif": "heic"}
 _BUILTIN_FIELDS = {"stem", "ext", "name", "suffix", "parent", "format", "index"}
 
 
@@ -186,7 +185,7 @@ def output_name(template: str, row: dict, fmt: str) -> str:
     base = os.path.basename(path)
     stem, suffix = os.path.splitext(base)
     values = {k: v for k, v in row.items() if k not in ("path", "__index")}
-    values.update(stem=stem, ext=EXTENSIONS.get(fmt, fmt), format=fmt, name=base, suffix=suffix.lstrip("."),
+    values.update(stem=stem, ext=file_extension(fmt), format=fmt, name=base, suffix=suffix.lstrip("."),
                   parent=os.path.basename(os.path.dirname(path)), index=row.get("__index", ""))
     return template.format(**values)
 

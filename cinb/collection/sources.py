@@ -10,16 +10,13 @@ from typing import Any
 import pandas as pd
 
 from cinb.errors import BAD_PARAMETER, CIError
-
-#: File name extensions a folder walk picks up (case-insensitive).
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".bmp", ".dib",
-                              ".tif", ".tiff", ".avif", ".heic", ".heif"})
+from cinb.formats import read_extensions
 
 Source = str | os.PathLike | Iterable[str | os.PathLike] | pd.DataFrame | pd.Series
 
 
 def is_image_name(name: str) -> bool:
-    """True when a file name has an image extension.
+    """True when a file name has an extension read as an image (:func:`cinb.formats.read_extensions`).
 
     Examples
     --------
@@ -27,7 +24,7 @@ def is_image_name(name: str) -> bool:
     >>> is_image_name("IMG_0001.JPG"), is_image_name("notes.txt")
     (True, False)
     """
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+    return os.path.splitext(name)[1].lower() in read_extensions()
 
 
 def list_paths(source: Any, *, recursive: bool = True) -> list[str]:

@@ -15,11 +15,11 @@ from ..canvas import Canvas
 from ..codecs.options import EncodeOptions
 from ..codecs.registry import codec_for, flatten
 from ..errors import BAD_PARAMETER, CIError
+from ..formats import canonical_token, find_format
 from .guetzli import guetzli_pixels
 
 #: Formats a sweep can compare; ``quality`` is ignored for png.
 FORMATS = ("jpeg", "yjpeg", "webp", "avif", "heif", "png", "guetzli")
-_TOKEN = {"jpeg": "jpg", "yjpeg": "yjpeg", "webp": "webp", "avif": "avif", "heif": "heif", "png": "png"}
 LOSSY = frozenset({"jpeg", "yjpeg", "webp", "avif", "heif", "guetzli"})
 
 
@@ -32,7 +32,10 @@ def check_format(fmt: str) -> str:
     >>> check_format("JPG")
     'jpeg'
     """
-    name = {"jpg": "jpeg", "heic": "heif"}.get(str(fmt).lower(), str(fmt).lower())
+    name = str(fmt).lower()
+    known = find_format(name)
+    if known is not None and name not in known.variants:  # yjpeg stays yjpeg: another encoder
+        name = known.name
     if name not in FORMATS:
         raise CIError(f"cannot compare format {fmt!r} (choose from {', '.join(FORMATS)})", code=BAD_PARAMETER,
                       token=str(fmt))
@@ -63,13 +66,13 @@ def encode_image(image: Image.Image, fmt: str, quality: int | None = None) -> by
     q = 85 if quality is None else int(quality)
     if fmt == "guetzli":
         return guetzli_pixels(image, q)
-    codec = codec_for(_TOKEN[fmt])
+    codec = codec_for(canonical_token(fmt))
     frame = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert(
         "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
     if not codec.alpha:
         frame = flatten(frame)
     canvas = Canvas(frames=[frame])
-    return codec.save(canvas, q if codec.lossy else None, EncodeOptions(format=_TOKEN[fmt]))
+    return codec.save(canvas, q if codec.lossy else None, EncodeOptions(format=canonical_token(fmt)))
 
 
 def decode_image(data: bytes) -> Image.Image:
@@ -127,7 +130,7 @@ def rule_for(fmt: str, quality: int | None = None, *, force: bool = False) -> st
     fmt = check_format(fmt)
     if fmt == "guetzli":
         return "guetzli (CI: PUT /?guetzli on the bucket; cinb: cinb.compression.guetzli)"
-    rule = f"imageMogr2/format/{_TOKEN[fmt]}"
+    rule = f"imageMogr2/format/{canonical_token(fmt)}"
     if fmt in LOSSY and quality is not None:
         rule += f"/quality/{int(quality)}{'!' if force else ''}"
     return rule

@@ -11,13 +11,6 @@ from ..settings import Settings, get_settings
 if TYPE_CHECKING:
     from ..canvas import Canvas
 
-#: Canonical output format names accepted by ``/format/`` and what they encode as.
-FORMAT_ALIASES = {
-    "jpg": "jpg", "jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "bmp": "bmp",
-    "avif": "avif", "heif": "heif", "heic": "heif", "yjpeg": "yjpeg", "tpg": "tpg",
-}
-
-
 class Stage:
     """One ``|``-separated part of a rule.
 

@@ -9,13 +9,14 @@ from typing import Protocol
 
 from ..canvas import Canvas
 from ..errors import UNSUPPORTED_TYPE
+from ..formats import canonical_token, formats
 from ..limits import LIMITS
 from ..ops.cropping import Crop, Cut, IRadius, RRadius
 from ..ops.filters import Blur, Bright, Contrast, Grayscale, Sharpen
 from ..ops.rotation import AutoOrient, Flip, Rotate
 from ..ops.scaling import Thumbnail, View2
 from .grammar import bad, pairs, parse_color, parse_float, parse_gravity, parse_int
-from .model import FORMAT_ALIASES, Context, EncodeOptions, Quality, SizeLimit, Stage
+from .model import Context, EncodeOptions, Quality, SizeLimit, Stage
 from .registry import register_family
 from .style import StyleRef
 
@@ -115,9 +116,10 @@ def parse_quality(key: str, value: str) -> Quality:
 
 
 def parse_format(value: str) -> str:
-    fmt = FORMAT_ALIASES.get(value.lower())
+    fmt = canonical_token(value)
     if fmt is None:
-        raise bad(f"unsupported output format {value!r} (jpg png webp gif bmp avif heif yjpeg)", value)
+        known = sorted(t for f in formats() if f.writable for t in (*f.tokens[:1], *f.variants))
+        raise bad(f"unsupported output format {value!r} ({' '.join(known)})", value)
     if fmt == "tpg":
         raise bad("tpg is Tencent's proprietary format; no encoder exists outside CI", value, code=UNSUPPORTED_TYPE)
     return fmt
