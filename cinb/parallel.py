@@ -13,7 +13,8 @@ to get the same guarantees:
 Pools (``pool=``): ``"inline"`` runs every row in this process; ``"fork"`` (the default on Linux)
 starts workers in milliseconds and they inherit everything defined so far, notebook functions
 included; ``"spawn"`` starts fresh interpreters, for libraries that do not survive a fork (torch,
-an ONNX Runtime session): the row function and its options must then be importable and picklable.
+an ONNX Runtime session): the row function and its options must then be importable and picklable
+(not defined in a notebook), and a script needs the usual ``if __name__ == "__main__":`` guard.
 
 Worker processes are set up by hooks, which libraries register when they are imported:
 
@@ -721,8 +722,9 @@ class _SpawnCheck(pickle.Pickler):
         if isinstance(obj, (types.FunctionType, type)) and getattr(obj, "__module__", None) == "__main__" \
                 and not getattr(sys.modules.get("__main__"), "__file__", None):
             raise CIError(f"pool='spawn' cannot send {obj.__qualname__!r}: it is defined in a notebook or "
-                          "an interactive session, which a spawned worker cannot import; move it to a module "
-                          "or use pool='fork'", code=BAD_PARAMETER, token=obj.__qualname__)
+                          "an interactive session, which a spawned worker cannot import; move it to a module, "
+                          "or use pool='inline' (or 'fork' if it survives fork)",
+                          code=BAD_PARAMETER, token=obj.__qualname__)
         return NotImplemented
 
 

@@ -95,6 +95,28 @@ def test_spawn_refuses_functions_a_fresh_interpreter_cannot_import():
         map_values(ROWS, _where, fn_kwargs={"f": lambda: 1}, pool="spawn", max_workers=2, progress=False)
 
 
+def test_spawn_refuses_a_function_defined_in_a_notebook(monkeypatch):
+    import sys
+    import types
+
+    def cell_function(ctx):
+        return {"x": 1}
+
+    cell_function.__module__ = "__main__"
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))  # a kernel: no __file__
+    with pytest.raises(CIError, match="defined in a notebook"):
+        map_values(ROWS, cell_function, pool="spawn", max_workers=2, progress=False)
+    register_analysis("cell_test", cell_function, columns={"x": int}, fork_safe=False)
+    try:
+        with pytest.raises(CIError, match="cell_function': it is defined in a notebook.*pool='inline'"):
+            cinb.analyze([str(SAMPLE / "coffee.jpg"), str(SAMPLE / "chelsea.jpg")], "cell_test",
+                         max_workers=2, progress=False)
+        inline = cinb.analyze([str(SAMPLE / "coffee.jpg")], "cell_test", pool="inline", progress=False)
+        assert inline["x"].tolist() == [1]
+    finally:
+        unregister_analysis("cell_test")
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"pool": "thread"}, "pool must be one of inline, fork, spawn"),
     ({"workers": 2, "max_workers": 3}, "workers is an alias of max_workers"),
