@@ -7,10 +7,13 @@ library called directly on the same pixels. When that first pass finds nothing, 
 it cannot decode, cinb retries on altered copies of the image and keeps every new code:
 
 1. the located-but-unread symbols, cut out, enlarged and sharpened;
-2. the negative image for 1-D codes (zxing inverts only 2-D codes), the whole image enlarged 2x (codes of 1-2 px per module), contrast-stretched (CLAHE), smoothed
-   (noise), sharpened (blur), thresholded globally (Otsu), and read with zxing's global binariser;
-3. for 1-D barcodes, the image turned by 30, 45 and 60 degrees either way (zxing reads bars only
-   near horizontal or vertical).
+2. the negative image for 1-D codes (zxing inverts only 2-D codes), the whole image enlarged 2x
+   (codes of 1-2 px per module), contrast-stretched (CLAHE) and sharpened (blur, noise);
+3. for 1-D barcodes, the image turned by 30 degrees either way (zxing reads bars only within
+   about 15 degrees of horizontal or vertical).
+
+The whole-image retries (2, 3) run only when nothing was read, and stop at the first that reads
+something; so a hard code beside an easy one is retried only if zxing located it (1).
 
 A copy's coordinates are mapped back, so every ``Point`` is in the original image's upright pixel
 space ("x,y", the symbol's own top-left corner first, then clockwise). Codes found twice (same format
@@ -150,12 +153,6 @@ def _sharpen(gray, sigma=1.5, amount=1.5):
     return cv2.addWeighted(gray, 1 + amount, blur, -amount, 0)
 
 
-def _smooth(gray):
-    import cv2  # noqa: PLC0415
-
-    return cv2.medianBlur(gray, 3)
-
-
 def _otsu(gray):
     import cv2  # noqa: PLC0415
 
@@ -168,6 +165,11 @@ def _resize(gray, s):
     h, w = gray.shape
     return cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))),
                       interpolation=cv2.INTER_CUBIC if s > 1 else cv2.INTER_AREA)
+
+
+def _turned(gray, mapping, angle):
+    img, back = _rotated(gray, angle)
+    return img, lambda x, y: mapping(*back(x, y))
 
 
 def _rotated(gray, angle):
@@ -233,31 +235,27 @@ def read_codes(gray: np.ndarray, bar_type: int = 0, *, segment: bool = False, si
     if out.codes:  # found something: the whole-image retries are for images where nothing was read
         return out.codes
     long_side = max(h, w)
+    fast = {"try_invert": False, "try_downscale": False}  # the direct pass already tried both
     variants = []
     if bar_type != 1:  # zxing's try_invert covers 2-D codes only: light-on-dark bars need a negative
-        variants.append(("invert", lambda: (255 - gray, _identity), {"formats": zx.AllLinear}))
+        variants.append(("invert", lambda: (255 - gray, _identity), {"formats": zx.AllLinear, **fast}))
     if long_side <= UPSCALE_LIMIT:
-        variants.append(("upscale", lambda: (_resize(gray, 2.0), _scaled(2.0)), {}))
-    variants += [
-        ("clahe", lambda: (_clahe(gray), _identity), {}),
-        ("smooth", lambda: (_smooth(gray), _identity), {}),
-        ("sharpen", lambda: (_sharpen(gray), _identity), {}),
-        ("otsu", lambda: (_otsu(gray), _identity), {}),
-        ("global-binarizer", lambda: (gray, _identity), {"binarizer": zx.Binarizer.GlobalHistogram}),
-    ]
+        variants.append(("upscale", lambda: (_resize(gray, 2.0), _scaled(2.0)), fast))
+    variants += [("clahe", lambda: (_clahe(gray), _identity), fast),
+                 ("sharpen", lambda: (_sharpen(gray), _identity), fast)]
+    if bar_type != 1:
+        # zxing reads bars within about 15 degrees of its rows or (try_rotate) columns: turning the
+        # image by +-30 degrees brings codes at 30, 60, 120 and 150 degrees within reach
+        base, base_map = (gray, _identity) if long_side <= ROTATE_LIMIT else (_resize(gray, 0.5), _scaled(0.5))
+        for angle in (30, -30):
+            variants.append((f"rotate{angle}", lambda angle=angle: _turned(base, base_map, angle),
+                             {"formats": zx.AllLinear, **fast}))
     for name, make, options in variants:
         img, mapping = make()
         options = {"formats": formats, **options}
         found, _ = _read(zx, img, options.pop("formats"), **options)
         if out.add(found, mapping, name):
             return out.codes
-    if bar_type != 1:
-        base, base_map = (gray, _identity) if long_side <= ROTATE_LIMIT else (_resize(gray, 0.5), _scaled(0.5))
-        for angle in (30, -30, 45, -45, 60, -60):
-            img, back = _rotated(base, angle)
-            found, _ = _read(zx, img, zx.AllLinear, try_rotate=True, try_downscale=True, try_invert=True)
-            if out.add(found, lambda x, y, back=back: base_map(*back(x, y)), f"rotate{angle}"):
-                return out.codes
     return out.codes
 
 
