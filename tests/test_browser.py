@@ -141,19 +141,26 @@ _RUN_ALL = """async () => {
 
 _REPORT = """() => {
   const panel = window.jupyterapp.shell.currentWidget;
-  const outputs = [...panel.node.querySelectorAll('.jp-OutputArea-output')];
-  const errors = outputs.filter(o => o.getAttribute('data-mime-type') === 'application/vnd.jupyter.error'
-                                      || o.querySelector('[data-mime-type="application/vnd.jupyter.error"]'))
-                        .map(o => o.innerText.slice(0, 600));
-  const views = outputs.filter(o => o.getAttribute('data-mime-type') === 'application/vnd.jupyter.widget-view+json');
-  const deadViews = views.filter(v => !v.querySelector('.jupyter-widgets') || v.innerText.includes('Error displaying widget'))
-                         .map(v => v.innerText.slice(0, 200));
+  const errors = [], views = [], deadViews = [], stderr = [];
+  let unrun = 0;
+  for (const cell of panel.content.widgets) {
+    if (cell.model.type !== 'code') continue;
+    if (cell.model.sharedModel.getSource().trim() && cell.model.executionCount === null) unrun++;
+    const area = cell.outputArea;
+    for (let j = 0; j < area.model.length; j++) {
+      const out = area.model.get(j), node = area.widgets[j] && area.widgets[j].node;
+      if (out.type === 'error') errors.push(node ? node.innerText.slice(0, 800) : JSON.stringify(out.toJSON()).slice(0, 800));
+      if (out.type === 'stream' && out.toJSON().name === 'stderr') stderr.push(String(out.toJSON().text).slice(0, 300));
+      if (out.data && out.data['application/vnd.jupyter.widget-view+json']) {
+        views.push(j);
+        if (!node || !node.querySelector('.jupyter-widgets') || node.innerText.includes('Error displaying widget'))
+          deadViews.push(node ? node.innerText.slice(0, 200) : '(no view)');
+      }
+    }
+  }
   const imgs = [...panel.node.querySelectorAll('.jp-OutputArea-output img')];
-  const broken = imgs.filter(i => !(i.complete && i.naturalWidth > 0) && i.offsetParent !== null).map(i => i.src.slice(0, 80));
-  const unrun = [...panel.node.querySelectorAll('.jp-CodeCell')].filter(c => {
-      const p = c.querySelector('.jp-InputPrompt'); return p && /\\[( |\\*)?\\]/.test(p.innerText)
-          && c.querySelector('.jp-InputArea-editor').innerText.trim() !== ''; }).length;
-  return {errors, views: views.length, deadViews, images: imgs.length, broken, unrun,
+  const broken = imgs.filter(i => i.offsetParent !== null && !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 80));
+  return {errors, views: views.length, deadViews, images: imgs.length, broken, unrun, stderr,
           text: panel.node.innerText.includes('Error displaying widget')};
 }"""
 
@@ -218,6 +225,7 @@ def test_notebook_runs_in_jupyterlab(lab, browser, name):
                                " return s.kernelDisplayStatus === 'idle'; }")
         page.wait_for_timeout(500)  # widget views attach after the kernel goes idle
         report = page.evaluate(_REPORT)
+        print(f"{name}: {report['views']} widget views, {report['images']} pictures, stderr: {report['stderr']}")
         assert report["errors"] == [], f"{name}: error output:\n" + "\n---\n".join(report["errors"])
         assert run["ok"] and report["unrun"] == 0, f"{name}: {report['unrun']} cells did not run"
         assert report["deadViews"] == [] and not report["text"], f"{name}: widgets not live: {report['deadViews']}"
