@@ -208,6 +208,7 @@ def file_extension(name_or_token: str) -> str:
 
     Examples
     --------
+    >>> from cinb.formats import file_extension
     >>> file_extension("jpeg"), file_extension("heif"), file_extension("json")
     ('jpg', 'heic', 'json')
     """
