@@ -43,7 +43,8 @@ def read_source(src: Source, *, limits: Limits = LIMITS) -> tuple[bytes, str | N
         except FileNotFoundError:
             raise CIError(f"no such file: {path}", code=UNSUPPORTED_TYPE, token=str(path)) from None
         except OSError as exc:
-            raise CIError(f"cannot read {path}: {exc.strerror or exc}", code=UNSUPPORTED_TYPE, token=str(path)) from None
+            raise CIError(f"cannot read {path}: {exc.strerror or exc}", code=UNSUPPORTED_TYPE,
+                          token=str(path)) from None
         if path.is_dir():
             raise CIError(f"{path} is a directory, not an image", code=UNSUPPORTED_TYPE, token=str(path))
         if size > limits.max_file_bytes:
@@ -54,7 +55,8 @@ def read_source(src: Source, *, limits: Limits = LIMITS) -> tuple[bytes, str | N
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise CIError(f"cannot read {path}: {exc.strerror or exc}", code=UNSUPPORTED_TYPE, token=str(path)) from None
+            raise CIError(f"cannot read {path}: {exc.strerror or exc}", code=UNSUPPORTED_TYPE,
+                          token=str(path)) from None
         name = path.name
     else:
         raise CIError(f"cannot read an image from a {type(src).__name__}", code=UNSUPPORTED_TYPE)

@@ -14,8 +14,19 @@ from cinb.collection.apply import output_name
 from cinb.collection.sources import is_image_name
 from cinb.decode import open_canvas, sniff
 from cinb.errors import CIError
-from cinb.formats import (Format, canonical_token, ci_name, file_extension, find_format, format_for_extension,
-                          format_for_pil, formats, get_format, read_extensions, register_format)
+from cinb.formats import (
+    Format,
+    canonical_token,
+    ci_name,
+    file_extension,
+    find_format,
+    format_for_extension,
+    format_for_pil,
+    formats,
+    get_format,
+    read_extensions,
+    register_format,
+)
 from cinb.header import read_header
 
 FORMATS = formats()
