@@ -16,6 +16,7 @@ from ..codecs.options import EncodeOptions
 from ..codecs.registry import codec_for, flatten
 from ..errors import BAD_PARAMETER, CIError
 from ..formats import canonical_token, find_format
+from ..header import open_image
 from .guetzli import guetzli_pixels
 
 #: Formats a sweep can compare; ``quality`` is ignored for png.
@@ -85,13 +86,7 @@ def decode_image(data: bytes) -> Image.Image:
     >>> decode_image(encode_image(Image.new("RGB", (8, 4)), "png")).size
     (8, 4)
     """
-    try:
-        img = Image.open(io.BytesIO(data))
-    except Image.UnidentifiedImageError:  # HEIF: Pillow needs pillow-heif's opener
-        import pillow_heif
-
-        pillow_heif.register_heif_opener()
-        img = Image.open(io.BytesIO(data))
+    img = open_image(io.BytesIO(data))  # every format cinb reads, HEIF included
     img.load()
     return img
 
