@@ -377,3 +377,13 @@ def test_cli_reads_codes_and_generates_them(three_codes, tmp_path):
     assert _texts(cinb.ci_process(png, "QRcode")) == ["from the shell"]
     bad = subprocess.run(run + ["QRcode"], capture_output=True, text=True)
     assert bad.returncode != 0 and "needs an INPUT image" in bad.stderr
+
+
+def test_show_outlines_each_code_on_its_thumbnail(tmp_path):
+    canvas = Image.new("RGB", (400, 300), "white")
+    canvas.paste(_symbol("qr", "drawn on the gallery"), (50, 40))
+    canvas.save(tmp_path / "one.png")
+    df = cinb.analyze(str(tmp_path), "qrcode", workers=1, progress=False)
+    markup = df.ci.show(progress=False).html
+    assert '<svg class="cinb-shapes" viewBox="0 0 400 300"' in markup
+    assert "<polygon" in markup and "<title>drawn on the gallery</title>" in markup
