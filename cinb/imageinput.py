@@ -77,6 +77,20 @@ class ImageInput:
         return f"ImageInput({self.path or self.label!r})"
 
     @property
+    def source(self):
+        """What the image came from, as the engine's functions accept it: the path, the bytes or the PIL image.
+
+        Examples
+        --------
+        >>> from cinb.imageinput import ImageInput
+        >>> ImageInput(b"abc").source
+        b'abc'
+        """
+        if self.path is not None:
+            return self.path
+        return self._pil if self._pil is not None else self._data
+
+    @property
     def data(self) -> bytes | None:
         """The encoded bytes (read on first use, 32 MB at most); None for a PIL source."""
         if self._data is None and self.path is not None:
@@ -129,8 +143,7 @@ class ImageInput:
         if size not in self._canvases:
             try:
                 self.header()  # fast limit check and a clear error before any decode
-                src = self._pil if self._pil is not None else (self.path if self.path is not None else self._data)
-                self._canvases[size] = open_canvas(src, draft=(size, size) if size else None)
+                self._canvases[size] = open_canvas(self.source, draft=(size, size) if size else None)
             except Exception as exc:  # noqa: BLE001 - remembered: the next caller gets the same error free
                 self._canvases[size] = exc
         found = self._canvases[size]

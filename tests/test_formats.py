@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import pytest
 from PIL import Image
@@ -144,3 +146,10 @@ def test_process_dir_reads_every_extension_scan_reads(capsys, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.jpg", "b.jpg", "c.jpg", "d.bmp", "e.png"]
     scanned = cinb.scan(src, progress=False)
     assert sorted(scanned["name"]) == ["a.jfif", "b.jpe", "c.JPG", "d.dib", "e.tif"]
+
+
+def test_the_table_is_complete_after_import_cinb_in_a_fresh_process():
+    code = ("import cinb; from cinb.formats import get_format, read_extensions; "
+            "print(get_format('heic').extension, '.jfif' in read_extensions())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == [".heic", "True"]

@@ -127,3 +127,13 @@ def test_over_limit_header_is_refused_before_decoding():
 
 def test_image_context_is_image_input():
     assert ImageContext is ImageInput
+
+
+def test_engine_analyses_read_bytes_and_pil_sources_too():
+    from cinb.collection.analyses.engine_info import image_ave, image_info
+
+    path = SAMPLE / "chelsea.png"
+    expected = image_info(ImageInput(path))
+    assert image_info(ImageInput(path.read_bytes())) == expected
+    assert image_ave(ImageInput(Image.open(path)))["ave_rgb"] == image_ave(ImageInput(path))["ave_rgb"]
+    assert ImageInput(path).source == str(path) and ImageInput(b"x").source == b"x"

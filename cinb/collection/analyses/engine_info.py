@@ -25,7 +25,7 @@ def image_info(ctx: ImageContext) -> dict:
     >>> image_info(ImageContext(p))["info_width"]
     '7'
     """
-    info = ci_image_info(ctx.path)
+    info = ci_image_info(ctx.source)
     return {f"info_{k}": info.get(k) for k in INFO_KEYS}
 
 
@@ -41,7 +41,7 @@ def exif(ctx: ImageContext) -> dict:
     >>> exif(ImageContext(p))
     {'exif': None}
     """
-    answer = ci_exif(ctx.path)
+    answer = ci_exif(ctx.source)
     if not answer or set(answer) == {"error"}:
         return {"exif": None}
     return {"exif": answer}
@@ -59,7 +59,7 @@ def image_ave(ctx: ImageContext) -> dict:
     >>> image_ave(ImageContext(p))
     {'ave_rgb': '0xff0010'}
     """
-    return {"ave_rgb": ci_image_ave(ctx.path).get("RGB")}
+    return {"ave_rgb": ci_image_ave(ctx.source).get("RGB")}
 
 
 register_analysis("image_info", image_info, columns={f"info_{k}": object for k in INFO_KEYS},
