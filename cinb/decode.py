@@ -130,8 +130,8 @@ def _checked_header(img: Image.Image, data: bytes | None, name: str | None, *, l
                     size_bytes: int | None = None) -> Header:
     """The header of an opened image with CI's limits checked (``data`` None: a JPEG opened by path)."""
     try:
-        header = header_from_image(img, data, size_bytes=size_bytes)
-    except Exception as exc:  # noqa: BLE001 - a frame count that cannot be read: a corrupt file
+        header = header_from_image(img, data, size_bytes=size_bytes, strict=False)
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for a damaged header
         raise CIError(f"{name or 'input'} is truncated or corrupt: {exc}", code=CORRUPT_IMAGE, token=name) from None
     return check_header(header, name or "input", token=name, limits=limits)
 

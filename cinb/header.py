@@ -215,10 +215,13 @@ def orientation_of(img: Image.Image) -> int:
     return header_from_image(img).orientation
 
 
-def header_from_image(img: Image.Image, data: bytes | None = None, *, size_bytes: int | None = None) -> Header:
+def header_from_image(img: Image.Image, data: bytes | None = None, *, size_bytes: int | None = None,
+                      strict: bool = True) -> Header:
     """The header of an image Pillow opened lazily (pixels not decoded).
 
-    ``data`` (the encoded bytes) lets a GIF's frames be counted from its blocks.
+    ``data`` (the encoded bytes) lets a GIF's frames be counted from its blocks. With
+    ``strict=False`` a frame count Pillow cannot read counts as 1 (decode then tries the first
+    frame) instead of raising.
     """
     fmt = ci_name(img.format)
     if fmt == "gif" and data is not None:
@@ -226,7 +229,12 @@ def header_from_image(img: Image.Image, data: bytes | None = None, *, size_bytes
     elif img.format == "MPO":
         frames = 1  # a camera's multi-picture JPEG: CI (and every viewer) shows the first picture
     else:
-        frames = int(getattr(img, "n_frames", 1) or 1)
+        try:
+            frames = int(getattr(img, "n_frames", 1) or 1)
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error):
+            if strict:
+                raise
+            frames = 1
     summary: dict = {}
     # info["exif"] is what the header carried; PngImageFile.getexif() would decode all pixels to look
     # for a late eXIf chunk, which a header read must not do (and, once it failed, it would hide a
@@ -236,7 +244,10 @@ def header_from_image(img: Image.Image, data: bytes | None = None, *, size_bytes
     if raw:
         summary = exif_summary(raw[6:] if raw[:6] == b"Exif\x00\x00" else raw)
     elif fmt == "tiff":
-        exif = img.getexif()
+        try:
+            exif = img.getexif()
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error):  # a damaged EXIF block reads as none
+            exif = Image.Exif()
         has_exif = bool(exif)
         summary = _summary_from_pil(exif)
     if "original_orientation" in img.info:
