@@ -242,7 +242,8 @@ def _parent_blas_controller() -> Any:
     if _blas_controller[1] != len(sys.modules):  # something was imported: maybe another BLAS
         try:
             from threadpoolctl import ThreadpoolController
-        except ImportError:
+        except ImportError:  # optional: workers are then limited by _limit_env only
+            _blas_controller[:] = [None, len(sys.modules)]
             return None
         _blas_controller[:] = [ThreadpoolController(), len(sys.modules)]
     return _blas_controller[0]

@@ -159,6 +159,20 @@ def test_each_worker_gets_its_share_of_the_cores(pool, monkeypatch):
     assert after == before and _SEEN_LIMIT == [] and worker_threads() is None  # the parent is as it was
 
 
+def _omp(row: dict) -> dict:
+    return {"omp": os.environ.get("OMP_NUM_THREADS"), "budget": worker_threads()}
+
+
+def test_pools_run_without_threadpoolctl(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import threadpoolctl -> ImportError
+    monkeypatch.setattr(parallel, "_blas_controller", [None, -1])
+    monkeypatch.setattr(parallel, "default_workers", lambda: 4)
+    out = map_values(ROWS, _omp, pool="fork", max_workers=2, progress=False)
+    assert {(r["omp"], r["budget"], r["error"]) for r in out} == {("2", 2, None)}
+
+
 def test_inline_runs_keep_the_users_thread_settings():
     register_thread_limiter(_record_limit)
     try:
