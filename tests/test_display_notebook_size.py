@@ -1,5 +1,5 @@
-"""compare() in a notebook: captions wrap at slashes and spaces, never inside a number; transparent
-thumbnails stay PNG but small."""
+"""Pictures in a saved notebook: compare() captions wrap at slashes and spaces, never inside a number;
+transparent thumbnails stay PNG but small; galleries keep their layout untrusted (inline styles)."""
 
 from __future__ import annotations
 
@@ -22,3 +22,13 @@ def test_transparent_thumbnail_is_a_small_png():
     uri = thumbnail_uri(rounded, 160)
     assert uri.startswith("data:image/png;base64,")
     assert len(uri) < 30_000  # full-colour PNG: about 85,000
+
+
+def test_gallery_is_styled_inline_so_untrusted_notebooks_keep_it():
+    import cinb
+
+    markup = cinb.scan(data.sample_dir()).head(3).ci.show(["name"], progress=False)._repr_html_()
+    assert "<style" not in markup  # JupyterLab drops style blocks from untrusted outputs
+    assert '<div class="cinb-grid" style="display:flex;flex-wrap:wrap;' in markup
+    assert markup.count('class="cinb-cell"') == 3
+    assert markup.count('style="border:1px solid #ddd;') == 3

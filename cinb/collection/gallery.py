@@ -14,8 +14,10 @@ import html
 import io
 import math
 import os
+import re
 from collections import OrderedDict
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 from PIL import Image
@@ -120,7 +122,7 @@ def thumbnails(paths: Sequence[str], *, size: int = 128, workers: int | None = N
         n_workers = 1 if len(todo) < 24 else workers
         results = map_values([{"path": p} for _, _, p in todo], _thumb_row, fn_kwargs={"size": size},
                              workers=n_workers, desc="thumbnails", progress=progress and len(todo) >= 24)
-        for (i, key, _), res in zip(todo, results):
+        for (i, key, _), res in zip(todo, results, strict=True):
             if res.get("uri"):
                 out[i] = _MEMORY[key] = res["uri"]
         while len(_MEMORY) > _MEMORY_MAX:
@@ -227,7 +229,7 @@ def show(df: Any, columns: Sequence[str] | str | None = None, *, limit: int = 10
     uris = thumbnails([str(p) for p in page["path"]], size=size, workers=workers, progress=progress)
     drawers = _drawers(df.columns, draw)
     cells: list[tuple[Any, str]] = []
-    for (label, row), uri in zip(page.iterrows(), uris):
+    for (_, row), uri in zip(page.iterrows(), uris, strict=True):
         overlay = _overlay(row, uri, drawers) if drawers and uri else ""
         cells.append((row[by] if by else None, _cell(row, uri, columns, size, overlay)))
     body = _grouped(cells, by) if by else f'<div class="cinb-grid">{"".join(c for _, c in cells)}</div>'
@@ -237,7 +239,7 @@ def show(df: Any, columns: Sequence[str] | str | None = None, *, limit: int = 10
         more = (f'<div class="cinb-note">rows {start + 1 if shown else start}–{start + shown} of {len(df)}'
                 f'{f" (grouped by {html.escape(by)})" if by else ""}; '
                 f"next page: <code>show(..., start={start + shown})</code></div>")
-    markup = _STYLE + f'<div class="cinb-gallery">{more}{body}</div>'
+    markup = _inline_css(f'<div class="cinb-gallery">{more}{body}</div>')
     return Gallery(markup, shown, total)
 
 
@@ -342,16 +344,45 @@ def _group_line(key: Any, by: str, cells: list[str]) -> str:
             f'({len(cells)})</div><div class="cinb-grid">{"".join(cells)}</div></div>')
 
 
-_STYLE = """<style>
-.cinb-gallery{font-family:sans-serif;font-size:11px}
-.cinb-grid{display:flex;flex-wrap:wrap;gap:6px;margin:4px 0}
-.cinb-cell{border:1px solid #ddd;border-radius:3px;padding:3px;overflow:hidden;background:#fff}
-.cinb-bad{border-color:#d33}
-.cinb-img{display:flex;align-items:center;justify-content:center;position:relative}
-.cinb-shapes{position:absolute;pointer-events:auto}
-.cinb-cap{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;color:#333;line-height:1.3}
-.cinb-err{color:#c00}
-.cinb-missing{display:flex;align-items:center;justify-content:center;text-align:center;background:#f4f4f4;
-color:#a00;font-size:10px;overflow:hidden;word-break:break-all}
-.cinb-note{color:#555;margin:4px 0}
-</style>"""
+# Styles go inline, one set per class: JupyterLab strips <style> from untrusted outputs (every saved
+# notebook opened anew), which drew the 00-tour galleries unstyled, 4,854 px tall instead of 1,101;
+# style attributes survive its sanitizer (measured in headless Chromium, JupyterLab 4.6).
+_CSS = {
+    "cinb-gallery": "font-family:sans-serif;font-size:11px;",
+    "cinb-grid": "display:flex;flex-wrap:wrap;gap:6px;margin:4px 0;",
+    "cinb-cell": "border:1px solid #ddd;border-radius:3px;padding:3px;overflow:hidden;background:#fff;",
+    "cinb-bad": "border-color:#d33;",
+    "cinb-img": "display:flex;align-items:center;justify-content:center;position:relative;",
+    "cinb-shapes": "position:absolute;pointer-events:auto;",
+    "cinb-cap": "white-space:nowrap;overflow:hidden;text-overflow:ellipsis;color:#333;line-height:1.3;",
+    "cinb-err": "color:#c00;",
+    "cinb-missing": ("display:flex;align-items:center;justify-content:center;text-align:center;background:#f4f4f4;"
+                     "color:#a00;font-size:10px;overflow:hidden;overflow-wrap:anywhere;"),
+    "cinb-note": "color:#555;margin:4px 0;",
+}
+_TAG = re.compile(r"<([a-zA-Z][\w-]*)([^>]*)>")
+
+
+def _inline_css(markup: str) -> str:
+    """Each element's class styles from ``_CSS`` put first in its ``style`` attribute.
+
+    Examples
+    --------
+    >>> from cinb.collection.gallery import _inline_css
+    >>> _inline_css('<div class="cinb-bad" title="x" style="width:9px">')
+    '<div class="cinb-bad" title="x" style="border-color:#d33;width:9px">'
+    """
+    def one(m: re.Match) -> str:
+        attrs = m.group(2)
+        cls = re.search(r'\bclass="([^"]*)"', attrs)
+        css = "".join(_CSS.get(c, "") for c in cls.group(1).split()) if cls else ""
+        if not css:
+            return m.group(0)
+        style = re.search(r'\bstyle="([^"]*)"', attrs)
+        if style:
+            attrs = attrs[:style.start(1)] + css + attrs[style.start(1):]
+        else:
+            closing = "/" if attrs.endswith("/") else ""
+            attrs = attrs[:len(attrs) - len(closing)] + f' style="{css}"' + closing
+        return f"<{m.group(1)}{attrs}>"
+    return _TAG.sub(one, markup)
