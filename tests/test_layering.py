@@ -71,9 +71,9 @@ def layer_of(name: str) -> int:
     return found
 
 
-def cinb_imports(path: Path):
+def cinb_imports(path: Path, name: str | None = None):
     """(line, imported module) for every ``cinb`` import in a file, at any depth."""
-    name = module_name(path)
+    name = name or module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
@@ -133,17 +133,30 @@ def test_no_module_imports_a_higher_layer():
 
 def test_the_checker_sees_function_level_and_relative_imports(tmp_path):
     # the test above would pass vacuously if the parser missed these forms
-    src = PACKAGE / "rules" / "registry.py"
-    found = dict((t, n) for n, t in cinb_imports(src))
-    assert "cinb.limits" in found and "cinb.rules.grammar" in found
+    src = tmp_path / "mod.py"
+    src.write_text("from __future__ import annotations\n"
+                   "import os\n"
+                   "from ..canvas import Canvas\n"
+                   "from . import jpeg\n"
+                   "def f():\n"
+                   "    import cinb.engine\n"
+                   "    if True:\n"
+                   "        from cinb import blind, CIError\n"
+                   "class C:\n"
+                   "    def g(self):\n"
+                   "        from .. import cli\n", encoding="utf-8")
+    found = sorted(cinb_imports(src, "cinb.codecs.mod"))
+    assert found == [(3, "cinb.canvas"), (4, "cinb.codecs.jpeg"), (6, "cinb.engine"), (8, "cinb"),
+                     (8, "cinb.blind"), (11, "cinb.cli")], found
     assert layer_of("cinb.rules.mogr2") > layer_of("cinb.ops.scaling") > layer_of("cinb.canvas")
     assert layer_of("cinb.collection.cli") > layer_of("cinb.compression.slim") > layer_of("cinb.engine")
+    assert layer_of("cinb") == ROOT
     with pytest.raises(LookupError):
         layer_of("cinb.nowhere")
 
 
 def test_import_cinb_loads_no_heavy_dependency():
-    code = ("import sys, cinb; print(','.join(m for m in %r if m in sys.modules))" % (HEAVY,))
+    code = f"import sys, cinb; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"import cinb loaded: {out.stdout.strip()}"
 
