@@ -7,8 +7,9 @@ library called directly on the same pixels. When that first pass finds nothing, 
 it cannot decode, cinb retries on altered copies of the image and keeps every new code:
 
 1. the located-but-unread symbols, cut out, enlarged and sharpened;
-2. the negative image for 1-D codes (zxing inverts only 2-D codes), the whole image enlarged 2x
-   (codes of 1-2 px per module), contrast-stretched (CLAHE) and sharpened (blur, noise);
+2. the negative image for 1-D codes (zxing inverts only 2-D codes), the whole image enlarged 1.5x
+   (codes of 1-2 px per module), then contrast-stretched (CLAHE) and sharpened (blur, noise, low
+   contrast);
 3. for 1-D barcodes, the image turned by 30 degrees either way (zxing reads bars only within
    about 15 degrees of horizontal or vertical).
 
@@ -187,7 +188,7 @@ def _rotated(gray, angle):
     return out, lambda x, y: (inv[0, 0] * x + inv[0, 1] * y + inv[0, 2], inv[1, 0] * x + inv[1, 1] * y + inv[1, 2])
 
 
-#: Largest long side the whole-image 2x enlargement runs on (beyond it the pass would cost too much).
+#: Largest long side the whole-image 1.5x enlargement runs on (beyond it the pass would cost too much).
 UPSCALE_LIMIT = 1600
 #: Long side above which the rotation retries work on a half-size copy.
 ROTATE_LIMIT = 1200
@@ -240,9 +241,8 @@ def read_codes(gray: np.ndarray, bar_type: int = 0, *, segment: bool = False, si
     if bar_type != 1:  # zxing's try_invert covers 2-D codes only: light-on-dark bars need a negative
         variants.append(("invert", lambda: (255 - gray, _identity), {"formats": zx.AllLinear, **fast}))
     if long_side <= UPSCALE_LIMIT:
-        variants.append(("upscale", lambda: (_resize(gray, 2.0), _scaled(2.0)), fast))
-    variants += [("clahe", lambda: (_clahe(gray), _identity), fast),
-                 ("sharpen", lambda: (_sharpen(gray), _identity), fast)]
+        variants.append(("upscale", lambda: (_resize(gray, 1.5), _scaled(1.5)), fast))
+    variants.append(("enhance", lambda: (_sharpen(_clahe(gray)), _identity), fast))
     if bar_type != 1:
         # zxing reads bars within about 15 degrees of its rows or (try_rotate) columns: turning the
         # image by +-30 degrees brings codes at 30, 60, 120 and 150 degrees within reach
