@@ -18,7 +18,7 @@ from .styles import Styles
 
 #: Modules whose ``register_cli(subparsers)`` adds subcommands. The CLI is the top layer: it imports
 #: them (when the parser is built, so ``import cinb.cli`` stays light); no module writes into the CLI.
-COMMAND_MODULES = ("cinb.collection.cli", "cinb.ai.cli")
+COMMAND_MODULES = ("cinb.collection.cli", "cinb.ai.cli", "cinb.lab")
 
 
 def _print_json(obj) -> None:

@@ -131,10 +131,10 @@ def test_imageslim_reaches_its_strategy_without_touching_canvas_info():
 def test_cli_commands_come_from_the_command_modules():
     from cinb import cli
 
-    assert cli.COMMAND_MODULES == ("cinb.collection.cli", "cinb.ai.cli")
+    assert cli.COMMAND_MODULES == ("cinb.collection.cli", "cinb.ai.cli", "cinb.lab")
     assert not hasattr(cli, "EXTRA_COMMANDS")
     commands = cli.build_parser()._subparsers._group_actions[0].choices
-    assert {"process", "info", "scan", "apply", "analyze", "ai"} <= set(commands)
+    assert {"process", "info", "scan", "apply", "analyze", "ai", "lab"} <= set(commands)
 
 
 def test_parse_rule_knows_every_family_in_a_fresh_process():
