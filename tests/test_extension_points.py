@@ -154,3 +154,14 @@ def test_an_unknown_family_is_still_refused_after_loading_the_plugins():
         parse_rule("nope/1")
     with pytest.raises(CIError, match="unsupported watermark variant '9'"):
         parse_rule("watermark/9/x")
+
+
+def test_a_core_rule_loads_no_feature_package():
+    code = ("import sys\n"
+            "from cinb import parse_rule\n"
+            "parse_rule('imageMogr2/thumbnail/10x|imageInfo'); parse_rule('style/thumb')\n"
+            "print(','.join(p for p in ('cinb.watermark', 'cinb.blind', 'cinb.compression', 'cinb.ai', 'pandas')\n"
+            "               if p in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""
