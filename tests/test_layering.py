@@ -197,3 +197,49 @@ def test_subpackages_are_attributes_of_the_root_on_first_use():
     code = "import cinb; print(cinb.compression.__name__, cinb.watermark.__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.split() == ["cinb.compression", "cinb.watermark"], out.stderr
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """The cinb modules a file imports when it is imported (module top, not under TYPE_CHECKING)."""
+    name = module_name(path)
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    body: list[ast.stmt] = []
+    pending = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        if isinstance(node, (ast.If, ast.Try)):
+            pending += node.body + node.orelse + [s for h in getattr(node, "handlers", []) for s in h.body]
+        else:
+            body.append(node)
+    lines = {node.lineno for node in body if isinstance(node, (ast.Import, ast.ImportFrom))}
+    return {target for line, target in cinb_imports(path, name) if line in lines}
+
+
+def test_no_import_cycle_among_modules():
+    # same-layer imports are allowed; a cycle among them would make import order matter
+    graph = {module_name(p): _top_level_imports(p) for p in all_modules()}
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    path: list[str] = []
+
+    def visit(v: str) -> list[str] | None:
+        state[v] = 1
+        path.append(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in graph:
+                continue
+            if state.get(w) == 1:
+                return path[path.index(w):] + [w]
+            if w not in state:
+                found = visit(w)
+                if found:
+                    return found
+        path.pop()
+        state[v] = 2
+        return None
+
+    for v in sorted(graph):
+        if v not in state:
+            cycle = visit(v)
+            assert cycle is None, "import cycle: " + " -> ".join(cycle)
