@@ -337,6 +337,7 @@ def test_the_model_table_lists_zxing_cpp():
     table = models.table().set_index("model")
     row = table.loc["zxing-cpp"]
     assert row["licence"] == "Apache-2.0" and bool(row["installed"]) and row["package"] == "zxing-cpp"
+    assert "zxingcpp" in row["files"] and 0.5 < row["size_mb"] < 20  # the compiled library, no weights
 
 
 # --- collections, drawing, CLI -------------------------------------------------------------------

@@ -38,8 +38,10 @@ from __future__ import annotations
 
 import base64
 import importlib
+import importlib.util
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -49,9 +51,18 @@ from ..imageinput import ImageInput
 from . import models
 from .endpoints import Answer, Endpoint, bool_param, int_param, register_endpoint, str_param
 
+def _native_library() -> tuple[str, ...]:
+    """The compiled zxing-cpp module inside its package folder (no weights: the table shows its size)."""
+    spec = importlib.util.find_spec("zxingcpp")
+    if spec is None or not spec.submodule_search_locations:
+        return ()
+    folder = Path(list(spec.submodule_search_locations)[0])
+    return tuple(sorted(p.name for p in folder.iterdir() if p.suffix in (".so", ".pyd")))
+
+
 models.register_model(models.Model(
     "zxing-cpp", "QR code and barcode reading and writing", "zxing-cpp", "zxingcpp", "Apache-2.0",
-    load=lambda threads: importlib.import_module("zxingcpp")))
+    load=lambda threads: importlib.import_module("zxingcpp"), files=_native_library()))
 
 #: bar-type values (CI: 0 every code, 1 QR codes, 2 barcodes).
 BAR_TYPES = {0: "all", 1: "qr", 2: "barcode"}
