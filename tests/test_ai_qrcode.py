@@ -376,6 +376,13 @@ def test_cli_reads_codes_and_generates_them(three_codes, tmp_path):
                          text=True, check=True)
     png = base64.b64decode(json.loads(out.stdout)["ResultImage"])
     assert _texts(cinb.ci_process(png, "QRcode")) == ["from the shell"]
+    covered = tmp_path / "covered.png"
+    subprocess.run(run + ["QRcode", str(path), "cover=1", "-o", str(covered)], capture_output=True, check=True)
+    assert cinb.ci_process(covered, "QRcode").json["CodeStatus"] == 0  # -o writes the ResultImage
+    made = tmp_path / "made.png"
+    subprocess.run(run + ["qrcode-generate", "qrcode-content=to a file", "-o", str(made)], capture_output=True,
+                   check=True)
+    assert _texts(cinb.ci_process(made, "QRcode")) == ["to a file"]
     bad = subprocess.run(run + ["QRcode"], capture_output=True, text=True)
     assert bad.returncode != 0 and "needs an INPUT image" in bad.stderr
 

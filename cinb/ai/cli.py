@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from pathlib import Path
 
 from ..errors import BAD_PARAMETER, CIError
+from ..fileio import write_atomic
 from .endpoints import endpoints
 from .process import ci_process
 from .request import parse_request
@@ -36,14 +38,19 @@ def _cmd_ai(args) -> int:
     if src is None and parse_request(args.name, params).endpoint.takes_image:
         raise CIError("cinb ai needs an INPUT image", code=BAD_PARAMETER)
     result = ci_process(src, args.name, **params)
-    if result.format != "json":
+    picture = result.response.get("ResultImage") if result.format == "json" else None
+    if result.format != "json" or (args.output and picture):  # -o also decodes a base64 ResultImage
         if not args.output:
             raise CIError(f"{args.name} answers with an image: pass -o OUTPUT", code=BAD_PARAMETER)
         out = Path(args.output)
         if src is not None and out.exists() and out.resolve() == Path(src).resolve():
             raise CIError(f"refusing to overwrite the input {args.input}", code=BAD_PARAMETER, token=args.input)
-        result.save(out)
-        print(f"{args.input} -> {out} ({result.width}x{result.height} {result.format})", file=sys.stderr)
+        if picture:
+            write_atomic(out, base64.b64decode(picture))
+            print(f"{args.input or args.name} -> {out} (ResultImage)", file=sys.stderr)
+        else:
+            result.save(out)
+            print(f"{args.input} -> {out} ({result.width}x{result.height} {result.format})", file=sys.stderr)
     if args.xml:
         print(result.xml)
     else:
@@ -60,5 +67,5 @@ def register_cli(sub) -> None:
     p.add_argument("input", nargs="?", help="the image")
     p.add_argument("params", nargs="*", help="parameters as k=v, CI's spelling (cover=1, max-face-num=5)")
     p.add_argument("--xml", action="store_true", help="print CI's XML body instead of JSON")
-    p.add_argument("-o", "--output", help="where to write an image answer")
+    p.add_argument("-o", "--output", help="where to write an image answer (or a JSON answer's ResultImage)")
     p.set_defaults(func=_cmd_ai)
