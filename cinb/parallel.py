@@ -231,9 +231,10 @@ def _limit_blas(n_threads: int) -> None:
     _blas_limits = threadpool_limits(limits=n_threads)
 
 
-#: The BLAS limit the parent holds while a fork pool runs: its workers inherit it. Setting it in a
-#: freshly forked worker instead cost 87 ms per worker without this cache (threadpoolctl import and
-#: library search), 20 ms with it (the first call in a new process), 0.02 ms in the parent.
+#: The BLAS limit the parent holds while a fork pool runs: its workers inherit it. OpenBLAS stops its
+#: threads at fork() and any thread-count call after it starts one that spins ~0.1 s: limiting in
+#: each forked worker cost 60-120 ms CPU per worker (plus ~90 ms to find the libraries), limiting in
+#: the parent costs one ~25 ms spin when the parent restores its own setting after the pool.
 _blas_inherited: int | None = None
 _blas_controller: list = [None, -1]  # (threadpoolctl controller, len(sys.modules) when it was made)
 
