@@ -105,7 +105,8 @@ def part_analyze(copies: int, repeat: int) -> dict:
             kwargs = {"pool": kind} if has_pool else {}
             workers = 1 if kind == "inline" else 2
             out[f"analyze_{kind}_s"], out[f"analyze_{kind}_cpu_s"] = _median_cpu(
-                lambda: cinb.analyze(df, "phash", "brightness", workers=workers, progress=False, **kwargs), repeat)
+                lambda w=workers, kw=kwargs: cinb.analyze(df, "phash", "brightness", workers=w, progress=False, **kw),
+                repeat)
         return out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -41,15 +41,16 @@ import signal
 import sys
 import traceback
 import types
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cinb.errors import BAD_PARAMETER, CIError
-from cinb.settings import Settings, get_settings, using
+from cinb.settings import get_settings, using
 
 #: Row function: receives the selected input columns of one row as a dict, returns output values.
 RowFn = Callable[..., Mapping[str, Any]]
@@ -395,7 +396,7 @@ def run_row(fn: RowFn, row: Mapping[str, Any], fn_kwargs: Mapping[str, Any]) -> 
     """
     try:
         out = dict(fn(row, **fn_kwargs))
-    except Exception as exc:  # the batch guarantee: one bad row never stops the others
+    except Exception as exc:  # noqa: BLE001 - the batch guarantee: one bad row never stops the others
         out = {"error": format_error(exc)}
         if get_settings().debug:
             traceback.print_exc()
@@ -433,7 +434,7 @@ def run_batch(fn: RowFn, batch_fn: BatchFn, rows: Sequence[Mapping[str, Any]],
             out.setdefault("error", None)
             results.append(out)
         return results
-    except Exception:  # one bad row must not cost the others their values: retry them one by one
+    except Exception:  # noqa: BLE001 - one bad row must not cost the others their values: retry one by one
         if get_settings().debug:
             traceback.print_exc()
         return [run_row(fn, row, fn_kwargs) for row in rows]
@@ -454,7 +455,7 @@ def _run_chunk(task: tuple, rows: list[tuple[int, dict]]) -> list[tuple[int, dic
     fn, fn_kwargs, batch_fn, batch_size, settings = task
     with using(settings):
         outs = _run_rows(fn, fn_kwargs, [row for _, row in rows], batch_fn, batch_size)
-    return [(pos, out) for (pos, _), out in zip(rows, outs)]
+    return [(pos, out) for (pos, _), out in zip(rows, outs, strict=True)]
 
 
 def _worker_init(n_threads: int, limiters: Sequence[Callable[[int], None]],
@@ -473,7 +474,7 @@ def _worker_init(n_threads: int, limiters: Sequence[Callable[[int], None]],
 def _call_hook(fn: Callable, *args: Any) -> None:
     try:
         fn(*args)
-    except Exception:  # a failing hook must not break the pool (every row would then "crash")
+    except Exception:  # noqa: BLE001 - a failing hook must not break the pool (every row would "crash")
         print(f"cinb: worker hook {getattr(fn, '__qualname__', fn)!r} failed:", file=sys.stderr)
         traceback.print_exc()
 
@@ -503,7 +504,7 @@ def resolve_workers(workers: int | None = None, max_workers: int | None = None) 
     >>> resolve_workers(workers=2, max_workers=3)
     Traceback (most recent call last):
     ...
-    cinb.errors.CIError: workers=2 and max_workers=3 disagree: workers is an alias of max_workers, give one (X-ErrNo -103)
+    cinb.errors.CIError: workers=2 and max_workers=3 disagree: ... give one (X-ErrNo -103)
     """
     if workers is not None and max_workers is not None and workers != max_workers:
         raise CIError(f"workers={workers} and max_workers={max_workers} disagree: workers is an alias of "
@@ -649,7 +650,7 @@ def _rows(df: pd.DataFrame, inputs: Sequence[str] | None) -> list[dict]:
     sub = df if inputs is None else df[list(inputs)]
     # to_dict("records") would turn missing ints into floats; itertuples keeps the objects.
     names = list(sub.columns)
-    return [dict(zip(names, values)) for values in sub.itertuples(index=False, name=None)]
+    return [dict(zip(names, values, strict=True)) for values in sub.itertuples(index=False, name=None)]
 
 
 def _with_columns(df: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
@@ -735,7 +736,7 @@ def _check_spawnable(task: tuple) -> None:
         _SpawnCheck(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL).dump(task)
     except CIError:
         raise
-    except Exception as exc:  # PicklingError, AttributeError (local function), TypeError (a lock...)
+    except Exception as exc:  # noqa: BLE001 - PicklingError, AttributeError (a local function), TypeError...
         raise CIError(f"pool='spawn' needs a module-level row function and picklable options: {exc}",
                       code=BAD_PARAMETER, token="spawn") from None
 
@@ -745,7 +746,7 @@ def _spawnable_hooks(hooks: Sequence[Callable]) -> list[Callable]:
     for fn in hooks:
         try:
             _SpawnCheck(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL).dump(fn)
-        except Exception:  # a hook a fresh interpreter cannot import cannot run there
+        except Exception:  # noqa: BLE001 - a hook a fresh interpreter cannot import cannot run there
             print(f"cinb: worker hook {getattr(fn, '__qualname__', fn)!r} is not importable; "
                   "spawned workers run without it", file=sys.stderr)
             continue
@@ -856,10 +857,8 @@ def _take(it: Iterable, k: int) -> list:
 
 def _kill_workers(pool: ProcessPoolExecutor) -> None:
     for proc in list((getattr(pool, "_processes", None) or {}).values()):
-        try:
+        with contextlib.suppress(OSError, ValueError):  # already gone, or closed
             proc.kill()
-        except Exception:
-            pass
 
 
 __all__ = ["POOLS", "BatchFn", "RowFn", "default_pool", "default_workers", "empty_frame", "format_error",

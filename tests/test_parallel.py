@@ -14,8 +14,15 @@ import cinb
 from cinb import parallel
 from cinb.collection.analyses import register_analysis, unregister_analysis
 from cinb.errors import CIError
-from cinb.parallel import (map_rows, map_values, register_thread_limiter, register_worker_init,
-                           unregister_thread_limiter, unregister_worker_init, worker_threads)
+from cinb.parallel import (
+    map_rows,
+    map_values,
+    register_thread_limiter,
+    register_worker_init,
+    unregister_thread_limiter,
+    unregister_worker_init,
+    worker_threads,
+)
 from cinb.settings import get_settings, using
 from collection_data import SAMPLE
 
