@@ -41,7 +41,7 @@ import signal
 import sys
 import traceback
 import types
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -465,10 +465,10 @@ def _worker_init(n_threads: int, limiters: Sequence[Callable[[int], None]],
     # finish: a worker killed mid-write could leave a partial file.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_threads = n_threads
-    for fn in limiters:
-        _call_hook(fn, n_threads)
-    for fn in inits:
-        _call_hook(fn)
+    for limiter in limiters:
+        _call_hook(limiter, n_threads)
+    for init in inits:
+        _call_hook(init)
 
 
 def _call_hook(fn: Callable, *args: Any) -> None:
@@ -626,7 +626,8 @@ def map_values(items: Sequence[Mapping[str, Any]], fn: RowFn, *, fn_kwargs: Mapp
     [2, 3]
     """
     _check_pool(pool, fork_safe)
-    return _map_local(fn, list(items), dict(fn_kwargs or {}), workers=resolve_workers(workers, max_workers),
+    rows = [dict(item) for item in items]
+    return _map_local(fn, rows, dict(fn_kwargs or {}), workers=resolve_workers(workers, max_workers),
                       pool=pool, fork_safe=fork_safe, batch_fn=batch_fn, batch_size=_check_batch_size(batch_size),
                       desc=desc, progress=progress, chunksize=chunksize, on_interrupt=on_interrupt)
 
@@ -845,7 +846,7 @@ def _run_isolated(task: tuple, row: dict, pool_args: tuple) -> dict:
         pool.shutdown(wait=True)
 
 
-def _take(it: Iterable, k: int) -> list:
+def _take(it: Iterator, k: int) -> list:
     out = []
     for _ in range(k):
         try:
