@@ -64,15 +64,15 @@ class Analysis:
     batch_fn : callable, optional
         ``kind="image"`` only: ``batch_fn(contexts: list[ImageContext], **options) -> list`` with one
         column dict (or an exception instance, that row's error) per image; ``analyze`` calls it once
-        per batch of rows. If it raises, each image of the batch goes alone through ``fn`` (or
-        ``batch_fn([ctx])``), so only the images that fail alone get an error.
+        per batch of rows. If it raises, each image of the batch goes alone through ``fn`` (by
+        default ``batch_fn([ctx])``), so only the images that fail alone get an error.
     fork_safe : bool
         False for an analysis using a library that does not survive ``fork()`` (torch, an ONNX Runtime
         session): ``analyze`` then runs it in a spawn pool (or inline) and refuses ``pool="fork"``.
     """
 
     name: str
-    fn: Callable[..., Any] | None
+    fn: Callable[..., Any]
     columns: Mapping[str, Any]
     kind: str = "image"
     requires: tuple[str, ...] = ()
@@ -82,10 +82,19 @@ class Analysis:
     fork_safe: bool = True
 
     def run(self, ctx: Any, **options: Any) -> dict:
-        """This analysis on one image (``fn``, else a batch of one through ``batch_fn``)."""
-        if self.fn is not None:
-            return self.fn(ctx, **options)
-        (out,) = self.batch_fn([ctx], **options)  # type: ignore[misc]
+        """This analysis on one image."""
+        return self.fn(ctx, **options)
+
+
+class _BatchOfOne:
+    """The per-image ``fn`` of an analysis registered with only a ``batch_fn`` (picklable for spawn
+    workers as long as ``batch_fn`` is)."""
+
+    def __init__(self, batch_fn: Callable[..., Any]):
+        self.batch_fn = batch_fn
+
+    def __call__(self, ctx: Any, **options: Any) -> dict:
+        (out,) = self.batch_fn([ctx], **options)
         if isinstance(out, BaseException):
             raise out
         return out
@@ -107,7 +116,8 @@ def register_analysis(name: str, fn: Callable[..., Any] | None, *, columns: Mapp
     name : str
         Registry name.
     fn : callable or None
-        See :class:`Analysis` (None for an image analysis given only as ``batch_fn``).
+        See :class:`Analysis`. None for an image analysis given only as ``batch_fn``: ``fn`` then runs
+        a batch of one.
     columns : mapping
         ``{column: dtype}`` the analysis adds (``int``/``bool`` mean nullable Int64/boolean).
     kind : {"image", "group"}
@@ -141,8 +151,6 @@ def register_analysis(name: str, fn: Callable[..., Any] | None, *, columns: Mapp
     """
     if kind not in ("image", "group"):
         raise CIError(f"analysis kind must be 'image' or 'group', got {kind!r}", code=BAD_PARAMETER, token=kind)
-    if fn is None and batch_fn is None:
-        raise CIError(f"analysis {name!r} needs fn or batch_fn", code=BAD_PARAMETER, token=name)
     if kind == "group" and (fn is None or batch_fn is not None):
         raise CIError(f"group analysis {name!r} takes fn (a function of the whole table), not batch_fn",
                       code=BAD_PARAMETER, token=name)
@@ -150,6 +158,10 @@ def register_analysis(name: str, fn: Callable[..., Any] | None, *, columns: Mapp
         if given is not None and not callable(given):
             raise CIError(f"analysis {name!r}: {what} must be callable, not {type(given).__name__}",
                           code=BAD_PARAMETER, token=name)
+    if fn is None:
+        if batch_fn is None:
+            raise CIError(f"analysis {name!r} needs fn or batch_fn", code=BAD_PARAMETER, token=name)
+        fn = _BatchOfOne(batch_fn)
     analysis = Analysis(name=name, fn=fn, columns=dict(columns), kind=kind, requires=tuple(requires),
                         defaults=dict(defaults or {}), description=description, batch_fn=batch_fn,
                         fork_safe=bool(fork_safe))
