@@ -16,7 +16,7 @@ from PIL import Image, ImageCms, ImageSequence
 
 from .canvas import Canvas
 from .codecs.jpeg_quality import estimate_jpeg_quality
-from .errors import CORRUPT_IMAGE, FILE_TOO_LARGE, UNSUPPORTED_TYPE, CIError
+from .errors import CORRUPT_IMAGE, EMPTY_INPUT, FILE_TOO_LARGE, UNSUPPORTED_TYPE, CIError
 from .formats import ci_name
 from .header import Header, check_header, gif_frame_count, header_from_image, open_image, orientation_of, read_header  # noqa: F401
 from .limits import LIMITS, Limits
@@ -66,7 +66,7 @@ def read_source(src: Source, *, limits: Limits = LIMITS) -> tuple[bytes, str | N
             code=FILE_TOO_LARGE, token=name,
         )
     if not data:
-        raise CIError(f"{name or 'input'} is empty (0 bytes)", code=UNSUPPORTED_TYPE, token=name)
+        raise CIError(f"{name or 'input'} is empty (0 bytes)", code=EMPTY_INPUT, token=name)
     return data, name
 
 

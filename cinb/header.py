@@ -22,7 +22,7 @@ from datetime import datetime
 from PIL import Image, JpegImagePlugin, UnidentifiedImageError
 
 from . import codecs  # noqa: F401 - the format plugins (and pillow-heif's opener) register on import
-from .errors import CORRUPT_IMAGE, RESOLUTION_TOO_LARGE, UNSUPPORTED_TYPE, CIError
+from .errors import CORRUPT_IMAGE, EMPTY_INPUT, RESOLUTION_TOO_LARGE, UNSUPPORTED_TYPE, CIError
 from .formats import ci_name
 from .limits import LIMITS, Limits, check_input
 
@@ -106,7 +106,7 @@ def read_header(src, *, check: bool = True, limits: Limits = LIMITS) -> Header:
     Raises
     ------
     CIError
-        -113 empty or not an image, -443 corrupt header, -167 / -447 over CI's limits.
+        -40168 empty, -113 not an image, -443 corrupt header, -167 / -447 over CI's limits.
 
     Examples
     --------
@@ -132,7 +132,7 @@ def read_header(src, *, check: bool = True, limits: Limits = LIMITS) -> Header:
 def _read(f, label: str, size: int) -> Header:
     head = f.read(16384)  # SOF usually sits within it; big EXIF blocks make the parser read on
     if not head:
-        raise CIError(f"empty file: {label}", code=UNSUPPORTED_TYPE, token=label)
+        raise CIError(f"empty file: {label}", code=EMPTY_INPUT, token=label)
     if head[:3] == b"\xff\xd8\xff":
         header = _jpeg_header(f, head, size)
         if header is not None:

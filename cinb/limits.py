@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import FILE_TOO_LARGE, RESOLUTION_TOO_LARGE, CIError
+from .errors import FILE_TOO_LARGE, RESOLUTION_TOO_LARGE, UNSUPPORTED_TYPE, CIError
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,8 @@ def check_input(label: str, *, width: int, height: int, frames: int = 1, size_by
     Raises
     ------
     CIError
-        -167 over 32 MB; -447 over 30000 px a side, over 250 Mpx counting frames, or over 300 frames.
+        -167 over 32 MB; -447 over 30000 px a side, over 250 Mpx counting frames, or over 300 frames;
+        -113 no pixels at all (Pillow opens some non-image formats, GRIB/BUFR/HDF5 stubs, as 0 x 0).
 
     Examples
     --------
@@ -50,6 +51,9 @@ def check_input(label: str, *, width: int, height: int, frames: int = 1, size_by
     if size_bytes is not None and size_bytes > limits.max_file_bytes:
         raise CIError(f"{label} is {size_bytes} bytes; CI's input limit is {limits.max_file_bytes} bytes (32 MB)",
                       code=FILE_TOO_LARGE, token=token)
+    if width < 1 or height < 1:
+        raise CIError(f"{label} is {width}x{height}: no pixels to process (not an image cinb can read)",
+                      code=UNSUPPORTED_TYPE, token=token)
     if max(width, height) > limits.max_side:
         raise CIError(f"{label} is {width}x{height}; CI accepts at most {limits.max_side} px a side",
                       code=RESOLUTION_TOO_LARGE, token=token)
