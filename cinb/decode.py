@@ -244,8 +244,10 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
             img.load()
             frames.append(_to_working_mode(img))
     except CIError:
+        img.close()  # opened by path: do not leave the file handle to the garbage collector
         raise
     except Exception as exc:  # noqa: BLE001 - truncated data, bad Huffman codes, zlib errors...
+        img.close()
         raise CIError(f"{label} is truncated or corrupt: {exc}", code=CORRUPT_IMAGE, token=name) from None
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8")
