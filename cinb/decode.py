@@ -12,7 +12,7 @@ import io
 import os
 from pathlib import Path
 
-from PIL import Image, ImageCms, ImageSequence
+from PIL import Image, ImageCms
 
 from .canvas import Canvas
 from .codecs.jpeg_quality import estimate_jpeg_quality
@@ -143,6 +143,9 @@ def _to_working_mode(img: Image.Image) -> Image.Image:
     """Normalise a decoded frame to RGB, RGBA, L or LA."""
     global _SRGB
     mode = img.mode
+    key = img.info.get("transparency")
+    if key is not None and mode in ("RGB", "L", "I;16", "I;16B", "I;16L", "I"):
+        return _keyed(img, key)
     if mode in ("RGB", "RGBA", "L", "LA"):
         return img
     if mode == "CMYK":
@@ -166,12 +169,28 @@ def _to_working_mode(img: Image.Image) -> Image.Image:
     if mode == "1":
         return img.convert("L")
     if mode in ("P", "PA"):
-        return img.convert("RGBA" if ("transparency" in img.info or mode == "PA") else "RGB")
+        # An RGBA palette (DDS, some TGAs) carries alpha without a "transparency" entry.
+        rgba_palette = img.palette is not None and img.palette.mode == "RGBA"
+        return img.convert("RGBA" if (key is not None or mode == "PA" or rgba_palette) else "RGB")
     if mode in ("La",):
         return img.convert("LA")
     if mode in ("RGBa",):
         return img.convert("RGBA")
     return img.convert("RGB")
+
+
+def _keyed(img: Image.Image, key) -> Image.Image:
+    """A colour-keyed frame (PNG tRNS on RGB or grey) with its key colour transparent: RGBA or LA."""
+    if img.mode == "RGB":
+        return img.convert("RGBA")  # Pillow applies an RGB key itself
+    import numpy as np
+
+    if not isinstance(key, int):  # a damaged tRNS: no usable key
+        return _to_working_mode(img.convert("L")) if img.mode != "L" else img
+    a = np.asarray(img)
+    alpha = np.where(a == key, 0, 255).astype(np.uint8)
+    grey = a if img.mode == "L" else (a.astype(np.uint32) >> 8).clip(0, 255).astype(np.uint8)
+    return Image.merge("LA", (Image.fromarray(grey), Image.fromarray(alpha)))
 
 
 def draft_target(header: Header, target: tuple[int, int] | None) -> tuple[int, int] | None:
@@ -234,12 +253,12 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
                 if img.size != (header.width, header.height):
                     nominal = (header.width, header.height)
         frames, durations = [], []
-        if header.frames > 1:
-            for frame in ImageSequence.Iterator(img):
-                frame.load()  # WebP/GIF update info["duration"] only once the frame is loaded
-                durations.append(int(frame.info.get("duration", 100) or 100))
-                frames.append(_to_working_mode(frame.convert("RGBA") if frame.mode == "P" else frame.copy()))
-            frames = _same_mode(frames)
+        unreadable = 0
+        # A multi-image HEIF is a collection (bursts, depth maps, thumbnails), not an animation:
+        # viewers and CI show its primary image, which is what pillow-heif opens; image 0 may differ.
+        if header.frames > 1 and header.format != "heif":
+            frames, durations, unreadable = _decode_frames(img, header.frames)
+            frames = _same_size(_same_mode(frames))
         else:
             img.load()
             frames.append(_to_working_mode(img))
@@ -251,6 +270,7 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
         raise CIError(f"{label} is truncated or corrupt: {exc}", code=CORRUPT_IMAGE, token=name) from None
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8")
+    info = {"frames_unreadable": unreadable} if unreadable else {}
     return Canvas(
         frames=frames,
         durations=durations,
@@ -264,7 +284,54 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
         _source=data,
         source_path=path if data is None else None,
         nominal_size=nominal,
+        info=info,
     )
+
+
+def _decode_frames(img: Image.Image, count: int) -> tuple[list[Image.Image], list[int], int]:
+    """Every frame that decodes, with its duration, and how many of ``count`` did not.
+
+    A damaged later frame ends the sequence (Pillow cannot resync after it), as libvips and browsers
+    do; the first frame failing is a corrupt file. What an output needing every frame makes of a
+    shortened sequence is the encoder's call (:func:`cinb.codecs.registry.encode` refuses it).
+    """
+    frames, durations = [], []
+    unreadable = 0
+    for index in range(count):
+        try:
+            img.seek(index)
+            img.load()  # WebP/GIF update info["duration"] only once the frame is loaded
+            frame = img.convert("RGBA") if img.mode == "P" else img.copy()
+        except EOFError:
+            break  # fewer frames than the header counted: nothing is missing from what exists
+        except Exception:  # noqa: BLE001 - truncated data, bad LZW codes, zlib errors...
+            if not frames:
+                raise
+            unreadable = count - len(frames)
+            break
+        durations.append(int(img.info.get("duration", 100) or 100))
+        frames.append(_to_working_mode(frame))
+    return frames, durations, unreadable
+
+
+def _same_size(frames: list[Image.Image]) -> list[Image.Image]:
+    """Frames of different sizes (multi-page TIFF, pyramids) on the first frame's canvas.
+
+    The first frame's size is what the header reports (a GIF's logical screen); later frames are
+    placed at its top-left corner and clipped to it, transparent where they do not reach, as
+    browsers show a GIF whose frames overflow or underfill the screen.
+    """
+    size = frames[0].size
+    if all(f.size == size for f in frames):
+        return frames
+    out = []
+    for f in frames:
+        if f.size != size:
+            base = Image.new("RGBA" if f.mode in ("RGB", "RGBA") else "LA", size, 0)
+            base.paste(f.convert(base.mode), (0, 0))
+            f = base
+        out.append(f)
+    return _same_mode(out)
 
 
 def _open_for_decode(src: Source, limits: Limits):

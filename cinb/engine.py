@@ -127,7 +127,10 @@ def _run(src: Source, rule: Rule, opts: EncodeOptions, ctx: Context) -> Result:
         answer = rule.stages[-1].describe(canvas, data, fmt, ctx)
         return Result(json.dumps(answer, ensure_ascii=False).encode("utf-8"), "json",
                       canvas.width, canvas.height, info, response)
-    return Result(data, fmt, canvas.width, canvas.height, info, response)
+    width, height = canvas.width, canvas.height
+    if info.get("size_limit_kept_original"):  # size-limit/...!: .data is the original, so is its size
+        _, width, height = sniff(data)
+    return Result(data, fmt, width, height, info, response)
 
 
 def _encode(canvas, opts: EncodeOptions) -> tuple[bytes, str, dict]:

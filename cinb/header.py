@@ -256,6 +256,10 @@ def header_from_image(img: Image.Image, data: bytes | None = None, *, size_bytes
         orientation = 1
         if img.info["original_orientation"] is not None:
             summary["exif_orientation"] = _int_or_none(img.info["original_orientation"])
+    elif fmt == "tiff":
+        # Pillow applies a TIFF's orientation itself when it loads the pixels (and already reports
+        # the displayed size): nothing is left to apply, or it would be applied twice (issue 12).
+        orientation = 1
     else:
         orientation = _valid_orientation(summary.get("exif_orientation"))
     return Header(format=fmt, width=img.width, height=img.height, frames=frames, mode=img.mode,

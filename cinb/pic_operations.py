@@ -147,7 +147,8 @@ def _original_info(source_key: str, data: bytes, bucket: Path) -> dict:
         "Location": str(bucket / source_key),
         "ETag": f'"{info["md5"]}"',
         "ImageInfo": {
-            "Format": info["format"], "Width": info["width"], "Height": info["height"],
+            # Upper case in CI's examples and real responses for the original (results: lower case).
+            "Format": info["format"].upper(), "Width": info["width"], "Height": info["height"],
             "Quality": str(quality or 100), "Ave": image_ave(data)["RGB"],
             "Orientation": str(header.exif_orientation or 1), "FrameCount": info["frame_count"],
         },

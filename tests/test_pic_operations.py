@@ -35,7 +35,7 @@ def test_rules_write_derived_objects_and_answer_like_ci(upload, tmp_path):
     assert (tmp_path / "photos/thumbs/small.webp").stat().st_size == int(small["Size"])
     assert Image.open(tmp_path / "root.png").size == (400, 600)
     info = res["OriginalInfo"]["ImageInfo"]
-    assert info["Quality"] == "80" and info["Orientation"] == "6" and info["Format"] == "jpeg"
+    assert info["Quality"] == "80" and info["Orientation"] == "6" and info["Format"] == "JPEG"
     assert res["OriginalInfo"]["Key"] == "photos/upload.jpg"
     xml = to_xml(res)
     assert xml.startswith("<UploadResult><OriginalInfo>") and "<Key>root.png</Key>" in xml

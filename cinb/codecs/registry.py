@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from ..canvas import Canvas
-from ..errors import UNSUPPORTED_TYPE, CIError
+from ..errors import CORRUPT_IMAGE, UNSUPPORTED_TYPE, CIError
 from ..formats import find_format
 from ..ops.animation import reduce_frames
 from ..ops.frames import check_output_size
@@ -110,6 +110,12 @@ def encode(canvas: Canvas, opts: EncodeOptions) -> tuple[bytes, Codec, int | Non
     original = canvas
     check_output_size(canvas.size, "the result")
     codec = codec_for(opts.format or canvas.source_format)
+    if codec.name == "heif" and canvas.source_format == "gif":
+        raise CIError("CI does not convert GIF to HEIF (its limits page lists it as unsupported)",
+                      code=UNSUPPORTED_TYPE, token=opts.format or "heif")
+    if canvas.info.get("frames_unreadable") and canvas.is_animated and codec.animated:
+        raise CIError(f"{canvas.info['frames_unreadable']} frame(s) of the animation cannot be decoded; only a "
+                      "still output (its first frame) can be made from it", code=CORRUPT_IMAGE)
     if opts.cgif is not None and canvas.is_animated:
         canvas = reduce_frames(canvas, opts.cgif)
     if canvas.is_animated and not codec.animated:
@@ -129,12 +135,45 @@ def encode(canvas: Canvas, opts: EncodeOptions) -> tuple[bytes, Codec, int | Non
         original.response.update(response)
         return data, codec, quality
     if opts.size_limit is not None:
-        return (*_fit_size(canvas, opts, codec, quality), )
-    data = codec.save(canvas, quality, opts)
+        return (*_fit_size(canvas, opts, codec, quality, original), )
+    data = save_dropping_metadata(codec, canvas, quality, opts, original)
     return data, codec, quality
 
 
-def _fit_size(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int) -> tuple[bytes, Codec, int]:
+#: Metadata an encoder may choke on, dropped in this order until it succeeds.
+_DROPPABLE = ("exif", "xmp", "icc")
+
+
+def save_dropping_metadata(codec: Codec, canvas: Canvas, quality: int | None, opts: EncodeOptions,
+                           report: Canvas | None = None) -> bytes:
+    """``codec.save``, retried without the metadata blocks that make it fail.
+
+    Metadata from the wild can be damaged (an EXIF XResolution written as text, which AVIF's saver
+    cannot re-serialise: TypeError) or too big for the output (EXIF over JPEG's 64 KB APP1 segment,
+    from a HEIC or PNG). CI still returns the image; so does cinb, without the block, and says so in
+    ``Result.info["metadata_dropped"]`` (``report``'s info). Blocks are dropped one at a time (EXIF,
+    then XMP, then ICC), so a sound one is kept. A failure with no metadata left is re-raised.
+    """
+    dropped: list[str] = []
+    while True:
+        try:
+            data = codec.save(canvas, quality, opts)
+        except CIError:
+            raise
+        except Exception:  # noqa: BLE001 - Pillow's savers raise TypeError/ValueError/OSError on bad metadata
+            left = [name for name in _DROPPABLE if getattr(canvas, name)]
+            if not left:
+                raise
+            dropped.append(left[0])
+            canvas = canvas.replace(**{left[0]: None})
+            continue
+        if dropped and report is not None:
+            report.info["metadata_dropped"] = sorted(set(report.info.get("metadata_dropped", [])) | set(dropped))
+        return data
+
+
+def _fit_size(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int,
+              report: Canvas | None = None) -> tuple[bytes, Codec, int]:
     """The highest quality (<= the resolved one) whose output fits ``size-limit``.
 
     File size is close to exponential in quality, so :func:`~cinb.codecs.quality_search.find_boundary`
@@ -145,7 +184,7 @@ def _fit_size(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int) -
     limit = opts.size_limit.max_bytes
 
     def probe(q: int) -> tuple[float, bytes]:
-        data = codec.save(canvas, q, opts)
+        data = save_dropping_metadata(codec, canvas, q, opts, report)
         return len(data), data
 
     fit, fail = find_boundary(probe, q_high=quality, target=limit, below=lambda size: size <= limit,

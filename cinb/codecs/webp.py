@@ -12,7 +12,9 @@ def save_webp(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes
     kw = save_kwargs(canvas, opts)
     kw.pop("xmp", None)
     if canvas.is_animated:
-        kw.update(duration=canvas.durations, loop=canvas.loop or 0)
+        # Without allow_mixed, libwebp's animation encoder drops the alpha of frames it codes lossy
+        # (a GIF's transparent background turned opaque black, issue 12).
+        kw.update(duration=canvas.durations, loop=canvas.loop or 0, allow_mixed=True)
     return pil_save(canvas.frames, "WEBP", quality=int(quality if quality is not None else 85), method=4, **kw)
 
 
