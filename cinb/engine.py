@@ -11,7 +11,7 @@ from PIL import Image
 
 from . import codecs  # importing it registers the output formats
 from .decode import Header, Source, draft_target, open_canvas, sniff
-from .errors import LIMIT_CODES, CIError
+from .errors import LIMIT_CODES, CIError, OutOfRangeError, as_cierror
 from .fileio import write_atomic
 from .ops.rotation import AutoOrient
 from .ops.scaling import Thumbnail
@@ -27,7 +27,7 @@ def _draft_size(rule: Rule):
     if not rule.stages:
         return None
     first = rule.stages[0]
-    if isinstance(first, View2Stage):
+    if isinstance(first, View2Stage) and first.view is not None:
         view = first.view
 
         def size(h: Header):
@@ -97,7 +97,14 @@ def process(src: Source, rule: str | Rule = "", *, styles: Styles | None = None)
     >>> r.format, r.width, r.height
     ('png', 200, 150)
     """
-    parsed = parse_rule(rule)
+    try:
+        parsed = parse_rule(rule)
+    except OutOfRangeError as exc:
+        # CI's pages: with ignore-error, "file too large, parameter over its limit, etc." return the
+        # original. A malformed rule (unknown operation, a word for a number) stays an error.
+        if isinstance(rule, str) and _asks_ignore_error(rule):
+            return _original(src, exc)
+        raise
     src, parsed = _resolve_src(src, parsed, styles)
     parsed = expand_styles(parsed, styles)
     opts = parsed.encode_options
@@ -107,6 +114,24 @@ def process(src: Source, rule: str | Rule = "", *, styles: Styles | None = None)
         if opts.ignore_error and exc.code in LIMIT_CODES:
             return _original(src, exc)
         raise
+
+
+def _asks_ignore_error(rule: str) -> bool:
+    """Whether an imageMogr2/imageView2 stage of ``rule`` says ``ignore-error/1`` (read without parsing).
+
+    Examples
+    --------
+    >>> from cinb.engine import _asks_ignore_error
+    >>> _asks_ignore_error("imageMogr2/rotate/400/ignore-error/1"), _asks_ignore_error("imageMogr2/ignore-error/0")
+    (True, False)
+    """
+    for stage in rule.split("|"):
+        parts = stage.strip().split("/")
+        if parts[0] not in ("imageMogr2", "imageView2"):
+            continue
+        if any(a == "ignore-error" and b == "1" for a, b in zip(parts, parts[1:], strict=False)):
+            return True
+    return False
 
 
 def _base_dir(src: Source) -> str | None:
@@ -156,7 +181,10 @@ def _original(src: Source, exc: CIError) -> Result:
         buf = io.BytesIO()
         src.save(buf, "PNG")
         return Result(buf.getvalue(), "png", src.width, src.height, {"ignored_error": exc.code})
-    data = Path(src).read_bytes() if isinstance(src, (str, os.PathLike)) else bytes(src)
+    try:
+        data = Path(src).read_bytes() if isinstance(src, (str, os.PathLike)) else bytes(src)
+    except OSError as err:  # the original itself cannot be read: that is the error to report
+        raise as_cierror(err, str(src)) from None
     fmt, w, h = sniff(data)
     return Result(data, fmt, w, h, {"ignored_error": exc.code, "ignored_message": exc.message})
 

@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 
-from ..errors import BAD_PARAMETER, CIError
+from ..errors import BAD_PARAMETER, CIError, OutOfRangeError
 from ..tokens import b64u_encode, color_token, fmt_float  # noqa: F401  (the writers, re-exported)
 
 #: The nine gravity cells, keyed by their lower-case name.
@@ -26,6 +26,11 @@ def bad(message: str, token: str | None = None, code: int = BAD_PARAMETER) -> CI
     return CIError(message, code=code, token=token)
 
 
+def out_of_range(message: str, token: str | None = None) -> OutOfRangeError:
+    """Build the CIError (-103) for a well-formed value outside CI's range (``ignore-error`` returns the original)."""
+    return OutOfRangeError(message, code=BAD_PARAMETER, token=token)
+
+
 def parse_int(value: str, key: str, *, lo: int | None = None, hi: int | None = None, signed: bool = False) -> int:
     """Parse a whole-number parameter and check its range.
 
@@ -39,7 +44,7 @@ def parse_int(value: str, key: str, *, lo: int | None = None, hi: int | None = N
         raise bad(f"{key} expects a whole number, got {value!r}", value)
     n = int(value)
     if (lo is not None and n < lo) or (hi is not None and n > hi):
-        raise bad(f"{key} must be between {lo} and {hi}, got {value!r}", value)
+        raise out_of_range(f"{key} must be between {lo} and {hi}, got {value!r}", value)
     return n
 
 
@@ -49,7 +54,7 @@ def parse_float(value: str, key: str, *, lo: float | None = None, hi: float | No
         raise bad(f"{key} expects a number, got {value!r}", value)
     x = float(value)
     if (lo is not None and x < lo) or (hi is not None and x > hi):
-        raise bad(f"{key} must be between {lo} and {hi}, got {value!r}", value)
+        raise out_of_range(f"{key} must be between {lo} and {hi}, got {value!r}", value)
     return x
 
 

@@ -15,7 +15,7 @@ from ..ops.cropping import Crop, Cut, IRadius, RRadius
 from ..ops.filters import Blur, Bright, Contrast, Grayscale, Sharpen
 from ..ops.rotation import AutoOrient, Flip, Rotate
 from ..ops.scaling import Thumbnail, View2
-from .grammar import bad, pairs, parse_color, parse_float, parse_gravity, parse_int
+from .grammar import bad, out_of_range, pairs, parse_color, parse_float, parse_gravity, parse_int
 from .model import Context, EncodeOptions, Quality, SizeLimit, Stage
 from .registry import register_family
 from .style import StyleRef
@@ -48,7 +48,7 @@ def _side(value: str | None, token: str) -> int | None:
         return None
     n = int(value)
     if n <= 0:
-        raise bad(f"size in {token!r} must be at least 1", token)
+        raise out_of_range(f"size in {token!r} must be at least 1", token)
     return min(n, LIMITS.max_param)
 
 
@@ -70,12 +70,12 @@ def parse_thumbnail(value: str) -> Thumbnail:
         if kind.endswith("percent"):
             p = int(m.group(1))
             if not 0 < p < 1000:
-                raise bad(f"thumbnail percentage must be 1-999, got {value!r}", value)
+                raise out_of_range(f"thumbnail percentage must be 1-999, got {value!r}", value)
             return Thumbnail(kind, percent=p)
         if kind == "area":
             a = int(m.group(1))
             if not 0 < a < 100_000_000:
-                raise bad(f"thumbnail area must be 1-99999999 pixels, got {value!r}", value)
+                raise out_of_range(f"thumbnail area must be 1-99999999 pixels, got {value!r}", value)
             return Thumbnail(kind, area=a)
         if kind == "width":
             return Thumbnail(kind, width=_side(m.group(1), value))
@@ -108,8 +108,10 @@ def parse_crop(value: str, gravity: str) -> Crop:
 
 def parse_quality(key: str, value: str) -> Quality:
     m = _QUALITY.match(value)
-    if not m or int(m.group(1)) > 100:
+    if not m:
         raise bad(f"{key} must be 0-100 (optionally followed by '!'), got {value!r}", value)
+    if int(m.group(1)) > 100:
+        raise out_of_range(f"{key} must be 0-100 (optionally followed by '!'), got {value!r}", value)
     if m.group(2) and key != "quality":
         raise bad(f"only quality takes '!', got {key}/{value}", value)
     return Quality(key + (m.group(2) or ""), int(m.group(1)))
@@ -123,6 +125,11 @@ def parse_format(value: str) -> str:
     if fmt == "tpg":
         raise bad("tpg is Tencent's proprietary format; no encoder exists outside CI", value, code=UNSUPPORTED_TYPE)
     return fmt
+
+
+#: The parameters an imageView2 stage without a mode may start with.
+_VIEW2_ENCODER_KEYS = frozenset({"format", "q", "rq", "lq", "quality", "rquality", "lquality", "interlace",
+                                 "ignore-error"})
 
 
 def _encoder_param(key: str, value: str | None, enc: dict, view2: bool = False) -> bool:
@@ -268,7 +275,7 @@ def _blur(value: str) -> Blur:
     r = parse_int(m.group(1), f"blur radius in {value!r}", lo=1, hi=50)
     s = parse_float(m.group(2), f"blur sigma in {value!r}", lo=0.0)
     if s <= 0:
-        raise bad(f"blur sigma must be above 0, got {value!r}", value)
+        raise out_of_range(f"blur sigma must be above 0, got {value!r}", value)
     return Blur(r, s)
 
 
@@ -336,22 +343,40 @@ def parse_mogr2(segments: list[str]) -> Stage:
 
 @dataclass(frozen=True)
 class View2Stage(Stage):
-    """One ``imageView2/<mode>/w/<w>/h/<h>/...`` stage."""
+    """One ``imageView2/<mode>/w/<w>/h/<h>/...`` stage; ``view`` None: encoder options only."""
 
-    view: View2 = View2(2, 100, None)
+    view: View2 | None = View2(2, 100, None)
     encode: EncodeOptions = EncodeOptions()
 
     def __str__(self) -> str:
-        return "/".join(["imageView2", *self.view.tokens(), *self.encode.tokens(short_quality=True)])
+        view = self.view.tokens() if self.view is not None else []
+        return "/".join(["imageView2", *view, *self.encode.tokens(short_quality=True)])
 
     def apply(self, canvas: Canvas, ctx: Context) -> Canvas:
-        return self.view.apply(canvas, ctx)
+        return canvas if self.view is None else self.view.apply(canvas, ctx)
 
 
 def parse_view2(segments: list[str]) -> Stage:
-    """Parse the segments after ``imageView2/``."""
+    """Parse the segments after ``imageView2/``.
+
+    Without a mode (``imageView2/format/png``, as CI's upload-processing examples and SDK tests
+    write it, and as CI answers with a full-size PNG) only the encoder options apply.
+
+    Examples
+    --------
+    >>> from cinb.rules.mogr2 import parse_view2
+    >>> str(parse_view2(["format", "png"])), str(parse_view2(["q", "50"]))
+    ('imageView2/format/png', 'imageView2/q/50')
+    """
     if not segments or not segments[0]:
-        raise bad("imageView2 needs a mode 0-5", "imageView2")
+        raise bad("imageView2 needs a mode 0-5 or encoder options (format, q, interlace)", "imageView2")
+    if not segments[0].isdigit() and segments[0] in _VIEW2_ENCODER_KEYS:
+        enc: dict = {}
+        for key, value in pairs(segments, frozenset(), "imageView2"):
+            if not _encoder_param(key, value, enc, view2=True):
+                raise bad(f"imageView2 without a mode takes only encoder options "
+                          f"({', '.join(sorted(_VIEW2_ENCODER_KEYS))}), got {key!r}", key)
+        return View2Stage(None, EncodeOptions(**enc))
     mode = parse_int(segments[0], "imageView2 mode", lo=0, hi=5)
     w = h = None
     enc: dict = {}
