@@ -119,7 +119,13 @@ def embed(src: Any, *, text: str | None = None, image: Any = None, type: int | N
     else:
         if image is None:
             raise CIError(f"blind watermark type {type} needs a watermark image", token="image")
-        bits = payload.image_bits(_to_pil(image))
+        mark = _to_pil(image)
+        # CI's blind-watermark page: the watermark image's width and height may not exceed 1/8 of
+        # the picture's (issue 12: cinb used to reduce any mark to its grid and embed it).
+        if mark.width * 8 > pil.width or mark.height * 8 > pil.height:
+            raise CIError(f"the watermark image is {mark.width}x{mark.height}; CI allows at most 1/8 of the "
+                          f"picture's sides ({pil.width // 8}x{pil.height // 8})", token="image")
+        bits = payload.image_bits(mark)
         coded = bits ^ payload.whitening(_image_key(key, type), bits.size)
     if isinstance(src, np.ndarray) and src.dtype == np.uint8 and (src.ndim == 2 or src.shape[-1] in (3, 4)):
         pixels, mode = src, pil.mode  # already decoded: skip a copy through PIL
