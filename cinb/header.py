@@ -144,7 +144,9 @@ def _read(f, label: str, size: int) -> Header:
         raise
     except UnidentifiedImageError:
         raise CIError(f"not a readable image: {label}", code=UNSUPPORTED_TYPE, token=label) from None
-    except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
+    except NotImplementedError as exc:  # a variant Pillow's plugin does not decode (DDS/BLP pixel formats)
+        raise CIError(f"unsupported image variant: {label}: {exc}", code=UNSUPPORTED_TYPE, token=label) from None
+    except Exception as exc:  # noqa: BLE001 - a plugin meeting a damaged header raises almost any type
         raise CIError(f"corrupt image header: {label}: {exc}", code=CORRUPT_IMAGE, token=label) from None
     with im:
         if im.format == "GIF":  # walk the blocks: the count CI uses, whatever Pillow's seek makes of it
@@ -156,7 +158,7 @@ def _read(f, label: str, size: int) -> Header:
             return header_from_image(im, data, size_bytes=size)
         except CIError:
             raise
-        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+        except Exception as exc:  # noqa: BLE001 - frame counting and EXIF of a damaged file: any type
             raise CIError(f"corrupt image: {label}: {exc}", code=CORRUPT_IMAGE, token=label) from None
 
 

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from cinb.errors import BAD_PARAMETER, CIError
+from cinb.errors import BAD_PARAMETER, CIError, as_cierror
 from cinb.collection.analyses import Analysis, ImageContext, get_analysis, resolve
 from cinb.parallel import empty_frame, format_error, is_dask, map_rows
 from cinb.collection.scan import scan
@@ -125,7 +125,7 @@ def analyze_row(row: dict, *, plan: list[tuple[Analysis, dict]]) -> dict:
     >>> from cinb.collection.analyze import analyze_row
     >>> from cinb.collection.analyses import get_analysis
     >>> analyze_row({"path": "/missing.jpg"}, plan=[(get_analysis("phash"), {})])["error"]
-    'no such file: /missing.jpg'
+    'no such file: /missing.jpg (X-ErrNo -113)'
     """
     ctx = ImageContext(str(row["path"]))
     out: dict = {}
@@ -151,7 +151,7 @@ def analyze_batch(rows: list[dict], *, plan: list[tuple[Analysis, dict]]) -> lis
     >>> from cinb.collection.analyses import get_analysis
     >>> [r["error"] for r in analyze_batch([{"path": "/a.jpg"}, {"path": "/b.jpg"}],
     ...                                    plan=[(get_analysis("phash"), {})])]
-    ['no such file: /a.jpg', 'no such file: /b.jpg']
+    ['no such file: /a.jpg (X-ErrNo -113)', 'no such file: /b.jpg (X-ErrNo -113)']
     """
     contexts = [ImageContext(str(row["path"])) for row in rows]
     outs: list[dict] = [{} for _ in rows]
@@ -182,7 +182,7 @@ def _try_batch(analysis: Analysis, contexts: list[ImageContext], opts: dict) -> 
 
 
 def _add_error(errors: list[str], exc: BaseException) -> None:
-    message = format_error(exc)
+    message = format_error(as_cierror(exc))  # every error cell carries a CI code (issue 12)
     if message not in errors:
         errors.append(message)
 

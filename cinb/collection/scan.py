@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from cinb.collection.sources import list_paths
-from cinb.errors import BAD_PARAMETER, UNSUPPORTED_TYPE, CIError
+from cinb.errors import BAD_PARAMETER, UNSUPPORTED_TYPE, CIError, as_cierror
 from cinb.header import check_header, read_header
 from cinb.parallel import is_dask, map_rows
 
@@ -96,30 +96,26 @@ def scan_row(row: dict, *, md5: bool = False) -> dict:
     --------
     >>> from cinb.collection.scan import scan_row
     >>> scan_row({"path": "/no/such/file.jpg"})["error"]
-    'no such file: /no/such/file.jpg'
+    'no such file: /no/such/file.jpg (X-ErrNo -113)'
     """
     path = os.fspath(row["path"])
     out: dict[str, Any] = {"name": os.path.basename(path)}
     try:
         st = os.stat(path)
-    except FileNotFoundError:
-        return {**out, "error": f"no such file: {path}"}
     except OSError as exc:
-        return {**out, "error": f"cannot read {path}: {exc.strerror}"}
+        return {**out, "error": str(as_cierror(exc, path))}
     if stat.S_ISDIR(st.st_mode):
-        return {**out, "error": f"is a directory, not an image: {path}"}
+        return {**out, "error": _error(f"is a directory, not an image: {path}", path)}
     out["bytes"] = st.st_size
     out["mtime"] = datetime.fromtimestamp(st.st_mtime)
     if not stat.S_ISREG(st.st_mode):
-        return {**out, "error": f"not a regular file: {path}"}
+        return {**out, "error": _error(f"not a regular file: {path}", path)}
     try:
         header = read_header(path, check=False)
     except CIError as exc:
         return {**out, "error": str(exc)}
-    except FileNotFoundError:  # vanished between stat and open
-        return {**out, "error": f"no such file: {path}"}
-    except OSError as exc:
-        return {**out, "error": str(CIError(f"cannot read {path}: {exc}", code=UNSUPPORTED_TYPE, token=path))}
+    except Exception as exc:  # noqa: BLE001 - vanished between stat and open, unreadable...: a CI code all the same
+        return {**out, "error": str(as_cierror(exc, path))}
     out.update(format=header.format, width=header.width, height=header.height, mode=header.mode,
                frames=header.frames, orientation=header.exif_orientation, has_icc=header.has_icc,
                has_exif=header.has_exif, captured=header.captured, camera=header.camera)
@@ -130,6 +126,10 @@ def scan_row(row: dict, *, md5: bool = False) -> dict:
     except CIError as exc:
         out["error"] = str(exc)
     return out
+
+
+def _error(message: str, path: str) -> str:
+    return str(CIError(message, code=UNSUPPORTED_TYPE, token=path))
 
 
 def file_md5(path: str) -> str:
