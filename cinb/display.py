@@ -61,7 +61,7 @@ def compare(src: Source, *rules: str, size: int = 200, styles=None) -> Compariso
     >>> from cinb.display import compare
     >>> from PIL import Image
     >>> html_ = compare(Image.new("RGB", (64, 32), "red"), "imageMogr2/rotate/90")._repr_html_()
-    >>> "rotate/90" in html_
+    >>> "imageMogr2/<wbr>rotate/<wbr>90<br>32x64 png" in html_  # the rule, then the result's size and format
     True
     """
     canvas = open_canvas(src)
