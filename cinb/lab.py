@@ -66,7 +66,8 @@ def lab_command(*, port: int | None = None, notebook_dir: str | os.PathLike | No
         More ``jupyter lab`` options, appended as given.
     """
     cmd = [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1",
-           f"--ServerApp.root_dir={Path(notebook_dir) if notebook_dir is not None else notebooks_dir()}"]
+           f"--ServerApp.root_dir={Path(notebook_dir) if notebook_dir is not None else notebooks_dir()}",
+           f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}"]
     if port is not None:
         cmd.append(f"--port={int(port)}")
     if not open_browser:
@@ -135,6 +136,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(" ".join(cmd))
         return 0
+    if os.name == "posix":
+        # become JupyterLab: Ctrl-C reaches it alone and it shuts its kernels down (a wrapper that
+        # waits on a child would kill it on the first Ctrl-C and leave the kernels running)
+        os.execv(cmd[0], cmd)
     return subprocess.call(cmd)
 
 
