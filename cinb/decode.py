@@ -271,6 +271,8 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8")
     info = {"frames_unreadable": unreadable} if unreadable else {}
+    if img.info.get("metadata_dropped"):  # a block Pillow could not open the file with (cinb.header)
+        info["metadata_dropped"] = list(img.info["metadata_dropped"])
     return Canvas(
         frames=frames,
         durations=durations,

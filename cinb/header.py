@@ -203,13 +203,59 @@ def open_image(fp) -> Image.Image:
                 source.seek(0)
             try:
                 if ident == "JPEG":
-                    return JpegImagePlugin.JpegImageFile(source)
+                    return _open_jpeg(source)
                 return factory(source, source if isinstance(source, str) else "")
             except (SyntaxError, IndexError, TypeError, struct.error):
                 continue  # as Image.open: the next plugin may know these bytes
             except Image.DecompressionBombError as exc:
                 raise CIError(f"Pillow refuses to open it: {exc}", code=RESOLUTION_TOO_LARGE) from None
     raise UnidentifiedImageError("cannot identify image file")
+
+
+def _open_jpeg(source) -> Image.Image:
+    """A JPEG, opened again without its EXIF block when Pillow cannot open it because of that block.
+
+    Pillow reads the DPI from EXIF while opening and gives up on a malformed XResolution (a BYTE
+    where a RATIONAL belongs: IndexError), although libjpeg and libvips read the picture. The block
+    is dropped, and ``info["metadata_dropped"]`` says so (``Result.info`` reports it).
+    """
+    try:
+        return JpegImagePlugin.JpegImageFile(source)
+    except (SyntaxError, IndexError, TypeError, ValueError, ZeroDivisionError, struct.error):
+        if isinstance(source, str):
+            with open(source, "rb") as f:
+                data = f.read()
+        else:
+            source.seek(0)
+            data = source.read()
+        cleaned = strip_jpeg_exif(data)
+        if cleaned == data:
+            raise
+        img = JpegImagePlugin.JpegImageFile(io.BytesIO(cleaned))
+        img.info["metadata_dropped"] = ["exif"]
+        return img
+
+
+def strip_jpeg_exif(data: bytes) -> bytes:
+    """``data`` without its EXIF (APP1 ``Exif``) segments; unchanged if it has none or is not a JPEG.
+
+    Examples
+    --------
+    >>> from cinb.header import strip_jpeg_exif
+    >>> jpeg = bytes.fromhex("ffd8 ffe1 0008") + b"Exif" + bytes(2) + bytes.fromhex("ffda")
+    >>> strip_jpeg_exif(jpeg).hex()
+    'ffd8ffda'
+    """
+    if data[:2] != b"\xff\xd8":
+        return data
+    out, pos = [data[:2]], 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF and data[pos + 1] not in (0xDA, 0xD9):
+        end = pos + 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+        if not (data[pos + 1] == 0xE1 and data[pos + 4:pos + 10] == b"Exif\x00\x00"):
+            out.append(data[pos:end])
+        pos = end
+    out.append(data[pos:])
+    return b"".join(out)
 
 
 def orientation_of(img: Image.Image) -> int:

@@ -148,6 +148,16 @@ def test_a_broken_exif_value_is_dropped_not_fatal(fmt):
         assert "exif" in result.info["metadata_dropped"]
 
 
+def test_a_jpeg_pillow_cannot_open_for_its_exif_is_read_without_it():
+    # XResolution as a BYTE: Pillow's JPEG plugin fails while reading the DPI (libjpeg reads it)
+    exif = _tiff_ifd([(0x011A, 1, 1, b"\x48\x00\x00\x00"), (0x0128, 3, 1, b"\x02\x00\x00\x00")])
+    data = _encode(Image.new("RGB", (16, 12), (200, 30, 30)), "JPEG", exif=b"Exif\x00\x00" + exif)
+    result = cinb.process(data, M + "format/png")
+    assert result.image.size == (16, 12) and ei.close(result.image.getpixel((8, 6)), (200, 30, 30))
+    assert result.info["metadata_dropped"] == ["exif"]
+    assert cinb.image_info(data)["width"] == "16"
+
+
 def test_exif_too_long_for_a_jpeg_segment_is_dropped():
     exif = Image.Exif()
     exif[0x010F] = "cinb"
