@@ -140,6 +140,8 @@ class ImageInput:
         """The engine's decode (:func:`cinb.decode.open_canvas`): full size, or JPEG shrink-on-load
         to at least ``size`` px a side. Frames are RGB, RGBA, L or LA; orientation is *not* applied.
         """
+        if size is not None and self._reduced_decode_impossible():
+            size = None  # one full decode serves every size (two cached copies of a 250 Mpx PNG: 1.5 GB)
         if size not in self._canvases:
             try:
                 self.header()  # fast limit check and a clear error before any decode
@@ -150,6 +152,13 @@ class ImageInput:
         if isinstance(found, Exception):
             raise found
         return found
+
+    def _reduced_decode_impossible(self) -> bool:
+        """Only JPEG decodes reduced (shrink-on-load); an unreadable header answers False (its error follows)."""
+        try:
+            return self.header().format != "jpeg"
+        except Exception:  # noqa: BLE001 - the caller's decode reports it
+            return False
 
     def image(self, size: int | None = WORK_SIZE) -> Image.Image:
         """First frame as RGB, displayed orientation, alpha on white, fitted within ``size`` x ``size``.

@@ -402,3 +402,51 @@ def test_pic_operations_original_format_is_upper_case_results_lower_case(tmp_pat
     answer = cinb.pic_operations(src, ops, bucket_dir=tmp_path)
     assert answer["OriginalInfo"]["ImageInfo"]["Format"] == "JPEG"
     assert answer["ProcessResults"]["Object"][0]["Format"] == "png"
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory at CI's resolution limit (benchmarks/bench_memory.py measures every path)
+
+
+def _solid_png(path: Path, width: int, height: int, colour=(40, 90, 160)) -> None:
+    """A PNG of one colour, written row by row (the test never holds the pixels): about 1 s at 250 Mpx."""
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    z = zlib.compressobj(1)
+    first = b"\x00" + bytes(colour) * width
+    up = b"\x02" + bytes(3 * width)  # filter "Up": every later row equals the one above
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)))
+        idat = [z.compress(first)] + [z.compress(up) for _ in range(height - 1)] + [z.flush()]
+        f.write(chunk(b"IDAT", b"".join(idat)) + chunk(b"IEND", b""))
+
+
+MEMORY_CHILD = """
+import resource, sys
+import pandas as pd
+import cinb
+path = sys.argv[1]
+assert cinb.image_ave(path) == {"RGB": "0x285aa0"}
+df = cinb.analyze(pd.DataFrame({"path": [path]}), "image_ave", "phash", "pixel_hash", "sharpness",
+                  pool="inline", progress=False)
+assert df["error"].isna().all(), df["error"].iloc[0]
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.slow
+def test_image_ave_and_analyses_of_a_250_mpx_png_stay_under_2_gb(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "huge.png"
+    _solid_png(path, 15811, 15811)  # 250.0 Mpx, CI's limit
+    assert cinb.image_info(path)["width"] == "15811"
+    proc = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(path)], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    peak_mb = int(proc.stdout.split()[-1])
+    assert peak_mb <= 2048, f"peak RSS {peak_mb} MB"

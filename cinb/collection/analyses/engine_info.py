@@ -5,7 +5,7 @@ from __future__ import annotations
 from cinb.collection.analyses.context import ImageContext
 from cinb.collection.analyses.registry import register_analysis
 from cinb.info import exif as ci_exif
-from cinb.info import image_ave as ci_image_ave
+from cinb.info import average_rgb
 from cinb.info import image_info as ci_image_info
 
 #: imageInfo keys, kept as CI's strings, in columns prefixed ``info_``.
@@ -59,7 +59,9 @@ def image_ave(ctx: ImageContext) -> dict:
     >>> image_ave(ImageContext(p))
     {'ave_rgb': '0xff0010'}
     """
-    return {"ave_rgb": ci_image_ave(ctx.source).get("RGB")}
+    # The engine's decode (open_canvas with the same shrink-on-load as cinb.image_ave), shared
+    # with the other analyses of the row instead of a decode of its own.
+    return {"ave_rgb": average_rgb(ctx.canvas(256).frames[0])}
 
 
 register_analysis("image_info", image_info, columns={f"info_{k}": object for k in INFO_KEYS},
