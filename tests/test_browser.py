@@ -85,8 +85,9 @@ def lab(tmp_path_factory):
     log = open(tmp / "lab.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work / 'notebooks'}",
-         "--ServerApp.allow_root=True", "--LabApp.expose_app_in_browser=True", "--ServerApp.open_browser=False"],
+         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={work / 'notebooks'}", "--ServerApp.allow_root=True",
+         "--LabApp.expose_app_in_browser=True", "--ServerApp.open_browser=False"],
         cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -191,7 +192,8 @@ _REPORT = """() => {
     const area = cell.outputArea;
     for (let j = 0; j < area.model.length; j++) {
       const out = area.model.get(j), node = area.widgets[j] && area.widgets[j].node;
-      if (out.type === 'error') errors.push(node ? node.innerText.slice(0, 800) : JSON.stringify(out.toJSON()).slice(0, 800));
+      if (out.type === 'error')
+        errors.push(node ? node.innerText.slice(0, 800) : JSON.stringify(out.toJSON()).slice(0, 800));
       if (out.type === 'stream' && out.toJSON().name === 'stderr') stderr.push(String(out.toJSON().text).slice(0, 300));
       if (out.data && out.data['application/vnd.jupyter.widget-view+json']) {
         views.push(j);
@@ -201,7 +203,8 @@ _REPORT = """() => {
     }
   }
   const imgs = [...panel.node.querySelectorAll('.jp-OutputArea-output img')];
-  const broken = imgs.filter(i => i.offsetParent !== null && !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 80));
+  const broken = imgs.filter(i => i.offsetParent !== null && !(i.complete && i.naturalWidth > 0))
+                     .map(i => i.src.slice(0, 80));
   return {errors, views: views.length, deadViews, images: imgs.length, broken, unrun, stderr,
           text: panel.node.innerText.includes('Error displaying widget')};
 }"""
