@@ -149,11 +149,12 @@ def test_a_jpeg_pillow_cannot_open_for_its_exif_is_read_without_it():
     assert cinb.image_info(data)["width"] == "16"
 
 
-def test_exif_too_long_for_a_jpeg_segment_is_dropped():
+@pytest.mark.parametrize("source", ["PNG", "HEIF"])
+def test_exif_too_long_for_a_jpeg_segment_is_dropped(source):
     exif = Image.Exif()
     exif[0x010F] = "cinb"
     exif[0x010E] = "x" * 70_000  # ImageDescription: the block no longer fits JPEG's 64 KB APP1
-    src = _encode(Image.new("RGB", (20, 20), "red"), "PNG", exif=exif.tobytes())
+    src = _encode(Image.new("RGB", (20, 20), "red"), source, exif=exif.tobytes())
     for rule in (M + "format/jpg", M + "format/yjpeg"):
         result = cinb.process(src, rule)
         assert result.format == "jpeg" and result.image.size == (20, 20)
