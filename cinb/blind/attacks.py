@@ -68,7 +68,10 @@ def jpeg(image, quality: int) -> np.ndarray:
         raise ValueError(f"JPEG quality is 1-100, not {quality}")
     a = as_rgb(image)
     ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(a[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
+    if decoded is None:
+        raise ValueError(f"OpenCV could not JPEG-encode a {a.shape} image")
+    return decoded[..., ::-1].copy()
 
 
 def webp(image, quality: int) -> np.ndarray:

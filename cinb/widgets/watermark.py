@@ -149,7 +149,7 @@ class WatermarkTuner(widgets.VBox):
         self.message = w.HTML()
         self._text_controls = [self.text, self.font, self.fontsize, self.fill, self.shadow]
         self._image_controls = [self.image, self.bucket, self.blogo]
-        self.stage = None
+        self.stage: ImageWatermark | TextWatermark | None = None
         self._rule = ""
         self.error: str | None = None
         self._source_path: str | None = None
@@ -190,8 +190,9 @@ class WatermarkTuner(widgets.VBox):
     # -- the stage --------------------------------------------------------------------------
     def build_stage(self):
         """The stage the controls describe (raises CIError when they are not a valid rule)."""
-        common = dict(gravity=self.gravity.value, dx=self.dx.value, dy=self.dy.value, dissolve=self.dissolve.value,
-                      batch=int(self.batch.value), spacing=self.spacing.value, degree=self.degree.value)
+        common = {"gravity": self.gravity.value, "dx": self.dx.value, "dy": self.dy.value,
+                  "dissolve": self.dissolve.value, "batch": int(self.batch.value), "spacing": self.spacing.value,
+                  "degree": self.degree.value}
         if self.scatype.value:
             common.update(scatype=self.scatype.value, spcent=self.spcent.value)
         if self.kind.value == "text":
