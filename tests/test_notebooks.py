@@ -62,7 +62,8 @@ def test_clean_drops_live_only_outputs_and_shrinks_photos():
 
     noisy = Image.fromarray(np.random.default_rng(0).integers(0, 256, (300, 400, 3), np.uint8))
     clear = Image.new("RGBA", (300, 200), (0, 0, 0, 0))
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}, "widgets": {"state": {}}})
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"},
+                                            "widgets": {"state": {}}})
     cell = nbformat.v4.new_code_cell("x")
     cell.outputs = [
         nbformat.from_dict({"output_type": "stream", "name": "stderr", "text": "distributed.nanny - killing"}),
@@ -82,7 +83,8 @@ def test_clean_drops_live_only_outputs_and_shrinks_photos():
 
 
 def test_problems_reports_each_broken_rule(tmp_path):
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}, "widgets": {}})
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"},
+                                            "widgets": {}})
     cell = nbformat.v4.new_code_cell("x")
     cell.outputs = [nbformat.from_dict({"output_type": "stream", "name": "stderr", "text": "w"}),
                     _out({"application/vnd.jupyter.widget-view+json": {"model_id": "x"}}),

@@ -2,7 +2,8 @@
 
 - ``RuleExplorer``: type or tweak a rule, see the result live (cinb.widgets.rules)
 - ``WatermarkTuner``: visible-watermark controls, live preview, CI rule; blind attack check (cinb.widgets.watermark)
-- ``CompressionTuner``: format/quality, synced zoomed crops, live bytes and metrics, RD curve, CI rule (cinb.widgets.compression)
+- ``CompressionTuner``: format/quality, synced zoomed crops, live bytes and metrics, RD curve, CI rule
+  (cinb.widgets.compression)
 """
 
 from __future__ import annotations
