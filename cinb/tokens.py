@@ -44,4 +44,4 @@ def color_token(rgb: tuple[int, int, int]) -> str:
     >>> color_token((255, 255, 255))
     'I0ZGRkZGRg'
     """
-    return b64u_encode("#%02X%02X%02X" % tuple(rgb))
+    return b64u_encode("#{:02X}{:02X}{:02X}".format(*rgb))

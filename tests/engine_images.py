@@ -226,7 +226,7 @@ def jpeg_quality(data: bytes) -> int:
     for q, ref in tables.items():
         if ref == table:
             return q
-    return min(tables, key=lambda q: sum(abs(a - b) for a, b in zip(tables[q], table)))
+    return min(tables, key=lambda q: sum(abs(a - b) for a, b in zip(tables[q], table, strict=True)))
 
 
 def jpeg_markers(data: bytes) -> list[int]:
@@ -251,4 +251,4 @@ def mean_colour(image: Image.Image, box) -> tuple[float, float, float]:
 
 
 def close(colour, expected, tol: float = 40) -> bool:
-    return all(abs(a - b) <= tol for a, b in zip(colour, expected))
+    return all(abs(a - b) <= tol for a, b in zip(colour, expected, strict=False))

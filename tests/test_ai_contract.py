@@ -116,7 +116,7 @@ def test_json_answer_has_ci_shapes_in_json_xml_and_response(demo_endpoint):
 def test_image_answer_is_encoded_with_response_alongside(demo_endpoint):
     # A JSON endpoint's image (QRcode's cover=1) is what its rule form stores; ci_process answers JSON.
     assert cinb.ci_process(_encoded("JPEG"), "MeanDemo", cover=1).format == "json"
-    ep = register_endpoint(Endpoint("MeanImageDemo", demo_endpoint.run, params=demo_endpoint.params, kind="image"))
+    register_endpoint(Endpoint("MeanImageDemo", demo_endpoint.run, params=demo_endpoint.params, kind="image"))
     try:
         r = cinb.ci_process(_encoded("JPEG", size=(30, 20)), "MeanImageDemo", cover=1)
         assert r.format == "png" and r.image.size == (30, 20) and r.response["Cover"] is True

@@ -109,7 +109,7 @@ def test_turned_pages_are_read_upright_with_angel_and_input_coordinates(page, up
     answer = cinb.ci_process(encoded(turned), "OCR").json
     assert texts(answer) == LINES
     assert min(abs(answer["Angel"] - turn), 360 - abs(answer["Angel"] - turn)) < 1
-    for got, ref in zip(answer["TextDetections"], upright["TextDetections"]):
+    for got, ref in zip(answer["TextDetections"], upright["TextDetections"], strict=True):
         expected = _rotate_points([(p["X"], p["Y"]) for p in ref["Polygon"]], turn, *page.size)
         assert np.abs(np.array([(p["X"], p["Y"]) for p in got["Polygon"]]) - np.array(expected)).max() <= 3
         # ItemPolygon is the box in the rotation-corrected page: the upright page's box
@@ -160,7 +160,8 @@ def test_every_type_reads_clean_print(page, kind):
 
 
 def test_auto_language_and_ispdf_on_an_image():
-    answer = cinb.ci_process(encoded(render(["カタカナとひらがな"])), "OCR", **{"language-type": "auto", "ispdf": "true"}).json
+    answer = cinb.ci_process(encoded(render(["カタカナとひらがな"])), "OCR",
+                             **{"language-type": "auto", "ispdf": "true"}).json
     assert answer["Language"] == "jap" and texts(answer) == ["カタカナとひらがな"]
 
 

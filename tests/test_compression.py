@@ -98,7 +98,8 @@ def test_yjpeg_is_smaller_baseline_and_keeps_metadata():
     j = cinb.process(src, "imageMogr2/format/jpg")
     assert 0xC2 not in markers(y.data) and (0xC0 in markers(y.data) or 0xC1 in markers(y.data))
     assert len(y.data) < len(j.data)
-    assert Image.open(io.BytesIO(y.data)).info.get("icc_profile") == Image.open(src).info.get("icc_profile")
+    with Image.open(src) as im:
+        assert Image.open(io.BytesIO(y.data)).info.get("icc_profile") == im.info.get("icc_profile")
     rotated = cinb.process(SAMPLE / "orientation-6.jpg", "imageMogr2/format/yjpeg")
     assert Image.open(io.BytesIO(rotated.data)).getexif().get(0x0112) == 6
 
@@ -253,7 +254,7 @@ def test_sweep_rows_and_values(tmp_path):
     ok = t[t["error"].isna()]
     assert len(ok) == 2 * (2 + 2 + 1) and t["error"].notna().sum() == 1
     assert "broken.jpg" in t.loc[t["error"].notna(), "path"].iloc[0]
-    for (path, fmt), part in ok[ok["format"] != "png"].groupby(["path", "format"]):
+    for _, part in ok[ok["format"] != "png"].groupby(["path", "format"]):
         part = part.sort_values("quality")
         assert part["bytes"].is_monotonic_increasing and part["ssimulacra2"].is_monotonic_increasing
     row = ok[(ok["format"] == "webp") & (ok["quality"] == 30)].iloc[0]

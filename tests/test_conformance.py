@@ -399,7 +399,7 @@ def test_auto_orient_all_orientations(orientation):
     result = cinb.process(ei.oriented_jpeg(orientation), M + "auto-orient/format/png")
     img = result.image
     assert img.size == ei.UPRIGHT_SIZE
-    for got, want in zip(_quadrant_colours(img), [ei.RED, ei.GREEN, ei.BLUE, ei.YELLOW]):
+    for got, want in zip(_quadrant_colours(img), [ei.RED, ei.GREEN, ei.BLUE, ei.YELLOW], strict=True):
         assert ei.close(got, want, 30), (orientation, got, want)
 
 
@@ -410,7 +410,7 @@ def test_auto_orient_then_shrink_on_large_image(orientation):
     src = ei.encode(stored, "JPEG", quality=90, exif=ei._exif(orientation).tobytes())
     img = cinb.process(src, M + "auto-orient/thumbnail/200x/format/png").image
     assert img.size == (200, 150)
-    for got, want in zip(_quadrant_colours(img), [ei.RED, ei.GREEN, ei.BLUE, ei.YELLOW]):
+    for got, want in zip(_quadrant_colours(img), [ei.RED, ei.GREEN, ei.BLUE, ei.YELLOW], strict=True):
         assert ei.close(got, want, 30), (orientation, got, want)
     assert cinb.process(src, M + "thumbnail/200x").height == 267  # stored portrait, not applied
 

@@ -232,7 +232,11 @@ def test_corpora_are_a_pure_function_of_seed_and_index(tmp_path):
     c = photos.ensure_photos_small(n=1, cache_dir=tmp_path / "c", seed=2)
     assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b[:2]]
     assert a[0].read_bytes() != c[0].read_bytes()
-    assert [Image.open(p).size for p in b] == photos.SMALL_SIZES[:3]
+    sizes = []
+    for p in b:
+        with Image.open(p) as im:
+            sizes.append(im.size)
+    assert sizes == photos.SMALL_SIZES[:3]
 
 
 def test_ensure_photos_gives_camera_sized_photo_like_jpegs(tmp_path):

@@ -50,7 +50,8 @@ def test_mpo_is_one_picture(tmp_path):
     path = tmp_path / "camera.mpo.jpg"
     first, second = Image.new("RGB", (64, 48), "red"), Image.new("RGB", (64, 48), "blue")
     first.save(path, "MPO", save_all=True, append_images=[second])
-    assert Image.open(path).n_frames == 2
+    with Image.open(path) as im:
+        assert im.n_frames == 2
     r = cinb.process(path, "imageMogr2/format/gif")
     assert r.info["frames"] == 1 and getattr(r.image, "n_frames", 1) == 1
     assert r.image.convert("RGB").getpixel((5, 5))[0] > 200  # the first (red) picture

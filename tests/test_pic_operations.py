@@ -33,7 +33,8 @@ def test_rules_write_derived_objects_and_answer_like_ci(upload, tmp_path):
     assert (small["Width"], small["Height"], small["Format"]) == ("150", "100", "webp")
     assert (root["Width"], root["Height"]) == ("400", "600")  # auto-orient applied orientation 6
     assert (tmp_path / "photos/thumbs/small.webp").stat().st_size == int(small["Size"])
-    assert Image.open(tmp_path / "root.png").size == (400, 600)
+    with Image.open(tmp_path / "root.png") as im:
+        assert im.size == (400, 600)
     info = res["OriginalInfo"]["ImageInfo"]
     assert info["Quality"] == "80" and info["Orientation"] == "6" and info["Format"] == "JPEG"
     assert res["OriginalInfo"]["Key"] == "photos/upload.jpg"
@@ -85,5 +86,6 @@ def test_cli_pic_operations(upload, tmp_path):
     ops = tmp_path / "ops.json"
     ops.write_text(json.dumps({"rules": [{"fileid": "t.png", "rule": "imageMogr2/thumbnail/60x/format/png"}]}))
     assert main(["pic-operations", str(src), f"@{ops}", "-o", str(tmp_path / "bucket")]) == 0
-    assert Image.open(tmp_path / "bucket" / "t.png").size == (60, 40)
+    with Image.open(tmp_path / "bucket" / "t.png") as im:
+        assert im.size == (60, 40)
     assert main(["pic-operations", str(src), '{"rules": []}', "-o", str(tmp_path / "bucket")]) == 2

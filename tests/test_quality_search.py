@@ -55,7 +55,7 @@ def test_noisy_curve_gives_adjacent_valid_qualities():
     for _ in range(200):
         values = {q: q + rng.normal(0, 4) for q in range(1, 101)}
         below = lambda v: v < 60  # noqa: E731
-        low, high = find_boundary(lambda q: (values[q], None), q_high=100, target=60, below=below)
+        low, high = find_boundary(lambda q: (values[q], None), q_high=100, target=60, below=below)  # noqa: B023 - called now
         if high is None:
             assert below(values[100])
             continue
@@ -69,7 +69,7 @@ def test_fewer_probes_than_bisection_on_encoder_like_curves():
         values = {q: 100 / (1 + math.exp(-(q - mid) / 12)) for q in range(1, 101)}
         calls = []
 
-        def probe(q):
+        def probe(q, calls=calls, values=values):  # bound now: find_boundary calls it in this iteration
             calls.append(q)
             return values[q], None
 

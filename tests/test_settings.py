@@ -249,14 +249,15 @@ def test_clear_caches_empties_every_cache(tmp_path):
     arial = font_spec("arial")
     first = (load_watermark(wm), arial.load(20), covered(str(arial.path), 0))
     assert (load_watermark(wm), arial.load(20), covered(str(arial.path), 0)) == first
-    assert all(a is b for a, b in zip(first, (load_watermark(wm), arial.load(20), covered(str(arial.path), 0))))
+    cached = (load_watermark(wm), arial.load(20), covered(str(arial.path), 0))
+    assert all(a is b for a, b in zip(first, cached, strict=True))
     names = cinb.clear_caches()
     for expected in ("cinb.watermark.source._load", "cinb.watermark.fonts._load", "cinb.watermark.fonts._covered",
                      "cinb.watermark.fonts._font_dir_files", "cinb.collection.gallery._MEMORY",
                      "cinb.collection.journal._SNAPSHOTS", "cinb.blind.pattern._layout_arrays"):
         assert expected in names and expected in registered_caches()
     again = (load_watermark(wm), arial.load(20), covered(str(arial.path), 0))
-    assert all(a is not b for a, b in zip(first, again))
+    assert all(a is not b for a, b in zip(first, again, strict=True))
     assert clear_caches() == names
 
 

@@ -154,7 +154,8 @@ def test_fontsize_is_pixels_per_em():
 
 
 def test_text_fill_colour_and_position(files):
-    rule = f"watermark/2/text/{b64('CINB')}/fontsize/40/fill/{b64('#FF0000')}/dissolve/100/gravity/NorthWest/dx/20/dy/30"
+    rule = (f"watermark/2/text/{b64('CINB')}/fontsize/40/fill/{b64('#FF0000')}/dissolve/100/gravity/NorthWest"
+            "/dx/20/dy/30")
     box = _red_box(_arr(cinb.process(files / "src.png", rule)), thresh=180)
     assert abs(box[0] - 20) <= 1 and abs(box[1] - 30) <= 1 and box[2] - box[0] > 60
 
@@ -286,7 +287,7 @@ def test_preview_matches_the_full_render_reduced(files):
     small = full.resize((200, 150))
     ref = _red_box(np.asarray(stage.apply(cinb.canvas.Canvas(frames=[full])).frames[0]).astype(int), thresh=180)
     got = _red_box(np.asarray(stage.preview(small, full.size)).astype(int), thresh=180)
-    assert all(abs(g - r / 2) <= 2 for g, r in zip(got, ref))
+    assert all(abs(g - r / 2) <= 2 for g, r in zip(got, ref, strict=True))
 
 
 def test_both_turned_tiling_paths_agree():

@@ -86,9 +86,11 @@ class Setting:
 #: CI's ``type`` values and what each does here. Speed and accuracy figures: benchmarks/RESULTS.md.
 TYPES: dict[str, Setting] = {
     "general": Setting(960, 2000, True, "general print: detector at 960 px, orientation step"),
-    "accurate": Setting(1536, 3000, True, "high-precision print: detector at 1536 px (small text), pages up to 3000 px"),
+    "accurate": Setting(1536, 3000, True,
+                        "high-precision print: detector at 1536 px (small text), pages up to 3000 px"),
     "efficient": Setting(736, 2000, True, "simplified print: detector at 736 px"),
-    "fast": Setting(640, 1600, False, "high-speed print: detector at 640 px, no direction classifier, no orientation step"),
+    "fast": Setting(640, 1600, False,
+                    "high-speed print: detector at 640 px, no direction classifier, no orientation step"),
     "handwriting": Setting(1536, 3000, True, "handwriting: the general model at accurate settings (no handwriting "
                                              "model ships offline)"),
 }
@@ -274,7 +276,7 @@ def page_turn(boxes, cls_res) -> int:
     270
     """
     votes = {0: 0.0, 90: 0.0, 180: 0.0, 270: 0.0}
-    for box, (label, score) in zip(boxes, cls_res or []):
+    for box, (label, score) in zip(boxes, cls_res or [], strict=False):
         box = np.asarray(box, float)
         width = max(np.linalg.norm(box[0] - box[1]), np.linalg.norm(box[2] - box[3]))
         height = max(np.linalg.norm(box[0] - box[3]), np.linalg.norm(box[1] - box[2]))
@@ -405,7 +407,7 @@ def ocr(inp: ImageInput, *, type: str = "general", language_type: str = "zh", is
         word_lines = []  # rapidocr drops lines without character boxes: no safe pairing, leave Words out
     tw, th = (height, width) if turn in (90, 270) else (width, height)
     detections = []
-    for i, (box, text, score) in enumerate(zip(boxes, texts, scores)):
+    for i, (box, text, score) in enumerate(zip(boxes, texts, scores, strict=False)):
         corners = _clip(_unturn(box, turn, width, height), width, height)
         x0, y0 = np.floor(box.min(axis=0))
         x1, y1 = np.ceil(box.max(axis=0))
@@ -423,7 +425,8 @@ def ocr(inp: ImageInput, *, type: str = "general", language_type: str = "zh", is
             if enable_word_polygon and type == "handwriting":
                 item["WordPolygon"] = [dict(zip(("LeftTop", "RightTop", "RightBottom", "LeftBottom"),
                                                 (_point(p) for p in _clip(_unturn(b, turn, width, height),
-                                                                          width, height))))
+                                                                          width, height)),
+                                                strict=False))
                                        for _, _, b in chars]
         detections.append(item)
     angel = round((turn + _skew(boxes)) % 360.0, 2)

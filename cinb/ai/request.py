@@ -94,7 +94,7 @@ def parse_request(name: str, params: Mapping[str, Any] | None = None) -> Request
     >>> parse_request("imageMogr2/thumbnail/100x")
     Traceback (most recent call last):
     ...
-    cinb.errors.CIError: 'imageMogr2/thumbnail/100x' is a processing rule, not a ci-process request: use cinb.process (X-ErrNo -103)
+    cinb.errors.CIError: 'imageMogr2/thumbnail/100x' is a processing rule, not a ci-process request: ... (X-ErrNo -103)
     """
     if not isinstance(name, str) or not name.strip():
         raise CIError("a ci-process request needs an endpoint name, e.g. 'QRcode'", code=BAD_PARAMETER)

@@ -97,5 +97,6 @@ def bits_image(bits: np.ndarray, size: tuple[int, int]) -> Image.Image:
 
 def whitening(key: str, n: int) -> np.ndarray:
     """A keyed 0/1 sequence XORed onto image bits (logos are mostly one colour)."""
-    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(f"cinb-blind/white/{key}".encode()).digest()[:8], "little"))
+    seed = hashlib.sha256(f"cinb-blind/white/{key}".encode()).digest()[:8]
+    rng = np.random.default_rng(int.from_bytes(seed, "little"))
     return rng.integers(0, 2, n).astype(np.uint8)

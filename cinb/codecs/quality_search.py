@@ -28,7 +28,8 @@ class Probe:
 
 def find_boundary(probe: Callable[[int], tuple[float, Any]], *, q_high: int, target: float,
                   below: Callable[[float], bool], log_scale: bool = False,
-                  first_guess: Callable[[Probe], int] | None = None, q_low: int = 1) -> tuple[Probe | None, Probe | None]:
+                  first_guess: Callable[[Probe], int] | None = None,
+                  q_low: int = 1) -> tuple[Probe | None, Probe | None]:
     """Search qualities ``q_low..q_high`` for where ``below(value)`` stops holding.
 
     Parameters

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
-from cinb.errors import BAD_PARAMETER, CIError, as_cierror
 from cinb.collection.analyses import Analysis, ImageContext, get_analysis, resolve
-from cinb.parallel import empty_frame, format_error, is_dask, map_rows
 from cinb.collection.scan import scan
+from cinb.errors import BAD_PARAMETER, CIError, as_cierror
+from cinb.parallel import empty_frame, format_error, is_dask, map_rows
 
 
 def analyze(df: Any, *names: str, max_workers: int | None = None, pool: str | None = None,
@@ -133,7 +134,7 @@ def analyze_row(row: dict, *, plan: list[tuple[Analysis, dict]]) -> dict:
     for analysis, opts in plan:
         try:
             out.update(analysis.run(ctx, **opts))
-        except Exception as exc:  # one analysis failing leaves the others' columns
+        except Exception as exc:  # noqa: BLE001 - one analysis failing leaves the others' columns
             _add_error(errors, exc)
     out["error"] = "; ".join(errors) or None
     return out
@@ -164,9 +165,9 @@ def analyze_batch(rows: list[dict], *, plan: list[tuple[Analysis, dict]]) -> lis
                 if isinstance(value, BaseException):
                     raise value
                 outs[i].update(value)
-            except Exception as exc:  # one analysis failing leaves the others' columns
+            except Exception as exc:  # noqa: BLE001 - one analysis failing leaves the others' columns
                 _add_error(errors[i], exc)
-    for out, errs in zip(outs, errors):
+    for out, errs in zip(outs, errors, strict=True):
         out["error"] = "; ".join(errs) or None
     return outs
 
@@ -176,7 +177,7 @@ def _try_batch(analysis: Analysis, contexts: list[ImageContext], opts: dict) -> 
         return None
     try:
         results = list(analysis.batch_fn(contexts, **opts))
-    except Exception:  # retried image by image by the caller: only the bad images get the error
+    except Exception:  # noqa: BLE001 - retried image by image by the caller: only the bad images get the error
         return None
     return results if len(results) == len(contexts) else None
 

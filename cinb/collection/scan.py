@@ -138,8 +138,9 @@ def file_md5(path: str) -> str:
     Examples
     --------
     >>> from cinb.collection.scan import file_md5
-    >>> import tempfile
-    >>> p = tempfile.mktemp(); open(p, "wb").write(b"abc")
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "abc.bin"
+    >>> p.write_bytes(b"abc")
     3
     >>> file_md5(p)
     '900150983cd24fb0d6963f7d28e17f72'

@@ -246,7 +246,7 @@ class Reference:
         if np.array_equal(self.rgb, b):
             return 100.0
         terms = []
-        for ref, lin in zip(self._pyramid(), _linear_pyramid(b)):
+        for ref, lin in zip(self._pyramid(), _linear_pyramid(b), strict=True):
             x2 = _xyb(lin)
             mu2 = _blur(x2)
             mu1 = ref.mu
@@ -303,7 +303,7 @@ def _score(terms) -> float:
     for c in range(3):
         for t in terms:
             ssim_mean, ssim_l4, art_mean, art_l4, det_mean, det_l4 = t
-            for n, (s, a, dl) in enumerate(((ssim_mean, art_mean, det_mean), (ssim_l4, art_l4, det_l4))):
+            for s, a, dl in ((ssim_mean, art_mean, det_mean), (ssim_l4, art_l4, det_l4)):
                 total += _W[i] * abs(s[c]) + _W[i + 1] * abs(a[c]) + _W[i + 2] * abs(dl[c])
                 i += 3
     s = total * 0.9562382616834844

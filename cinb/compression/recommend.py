@@ -129,7 +129,8 @@ def recommend(sweep_df: pd.DataFrame, target=None, *, coverage: float = 1.0,
     # A setting must cover every image to be compared (images given as PIL objects have no path, so
     # count rows: every setting of a sweep has one row per image that decoded).
     table = table[table["images"] == table["images"].max()]
-    source_total = float(ok.drop_duplicates("path")["source_bytes"].astype(float).sum()) if "source_bytes" in ok else float("nan")
+    source_total = (float(ok.drop_duplicates("path")["source_bytes"].astype(float).sum()) if "source_bytes" in ok
+                    else float("nan"))
     feasible = table[table["met"] >= coverage - 1e-9].sort_values("bytes")
     candidates = feasible.groupby("format", as_index=False).first().sort_values("bytes").reset_index(drop=True)
     base_bytes = None
@@ -143,8 +144,8 @@ def recommend(sweep_df: pd.DataFrame, target=None, *, coverage: float = 1.0,
     q = None if pd.isna(best["quality"]) else int(best["quality"])
     force = bool("source_quality" in ok and q is not None and (ok["source_quality"].astype(float) < q).any())
     total = float(best["bytes"])
-    candidates["rule"] = [rule_for(f, None if pd.isna(qq) else int(qq)) for f, qq in zip(candidates["format"],
-                                                                                          candidates["quality"])]
+    candidates["rule"] = [rule_for(f, None if pd.isna(qq) else int(qq))
+                          for f, qq in zip(candidates["format"], candidates["quality"], strict=True)]
     candidates["saving"] = 1.0 - candidates["bytes"] / source_total
     return Recommendation(best["format"], q, rule_for(best["format"], q, force=force), total, source_total,
                           1.0 - total / source_total, baseline if base_bytes else None,

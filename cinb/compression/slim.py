@@ -84,7 +84,7 @@ def _untouched(canvas: Canvas, codec: Codec) -> bool:
     if len(fresh.frames) != len(canvas.frames) or list(fresh.durations) != list(canvas.durations):
         return False
     return all(a.size == b.size and a.mode == b.mode and np.array_equal(np.asarray(a), np.asarray(b))
-               for a, b in zip(fresh.frames, canvas.frames))
+               for a, b in zip(fresh.frames, canvas.frames, strict=True))
 
 
 def _jpeg_candidate(canvas: Canvas, opts: EncodeOptions, q: int) -> bytes:

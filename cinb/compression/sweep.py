@@ -64,8 +64,9 @@ def sweep_one(src: Any, *, formats: Sequence[str] = DEFAULT_FORMATS, qualities: 
                 raise CIError(f"{fmt} decoded to {decoded.size}, expected {(w, h)}", code=BAD_PARAMETER)
             scores = ref.score(decoded, metrics)
             force = facts["source_quality"] is not None and q is not None and q > facts["source_quality"]
-            rows.append({"name": name, "format": fmt, "quality": q, "bytes": len(data), "bpp": 8.0 * len(data) / (w * h),
-                         **facts, "width": w, "height": h, **scores, "encode_ms": enc_ms, "decode_ms": dec_ms,
+            rows.append({"name": name, "format": fmt, "quality": q, "bytes": len(data),
+                         "bpp": 8.0 * len(data) / (w * h), **facts, "width": w, "height": h, **scores,
+                         "encode_ms": enc_ms, "decode_ms": dec_ms,
                          "rule": rule_for(fmt, q, force=force)})
     return rows
 
@@ -143,7 +144,7 @@ def sweep(data: Any, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequen
                                                      "max_side": max_side},
                       workers=workers, desc="sweep", progress=progress, chunksize=1)
     records = []
-    for src, out in zip(sources, outs):
+    for src, out in zip(sources, outs, strict=True):
         path = str(src) if isinstance(src, (str, os.PathLike)) else None
         if out.get("error"):
             records.append({"path": path, "name": Path(path).name if path else None, "error": out["error"]})

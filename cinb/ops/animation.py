@@ -27,5 +27,5 @@ def reduce_frames(canvas: Canvas, n: int) -> Canvas:
         return canvas
     keep = [int(i * count / target) for i in range(target)]
     durations = canvas.durations or [100] * count
-    merged = [sum(durations[a:b]) for a, b in zip(keep, keep[1:] + [count])]
+    merged = [sum(durations[a:b]) for a, b in zip(keep, [*keep[1:], count], strict=True)]
     return canvas.replace(frames=[canvas.frames[i] for i in keep], durations=merged)

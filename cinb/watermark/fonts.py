@@ -10,7 +10,8 @@ so each name maps to an OFL font shipped by a PyPI dependency:
   ``ahronbd`` (weight 700; Arimo also covers Hebrew).
 
 Characters the chosen font lacks (Chinese text in ``tahoma``, CI's default) fall back to Noto Sans
-CJK, so Chinese always renders (in Simplified-Chinese glyph forms: see ``text.LANGUAGE``). The mapping is the same on every machine; to get CI's exact
+CJK, so Chinese always renders (in Simplified-Chinese glyph forms: see ``text.LANGUAGE``). The mapping
+is the same on every machine; to get CI's exact
 glyphs, point a CI name at a file you hold a licence for with :func:`register_font` or put files
 named as CI names them into the ``font_dir`` folder (``cinb.settings``, ``$CINB_FONT_DIR``).
 :func:`use_system_fonts` opts in to closer style matches from Debian font packages when installed
@@ -82,7 +83,8 @@ def _arimo(weight: int) -> FontSpec:
 
 #: CI name -> (aliases, packaged font, style note). Names are spec §11's list.
 _TABLE: dict[str, tuple[tuple[str, ...], object, str]] = {
-    "simfang仿宋.ttf": (("simfang", "simfang.ttf", "仿宋"), _cjk, "Noto Sans CJK Regular (FangSong serif not packaged)"),
+    "simfang仿宋.ttf": (("simfang", "simfang.ttf", "仿宋"), _cjk,
+                        "Noto Sans CJK Regular (FangSong serif not packaged)"),
     "tahoma.ttf": (("tahoma",), lambda: _noto_sans(400), "Noto Sans Regular"),
     "simhei黑体.ttf": (("simhei", "simhei.ttf", "黑体"), _cjk, "Noto Sans CJK Regular (Hei: sans, style match)"),
     "simkai楷体.ttf": (("simkai", "simkai.ttf", "楷体"), _cjk, "Noto Sans CJK Regular (Kai not packaged)"),

@@ -225,7 +225,8 @@ def is_grey(mark: Image.Image) -> bool:
     a = np.asarray(mark)
     seen = a[..., 3] > 0
     rgb = a[..., :3][seen].astype(np.int16)
-    return bool(rgb.size == 0 or (np.abs(rgb[:, 0] - rgb[:, 1]).max() == 0 and np.abs(rgb[:, 1] - rgb[:, 2]).max() == 0))
+    return bool(rgb.size == 0 or (np.abs(rgb[:, 0] - rgb[:, 1]).max() == 0
+                                  and np.abs(rgb[:, 1] - rgb[:, 2]).max() == 0))
 
 
 def _composite_frame(frame: Image.Image, mark: Image.Image, xy: tuple[int, int]) -> Image.Image:

@@ -28,7 +28,7 @@ def duplicates(df: pd.DataFrame) -> pd.DataFrame:
     shared = hashes.isin(counts[counts > 1].index) & valid
     numbers: dict = {}
     first_path: dict = {}
-    for label, h, path in zip(df.index[shared], hashes[shared], df["path"][shared]):
+    for label, h, path in zip(df.index[shared], hashes[shared], df["path"][shared], strict=True):
         if h not in numbers:
             numbers[h] = len(numbers)
             first_path[h] = path
@@ -75,7 +75,7 @@ def near_groups(hashes: np.ndarray, radius: int, *, block: int = 2048) -> np.nda
         rows = hashes[start:start + block]
         dist = np.bitwise_count(rows[:, None] ^ hashes[None, start:])  # only j >= start
         ii, jj = np.nonzero(dist <= radius)
-        for i, j in zip(ii + start, jj + start):
+        for i, j in zip(ii + start, jj + start, strict=True):
             if j > i:
                 ri, rj = find(i), find(j)
                 if ri != rj:
