@@ -438,16 +438,30 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
 
 
+@pytest.fixture(scope="module")
+def huge_png(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("huge") / "huge.png"
+    _solid_png(path, 15811, 15811)  # 250.0 Mpx, CI's limit
+    return path
+
+
 @pytest.mark.slow
-def test_image_ave_and_analyses_of_a_250_mpx_png_stay_under_2_gb(tmp_path):
+def test_image_ave_and_analyses_of_a_250_mpx_png_stay_under_2_gb(huge_png):
     import subprocess
     import sys
 
-    path = tmp_path / "huge.png"
-    _solid_png(path, 15811, 15811)  # 250.0 Mpx, CI's limit
+    path = huge_png
     assert cinb.image_info(path)["width"] == "15811"
     proc = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(path)], capture_output=True, text=True,
                           check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     peak_mb = int(proc.stdout.split()[-1])
     assert peak_mb <= 2048, f"peak RSS {peak_mb} MB"
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("error::PIL.Image.DecompressionBombWarning")
+def test_a_crop_larger_than_pillows_bomb_limit_is_processed(huge_png):
+    # 225 Mpx: over Pillow's 179 Mpx DecompressionBombError, within CI's 250 Mpx input limit
+    result = cinb.process(huge_png, M + "cut/15000x15000x10x10/thumbnail/300x/format/png")
+    assert result.image.size == (300, 300) and result.image.getpixel((5, 5)) == (40, 90, 160)

@@ -8,7 +8,7 @@ from PIL import Image, ImageChops, ImageDraw
 
 from ..canvas import Canvas
 from ..errors import BAD_PARAMETER, CIError
-from .frames import with_alpha
+from .frames import crop, with_alpha
 
 _SUPERSAMPLE = 4  # anti-aliased masks: draw 4x larger, then reduce
 
@@ -42,7 +42,7 @@ class Cut:
 
     def apply(self, canvas: Canvas, ctx=None) -> Canvas:
         box = self.box(*canvas.size)
-        return canvas.map_frames(lambda f: f.crop(box))
+        return canvas.map_frames(lambda f: crop(f, box))
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class Crop:
 
     def apply(self, canvas: Canvas, ctx=None) -> Canvas:
         box = self.box(*canvas.size)
-        return canvas.map_frames(lambda f: f.crop(box))
+        return canvas.map_frames(lambda f: crop(f, box))
 
 
 def _mask(size: tuple[int, int], draw_shape) -> Image.Image:
@@ -137,7 +137,7 @@ class IRadius:
         r = min(self.radius, min(W, H) // 2) or 1
         x, y = (W - 2 * r) // 2, (H - 2 * r) // 2
         mask = _mask((2 * r, 2 * r), lambda d, s: d.ellipse((0, 0, s[0] - 1, s[1] - 1), fill=255))
-        return canvas.map_frames(lambda f: _apply_mask(f.crop((x, y, x + 2 * r, y + 2 * r)), mask))
+        return canvas.map_frames(lambda f: _apply_mask(crop(f, (x, y, x + 2 * r, y + 2 * r)), mask))
 
 
 @dataclass(frozen=True)

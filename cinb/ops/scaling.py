@@ -11,6 +11,7 @@ from PIL import Image
 from ..canvas import Canvas
 from ..tokens import color_token
 from .frames import check_output_size, fill_for, resize, round_half_up
+from .frames import crop as crop_frame
 
 WHITE = (255, 255, 255)
 
@@ -172,6 +173,6 @@ class View2:
         out = canvas.map_frames(lambda f: resize(f, scaled))
         if crop is not None:
             x, y = (scaled[0] - crop[0]) // 2, (scaled[1] - crop[1]) // 2
-            out = out.map_frames(lambda f: f.crop((x, y, x + crop[0], y + crop[1])))
+            out = out.map_frames(lambda f: crop_frame(f, (x, y, x + crop[0], y + crop[1])))
         out.nominal_size = None
         return out
