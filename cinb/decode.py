@@ -306,7 +306,7 @@ def _decode_frames(img: Image.Image, count: int) -> tuple[list[Image.Image], lis
             frame = img.convert("RGBA") if img.mode == "P" else img.copy()
         except EOFError:
             break  # fewer frames than the header counted: nothing is missing from what exists
-        except Exception:  # noqa: BLE001 - truncated data, bad LZW codes, zlib errors...
+        except Exception:  # truncated data, bad LZW codes, zlib errors...: re-raised for the first frame
             if not frames:
                 raise
             unreadable = count - len(frames)

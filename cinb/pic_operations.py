@@ -57,7 +57,7 @@ def resolve_key(source_key: str, fileid: str) -> str:
     """
     key = fileid[1:] if fileid.startswith("/") else posixpath.join(posixpath.dirname(source_key), fileid)
     key = posixpath.normpath(key)
-    if key.startswith("../") or key == ".." or key.startswith("/"):
+    if key.startswith(("../", "/")) or key == "..":
         raise CIError(f"fileid {fileid!r} leaves the bucket", code=BAD_PARAMETER, token=fileid)
     return key
 

@@ -1,4 +1,5 @@
-"""``QRcode`` and ``qrcode-generate``: read every QR code and barcode in an image, cover them, make new ones (spec §19.1).
+"""``QRcode`` and ``qrcode-generate``: read every QR code and barcode in an image, cover them, make new ones
+(spec §19.1).
 
 Reading runs zxing-cpp (Apache-2.0, a 1 MB wheel with no model files) on the upright,
 full-resolution grey image, first exactly as ``zxingcpp.read_barcodes`` is called with its defaults
@@ -51,6 +52,7 @@ from ..imageinput import ImageInput
 from . import models
 from .endpoints import Answer, Endpoint, bool_param, int_param, register_endpoint, str_param
 
+
 def _native_library() -> tuple[str, ...]:
     """The compiled zxing-cpp module inside its package folder (no weights: the table shows its size)."""
     spec = importlib.util.find_spec("zxingcpp")
@@ -96,12 +98,12 @@ class Code:
 
     @property
     def center(self) -> tuple[float, float]:
-        xs, ys = zip(*self.points)
+        xs, ys = zip(*self.points, strict=True)
         return sum(xs) / 4, sum(ys) / 4
 
     @property
     def size(self) -> float:
-        xs, ys = zip(*self.points)
+        xs, ys = zip(*self.points, strict=True)
         return max(max(xs) - min(xs), max(ys) - min(ys), 1.0)
 
 
@@ -339,8 +341,8 @@ def cover_polygons(codes: list[Code]) -> list[list[tuple[float, float]]]:
 def pixelate(image: Image.Image, codes: list[Code]) -> Image.Image:
     """``image`` with every code's area replaced by a mosaic of blocks a sixth of the code's size."""
     out = image.copy()
-    for code, poly in zip(codes, cover_polygons(codes)):
-        xs, ys = zip(*poly)
+    for code, poly in zip(codes, cover_polygons(codes), strict=True):
+        xs, ys = zip(*poly, strict=True)
         box = (max(0, int(min(xs))), max(0, int(min(ys))), min(image.width, int(max(xs)) + 1),
                min(image.height, int(max(ys)) + 1))
         if box[2] <= box[0] or box[3] <= box[1]:

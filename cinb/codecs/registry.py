@@ -160,7 +160,7 @@ def save_dropping_metadata(codec: Codec, canvas: Canvas, quality: int | None, op
             data = codec.save(canvas, quality, opts)
         except CIError:
             raise
-        except Exception:  # noqa: BLE001 - Pillow's savers raise TypeError/ValueError/OSError on bad metadata
+        except Exception:  # Pillow's savers raise TypeError/ValueError/OSError on bad metadata
             left = [name for name in _DROPPABLE if getattr(canvas, name)]
             if not left:
                 raise

@@ -110,8 +110,8 @@ def apply(df: Any, rule: Any, out_dir: str | os.PathLike, *, name: str = "{stem}
         else:
             df = _with_index_column(df)
         inputs.append("__index")
-    kwargs = dict(rule=parsed, rule_key=str(parsed), styles=styles, out_dir=out_dir, name=name,
-                  overwrite=bool(overwrite), token=token, protected=None)
+    kwargs = {"rule": parsed, "rule_key": str(parsed), "styles": styles, "out_dir": out_dir, "name": name,
+              "overwrite": bool(overwrite), "token": token, "protected": None}
     if not is_dask(df):
         kwargs["protected"] = _inputs_inside(df["path"], out_dir)
     result = map_rows(df, apply_row, columns=APPLY_COLUMNS, inputs=inputs, fn_kwargs=kwargs,
@@ -197,7 +197,7 @@ def apply_row(row: dict, **kwargs) -> dict:
     """
     try:
         return _apply_row(row, **kwargs)
-    except Exception as exc:  # one bad file never stops the batch
+    except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
         return {"status": "error", "error": format_error(exc)}
 
 

@@ -24,8 +24,8 @@ from cinb.collection.apply import apply
 from cinb.collection.scan import scan
 from cinb.errors import BAD_PARAMETER, CIError
 from cinb.fileio import atomic_path
-from cinb.styles import Styles
 from cinb.parallel import POOLS
+from cinb.styles import Styles
 
 
 def register_cli(subparsers: Any) -> None:
@@ -132,7 +132,7 @@ def _source(text: str) -> Any:
 
 def _errors_summary(df: pd.DataFrame) -> int:
     bad = df[df["error"].notna()] if "error" in df.columns else df.iloc[0:0]
-    for path, error in zip(bad["path"], bad["error"]):
+    for path, error in zip(bad["path"], bad["error"], strict=True):
         print(f"cinb: {path}: {error}", file=sys.stderr)
     return len(bad)
 

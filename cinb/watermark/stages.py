@@ -195,7 +195,8 @@ class ImageWatermark(_Placement):
             _check_int(self.blogo, "blogo", 1, 2)
 
     def _head_tokens(self) -> list[str]:
-        out = ["image", b64u_encode(self.image)] if self.image is not None else ["image_key", b64u_encode(self.image_key)]
+        out = (["image", b64u_encode(self.image)] if self.image is not None
+               else ["image_key", b64u_encode(self.image_key)])
         if self.blogo is not None:
             out += ["blogo", str(self.blogo)]
         return out

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from cinb.collection.analyses.context import ImageContext
 from cinb.collection.analyses.registry import register_analysis
-from cinb.info import exif as ci_exif
 from cinb.info import average_rgb
+from cinb.info import exif as ci_exif
 from cinb.info import image_info as ci_image_info
 
 #: imageInfo keys, kept as CI's strings, in columns prefixed ``info_``.
