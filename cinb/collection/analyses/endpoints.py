@@ -53,7 +53,7 @@ def register_endpoint_analysis(ep: Endpoint) -> None:
     register_analysis(ep.analysis, EndpointAnalysis(ep.name),
                       columns={**ep.columns, f"{ep.analysis}_response": object},
                       defaults={p.python_name: p.default for p in ep.params},
-                      description=f"ci-process={ep.name}: {ep.description}")
+                      description=f"ci-process={ep.name}: {ep.description}", fork_safe=ep.fork_safe)
 
 
 for _ep in endpoints():
