@@ -253,7 +253,9 @@ def test_ocr_analysis_gives_flat_typed_columns_with_two_workers(tmp_path, page):
     render(["第二张图片"]).save(tmp_path / "zh.jpg", quality=92)
     Image.new("RGB", (64, 64), "grey").save(tmp_path / "blank.png")
     (tmp_path / "broken.png").write_bytes(b"not an image")
-    df = cinb.analyze(str(tmp_path), "ocr", workers=2, progress=False).set_index("name")
+    cinb.ci_process(encoded(page), "OCR")  # the parent holds a loaded model when the pool forks
+    assert "ocr" in models.loaded()
+    df = cinb.analyze(str(tmp_path), "ocr", workers=2, pool="fork", progress=False).set_index("name")
     assert df.loc["text.png", "ocr_text"] == "\n".join(LINES) and df.loc["text.png", "ocr_count"] == 2
     assert df.loc["zh.jpg", "ocr_text"] == "第二张图片" and df["ocr_count"].dtype == "Int64"
     assert df.loc["blank.png", "ocr_count"] == 0 and np.isnan(df.loc["blank.png", "ocr_confidence"])

