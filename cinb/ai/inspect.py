@@ -38,6 +38,7 @@ import struct
 import numpy as np
 
 from ..errors import FILE_TOO_LARGE, RESOLUTION_TOO_LARGE, UNSUPPORTED_TYPE, CIError
+from ..formats import format_for_extension
 from ..imageinput import ImageInput
 from .endpoints import Answer, Endpoint, register_endpoint
 
@@ -359,9 +360,9 @@ def image_inspect(inp: ImageInput) -> Answer:
                       code=UNSUPPORTED_TYPE)
     claimed = None
     if inp.path is not None:
-        ext = os.path.splitext(inp.path)[1].lstrip(".").lower()
-        claimed = {"jpg": "jpeg", "jpeg": "jpeg", "heic": "heif"}.get(ext, ext) or None
-        claimed = _PIC_TYPES.get(claimed or "", claimed)
+        fmt = format_for_extension(inp.path)
+        ext = os.path.splitext(inp.path)[1].lstrip(".")
+        claimed = _PIC_TYPES.get(fmt.name, fmt.name.upper()) if fmt else (ext or None)
     return Answer(inspect_bytes(data, claimed=claimed, image_format=image_format))
 
 
