@@ -22,8 +22,10 @@ Worker processes are set up by hooks, which libraries register when they are imp
   use the machine's cores once (``n_threads = cores // workers``). OpenCV, the BLAS/OpenMP pools
   that ``threadpoolctl`` finds, and the usual ``*_NUM_THREADS`` variables (for libraries a worker
   loads later) are built in; model runtimes register theirs in their own module.
-- :func:`register_worker_init`: ``fn()`` runs once in each new worker, e.g. to drop a model the
+- :func:`register_worker_init`: ``fn()`` runs once in each new worker, e.g. to forget a model the
   worker inherited from the parent through fork (a model must load after the fork, in the worker).
+- :func:`register_fork_check`: ``fn()`` says why this process must not be forked now (a native
+  runtime whose threads have run); the default pool is then spawn.
 
 The parent's :class:`cinb.settings.Settings` (including :func:`cinb.settings.using` blocks around
 the call) travel with every chunk of rows, so fork and spawn workers see the same settings.
@@ -62,6 +64,7 @@ POOLS = ("inline", "fork", "spawn")
 
 _THREAD_LIMITERS: list[Callable[[int], None]] = []
 _WORKER_INITS: list[Callable[[], None]] = []
+_FORK_CHECKS: list[Callable[[], str | None]] = []
 _worker_threads: int | None = None  # set by _worker_init in a pool worker
 _blas_limits: Any = None  # threadpoolctl's controller, kept alive in a worker
 
@@ -169,6 +172,11 @@ def register_worker_init(fn: Callable[[], None]) -> Callable[[], None]:
     rules as :func:`register_thread_limiter`: module-level for spawn; an exception is printed and the
     worker goes on.
 
+    Forget, do not free: keep a reference to what the worker inherited (a module-level list) instead of
+    letting it be destroyed. Destroying an ONNX Runtime session in a forked worker waits on its thread
+    pool's condition variable, whose threads stayed in the parent: the worker hangs (seen with the OCR
+    model, about one run in seven). A forked worker ends with ``os._exit``, so nothing kept is freed.
+
     Returns
     -------
     callable
@@ -192,6 +200,41 @@ def unregister_worker_init(fn: Callable[[], None]) -> None:
     """Remove a hook added by :func:`register_worker_init` (no error if absent)."""
     with contextlib.suppress(ValueError):
         _WORKER_INITS.remove(fn)
+
+
+def register_fork_check(fn: Callable[[], str | None]) -> Callable[[], str | None]:
+    """Let ``fn()`` veto the fork pool when none was asked for: it runs in the parent before each
+    pooled run and returns a reason (e.g. "an ONNX Runtime session is loaded here") or None.
+
+    With a reason, the default pool is spawn instead of fork: a process whose native thread pools
+    have run must not be forked (a lock one of their threads held is copied locked, and the worker
+    that touches it hangs). An explicit ``pool="fork"`` is still obeyed.
+
+    Returns
+    -------
+    callable
+        ``fn`` (usable as a decorator).
+
+    Examples
+    --------
+    >>> from cinb.parallel import register_fork_check, unregister_fork_check
+    >>> def sessions_loaded():
+    ...     return None  # or "an ONNX Runtime session is loaded in this process"
+    >>> register_fork_check(sessions_loaded) is sessions_loaded
+    True
+    >>> unregister_fork_check(sessions_loaded)
+    """
+    if not callable(fn):
+        raise TypeError(f"register_fork_check takes a function, not {type(fn).__name__}")
+    if fn not in _FORK_CHECKS:
+        _FORK_CHECKS.append(fn)
+    return fn
+
+
+def unregister_fork_check(fn: Callable[[], str | None]) -> None:
+    """Remove a check added by :func:`register_fork_check` (no error if absent)."""
+    with contextlib.suppress(ValueError):
+        _FORK_CHECKS.remove(fn)
 
 
 # -- built-in thread limiters -----------------------------------------------------------------------
@@ -547,7 +590,8 @@ def map_rows(df: Any, fn: RowFn, *, columns: Mapping[str, Any], inputs: Sequence
         pool). Ignored for Dask, where the cluster decides.
     pool : {"inline", "fork", "spawn"}, optional
         Where rows run (see the module docstring). Default: inline for one worker or one row, else
-        :func:`default_pool`, or spawn when ``fork_safe`` is false.
+        :func:`default_pool`, or spawn when ``fork_safe`` is false or a :func:`register_fork_check`
+        check gives a reason.
     fork_safe : bool
         False when ``fn`` uses a library that does not survive fork (torch...): the default pool is
         then spawn, and ``pool="fork"`` is refused.
@@ -679,7 +723,22 @@ def _choose_pool(pool: str | None, fork_safe: bool, workers: int, n: int) -> str
         return "inline"
     if not fork_safe:
         return "spawn"
-    return default_pool()
+    kind = default_pool()
+    if kind == "fork" and any(_fork_unsafe_reasons()):
+        return "spawn"
+    return kind
+
+
+def _fork_unsafe_reasons() -> list[str]:
+    reasons = []
+    for check in list(_FORK_CHECKS):
+        try:
+            reason = check()
+        except Exception:  # noqa: BLE001 - a broken check must not stop the run; forking is then unsafe
+            reason = f"fork check {getattr(check, '__qualname__', check)!r} failed"
+        if reason:
+            reasons.append(str(reason))
+    return reasons
 
 
 def _map_local(fn: RowFn, rows: list[dict], fn_kwargs: Mapping[str, Any], *, workers: int | None,
@@ -863,6 +922,7 @@ def _kill_workers(pool: ProcessPoolExecutor) -> None:
 
 
 __all__ = ["POOLS", "BatchFn", "RowFn", "default_pool", "default_workers", "empty_frame", "format_error",
-           "frame_from_records", "is_dask", "map_rows", "map_values", "register_thread_limiter",
-           "register_worker_init", "resolve_workers", "run_batch", "run_row", "threads_per_worker",
-           "unregister_thread_limiter", "unregister_worker_init", "worker_threads"]
+           "frame_from_records", "is_dask", "map_rows", "map_values", "register_fork_check",
+           "register_thread_limiter", "register_worker_init", "resolve_workers", "run_batch", "run_row",
+           "threads_per_worker", "unregister_fork_check", "unregister_thread_limiter", "unregister_worker_init",
+           "worker_threads"]
