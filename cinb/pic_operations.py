@@ -14,8 +14,9 @@ import posixpath
 from pathlib import Path
 
 from .decode import Source, open_canvas, read_header, read_source
-from .engine import process, write_atomic
+from .engine import process
 from .errors import BAD_PARAMETER, CIError
+from .fileio import write_atomic
 from .info import image_ave, image_info
 from .result import to_xml as _to_xml
 
