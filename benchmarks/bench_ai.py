@@ -19,20 +19,30 @@ QRcode (``bench_qrcode``), against ``zxingcpp.read_barcodes`` on the same decode
 - ``hard``: decode rate on a hard set built here (codes pasted on photos, then rotated, warped,
   shrunk to 1.3-1.8 px per module, noisy, blurred, low contrast, negative, JPEG q8-14), and a
   rotation sweep (every 15 degrees) of QR, Code 128 and EAN-13.
+
+OCR (``bench_ocr``), against rapidocr called directly with the same settings (see the OCR section):
+
+- ``accuracy``: exact lines and character accuracy on rendered pages (fonts x sizes, clean and
+  photographed-looking, turned 90/180/270, scanned book pages), ``--ocr-type`` picks CI's type;
+- ``speed``: ms per page (the two calls alternating) and images/s with 1 and 2 workers over a
+  folder of ``--ocr-pages`` photographed pages; ``--ocr-part accuracy|speed`` runs one half.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import multiprocessing
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
 import time
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -256,8 +266,274 @@ def bench_qrcode(args) -> dict:
     return out
 
 
+# --- OCR -----------------------------------------------------------------------------------------
+#
+# Accuracy: pages rendered from known lines of English and Chinese in cinb's packaged fonts (Arimo,
+# Noto Sans, Noto Sans CJK) and the Debian fonts of _OCR_SYSTEM_FONTS when installed, at several
+# sizes, clean and "photographed" (slight rotation, uneven light, noise, blur, JPEG), pages turned by
+# 90/180/270 degrees, and "scanned book pages" (a paragraph at 18 px in a serif face, grey paper,
+# under a degree of skew, JPEG). A line counts as read when a detected line equals it after
+# normalisation (NFKC, whitespace collapsed, spaces beside CJK characters dropped: the model does not
+# print those consistently); character accuracy is 1 - edit distance / length of each page's text.
+# Speed: ms per page and images/s over a folder of photographed pages with 1 and 2 workers,
+# cinb.analyze(folder, "ocr") beside rapidocr called directly with the same settings and threads per
+# worker (the direct pool is timed from its start, as analyze starts its pool and loads the model).
+
+OCR_ENGLISH = [
+    "The quick brown fox jumps over the lazy dog.", "Invoice No. 2026-0042, total due: $1,299.00",
+    "Please keep this receipt for your records.", "Open daily from 9:00 to 18:30 except holidays",
+    "Tencent Cloud Infinite processes images on the fly.", "Order #A7731 shipped to Room 1204, Tower B",
+    "Fresh coffee, tea and pastries served all day", "Warning: do not leave bags unattended.",
+    "Meeting moved to Thursday, 14 May at 3 pm", "Battery level 87% - charging complete in 25 min",
+    "Visit our website for terms and conditions.", "Flight CA1831 boards at gate 27 (Terminal 3)",
+]
+OCR_CHINESE = [
+    "数据万象提供图片处理服务", "请妥善保管您的购物小票", "营业时间为每天九点至十八点", "本店所有商品均支持七天无理由退货",
+    "会议改到周四下午三点举行", "北京市海淀区中关村大街一号", "今天天气晴朗，适合外出游玩。", "订单已发货，预计明天送达",
+    "禁止吸烟，违者罚款两百元", "欢迎使用腾讯云对象存储", "图片压缩后体积减少了百分之六十", "请在黄线外排队等候",
+]
+OCR_BOOK = {
+    "en": ("It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of "
+           "foolishness, it was the epoch of belief, it was the epoch of incredulity, it was the season of Light, "
+           "it was the season of Darkness, it was the spring of hope, it was the winter of despair, we had "
+           "everything before us, we had nothing before us, we were all going direct to Heaven, we were all "
+           "going direct the other way."),
+    "zh": ("天下大势，分久必合，合久必分。周末七国分争，并入于秦。及秦灭之后，楚、汉分争，又并入于汉。汉朝自高祖斩白蛇"
+           "而起义，一统天下，后来光武中兴，传至献帝，遂分为三国。推其致乱之由，殆始于桓、灵二帝。桓帝禁锢善类，崇信"
+           "宦官。及桓帝崩，灵帝即位，大将军窦武、太傅陈蕃共相辅佐。"),
+}
+
+#: Debian fonts used when installed (fonts-liberation, fonts-dejavu-core, fonts-arphic-uming,
+#: fonts-arphic-ukai, fonts-wqy-zenhei): (name, file, face index).
+_OCR_SYSTEM_FONTS = {
+    "en": [("Liberation Serif", "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf", 0),
+           ("DejaVu Sans", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 0)],
+    "zh": [("AR PL UMing", "/usr/share/fonts/truetype/arphic/uming.ttc", 0),
+           ("AR PL UKai", "/usr/share/fonts/truetype/arphic/ukai.ttc", 0),
+           ("WenQuanYi Zen Hei", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0)],
+}
+_CJK = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
+
+
+def _ocr_fonts(script: str) -> list:
+    """(name, font) per font for a script: cinb's packaged fonts, then Debian's when present."""
+    from cinb.watermark.fonts import font_spec  # noqa: PLC0415
+
+    out = ([("Noto Sans CJK", font_spec("simhei"))] if script == "zh"
+           else [("Arimo", font_spec("arial")), ("Noto Sans", font_spec("tahoma"))])
+    return out + [(n, (p, i)) for n, p, i in _OCR_SYSTEM_FONTS[script] if os.path.exists(p)]
+
+
+def _ocr_font(font, size: int):
+    from PIL import ImageFont  # noqa: PLC0415
+
+    return ImageFont.truetype(font[0], size, index=font[1]) if isinstance(font, tuple) else font.load(size)
+
+
+def ocr_normalise(text: str) -> str:
+    """NFKC, whitespace collapsed, no space beside a CJK character."""
+    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
+    return re.sub(rf"\s*([{_CJK}])\s*", r"\1", text)
+
+
+def _edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def ocr_render(lines: list[str], font, size: int, width: int = 900, paper=(255, 255, 255)) -> Image.Image:
+    """Lines of black text on paper, left-aligned, 1.8 line spacing."""
+    from PIL import ImageDraw  # noqa: PLC0415
+
+    f, step = _ocr_font(font, size), int(size * 1.8)
+    img = Image.new("RGB", (width, 2 * size + step * len(lines)), paper)
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(lines):
+        draw.text((size, size + i * step), line, fill=(20, 20, 20), font=f)
+    return img
+
+
+def ocr_photographed(img: Image.Image, rng: random.Random, *, angle=(1.0, 3.0), blur=(0.6, 1.1),
+                     quality=(55, 75), light=0.82) -> Image.Image:
+    """A phone photo (or a scan) of a printed page, roughly: rotation, uneven light, noise, blur, JPEG."""
+    from PIL import ImageFilter  # noqa: PLC0415
+
+    out = img.rotate(rng.choice([-1, 1]) * rng.uniform(*angle), resample=Image.Resampling.BICUBIC, expand=True,
+                     fillcolor=img.getpixel((0, 0)))
+    a = np.asarray(out).astype(np.float32)
+    h, w = a.shape[:2]
+    a = (a * 0.93 + 10) * (np.linspace(light, 1.0, w)[None, :, None] * np.linspace(0.92, 1.0, h)[:, None, None])
+    a += np.random.default_rng(rng.randrange(1 << 30)).normal(0, 4, a.shape)
+    out = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(*blur)))
+    buf = io.BytesIO()
+    out.save(buf, "JPEG", quality=rng.randint(*quality))
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+def _wrap(text: str, script: str) -> list[str]:
+    if script == "zh":
+        lines = [text[i:i + 22] for i in range(0, len(text), 22)]
+        return lines[:-2] + [lines[-2] + lines[-1]] if len(lines) > 1 and len(lines[-1]) < 4 else lines
+    lines, cur = [], ""
+    for word in text.split():
+        if len(cur) + len(word) + 1 > 62:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = f"{cur} {word}".strip()
+    return lines + [cur]
+
+
+def ocr_accuracy_set(seed: int = 7):
+    """Yield (set, label, image, lines): font x size x {clean, photo}, turned pages, book pages."""
+    rng = random.Random(seed)
+    for script, corpus, sizes in (("en", OCR_ENGLISH, (16, 22, 32)), ("zh", OCR_CHINESE, (18, 24, 32))):
+        fonts = _ocr_fonts(script)
+        for fname, font in fonts:
+            for size in sizes:
+                lines = rng.sample(corpus, 5)
+                page = ocr_render(lines, font, size)
+                yield f"{script} clean", f"{fname} {size}px", page, lines
+                yield f"{script} photo", f"{fname} {size}px", ocr_photographed(page, rng), lines
+        for turn in (90, 180, 270):
+            lines = rng.sample(corpus, 5)
+            page = ocr_render(lines, fonts[turn // 90 % len(fonts)][1], 24)
+            yield f"{script} turned", f"{turn} deg", page.rotate(-turn, expand=True), lines
+        serif = [f for f in fonts if f[0] in ("Liberation Serif", "AR PL UMing")] or fonts[:1]
+        for (fname, font), size in itertools.product(serif, (16, 20)):
+            lines = _wrap(OCR_BOOK[script], script)
+            page = ocr_render(lines, font, size, width=(40 if script == "en" else 26) * size, paper=(236, 232, 220))
+            yield f"{script} book scan", f"{fname} {size}px", ocr_photographed(
+                page, rng, angle=(0.2, 1.0), blur=(0.3, 0.6), quality=(75, 85), light=0.9), lines
+
+
+def _ocr_score(got: list[str], want: list[str]) -> tuple[int, float]:
+    pool = [ocr_normalise(t) for t in got]
+    exact = 0
+    for line in want:
+        if ocr_normalise(line) in pool:
+            pool.remove(ocr_normalise(line))
+            exact += 1
+    want_text, got_text = "".join(map(ocr_normalise, want)), "".join(map(ocr_normalise, got))
+    return exact, 1.0 - _edit_distance(got_text, want_text) / max(1, len(want_text))
+
+
+def ocr_accuracy(kind: str = "general") -> dict:
+    sets: dict = {}
+    misses = []
+    for name, label, img, lines in ocr_accuracy_set():
+        t = time.perf_counter()
+        got = [d["DetectedText"] for d in cinb.ci_process(img, "OCR", type=kind).json["TextDetections"]]
+        seconds = time.perf_counter() - t
+        exact, chars = _ocr_score(got, lines)
+        row = sets.setdefault(name, {"pages": 0, "lines": 0, "exact": 0, "chars": [], "s": []})
+        row["pages"] += 1
+        row["lines"] += len(lines)
+        row["exact"] += exact
+        row["chars"].append(chars)
+        row["s"].append(seconds)
+        if exact < len(lines):
+            norm = set(map(ocr_normalise, got))
+            misses.append({"set": name, "page": label, "missed": [w for w in lines if ocr_normalise(w) not in norm],
+                           "read": got})
+    out = {name: {"pages": r["pages"], "lines_exact": f"{r['exact']}/{r['lines']}",
+                  "lines_exact_pct": round(100 * r["exact"] / r["lines"], 1),
+                  "char_accuracy_pct": round(100 * float(np.mean(r["chars"])), 2),
+                  "s_per_page": round(float(np.mean(r["s"])), 2)} for name, r in sets.items()}
+    exact, lines = sum(r["exact"] for r in sets.values()), sum(r["lines"] for r in sets.values())
+    out["all"] = {"lines_exact": f"{exact}/{lines}", "lines_exact_pct": round(100 * exact / lines, 1)}
+    out["misses"] = misses
+    return out
+
+
+_OCR_DIRECT = None
+
+
+def _ocr_direct_init(threads: int) -> None:
+    """rapidocr alone, with the settings cinb's type=general uses."""
+    global _OCR_DIRECT
+    from cinb.ai import models  # noqa: PLC0415
+    from cinb.ai.ocr import MODEL_FILES, TYPES, _package_dir  # noqa: PLC0415
+
+    models.onnxruntime()  # telemetry off, as for cinb
+    from rapidocr import RapidOCR  # noqa: PLC0415
+
+    root = _package_dir()
+    _OCR_DIRECT = RapidOCR(params={
+        "Global.log_level": "critical", "Det.model_path": str(root / MODEL_FILES[0]),
+        "Rec.model_path": str(root / MODEL_FILES[1]), "Cls.model_path": str(root / MODEL_FILES[2]),
+        "EngineConfig.onnxruntime.intra_op_num_threads": threads, "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        "Det.limit_type": "max", "Det.limit_side_len": TYPES["general"].det_side})
+
+
+def _ocr_direct_read(path) -> int:
+    img = np.ascontiguousarray(np.asarray(Image.open(path).convert("RGB"))[:, :, ::-1])
+    return len(_OCR_DIRECT(img).txts or ())
+
+
+def ocr_speed(pages: int, repeat: int) -> dict:
+    from cinb.parallel import default_workers  # noqa: PLC0415
+
+    rng = random.Random(3)
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i in range(pages):
+            script, corpus = (("en", OCR_ENGLISH), ("zh", OCR_CHINESE))[i % 2]
+            page = ocr_render(rng.sample(corpus, 6), _ocr_fonts(script)[0][1], 24)
+            paths.append(os.path.join(tmp, f"page{i:02d}.jpg"))
+            ocr_photographed(page, rng).save(paths[-1], quality=85)
+        cores = default_workers()
+        _ocr_direct_init(cores)
+        cinb.ci_process(paths[0], "OCR")  # both models loaded in this process before timing
+        _ocr_direct_read(paths[0])
+        direct, ours = [], []
+        for p in paths:  # latency: the two calls alternate on each page
+            direct.append(_median_ms(lambda p=p: _ocr_direct_read(p), repeat))
+            ours.append(_median_ms(lambda p=p: cinb.ci_process(p, "OCR"), repeat))
+        out["latency"] = {"pages": pages, "direct_ms_median": round(statistics.median(direct)),
+                          "cinb_ms_median": round(statistics.median(ours)),
+                          "overhead_pct": round(100 * (sum(ours) / sum(direct) - 1), 1)}
+        for workers in (1, 2):
+            ours_s = direct_s = float("inf")
+            for _ in range(repeat):
+                t = time.perf_counter()
+                df = cinb.analyze(tmp, "ocr", workers=workers, progress=False)
+                ours_s = min(ours_s, time.perf_counter() - t)
+                t = time.perf_counter()
+                if workers == 1:
+                    [_ocr_direct_read(p) for p in paths]
+                else:
+                    with multiprocessing.get_context("fork").Pool(
+                            workers, initializer=_ocr_direct_init, initargs=(max(1, cores // workers),)) as pool:
+                        pool.map(_ocr_direct_read, paths, chunksize=1)
+                direct_s = min(direct_s, time.perf_counter() - t)
+            out[f"throughput_{workers}w"] = {"direct_img_s": round(pages / direct_s, 2),
+                                             "cinb_img_s": round(pages / ours_s, 2),
+                                             "overhead_pct": round(100 * (ours_s / direct_s - 1), 1),
+                                             "lines_cinb": int(df["ocr_count"].sum())}
+    return out
+
+
+def bench_ocr(args) -> dict:
+    import rapidocr  # noqa: PLC0415
+
+    out: dict = {"endpoint": "OCR", "rapidocr": rapidocr.__version__ if hasattr(rapidocr, "__version__") else
+                 __import__("importlib.metadata").metadata.version("rapidocr")}
+    if args.ocr_part in ("all", "accuracy"):
+        out["accuracy"] = ocr_accuracy(args.ocr_type)
+    if args.ocr_part in ("all", "speed"):
+        out["speed"] = ocr_speed(args.ocr_pages, args.repeat)
+    return out
+
+
 #: One benchmark function per endpoint analysis name.
-BENCHES = {"qrcode": bench_qrcode}
+BENCHES = {"qrcode": bench_qrcode, "ocr": bench_ocr}
 
 
 def main(argv=None) -> int:
@@ -266,6 +542,9 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs per image for latencies (median)")
     ap.add_argument("--images", type=int, default=40, help="images in the generated folder")
     ap.add_argument("--per-attack", type=int, default=12, help="QR hard set: images per kind of damage")
+    ap.add_argument("--ocr-part", default="all", choices=("all", "accuracy", "speed"), help="OCR: which figures")
+    ap.add_argument("--ocr-type", default="general", help="OCR: CI's type for the accuracy set")
+    ap.add_argument("--ocr-pages", type=int, default=12, help="OCR: pages in the speed folder")
     args = ap.parse_args(argv)
     for name in args.endpoints.split(","):
         before = _load()
