@@ -79,7 +79,7 @@ def as_cierror(exc: BaseException, label: str | None = None) -> CIError:
     >>> str(as_cierror(FileNotFoundError(2, "No such file", "gone.jpg")))
     'no such file: gone.jpg (X-ErrNo -113)'
     >>> str(as_cierror(TypeError("bad operand"), "a.tif"))
-    'a.tif: cannot decode (TypeError: bad operand) (X-ErrNo -443)'
+    'a.tif: TypeError: bad operand (X-ErrNo -443)'
     """
     if isinstance(exc, CIError):
         return exc
@@ -91,8 +91,7 @@ def as_cierror(exc: BaseException, label: str | None = None) -> CIError:
         return CIError(f"cannot read {exc.filename or label}: {exc.strerror or exc}", code=UNSUPPORTED_TYPE,
                        token=label)
     text = str(exc) or type(exc).__name__
-    return CIError(f"{label or 'input'}: cannot decode ({type(exc).__name__}: {text})", code=CORRUPT_IMAGE,
-                   token=label)
+    return CIError(f"{label or 'input'}: {type(exc).__name__}: {text}", code=CORRUPT_IMAGE, token=label)
 
 
 def _rebuild(message: str, code: int, token: str | None, cls: type = CIError) -> CIError:

@@ -135,7 +135,7 @@ def analyze_row(row: dict, *, plan: list[tuple[Analysis, dict]]) -> dict:
         try:
             out.update(analysis.run(ctx, **opts))
         except Exception as exc:  # noqa: BLE001 - one analysis failing leaves the others' columns
-            _add_error(errors, exc)
+            _add_error(errors, exc, ctx.label)
     out["error"] = "; ".join(errors) or None
     return out
 
@@ -166,7 +166,7 @@ def analyze_batch(rows: list[dict], *, plan: list[tuple[Analysis, dict]]) -> lis
                     raise value
                 outs[i].update(value)
             except Exception as exc:  # noqa: BLE001 - one analysis failing leaves the others' columns
-                _add_error(errors[i], exc)
+                _add_error(errors[i], exc, ctx.label)
     for out, errs in zip(outs, errors, strict=True):
         out["error"] = "; ".join(errs) or None
     return outs
@@ -182,8 +182,8 @@ def _try_batch(analysis: Analysis, contexts: list[ImageContext], opts: dict) -> 
     return results if len(results) == len(contexts) else None
 
 
-def _add_error(errors: list[str], exc: BaseException) -> None:
-    message = format_error(as_cierror(exc))  # every error cell carries a CI code (issue 12)
+def _add_error(errors: list[str], exc: BaseException, label: str) -> None:
+    message = format_error(as_cierror(exc, label))  # every error cell carries a CI code (issue 12)
     if message not in errors:
         errors.append(message)
 
