@@ -1,14 +1,15 @@
 """Per-image quality signals: sharpness/blur, brightness, entropy, colourfulness, grayscale.
 
+The sharpness and colourfulness measures are shared with ``AssessQuality`` (:mod:`cinb.ai.quality`).
 All are computed on the shared 512 px working image, so their values do not depend on the file's
 resolution (a 12 Mpx photo and its 2 Mpx copy score alike).
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
+from cinb.ai.quality import colourfulness, laplacian_variance
 from cinb.collection.analyses.context import ImageContext
 from cinb.collection.analyses.registry import register_analysis
 
@@ -28,7 +29,7 @@ def sharpness(ctx: ImageContext, *, blurry_below: float = 50.0) -> dict:
     >>> sharpness(ImageContext(p))["blurry"]
     True
     """
-    value = float(cv2.Laplacian(ctx.gray(), cv2.CV_32F).var())
+    value = laplacian_variance(ctx.gray())
     return {"sharpness": value, "blurry": value < blurry_below}
 
 
@@ -79,10 +80,7 @@ def colorfulness(ctx: ImageContext) -> dict:
     >>> colorfulness(ImageContext(p))
     {'colorfulness': 0.0}
     """
-    a = ctx.rgb().astype(np.float32)
-    rg = a[..., 0] - a[..., 1]
-    yb = 0.5 * (a[..., 0] + a[..., 1]) - a[..., 2]
-    value = float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+    value = colourfulness(ctx.rgb())
     return {"colorfulness": round(value, 4)}
 
 

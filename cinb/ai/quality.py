@@ -1,0 +1,567 @@
+"""``AssessQuality``: no-reference image quality, CI's flags and its three 0-100 scores (spec §19.3).
+
+CI answers ``LongImage``, ``BlackAndWhite``, ``SmallImage``, ``BigImage``, ``PureImage`` (booleans)
+and ``ClarityScore``, ``AestheticScore``, ``LowQualityScore`` (integers 0-100). Its request takes
+three switches (Go SDK ``ImageQualityOptions``): ``enable_clarity``, ``enable_aesthetics`` and
+``enable_lowquality``; cinb computes a score only when its switch is on (all on by default) and
+answers 0 for a switched-off one, as CI's documentation says of every field of a small image.
+
+What the scores are made of (all measured on the upright 512 px working image, so a 12 Mpx photo
+and its 2 Mpx copy score alike):
+
+- **BRISQUE** (Mittal, Moorthy & Bovik 2012): 36 natural-scene statistics of the normalised luma
+  (MSCN coefficients and their pairwise products, two scales) fed to the support-vector regressor
+  OpenCV ships as ``brisque_model_live.yml`` / ``brisque_range_live.yml`` (trained on the LIVE
+  database; Debian package ``opencv-data``). The features are computed here in numpy exactly as
+  opencv_contrib's ``quality::QualityBRISQUE`` does, the SVM runs in plain ``cv2.ml``. 0 is pristine,
+  about 100 very distorted.
+- **sharpness**: the blur effect of Crete-Roffet et al. (2007): how much of the luma's local variation
+  survives a further 9-tap box blur (content-independent, 0 sharp to 1 flat), and the variance
+  of the Laplacian (:func:`laplacian_variance`, the collection's ``sharpness`` analysis);
+- **noise**: Donoho's robust estimate, the median absolute Haar diagonal detail / 0.6745 (edges
+  barely move a median);
+- **JPEG blockiness**: the mean luma step across the 8 x 8 block grid over the mean step inside
+  blocks, measured on the decode before any resize (1.0 without blocking);
+- **exposure**: clipped shadows and highlights and the distance of the mean luma from mid-grey;
+- **colourfulness** (Hasler & Suesstrunk 2003, :func:`colourfulness`) and **contrast** (luma
+  standard deviation), for the aesthetic heuristic.
+
+``ClarityScore`` ("clear" above 50, as CI says) is a calibrated soft minimum of a sharpness
+score, a noise score, a compression score, an exposure score and the BRISQUE score: one bad
+property is enough to make a picture unclear, and the worst one dominates. ``LowQualityScore``
+is CI's low-quality measure: how likely the picture is to be of low quality (higher is worse;
+CI's example answer is a clear picture, clarity 89, with 40). ``AestheticScore`` is a **heuristic**, not a trained
+aesthetic model (none ships offline): technical quality (the clarity above), exposure, contrast,
+colourfulness and a rule-of-thirds placement of the most detailed region. It ranks a dull, grey,
+flat or badly exposed picture below a crisp, colourful, well-lit one; it knows nothing of subject,
+emotion, taste or composition beyond that.
+
+The constants in :data:`CALIBRATION` were fitted on the even-numbered photos of
+``benchmarks/natural.py`` (19 whole camera photographs) and the colour photos in
+``datasets/sources``, with blur, JPEG and noise distortions at five levels each; the
+odd-numbered natural photos are kept for the benchmark (``benchmarks/bench_quality.py``).
+
+The flags follow CI's definitions: LongImage when the aspect ratio is >= 3 or <= 1/3,
+BlackAndWhite when the three channels are equal (a grey image, not a "black and white photo"),
+SmallImage when the long side is < 179 px (then every other field is 0 or false, as CI does),
+BigImage when the short side is > 1000 px, PureImage for a solid colour or near-empty picture.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import CONFIGURATION_MISSING, FILE_TOO_LARGE, CIError
+from ..imageinput import WORK_SIZE, ImageInput
+from . import models
+from .endpoints import Answer, Endpoint, bool_param, register_endpoint
+
+#: Where Debian's ``opencv-data`` (and OpenCV source installs) put the BRISQUE model files.
+BRISQUE_DIRS: tuple[str, ...] = ("/usr/share/opencv4/quality", "/usr/local/share/opencv4/quality",
+                                 "/usr/share/opencv/quality", "/usr/local/share/opencv/quality")
+BRISQUE_FILES = ("brisque_model_live.yml", "brisque_range_live.yml")
+
+#: CI: "the downloaded image after Base64 encoding must not exceed 4 MB".
+MAX_BASE64_BYTES = 4 * 1024 * 1024
+#: CI's flag thresholds (spec §19.3).
+SMALL_LONG_SIDE = 179
+BIG_SHORT_SIDE = 1000
+LONG_RATIO = 3.0
+
+
+# --- shared measures (the collection's quality analyses use these too) ----------------------------
+
+
+def laplacian_variance(gray: np.ndarray) -> float:
+    """Variance of the Laplacian of a float32 luma image (0-255): high for sharp, detailed pictures.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.ai.quality import laplacian_variance
+    >>> laplacian_variance(np.full((20, 20), 128, np.float32))
+    0.0
+    """
+    return float(cv2.Laplacian(gray, cv2.CV_32F).var())
+
+
+def colourfulness(rgb: np.ndarray) -> float:
+    """Hasler & Suesstrunk (2003) colourfulness of an RGB array: 0 grey, ~15 slightly, ~60+ very colourful.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.ai.quality import colourfulness
+    >>> colourfulness(np.full((4, 4, 3), 90, np.uint8))
+    0.0
+    """
+    a = rgb.astype(np.float32)
+    rg = a[..., 0] - a[..., 1]
+    yb = 0.5 * (a[..., 0] + a[..., 1]) - a[..., 2]
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def blur_effect(gray: np.ndarray, h_size: int = 9) -> float:
+    """Crete-Roffet et al. (2007) blur effect: 0 for a sharp picture, towards 1 for a blurred or flat one.
+
+    The luma is blurred again with a ``h_size`` box along each axis; a sharp picture loses much of
+    its local variation, an already blurred one little. The larger of the two axes' ratios is kept.
+
+    Examples
+    --------
+    >>> import numpy as np, cv2
+    >>> from cinb.ai.quality import blur_effect
+    >>> noise = np.random.default_rng(0).uniform(0, 255, (128, 128)).astype(np.float32)
+    >>> blur_effect(noise) < blur_effect(cv2.GaussianBlur(noise, (0, 0), 3))
+    True
+    """
+    g = gray.astype(np.float32)
+    out = []
+    for axis in (0, 1):
+        ksize = (1, h_size) if axis == 1 else (h_size, 1)
+        blurred = cv2.blur(g, ksize, borderType=cv2.BORDER_REFLECT)
+        d_sharp = np.abs(np.diff(g, axis=axis))
+        d_blur = np.abs(np.diff(blurred, axis=axis))
+        s_sharp = float(d_sharp.sum())
+        lost = float(np.maximum(0.0, d_sharp - d_blur).sum())
+        out.append((s_sharp - lost) / s_sharp if s_sharp > 0 else 1.0)
+    return max(out)
+
+
+def noise_sigma(gray: np.ndarray) -> float:
+    """Donoho's robust noise estimate (8-bit units): median |Haar diagonal detail| / 0.6745.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.ai.quality import noise_sigma
+    >>> rng = np.random.default_rng(0)
+    >>> flat = np.full((256, 256), 120, np.float32)
+    >>> round(noise_sigma(flat + rng.normal(0, 10, flat.shape).astype(np.float32)))
+    10
+    """
+    g = gray.astype(np.float32)
+    h, w = (g.shape[0] // 2) * 2, (g.shape[1] // 2) * 2
+    g = g[:h, :w]
+    hh = (g[0::2, 0::2] - g[0::2, 1::2] - g[1::2, 0::2] + g[1::2, 1::2]) / 2.0
+    return float(np.median(np.abs(hh)) / 0.6745)
+
+
+def blockiness(gray: np.ndarray, period: int = 8) -> float:
+    """Mean luma step across a ``period`` px block grid over the mean step inside blocks (1.0: none).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.ai.quality import blockiness
+    >>> tiles = np.kron(np.random.default_rng(0).uniform(0, 255, (16, 16)), np.ones((8, 8)))
+    >>> smooth = np.add.outer(np.arange(128.0), np.arange(128.0))
+    >>> blockiness(tiles + smooth) > 5 > blockiness(smooth) - 4
+    True
+    """
+    g = gray.astype(np.float32)
+    ratios = []
+    for axis in (0, 1):
+        d = np.abs(np.diff(g, axis=axis))
+        d = d.mean(axis=1 - axis)  # mean step between consecutive rows/columns
+        n = d.shape[0]
+        if n < 2 * period:
+            return 1.0
+        idx = np.arange(n)
+        at_edge = (idx % period) == period - 1
+        inside = d[~at_edge].mean()
+        ratios.append(float(d[at_edge].mean() / inside) if inside > 1e-6 else 1.0)
+    return float(np.mean(ratios))
+
+
+# --- BRISQUE -----------------------------------------------------------------------------------------
+
+_GAMMAS = np.arange(0.2, 10.0, 0.001)
+_R_GAMMA = np.array([math.gamma(2 / g) ** 2 / (math.gamma(1 / g) * math.gamma(3 / g)) for g in _GAMMAS])
+
+
+def _aggd(x: np.ndarray) -> tuple[float, float, float]:
+    """Asymmetric generalised Gaussian fit (OpenCV's ``AGGDfit``): (gamma, left sigma, right sigma)."""
+    neg = np.minimum(x, 0.0)
+    pos = np.maximum(x, 0.0)
+    negsq = float(np.dot(neg.ravel(), neg.ravel()))
+    possq = float(np.dot(pos.ravel(), pos.ravel()))
+    nneg = int(np.count_nonzero(neg))
+    npos = int(np.count_nonzero(pos))
+    lsigma = math.sqrt(negsq / nneg) if nneg else 0.0
+    rsigma = math.sqrt(possq / npos) if npos else 0.0
+    if lsigma == 0 or rsigma == 0:
+        return 0.2, lsigma, rsigma
+    gammahat = lsigma / rsigma
+    total = x.size
+    rhat = ((float(pos.sum()) - float(neg.sum())) / total) ** 2 / ((negsq + possq) / total)
+    rhatnorm = rhat * (gammahat ** 3 + 1) * (gammahat + 1) / (gammahat ** 2 + 1) ** 2
+    # OpenCV scans gamma upwards and stops where |r(gamma) - rhatnorm| starts growing: r is
+    # increasing, so that is the first grid point nearest rhatnorm.
+    diff = np.abs(_R_GAMMA - rhatnorm)
+    rising = np.flatnonzero(diff[1:] > diff[:-1])
+    best = int(rising[0]) if rising.size else len(_GAMMAS) - 1
+    return float(_GAMMAS[best]), lsigma, rsigma
+
+
+def brisque_features(gray01: np.ndarray) -> np.ndarray:
+    """The 36 BRISQUE features of a float64 luma image scaled to 0-1 (opencv_contrib's recipe).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.ai.quality import brisque_features
+    >>> brisque_features(np.random.default_rng(0).uniform(0, 1, (96, 128))).shape
+    (36,)
+    """
+    feats: list[float] = []
+    img = gray01.astype(np.float64)
+    for scale in (1, 2):
+        if scale == 2:
+            img = cv2.resize(gray01.astype(np.float64), (gray01.shape[1] // 2, gray01.shape[0] // 2),
+                             interpolation=cv2.INTER_CUBIC)
+        mu = cv2.GaussianBlur(img, (7, 7), 7 / 6, borderType=cv2.BORDER_REPLICATE)
+        sigma = cv2.GaussianBlur(img * img, (7, 7), 7 / 6, borderType=cv2.BORDER_REPLICATE) - mu * mu
+        sigma = np.sqrt(np.maximum(sigma, 0)) + 1 / 255
+        mscn = (img - mu) / sigma
+        gamma, ls, rs = _aggd(mscn)
+        feats += [gamma, (ls * ls + rs * rs) / 2]
+        for dy, dx in ((0, 1), (1, 0), (1, 1), (-1, 1)):
+            shifted = np.zeros_like(mscn)
+            h, w = mscn.shape
+            ys, yd = (slice(dy, h), slice(0, h - dy)) if dy >= 0 else (slice(0, h + dy), slice(-dy, h))
+            shifted[yd, 0:w - dx] = mscn[ys, dx:w]
+            gamma, ls, rs = _aggd(mscn * shifted)
+            const = math.sqrt(math.gamma(1 / gamma)) / math.sqrt(math.gamma(3 / gamma))
+            mean = (rs - ls) * (math.gamma(2 / gamma) / math.gamma(1 / gamma)) * const
+            feats += [gamma, mean, ls * ls, rs * rs]
+    return np.asarray(feats, dtype=np.float64)
+
+
+@dataclass
+class Brisque:
+    """OpenCV's BRISQUE regressor: the SVM and the feature ranges it was trained with."""
+
+    svm: object
+    low: np.ndarray
+    high: np.ndarray
+
+    def score(self, gray01: np.ndarray) -> float:
+        """BRISQUE score: about 0 pristine to 100 very distorted (may leave that range slightly)."""
+        f = brisque_features(gray01)
+        scaled = -1 + 2 * (f - self.low) / (self.high - self.low)
+        _, out = self.svm.predict(scaled.astype(np.float32).reshape(1, -1))
+        return float(out[0, 0])
+
+
+def brisque_dir() -> Path | None:
+    """The folder holding the BRISQUE model files, or None when ``opencv-data`` is not installed."""
+    for folder in BRISQUE_DIRS:
+        if all(os.path.isfile(os.path.join(folder, f)) for f in BRISQUE_FILES):
+            return Path(folder)
+    return None
+
+
+def _load_brisque(threads: int) -> Brisque:
+    folder = brisque_dir()
+    if folder is None:
+        raise CIError("AssessQuality needs OpenCV's BRISQUE model files (brisque_model_live.yml, "
+                      "brisque_range_live.yml): apt-get install opencv-data (looked in "
+                      + ", ".join(BRISQUE_DIRS) + ")", code=CONFIGURATION_MISSING, token="opencv-data")
+    cv2.setNumThreads(max(1, threads))
+    svm = cv2.ml.SVM_load(str(folder / BRISQUE_FILES[0]))
+    fs = cv2.FileStorage(str(folder / BRISQUE_FILES[1]), cv2.FILE_STORAGE_READ)
+    ranges = fs.getNode("range").mat().astype(np.float64)
+    fs.release()
+    return Brisque(svm, ranges[0], ranges[1])
+
+
+def _brisque_files() -> tuple[str, ...]:
+    folder = brisque_dir() or Path(BRISQUE_DIRS[0])
+    return tuple(str(folder / f) for f in BRISQUE_FILES)
+
+
+models.register_model(models.Model(
+    "brisque", "BRISQUE no-reference quality (SVR trained on LIVE)", "opencv-python-headless", "cv2",
+    "Apache-2.0 (OpenCV); model files from opencv_contrib via Debian opencv-data (Apache-2.0)",
+    load=_load_brisque, files=_brisque_files()))
+
+
+# --- measuring one picture ------------------------------------------------------------------------
+
+
+def _grid_luma(inp: ImageInput) -> tuple[np.ndarray, int]:
+    """The luma of the decode before any resize, and its JPEG block period in pixels (8 at full size,
+    4 after a 1/2 shrink-on-load); orientation does not matter to a measure taken along both axes."""
+    header = inp.header()
+    canvas = inp.canvas(WORK_SIZE) if header.format == "jpeg" else inp.canvas(None)
+    frame = canvas.frames[0]
+    period = round(8 * frame.width / header.width) if header.width else 8
+    if max(frame.size) > 4 * WORK_SIZE:  # a large PNG: the centre is enough and 16x cheaper
+        cx, cy = frame.width // 2, frame.height // 2
+        box = (cx - WORK_SIZE, cy - WORK_SIZE, cx + WORK_SIZE, cy + WORK_SIZE)
+        frame = frame.crop(tuple(max(0, v) for v in box))
+    return np.asarray(frame.convert("L"), dtype=np.float32), period
+
+
+def measure(inp: ImageInput, *, with_brisque: bool = True) -> dict:
+    """Raw no-reference measures of one picture (the inputs of the scores).
+
+    Returns
+    -------
+    dict
+        ``brisque`` (0 pristine - 100), ``blur`` (Crete-Roffet, 0-1), ``laplacian``, ``noise``
+        (8-bit sigma), ``blockiness`` (1.0 none), ``mean``/``std`` of the luma, ``dark``/``bright``
+        (fractions clipped near 0 / 255), ``colourfulness``, ``thirds`` (0-1, detail near the
+        rule-of-thirds points).
+    """
+    gray = inp.gray(WORK_SIZE)
+    rgb = inp.rgb(WORK_SIZE)
+    grid, period = _grid_luma(inp)
+    out = {
+        "brisque": models.get("brisque").score(gray.astype(np.float64) / 255.0) if with_brisque else float("nan"),
+        "blur": blur_effect(gray),
+        "laplacian": laplacian_variance(gray),
+        "noise": noise_sigma(gray),
+        "blockiness": blockiness(grid, period) if period >= 2 else 1.0,
+        "mean": float(gray.mean()),
+        "std": float(gray.std()),
+        "dark": float((gray < 8).mean()),
+        "bright": float((gray > 247).mean()),
+        "colourfulness": colourfulness(rgb),
+        "thirds": thirds(gray),
+    }
+    return out
+
+
+def thirds(gray: np.ndarray) -> float:
+    """How much of the picture's detail lies near its rule-of-thirds lines rather than dead centre or
+    at the edges, 0-1: a saliency-ish placement measure from the local gradient energy."""
+    g = cv2.resize(gray, (64, 64), interpolation=cv2.INTER_AREA)
+    energy = np.abs(cv2.Laplacian(g, cv2.CV_32F, ksize=3))
+    energy = cv2.GaussianBlur(energy, (0, 0), 3)
+    total = float(energy.sum())
+    if total <= 1e-6:
+        return 0.0
+    coords = (np.arange(64) + 0.5) / 64
+    # Weight: near 1 on the thirds lines, falling off over ~1/8 of the frame.
+    line = np.maximum(np.exp(-((coords - 1 / 3) / 0.12) ** 2), np.exp(-((coords - 2 / 3) / 0.12) ** 2))
+    weight = np.maximum.outer(line, line)
+    return float((energy * weight).sum() / total)
+
+
+# --- from measures to CI's scores -----------------------------------------------------------------
+
+#: Fitted on the calibration photos (see the module notes); ``benchmarks/bench_quality.py`` checks
+#: them on photos they never saw.
+CALIBRATION = {
+    # sharp vs blurred (logistic fit of originals and sigma <= 0.5 blur against sigma >= 3 blur,
+    # rescaled so 0 is the boundary and one unit is about a twelfth of the spread)
+    "sharp_laplacian": 72.0 / 12, "sharp_blur": -136.0 / 12, "sharp_bias": -8.5 / 12,
+    # noise sigma (8-bit, at 512 px) where clarity would be 50 by noise alone, and the log width
+    "noise_mid": 4.0, "noise_width": 0.3,
+    # blockiness where clarity would be 50 by compression alone, and the log width
+    "block_mid": 2.0, "block_width": 0.12,
+    # BRISQUE where clarity would be 50 by it alone, and the width (weak: BRISQUE scores fog,
+    # night and soft backgrounds of pristine photos up to 80)
+    "brisque_mid": 110.0, "brisque_width": 10.0,
+    # clipped shadows + highlights where clarity would be 50 by exposure alone
+    "clip_mid": 0.45, "clip_width": 0.08,
+    # the soft penalty: z = top - sum(softplus(k * (margin - t)) / k)
+    "top": 3.0, "margin": 3.0, "k": 2.0,
+}
+
+
+def _softplus(x: float) -> float:
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _to_score(z: float) -> int:
+    """-inf..inf -> 0..100, 50 at 0, with algebraic (not exponential) tails so heavier distortions
+    still score lower instead of all collapsing to 0."""
+    return int(round(50 + 50 * z / math.sqrt(z * z + 4)))
+
+
+def terms(m: dict, cal: dict = CALIBRATION) -> dict:
+    """The measures as margins: 0 at each one's clarity boundary, positive when better."""
+    t = {
+        "sharp": cal["sharp_laplacian"] * math.log10(m["laplacian"] + 1) + cal["sharp_blur"] * m["blur"]
+        + cal["sharp_bias"],
+        "noise": (math.log(cal["noise_mid"]) - math.log(max(m["noise"], 0.05))) / cal["noise_width"],
+        "block": (math.log(cal["block_mid"]) - math.log(max(m["blockiness"], 0.5))) / cal["block_width"],
+        "exposure": (cal["clip_mid"] - m["dark"] - m["bright"]) / cal["clip_width"],
+    }
+    if not math.isnan(m["brisque"]):
+        t["brisque"] = (cal["brisque_mid"] - m["brisque"]) / cal["brisque_width"]
+    return t
+
+
+def clarity_z(m: dict, cal: dict = CALIBRATION) -> float:
+    """Clarity on the margin scale (0 = CI's 50)."""
+    k, margin = cal["k"], cal["margin"]
+    return cal["top"] - sum(_softplus(k * (margin - v)) / k for v in terms(m, cal).values())
+
+
+def scores(m: dict, cal: dict = CALIBRATION) -> tuple[int, int, int]:
+    """(ClarityScore, AestheticScore, LowQualityScore) from :func:`measure`'s measures."""
+    z = clarity_z(m, cal)
+    clarity = _to_score(z)
+    # Low quality: the clarity margin, BRISQUE counting more (higher = more likely low quality).
+    b = 40.0 if math.isnan(m["brisque"]) else m["brisque"]
+    low = 100 - _to_score(0.7 * (z + 0.5 - 0.03 * (b - 40.0)))
+    aesthetic = _to_score(aesthetic_z(m, z))
+    return clarity, aesthetic, low
+
+
+def aesthetic_z(m: dict, z: float) -> float:
+    """The aesthetic heuristic (see the module notes): technical quality first, then light, contrast,
+    colour and placement; 0 = 50."""
+    exposure = -abs(m["mean"] - 118.0) / 60.0 - 4.0 * (m["dark"] + m["bright"])
+    contrast = -abs(math.log(max(m["std"], 1.0) / 55.0)) * 1.5
+    colour = min(m["colourfulness"], 90.0) / 45.0 - 0.8
+    placement = (m["thirds"] - 0.6) * 4.0
+    return 0.6 * min(z, 3.0) + exposure + contrast + colour + placement - 0.2
+
+
+# --- CI's flags -------------------------------------------------------------------------------------
+
+
+def is_grey(rgb: np.ndarray, mode: str | None) -> bool:
+    """CI's BlackAndWhite: a grey image (its three channels equal), not a "black and white photo".
+
+    A grey picture saved as colour JPEG carries a little chroma noise, so a few pixels may differ by
+    a few levels: grey means the channels differ by at most 6 levels at 99.5 % of the pixels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.ai.quality import is_grey
+    >>> ramp = np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 3, axis=2)
+    >>> is_grey(ramp, "RGB"), is_grey(np.dstack([ramp[..., 0], ramp[..., 1], 255 - ramp[..., 2]]), "RGB")
+    (True, False)
+    """
+    if mode in ("L", "LA"):
+        return True
+    a = rgb.astype(np.int16)
+    spread = np.maximum(np.abs(a[..., 0] - a[..., 1]), np.abs(a[..., 1] - a[..., 2]))
+    return bool(np.percentile(spread, 99.5) <= 6)
+
+
+def is_pure(rgb: np.ndarray) -> bool:
+    """CI's PureImage: a solid colour, or a picture with hardly any content (plain text on a plain
+    ground): one colour (at 16 levels a channel) covers at least 90 % of it, or its luma is flat.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.ai.quality import is_pure
+    >>> page = np.full((100, 200, 3), 250, np.uint8); page[40:50, 20:180] = 0
+    >>> is_pure(page), is_pure(np.random.default_rng(0).integers(0, 256, (100, 200, 3), dtype=np.uint8))
+    (True, False)
+    """
+    q = (rgb // 16).astype(np.int32)
+    codes = (q[..., 0] << 8) | (q[..., 1] << 4) | q[..., 2]
+    dominant = np.bincount(codes.ravel(), minlength=4096).max() / codes.size
+    luma_std = float((rgb.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])).std())
+    return bool(dominant >= 0.90 or luma_std < 2.0)
+
+
+# --- the endpoint -------------------------------------------------------------------------------------
+
+
+def _check_input(inp: ImageInput) -> None:
+    size = inp.size_bytes
+    if size is not None and 4 * math.ceil(size / 3) > MAX_BASE64_BYTES:
+        # CI states this limit on the Base64 text, which limits.check_input cannot express.
+        raise CIError(f"{inp.label} is {size} bytes, {4 * math.ceil(size / 3)} in Base64; CI's AssessQuality "
+                      f"accepts at most {MAX_BASE64_BYTES} bytes of Base64 (4 MB)", code=FILE_TOO_LARGE,
+                      token=inp.label)
+    inp.header()  # not an image, corrupt, or over CI's pixel limits: CIError before any measure
+
+
+def assess_quality(inp: ImageInput, *, enable_clarity: bool = True, enable_aesthetics: bool = True,
+                   enable_lowquality: bool = True) -> Answer:
+    """The ``AssessQuality`` endpoint: CI's five flags and three 0-100 scores.
+
+    Parameters
+    ----------
+    inp : ImageInput
+        The picture.
+    enable_clarity, enable_aesthetics, enable_lowquality : bool
+        CI's switches (Go SDK ``ImageQualityOptions``); a score switched off is answered 0.
+
+    Returns
+    -------
+    Answer
+        ``LongImage``, ``BlackAndWhite``, ``SmallImage``, ``BigImage``, ``PureImage`` (booleans),
+        ``ClarityScore`` (> 50 clear), ``AestheticScore`` (a heuristic: see the module notes),
+        ``LowQualityScore`` (higher = more likely low quality); ``info`` has the raw measures.
+
+    Raises
+    ------
+    CIError
+        -113 not an image; -443 corrupt; -167 over 4 MB of Base64; -447 over CI's pixel limits;
+        -163 without the BRISQUE model files (``apt-get install opencv-data``).
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> from cinb.imageinput import ImageInput
+    >>> from cinb.ai.quality import assess_quality
+    >>> r = assess_quality(ImageInput(Image.new("RGB", (600, 150), "white"))).response
+    >>> r["LongImage"], r["PureImage"], r["SmallImage"], r["BlackAndWhite"]
+    (True, True, False, True)
+    >>> assess_quality(ImageInput(Image.new("RGB", (100, 80)))).response["ClarityScore"]
+    0
+    """
+    _check_input(inp)
+    header = inp.header()
+    width, height = header.width, header.height
+    long_side, short_side = max(width, height), min(width, height)
+    rgb = inp.rgb(WORK_SIZE)
+    response = {"LongImage": width >= LONG_RATIO * height or height >= LONG_RATIO * width,
+                "BlackAndWhite": is_grey(rgb, inp.mode), "SmallImage": long_side < SMALL_LONG_SIDE,
+                "BigImage": short_side > BIG_SHORT_SIDE, "PureImage": is_pure(rgb),
+                "ClarityScore": 0, "AestheticScore": 0, "LowQualityScore": 0}
+    if response["SmallImage"]:
+        # CI: "when an image is judged small ... the other fields are all 0 or FALSE".
+        response.update(LongImage=False, BlackAndWhite=False, BigImage=False, PureImage=False)
+        return Answer(response, info={"model": "brisque"})
+    measures = measure(inp)
+    clarity, aesthetic, low = scores(measures)
+    response.update(ClarityScore=clarity if enable_clarity else 0,
+                    AestheticScore=aesthetic if enable_aesthetics else 0,
+                    LowQualityScore=low if enable_lowquality else 0)
+    return Answer(response, info={"model": "brisque", "measures": {k: round(v, 4) for k, v in measures.items()}})
+
+
+#: CI's request switches (Go SDK ``ImageQualityOptions``: ``enable_clarity``, ``enable_aesthetics``,
+#: ``enable_lowquality``); CI answers every score when they are not given.
+PARAMS = (bool_param("enable_clarity", True, doc="compute ClarityScore (default on)"),
+          bool_param("enable_aesthetics", True, doc="compute AestheticScore (default on)"),
+          bool_param("enable_lowquality", True, doc="compute LowQualityScore (default on)"))
+
+
+def _flatten(response: dict) -> dict:
+    return {"clarity": response["ClarityScore"], "aesthetic": response["AestheticScore"],
+            "low_quality": response["LowQualityScore"], "long_image": response["LongImage"],
+            "black_and_white": response["BlackAndWhite"], "small_image": response["SmallImage"],
+            "big_image": response["BigImage"], "pure_image": response["PureImage"]}
+
+
+ENDPOINT = register_endpoint(Endpoint(
+    "AssessQuality", assess_quality, params=PARAMS, aliases=("assessquality",), analysis="assess_quality",
+    columns={"clarity": int, "aesthetic": int, "low_quality": int, "long_image": bool, "black_and_white": bool,
+             "small_image": bool, "big_image": bool, "pure_image": bool},
+    flatten=_flatten, models=("brisque",),
+    description="no-reference quality: clarity, aesthetic (heuristic) and low-quality scores 0-100, CI's flags"))
+
+__all__ = ["BRISQUE_DIRS", "CALIBRATION", "ENDPOINT", "Brisque", "assess_quality", "blockiness", "blur_effect",
+           "brisque_dir", "brisque_features", "clarity_z", "colourfulness", "is_grey", "is_pure",
+           "laplacian_variance", "measure", "noise_sigma", "scores", "terms", "thirds"]
