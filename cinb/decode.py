@@ -260,6 +260,7 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
             frames, durations, unreadable = _decode_frames(img, header.frames)
             frames = _same_size(_same_mode(frames))
         else:
+            _allocate_without_bomb_check(img)
             img.load()
             frames.append(_to_working_mode(img))
     except CIError:
@@ -302,6 +303,7 @@ def _decode_frames(img: Image.Image, count: int) -> tuple[list[Image.Image], lis
     for index in range(count):
         try:
             img.seek(index)
+            _allocate_without_bomb_check(img)
             img.load()  # WebP/GIF update info["duration"] only once the frame is loaded
             frame = img.convert("RGBA") if img.mode == "P" else img.copy()
         except EOFError:
@@ -314,6 +316,17 @@ def _decode_frames(img: Image.Image, count: int) -> tuple[list[Image.Image], lis
         durations.append(int(img.info.get("duration", 100) or 100))
         frames.append(_to_working_mode(frame))
     return frames, durations, unreadable
+
+
+def _allocate_without_bomb_check(img: Image.Image) -> None:
+    """Allocate a TIFF frame as Pillow's ``TiffImageFile.load_prepare`` does, minus its bomb check.
+
+    That check compares with Pillow's global limit (179 Mpx) at load, so a 200 Mpx TIFF, within CI's
+    250 Mpx (checked from the header before this), failed as "corrupt" (-443). Changing the global
+    is not thread-safe (see :func:`cinb.header.open_image`); allocating the frame first is.
+    """
+    if img.format == "TIFF" and getattr(img, "_im", None) is None and hasattr(img, "_tile_size"):
+        img.im = Image.core.new(img.mode, img._tile_size)
 
 
 def _same_size(frames: list[Image.Image]) -> list[Image.Image]:

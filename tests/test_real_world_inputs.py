@@ -465,3 +465,12 @@ def test_a_crop_larger_than_pillows_bomb_limit_is_processed(huge_png):
     # 225 Mpx: over Pillow's 179 Mpx DecompressionBombError, within CI's 250 Mpx input limit
     result = cinb.process(huge_png, M + "cut/15000x15000x10x10/thumbnail/300x/format/png")
     assert result.image.size == (300, 300) and result.image.getpixel((5, 5)) == (40, 90, 160)
+
+
+@pytest.mark.slow
+def test_a_200_mpx_tiff_within_cis_limit_is_decoded(tmp_path):
+    # Pillow's TIFF plugin checks its own 179 Mpx limit when it loads the pixels
+    path = tmp_path / "big.tif"
+    Image.new("L", (16000, 12500), 77).save(path, compression="tiff_adobe_deflate")
+    assert cinb.image_ave(path) == {"RGB": "0x4d4d4d"}
+    assert cinb.process(path, M + "thumbnail/160x/format/png").image.size == (160, 125)
