@@ -172,9 +172,9 @@ def open_image(fp) -> Image.Image:
     limits from the header (:func:`check_header`). JPEGs open as plain JPEG, never as MPO: CI shows
     a multi-picture file's first picture, and Pillow's MPO plugin would check again on seek.
 
-    Pillow still checks inside a few plugins, which a caller cannot switch off without the global:
-    WebP over 179 Mpx at open (raised here as CIError -447), TIFF and GIF canvases at load, and
-    ``Image.crop`` results. JPEG and PNG, the formats of large photos and scans, have no such check.
+    Pillow still checks inside a few plugins: WebP over 179 Mpx at open (raised here as CIError
+    -447) and GIF canvases at load. TIFF frames (``cinb.decode`` allocates them itself) and crops
+    (``cinb.ops.frames.crop``) avoid it. JPEG, PNG and HEIF have no such check.
 
     Parameters
     ----------
