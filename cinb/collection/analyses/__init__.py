@@ -7,7 +7,8 @@ Examples
 ['aspect', 'brightness', 'colorfulness']
 """
 
-from cinb.collection.analyses import duplicates, endpoints, engine_info, geometry, hashes, quality  # noqa: F401
+from cinb.collection.analyses import (  # noqa: F401
+    duplicates, embedding, endpoints, engine_info, geometry, hashes, quality)
 from cinb.collection.analyses.context import ImageContext
 from cinb.collection.analyses.registry import (
                                                Analysis,
