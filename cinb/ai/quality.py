@@ -186,12 +186,17 @@ _GAMMAS = np.arange(0.2, 10.0, 0.001)
 _R_GAMMA = np.array([math.gamma(2 / g) ** 2 / (math.gamma(1 / g) * math.gamma(3 / g)) for g in _GAMMAS])
 
 
-def _aggd(x: np.ndarray) -> tuple[float, float, float]:
-    """Asymmetric generalised Gaussian fit (OpenCV's ``AGGDfit``): (gamma, left sigma, right sigma)."""
+def _aggd(x: np.ndarray, total: int | None = None) -> tuple[float, float, float]:
+    """Asymmetric generalised Gaussian fit (OpenCV's ``AGGDfit``): (gamma, left sigma, right sigma).
+
+    ``total`` counts zeros not passed in (OpenCV pads a shifted product with zeros: they count in
+    the mean, never as positive or negative)."""
     neg = np.minimum(x, 0.0)
     pos = np.maximum(x, 0.0)
-    negsq = float(np.dot(neg.ravel(), neg.ravel()))
-    possq = float(np.dot(pos.ravel(), pos.ravel()))
+    # Element-wise sums, not np.dot: BLAS threads spin on a busy machine (29 ms against 0.1 ms
+    # for a 512 x 320 picture measured with the load average at 11).
+    negsq = float((neg * neg).sum())
+    possq = float((pos * pos).sum())
     nneg = int(np.count_nonzero(neg))
     npos = int(np.count_nonzero(pos))
     lsigma = math.sqrt(negsq / nneg) if nneg else 0.0
@@ -199,7 +204,7 @@ def _aggd(x: np.ndarray) -> tuple[float, float, float]:
     if lsigma == 0 or rsigma == 0:
         return 0.2, lsigma, rsigma
     gammahat = lsigma / rsigma
-    total = x.size
+    total = x.size if total is None else total
     rhat = ((float(pos.sum()) - float(neg.sum())) / total) ** 2 / ((negsq + possq) / total)
     rhatnorm = rhat * (gammahat ** 3 + 1) * (gammahat + 1) / (gammahat ** 2 + 1) ** 2
     # OpenCV scans gamma upwards and stops where |r(gamma) - rhatnorm| starts growing: r is
@@ -233,11 +238,11 @@ def brisque_features(gray01: np.ndarray) -> np.ndarray:
         gamma, ls, rs = _aggd(mscn)
         feats += [gamma, (ls * ls + rs * rs) / 2]
         for dy, dx in ((0, 1), (1, 0), (1, 1), (-1, 1)):
-            shifted = np.zeros_like(mscn)
+            # M(i, j) * M(i + dy, j + dx) where both exist; OpenCV's zeros elsewhere count in ``total``.
             h, w = mscn.shape
-            ys, yd = (slice(dy, h), slice(0, h - dy)) if dy >= 0 else (slice(0, h + dy), slice(-dy, h))
-            shifted[yd, 0:w - dx] = mscn[ys, dx:w]
-            gamma, ls, rs = _aggd(mscn * shifted)
+            i0, i1 = max(0, -dy), h - max(0, dy)
+            pairs = mscn[i0:i1, 0:w - dx] * mscn[i0 + dy:i1 + dy, dx:w]
+            gamma, ls, rs = _aggd(pairs, total=h * w)
             const = math.sqrt(math.gamma(1 / gamma)) / math.sqrt(math.gamma(3 / gamma))
             mean = (rs - ls) * (math.gamma(2 / gamma) / math.gamma(1 / gamma)) * const
             feats += [gamma, mean, ls * ls, rs * rs]
