@@ -271,7 +271,7 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
         raise CIError(f"{label} is truncated or corrupt: {exc}", code=CORRUPT_IMAGE, token=name) from None
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8")
-    info = {"frames_unreadable": unreadable} if unreadable else {}
+    info: dict = {"frames_unreadable": unreadable} if unreadable else {}
     if img.info.get("metadata_dropped"):  # a block Pillow could not open the file with (cinb.header)
         info["metadata_dropped"] = list(img.info["metadata_dropped"])
     return Canvas(
@@ -298,7 +298,8 @@ def _decode_frames(img: Image.Image, count: int) -> tuple[list[Image.Image], lis
     do; the first frame failing is a corrupt file. What an output needing every frame makes of a
     shortened sequence is the encoder's call (:func:`cinb.codecs.registry.encode` refuses it).
     """
-    frames, durations = [], []
+    frames: list[Image.Image] = []
+    durations: list[int] = []
     unreadable = 0
     for index in range(count):
         try:

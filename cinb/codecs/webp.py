@@ -28,7 +28,7 @@ _ALPHA_FLAG = 0x10  # VP8X flags byte: L (alpha)
 
 
 def _any_transparent(canvas: Canvas) -> bool:
-    return any(f.mode in ("RGBA", "LA") and f.getchannel("A").getextrema()[0] < 255 for f in canvas.frames)
+    return any(f.mode in ("RGBA", "LA") and any(f.getchannel("A").histogram()[:255]) for f in canvas.frames)
 
 
 register_codec(Codec("webp", save_webp, lossy=True, animated=True, alpha=True))

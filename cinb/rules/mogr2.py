@@ -371,12 +371,12 @@ def parse_view2(segments: list[str]) -> Stage:
     if not segments or not segments[0]:
         raise bad("imageView2 needs a mode 0-5 or encoder options (format, q, interlace)", "imageView2")
     if not segments[0].isdigit() and segments[0] in _VIEW2_ENCODER_KEYS:
-        enc: dict = {}
+        options: dict = {}
         for key, value in pairs(segments, frozenset(), "imageView2"):
-            if not _encoder_param(key, value, enc, view2=True):
+            if not _encoder_param(key, value, options, view2=True):
                 raise bad(f"imageView2 without a mode takes only encoder options "
                           f"({', '.join(sorted(_VIEW2_ENCODER_KEYS))}), got {key!r}", key)
-        return View2Stage(None, EncodeOptions(**enc))
+        return View2Stage(None, EncodeOptions(**options))
     mode = parse_int(segments[0], "imageView2 mode", lo=0, hi=5)
     w = h = None
     enc: dict = {}
