@@ -59,6 +59,13 @@ def _model_owner(row: dict) -> dict:
 
 
 @pytest.fixture
+def clean_thread_env(monkeypatch):
+    """No ``*_NUM_THREADS`` from the outside (a smaller value there is kept by design)."""
+    for name in parallel._THREAD_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
 def mark_parent():
     PARENT_MARK.append(True)
     yield
@@ -170,7 +177,7 @@ def test_workers_is_an_alias_of_max_workers():
 
 
 @pytest.mark.parametrize("pool", ["fork", "spawn"])
-def test_each_worker_gets_its_share_of_the_cores(pool, monkeypatch):
+def test_each_worker_gets_its_share_of_the_cores(pool, monkeypatch, clean_thread_env):
     monkeypatch.setattr(parallel, "default_workers", lambda: 8)  # 8 cores, 2 workers: 4 threads each
     from threadpoolctl import threadpool_info
 
@@ -194,7 +201,7 @@ def _omp(row: dict) -> dict:
     return {"omp": os.environ.get("OMP_NUM_THREADS"), "budget": worker_threads()}
 
 
-def test_pools_run_without_threadpoolctl(monkeypatch):
+def test_pools_run_without_threadpoolctl(monkeypatch, clean_thread_env):
     import sys
 
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import threadpoolctl -> ImportError
@@ -202,6 +209,16 @@ def test_pools_run_without_threadpoolctl(monkeypatch):
     monkeypatch.setattr(parallel, "default_workers", lambda: 4)
     out = map_values(ROWS, _omp, pool="fork", max_workers=2, progress=False)
     assert {(r["omp"], r["budget"], r["error"]) for r in out} == {("2", 2, None)}
+
+
+def test_a_smaller_thread_count_the_user_set_is_kept(monkeypatch, clean_thread_env):
+    monkeypatch.setattr(parallel, "default_workers", lambda: 8)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    out = map_values(ROWS, _omp, pool="fork", max_workers=2, progress=False)
+    assert {(r["omp"], r["budget"]) for r in out} == {("1", 4)}
+    monkeypatch.setenv("OMP_NUM_THREADS", "16")  # more than the worker's share: capped
+    out = map_values(ROWS, _omp, pool="fork", max_workers=2, progress=False)
+    assert {(r["omp"], r["budget"]) for r in out} == {("4", 4)}
 
 
 def test_inline_runs_keep_the_users_thread_settings():
