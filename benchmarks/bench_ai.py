@@ -26,6 +26,12 @@ OCR (``bench_ocr``), against rapidocr called directly with the same settings (se
   photographed-looking, turned 90/180/270, scanned book pages), ``--ocr-type`` picks CI's type;
 - ``speed``: ms per page (the two calls alternating) and images/s with 1 and 2 workers over a
   folder of ``--ocr-pages`` photographed pages; ``--ocr-part accuracy|speed`` runs one half.
+
+detect-label (``bench_labels``), cinb's ``labels`` analysis (EfficientNet-Lite3 int8 in LiteRT):
+
+- ``accuracy``: top-1/top-5 and FirstCategory on the labelled photos cinb can assemble offline
+  (:data:`LABELS_SAMPLE`, :data:`LABELS_NATURAL`; no public one-photo-per-class set installs offline);
+- ``speed``: ms per image and images/s with 1 and 2 workers over ``max(--images, 200)`` 224 px JPEGs.
 """
 
 from __future__ import annotations
@@ -532,8 +538,91 @@ def bench_ocr(args) -> dict:
     return out
 
 
+# --- detect-label (labels) -------------------------------------------------------------------------
+
+#: The labelled set cinb can assemble offline (no public one-photo-per-ImageNet-class set installs
+#: offline): the sample photos and the curated Debian wallpapers of benchmarks/natural.py, each with
+#: the ImageNet classes that name what it shows (written from the photo's subject, before running the
+#: model) and the FirstCategory it belongs to. Photos no ImageNet class names (sky, moss, marigold,
+#: dandelion clocks, a toy kite) are left out of the top-5 count; those of a clear category stay in it.
+LABELS_SAMPLE = [("chelsea.jpg", range(281, 286), "animals"), ("coffee.jpg", (967, 968, 504), "food"),
+                 ("grace-hopper.jpg", (652, 834, 906, 457), "objects"), ("rocket.jpg", (657, 744, 812), None)]
+LABELS_NATURAL = [  # (index in natural.PHOTOS, classes, FirstCategory)
+    (0, (970, 979), "scenery"), (1, (), "animals"), (2, (152, 156, 215, 216, 217, 218, 219, 220, 221), "animals"),
+    (4, (907, 541), None), (5, (952,), "food"), (6, (696,), "objects"), (8, (319, 320), "animals"),
+    (10, (839,), "buildings"), (11, (970, 979), "scenery"), (13, (977, 978), "scenery"),
+    (19, (472, 693, 975, 449), None), (21, (975,), "scenery"), (24, (975,), "scenery"),
+    (27, (718, 536, 975), None), (28, (718, 536, 975), None), (33, (892, 409), "objects"),
+    (35, (301,), "animals")]
+
+
+def labels_set() -> list[tuple[Path, tuple, str | None, str]]:
+    from benchmarks.natural import PHOTOS, ensure_natural  # noqa: PLC0415
+
+    paths = ensure_natural(n=max(i for i, _, _ in LABELS_NATURAL) + 1)
+    out = [(SAMPLE / name, tuple(c), first, name) for name, c, first in LABELS_SAMPLE]
+    out += [(paths[i], tuple(c), first, PHOTOS[i].subject.split(":")[0]) for i, c, first in LABELS_NATURAL]
+    return out
+
+
+def labels_accuracy() -> dict:
+    from cinb.ai.tagging import classify, label_table  # noqa: PLC0415
+
+    table = label_table()
+    rows, misses = [], []
+    for path, classes, first, subject in labels_set():
+        probs, _ = classify(path)
+        top5 = [int(i) for i in np.argsort(probs)[::-1][:5]]
+        got_first = table.classes[top5[0]]["first"]
+        row = {"top1": top5[0] in classes if classes else None, "top5": bool(set(top5) & set(classes)) if classes
+               else None, "first_ok": got_first == first if first else None}
+        rows.append(row)
+        if row["top5"] is False or row["first_ok"] is False:
+            misses.append({"photo": subject, "top5": [table.name(i) for i in top5], "first": got_first,
+                           "expected_first": first})
+    with_classes = [r for r in rows if r["top5"] is not None]
+    with_first = [r for r in rows if r["first_ok"] is not None]
+    return {"photos": len(rows), "with_imagenet_classes": len(with_classes),
+            "top1": sum(r["top1"] for r in with_classes), "top5": sum(r["top5"] for r in with_classes),
+            "top5_pct": round(100 * sum(r["top5"] for r in with_classes) / len(with_classes), 1),
+            "first_category_ok": f"{sum(r['first_ok'] for r in with_first)}/{len(with_first)}", "misses": misses}
+
+
+def labels_speed(images: int, repeat: int, side: int = 224) -> dict:
+    from cinb.ai.tagging import classify  # noqa: PLC0415
+
+    sources = [p for p, _, _, _ in labels_set()]
+    out: dict = {"images": images, "side_px": side}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(images):
+            img = Image.open(sources[i % len(sources)]).convert("RGB")
+            s = min(img.size)
+            img = img.crop(((img.width - s) // 2, (img.height - s) // 2, (img.width + s) // 2, (img.height + s) // 2))
+            img.resize((side, side), Image.Resampling.LANCZOS).save(os.path.join(tmp, f"img{i:04d}.jpg"), quality=90)
+        first = os.path.join(tmp, "img0000.jpg")
+        classify(first)
+        out["latency_ms_median"] = round(_median_ms(lambda: classify(first), max(5, repeat * 5)), 1)
+        for workers in (1, 2):
+            best = float("inf")
+            for _ in range(repeat):
+                t = time.perf_counter()
+                df = cinb.analyze(tmp, "labels", workers=workers, progress=False)
+                best = min(best, time.perf_counter() - t)
+            out[f"throughput_{workers}w_img_s"] = round(images / best, 1)
+            out[f"errors_{workers}w"] = int(df["error"].notna().sum()) if "error" in df else 0
+    return out
+
+
+def bench_labels(args) -> dict:
+    import importlib.metadata  # noqa: PLC0415
+
+    return {"endpoint": "detect-label", "ai-edge-litert": importlib.metadata.version("ai-edge-litert"),
+            "accuracy": labels_accuracy(), "speed": labels_speed(max(args.images, 200), args.repeat)}
+
+
+
 #: One benchmark function per endpoint analysis name.
-BENCHES = {"qrcode": bench_qrcode, "ocr": bench_ocr}
+BENCHES = {"qrcode": bench_qrcode, "ocr": bench_ocr, "labels": bench_labels}
 
 
 def main(argv=None) -> int:

@@ -8,7 +8,14 @@ Examples
 """
 
 from cinb.collection.analyses import (  # noqa: F401
-    duplicates, embedding, endpoints, engine_info, geometry, hashes, quality)
+                                      duplicates,
+                                      embedding,
+                                      endpoints,
+                                      engine_info,
+                                      geometry,
+                                      hashes,
+                                      quality,
+)
 from cinb.collection.analyses.context import ImageContext
 from cinb.collection.analyses.registry import (
                                                Analysis,
