@@ -302,7 +302,7 @@ def top_labels(probs: np.ndarray, lang: str = "en", limit: int = MAX_LABELS) -> 
             merged[name][1] += float(probs[i])
         elif len(merged) < limit:
             merged[name] = [i, float(probs[i])]
-    out = []
+    out: list[dict] = []
     for name, (i, p) in sorted(merged.items(), key=lambda kv: -kv[1][1]):
         confidence = min(100, int(round(p * 100)))
         if confidence < 1 and out:
@@ -381,7 +381,7 @@ def flatten(response: dict, info: dict | None = None) -> dict:
     >>> flatten(r)["top_category"], flatten(r)["labels"]
     ('animals', 'pug')
     """
-    block = next(iter(response.values()), {}) if response else {}
+    block: dict = next(iter(response.values()), {}) if response else {}
     labels = block.get("Labels") or []
     top = labels[0] if labels else {}
     return {"top_label": top.get("Name"), "top_category": top.get("FirstCategory"),
@@ -489,15 +489,15 @@ def _lexical(word: str) -> np.ndarray:
     table = label_table()
     rel = np.zeros(len(table.classes), dtype=np.float32)
     cjk = bool(re.search(r"[\u4e00-\u9fff]", word))
-    w = word.strip() if cjk else _tokens(word)
+    text, tokens = word.strip(), _tokens(word)
     for i, c in enumerate(table.classes):
         cat = table.categories[c["first"]]
         second = cat["second"][c["second"]]
         if cjk:
-            hit = any(w in s for s in (c["zh"], cat["zh"], second["zh"]))
+            hit = any(text in s for s in (c["zh"], cat["zh"], second["zh"]))
         else:
-            texts = (c["en"], *c["synonyms"], cat["en"], second["en"])
-            hit = any(_contains(_tokens(t), w) for t in texts)
+            names = (c["en"], *c["synonyms"], cat["en"], second["en"])
+            hit = any(_contains(_tokens(t), tokens) for t in names)
         rel[i] = 1.0 if hit else 0.0
     return rel
 
@@ -651,7 +651,7 @@ def tag(src: Any, *, words: list[str] | tuple[str, ...], model: str | None = Non
         return out
     probs, _ = classify(src)
     order = np.argsort(probs)[::-1][:SCORE_CLASSES]
-    scores = _scores_from({int(i): float(probs[i]) for i in order}, rel)
+    scores = _scores_from({int(i): float(probs[i]) for i in order}, rel) or [0] * len(words)
     return dict(zip(words, scores, strict=True))
 
 
