@@ -44,6 +44,7 @@ _LAZY = {
     "clear_caches": "cinb.caches",
     # ci-process endpoints
     "ci_process": "cinb.ai",
+    "Library": "cinb.ai.search",
     # collections (pandas); importing cinb.collection also registers df.ci
     "scan": "cinb.collection",
     "apply": "cinb.collection",

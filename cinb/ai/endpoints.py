@@ -39,7 +39,7 @@ from ..errors import BAD_PARAMETER, CIError
 #: Modules that declare endpoints, imported on first lookup (Pillow's plugin habit: ``import cinb``
 #: stays fast and a new endpoint is one module plus one line here).
 PLUGINS: tuple[str, ...] = ("cinb.ai.inspect", "cinb.ai.qrcode", "cinb.ai.ocr", "cinb.ai.tagging",
-                            "cinb.ai.quality")
+                            "cinb.ai.quality", "cinb.ai.search")
 
 
 @dataclass(frozen=True)
