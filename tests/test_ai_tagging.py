@@ -261,6 +261,14 @@ def test_tag_on_a_collection_reuses_the_labels_analysis(tmp_path, cat, coffee):
     assert tagged.loc["cat.jpg", "tag_cat"] == direct["cat"]
 
 
+def test_tag_on_a_collection_without_labels_classifies_each_row(tmp_path, cat):
+    (tmp_path / "cat.jpg").write_bytes(cat)
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    df = cinb.scan(str(tmp_path), progress=False)
+    tagged = tag(df, words=["cats"], encoder=False).set_index("name")
+    assert tagged.loc["cat.jpg", "tag_cats"] >= 60 and pd.isna(tagged.loc["broken.jpg", "tag_cats"])
+
+
 def test_tag_refuses_no_words(cat):
     for words in ([], ["cat", " "]):
         with pytest.raises(CIError) as err:

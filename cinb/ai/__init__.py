@@ -30,7 +30,8 @@ from .endpoints import (
 )
 from .process import ci_process, run_request
 from .request import Request, parse_request
+from .tagging import tag
 
 __all__ = ["Answer", "Endpoint", "Param", "Request", "bool_param", "choice_param", "ci_process", "endpoints",
            "get_endpoint", "int_param", "parse_request", "register_endpoint", "run_request", "str_param",
-           "unregister_endpoint"]
+           "tag", "unregister_endpoint"]

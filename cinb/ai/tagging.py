@@ -577,15 +577,15 @@ def _clip_scores(images: list, words: list[str], model_id: str) -> np.ndarray:
         return (100 * (scale * img @ txt.T).softmax(dim=-1)).round().int().numpy()
 
 
-def tag(src: Any, *, words: list[str] | tuple[str, ...], model: str | None = None, encoder: bool = True,
-        workers: int | None = None, progress: bool = False) -> Any:
+def tag(src: Any, *, words: list[str] | tuple[str, ...], model: str | None = None, encoder: bool = True) -> Any:
     """Score images against the user's own words, 0-100 per word.
 
     Parameters
     ----------
     src : path, bytes, PIL image, ImageInput, or a collection (pandas DataFrame with ``path``)
-        One image, or a collection: a DataFrame is tagged row by row (its ``label_scores`` column
-        is reused when ``cinb.analyze(df, "labels")`` already ran).
+        One image, or a collection: a DataFrame is tagged row by row. Its ``label_scores`` column
+        is reused when ``cinb.analyze(df, "labels")`` already ran (in parallel); without it the
+        images are classified here, one after the other, and a row that fails gets no scores.
     words : list of str
         The words ("cat", "coffee", "猫", "vehicles").
     model : str, optional
@@ -638,13 +638,12 @@ def tag(src: Any, *, words: list[str] | tuple[str, ...], model: str | None = Non
     else:
         rel = relevance(words, encoder=False)
     if _is_frame(src):
-        frame = src
-        if "label_scores" not in frame.columns:
-            from ..collection.analyze import analyze  # noqa: PLC0415 - a collection runs the labels analysis
-
-            frame = analyze(frame, "labels", max_workers=workers, progress=progress)
-        out = frame.copy()
-        per_row = [_scores_from(s if isinstance(s, dict) else None, rel) for s in frame["label_scores"]]
+        out = src.copy()
+        if "label_scores" in src.columns:
+            given = list(src["label_scores"])
+        else:  # one image after the other here: cinb.analyze(df, "labels", workers=N) first runs them in parallel
+            given = [_label_scores_or_none(path) for path in src["path"]]
+        per_row = [_scores_from(s if isinstance(s, dict) else None, rel) for s in given]
         for j, w in enumerate(words):
             out[f"tag_{w}"] = [None if s is None else s[j] for s in per_row]
             out[f"tag_{w}"] = out[f"tag_{w}"].astype("Int64")
@@ -653,6 +652,16 @@ def tag(src: Any, *, words: list[str] | tuple[str, ...], model: str | None = Non
     order = np.argsort(probs)[::-1][:SCORE_CLASSES]
     scores = _scores_from({int(i): float(probs[i]) for i in order}, rel) or [0] * len(words)
     return dict(zip(words, scores, strict=True))
+
+
+def _label_scores_or_none(path: Any) -> dict | None:
+    """The ``label_scores`` of one collection row, or None when its image cannot be classified."""
+    try:
+        probs, _ = classify(path)
+    except CIError:  # the row gets no score, as analyze() leaves a failed row's columns empty
+        return None
+    order = np.argsort(probs)[::-1][:SCORE_CLASSES]
+    return {int(i): float(probs[i]) for i in order}
 
 
 def _is_frame(obj: Any) -> bool:
