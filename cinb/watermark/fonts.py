@@ -10,10 +10,10 @@ so each name maps to an OFL font shipped by a PyPI dependency:
   ``ahronbd`` (weight 700; Arimo also covers Hebrew).
 
 Characters the chosen font lacks (Chinese text in ``tahoma``, CI's default) fall back to Noto Sans
-CJK, so Chinese always renders (in Simplified-Chinese glyph forms: see ``text.LANGUAGE``). The mapping
-is the same on every machine; to get CI's exact
-glyphs, point a CI name at a file you hold a licence for with :func:`register_font` or put files
-named as CI names them into the ``font_dir`` folder (``cinb.settings``, ``$CINB_FONT_DIR``).
+CJK, so Chinese always renders (in Simplified-Chinese glyph forms: see ``text.LANGUAGE``). The
+mapping is the same on every machine; to get CI's exact glyphs, point a CI name at a file you hold a
+licence for with :func:`register_font` or put files named as CI names them into the ``font_dir``
+folder (``cinb.settings``, ``$CINB_FONT_DIR``).
 :func:`use_system_fonts` opts in to closer style matches from Debian font packages when installed
 (Noto Serif CJK for ``simsun`` / ``simfang``, AR PL UKai for ``simkai``), at the price of
 machine-dependent output. All three are settings (``fonts``, ``font_dir``, ``system_fonts``), so
