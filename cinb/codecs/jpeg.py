@@ -2,7 +2,9 @@
 
 ``yjpeg`` goes through Google's jpegli (``pyjpegli``) when it is installed: measured on the sample
 photos, at equal SSIMULACRA2 it is 9-12 % smaller than libjpeg with optimised Huffman tables, and as
-fast (benchmarks/RESULTS.md, "Compression"). jpegli's output is baseline; the metadata blocks
+fast (benchmarks/RESULTS.md, "Compression"). Its Huffman tables are optimised for each image
+(:mod:`cinb.codecs.jpegli`; identical pixels, 5-12 % fewer bytes than ``pyjpegli.encode``'s standard
+tables, "Compression round 2"). jpegli's output is baseline; the metadata blocks
 Pillow would write (EXIF, ICC, XMP) are spliced in after its header. Greyscale frames, and machines
 without pyjpegli, use libjpeg with optimised Huffman tables.
 """
@@ -13,12 +15,14 @@ from PIL import Image
 
 from ..canvas import Canvas
 from ..formats import Format, register_format
+from . import jpegli
 from .options import EncodeOptions
 from .registry import Codec, pil_save, register_codec, save_kwargs
 
 
 def encode_jpeg(frame: Image.Image, quality: int, *, encoder: str = "libjpeg", progressive: bool = False,
-                optimize: bool = False, subsampling: str | None = None, **metadata) -> bytes:
+                optimize: bool = False, subsampling: str | None = None, distance: float | None = None,
+                **metadata) -> bytes:
     """Encode one RGB or L frame as JPEG.
 
     Parameters
@@ -30,9 +34,13 @@ def encode_jpeg(frame: Image.Image, quality: int, *, encoder: str = "libjpeg", p
     encoder : {"libjpeg", "jpegli"}
         ``jpegli`` needs pyjpegli and an RGB frame; otherwise libjpeg is used.
     progressive, optimize : bool
-        libjpeg only: progressive scans; optimised Huffman tables.
+        Progressive scans (libjpeg only); optimised Huffman tables (jpegli always optimises them
+        when its C API is reachable, see :mod:`cinb.codecs.jpegli`).
     subsampling : {"4:4:4", "4:2:2", "4:2:0"}, optional
         libjpeg only: chroma subsampling (default 4:2:0).
+    distance : float, optional
+        jpegli only: Butteraugli distance (0.01-25) instead of ``quality``, when the jpegli C API is
+        reachable (otherwise ``quality`` is used).
     **metadata
         ``exif``, ``icc_profile``, ``xmp`` as Pillow's JPEG saver takes them.
 
@@ -49,7 +57,7 @@ def encode_jpeg(frame: Image.Image, quality: int, *, encoder: str = "libjpeg", p
         frame = frame.convert("RGB")
     quality = max(0, min(100, int(quality)))
     if encoder == "jpegli" and frame.mode == "RGB":
-        data = _jpegli(frame, quality)
+        data = _jpegli(frame, quality, distance)
         if data is not None:
             return splice_metadata(data, **metadata) if metadata else data
     kw = dict(metadata)
@@ -59,7 +67,13 @@ def encode_jpeg(frame: Image.Image, quality: int, *, encoder: str = "libjpeg", p
                     **kw)
 
 
-def _jpegli(frame: Image.Image, quality: int) -> bytes | None:
+def _jpegli(frame: Image.Image, quality: int, distance: float | None = None) -> bytes | None:
+    if frame.width > 65535 or frame.height > 65535:
+        return None  # beyond baseline JPEG's 16-bit sizes: libjpeg refuses it with Pillow's error
+    if jpegli.available():
+        if distance is not None:
+            return jpegli.encode(frame.tobytes(), frame.width, frame.height, distance=distance)
+        return jpegli.encode(frame.tobytes(), frame.width, frame.height, quality=max(1, quality))
     try:
         import pyjpegli
     except ImportError:  # optional: fall back to libjpeg
