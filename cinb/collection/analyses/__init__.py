@@ -3,8 +3,8 @@
 Examples
 --------
 >>> from cinb.collection.analyses import list_analyses
->>> sorted(list_analyses())[:3]
-['aspect', 'brightness', 'colorfulness']
+>>> {"aspect", "brightness", "colorfulness", "duplicates"} <= set(list_analyses())
+True
 """
 
 from cinb.collection.analyses import (  # noqa: F401
