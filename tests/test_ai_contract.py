@@ -331,3 +331,24 @@ def test_inspect_reads_bytes_only_and_is_fast(tmp_path):
     for p in files:
         assert cinb.ci_process(p, "ImageInspect").json["suspicious"] is False
     assert 40 / (time.perf_counter() - t0) > 100  # >= 500 files/s measured in benchmarks/bench_ai.py
+
+
+def test_a_forked_child_never_reuses_nor_frees_its_parents_model():
+    import os
+
+    from cinb.ai import models
+
+    made = []
+    models.register_model(models.Model("fork-demo", "demo", "numpy", "numpy", "BSD-3-Clause",
+                                       lambda threads: made.append(object()) or made[-1]))
+    parent_model = models.get("fork-demo")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a new model, the parent's set aside (freeing it could block forever)
+        ok = models.get("fork-demo") is not parent_model and any(o is parent_model for _, o in models._INHERITED)
+        models.unload()
+        os.write(write, b"1" if ok and any(o is parent_model for _, o in models._INHERITED) else b"0")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1" and models.get("fork-demo") is parent_model
+    models.unload()

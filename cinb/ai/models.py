@@ -13,7 +13,8 @@ Rules every AI endpoint follows through this module:
   downloaded at run time. A missing package is a ``CIError`` naming the extra to install.
 - **Privacy.** onnxruntime >= 1.30 writes telemetry files when imported and would try to send them
   unless ``ORT_DISABLE_TELEMETRY=1`` is in the environment *before its first import*; that variable
-  is the only switch, so :func:`onnxruntime` sets it (the one place cinb writes ``os.environ``).
+  is the only switch, so :func:`onnxruntime` sets it (one of the two places cinb writes ``os.environ``,
+  both allowed by name in tests/test_settings.py).
 
 Examples
 --------
@@ -141,6 +142,8 @@ def get(name: str) -> Any:
         found = _LOADED.get(name)
         if found is not None and found[0] == os.getpid():
             return found[1]
+        if found is not None:  # loaded before a fork (not through a pool): never free it here
+            _INHERITED.append(_LOADED.pop(name))
         model = _MODELS.get(name)
         if model is None:
             models()
@@ -162,8 +165,13 @@ def loaded() -> list[str]:
 
 
 def unload() -> None:
-    """Forget every loaded model (``clear_caches`` frees their memory)."""
+    """Forget every model loaded in this process (``clear_caches`` frees their memory); models a
+    forked child inherited are set aside, not freed (see ``_INHERITED``)."""
+    pid = os.getpid()
     with _lock:
+        for name, (owner, obj) in list(_LOADED.items()):
+            if owner != pid:
+                _INHERITED.append((owner, obj))
         _LOADED.clear()
 
 
