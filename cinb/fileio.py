@@ -18,7 +18,8 @@ __all__ = ["atomic_path", "write_atomic"]
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, *, replace: bool = True, tag: str | None = None) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, replace: bool = True, tag: str | None = None,
+                durable: bool = False) -> Iterator[Path]:
     """A temporary path to write ``path`` through: committed when the block ends without an error.
 
     For writers that take a file name (``DataFrame.to_parquet``, ``PIL.Image.save``). The temporary
@@ -35,6 +36,9 @@ def atomic_path(path: str | os.PathLike, *, replace: bool = True, tag: str | Non
     tag : str, optional
         Name the temporary file ``.<name>.<tag>.part`` so a run can find and remove its own leftovers
         after being killed (``cinb.collection.apply``); default: a random tag.
+    durable : bool
+        ``fsync`` the file before it takes the target's name, so a crash of the machine cannot leave
+        the target empty (for files rebuilt rarely and read for long, such as an index).
 
     Raises
     ------
@@ -60,6 +64,9 @@ def atomic_path(path: str | os.PathLike, *, replace: bool = True, tag: str | Non
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         yield tmp
+        if durable:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
         if replace:
             os.replace(tmp, target)
         else:

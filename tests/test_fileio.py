@@ -34,6 +34,17 @@ def test_a_failing_writer_leaves_the_old_file_and_no_temp(tmp_path):
     assert _leftovers(tmp_path) == []
 
 
+def test_durable_writes_sync_the_file_before_renaming(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(os.fstat(fd).st_size) or real_fsync(fd))
+    target = tmp_path / "index.bin"
+    with atomic_path(target, durable=True) as tmp:
+        tmp.write_bytes(b"12345")
+        assert synced == []
+    assert synced == [5] and target.read_bytes() == b"12345"
+
+
 def test_no_replace_refuses_an_existing_target(tmp_path):
     target = tmp_path / "photo.jpg"
     write_atomic(target, b"first", replace=False)
