@@ -458,11 +458,13 @@ def ocr_accuracy(kind: str = "general") -> dict:
 
 
 _OCR_DIRECT = None
+_OCR_INHERITED = []  # a forked worker keeps its parent's engine: freeing an ONNX session there hangs
 
 
 def _ocr_direct_init(threads: int) -> None:
     """rapidocr alone, with the settings cinb's type=general uses."""
     global _OCR_DIRECT
+    _OCR_INHERITED.append(_OCR_DIRECT)
     from cinb.ai import models  # noqa: PLC0415
     from cinb.ai.ocr import MODEL_FILES, TYPES, _package_dir  # noqa: PLC0415
 
