@@ -1,0 +1,158 @@
+"""AssessQuality (issue 11): do the scores fall with distortion on photos calibration never saw, and how fast.
+
+Usage (from the repository root)::
+
+    .venv/bin/python -m benchmarks.bench_quality                 # both parts
+    .venv/bin/python -m benchmarks.bench_quality --part speed
+
+- ``monotonic``: the odd-numbered photos of ``benchmarks/natural.py`` (18 whole camera photos, 1024 px;
+  :data:`cinb.ai.quality.CALIBRATION` was fitted on the even-numbered ones and on
+  ``datasets/sources``), each distorted at five levels of Gaussian blur (sigma 0.5, 1, 2, 3, 5 px),
+  JPEG compression (quality 75, 50, 30, 15, 5) and additive Gaussian noise (sigma 5, 10, 20, 30, 45
+  levels), at the photo's 1024 px. Per photo and distortion: the Spearman correlation of each score
+  with the level. Goal: ClarityScore and AestheticScore <= -0.9 and LowQualityScore >= +0.9 (it
+  rises: higher is worse) for >= 90 % of the photo/distortion pairs; ClarityScore > 50 for >= 90 %
+  of the originals and < 50 for >= 90 % of their sigma-3 copies.
+- ``speed``: ``cinb.analyze(folder, "assess_quality")`` over the 37 natural photos (1024 px JPEGs),
+  images/s with 1 and 2 workers (best of ``--repeat``). The load average is recorded before and
+  after (figures are only comparable on an idle machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import cinb  # noqa: E402
+from benchmarks.natural import ensure_natural  # noqa: E402
+
+LEVELS = {"blur": (0.5, 1, 2, 3, 5), "jpeg": (75, 50, 30, 15, 5), "noise": (5, 10, 20, 30, 45)}
+SCORES = ("ClarityScore", "AestheticScore", "LowQualityScore")
+
+
+def _load() -> dict:
+    return dict(zip(("load1", "load5", "load15"), (round(v, 2) for v in os.getloadavg()), strict=True))
+
+
+def distort(img: Image.Image, kind: str, level: float, seed: int = 0) -> bytes:
+    """One distorted copy, encoded (PNG for blur and noise, so no compression adds to them)."""
+    buf = io.BytesIO()
+    if kind == "blur":
+        img.filter(ImageFilter.GaussianBlur(level)).save(buf, "PNG")
+    elif kind == "jpeg":
+        img.save(buf, "JPEG", quality=int(level))
+    else:
+        noise = np.random.default_rng(seed).normal(0, level, (img.height, img.width, 3))
+        a = np.asarray(img).astype(np.float32) + noise
+        Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def spearman(levels, values) -> float:
+    """Spearman's rho with average ranks for ties (nan when the values are all equal)."""
+    def ranks(v):
+        v = np.asarray(v, dtype=float)
+        order = v.argsort(kind="stable")
+        r = np.empty(len(v))
+        r[order] = np.arange(len(v), dtype=float)
+        for x in np.unique(v):
+            r[v == x] = r[v == x].mean()
+        return r
+    a, b = ranks(levels), ranks(values)
+    if a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def held_out() -> list[Path]:
+    return ensure_natural(37)[1::2]
+
+
+def bench_monotonic(args) -> dict:
+    photos = held_out()
+    pairs = []
+    originals, blurred3 = [], []
+    for path in photos:
+        img = Image.open(path).convert("RGB")
+        originals.append(cinb.ci_process(path, "AssessQuality").json["ClarityScore"])
+        for kind, levels in LEVELS.items():
+            answers = [cinb.ci_process(distort(img, kind, lv), "AssessQuality").json for lv in levels]
+            if kind == "blur":
+                blurred3.append(answers[levels.index(3)]["ClarityScore"])
+            row = {"photo": path.name, "kind": kind}
+            for s in SCORES:
+                row[s] = [a[s] for a in answers]
+                row[s + "_rho"] = round(spearman(range(len(levels)), row[s]), 3)
+            pairs.append(row)
+
+    def rate(score, sign):
+        ok = [(sign * p[score + "_rho"]) >= 0.9 - 1e-9 for p in pairs]
+        return round(sum(ok) / len(ok), 3)
+
+    out = {
+        "photos": len(photos), "pairs": len(pairs),
+        "pass_rate": {"ClarityScore": rate("ClarityScore", -1), "AestheticScore": rate("AestheticScore", -1),
+                      "LowQualityScore (rising)": rate("LowQualityScore", 1)},
+        "clarity_originals_over_50": round(float(np.mean(np.array(originals) > 50)), 3),
+        "clarity_sigma3_under_50": round(float(np.mean(np.array(blurred3) < 50)), 3),
+        "failing_pairs": [p for p in pairs if p["ClarityScore_rho"] > -0.9 + 1e-9
+                          or p["AestheticScore_rho"] > -0.9 + 1e-9 or p["LowQualityScore_rho"] < 0.9 - 1e-9],
+    }
+    if args.verbose:
+        out["pairs_detail"] = pairs
+    return out
+
+
+def _rate(folder: Path, workers: int, repeat: int) -> float:
+    best = 0.0
+    n = len(list(folder.iterdir()))
+    for _ in range(repeat):
+        cinb.clear_caches()
+        t = time.perf_counter()
+        df = cinb.analyze(folder, "assess_quality", workers=workers, progress=False)
+        took = time.perf_counter() - t
+        assert df["error"].isna().all() if "error" in df else True, df["error"].dropna().head()
+        best = max(best, n / took)
+    return round(best, 1)
+
+
+def bench_speed(args) -> dict:
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        natural = Path(tmp) / "natural"
+        natural.mkdir()
+        for p in ensure_natural(37):
+            (natural / p.name).symlink_to(p)
+        out["natural_1024px"] = {"images": 37, **{f"workers_{w}": _rate(natural, w, args.repeat) for w in (1, 2)}}
+    return out
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--part", choices=("monotonic", "speed", "all"), default="all")
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    result = {"load_before": _load()}
+    if args.part in ("monotonic", "all"):
+        result["monotonic"] = bench_monotonic(args)
+    if args.part in ("speed", "all"):
+        result["speed"] = bench_speed(args)
+    result["load_after"] = _load()
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
