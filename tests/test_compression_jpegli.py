@@ -76,7 +76,9 @@ def test_subsampling_choice():
     ({}, "exactly one"),
     ({"quality": 0}, "quality"),
     ({"quality": 101}, "quality"),
-    ({"quality": 85.5}, "quality"),
+    ({"quality": float("inf")}, "quality"),
+    ({"quality": True}, "quality"),
+    ({"quality": "85"}, "quality"),
     ({"distance": 0.0}, "distance"),
     ({"distance": 30.0}, "distance"),
     ({"distance": float("nan")}, "distance"),
@@ -125,3 +127,82 @@ def test_yjpeg_rule_is_smaller_than_pyjpegli_at_identical_pixels():
     plain = pyjpegli.encode(img.tobytes(), img.width, img.height, 85)
     assert np.array_equal(pixels(out.data), pixels(plain))
     assert len(out.data) < 0.97 * len(plain)
+
+
+# --- imageSlim searches jpegli distance -------------------------------------------------------------
+
+def reference_ssimulacra2(a: Image.Image, b: Image.Image) -> float:
+    from ssimulacra2 import compute_ssimulacra2
+
+    pa, pb = io.BytesIO(), io.BytesIO()
+    a.save(pa, "PNG")
+    b.save(pb, "PNG")
+    pa.seek(0)
+    pb.seek(0)
+    return compute_ssimulacra2(pa, pb)
+
+
+def test_fractional_quality_lies_between_its_integer_neighbours():
+    img = photo()
+    sizes = [len(jpegli.encode(img.tobytes(), img.width, img.height, quality=q))
+             for q in (84, 84.25, 84.5, 84.75, 84.875, 85)]
+    assert sizes == sorted(sizes)
+    assert jpegli.encode(img.tobytes(), img.width, img.height, quality=85.0) == \
+        jpegli.encode(img.tobytes(), img.width, img.height, quality=85)
+    assert sof_markers(jpegli.encode(img.tobytes(), img.width, img.height, quality=84.5)) == {0xC0}
+
+
+@pytest.mark.parametrize("name, box", [("coffee.jpg", (100, 60, 420, 300)), ("coffee.jpg", (0, 0, 160, 96))])
+def test_imageslim_keeps_the_promise_by_the_reference_package(name, box):
+    with Image.open(SAMPLE / name) as im:
+        src_img = im.convert("RGB").crop(box)
+    buf = io.BytesIO()
+    src_img.save(buf, "JPEG", quality=95)
+    out = cinb.process(buf.getvalue(), "imageSlim")
+    assert out.format == "jpeg" and out.response["X-Slimflag"] == 1
+    source = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    assert out.info["slim_score"] >= 80.05
+    assert reference_ssimulacra2(source, Image.open(io.BytesIO(out.data)).convert("RGB")) >= 80.0
+
+
+def test_imageslim_fine_search_is_no_larger_than_the_integer_search():
+    import importlib
+
+    from cinb.compression.encoders import decode_image
+    from cinb.compression.metrics import Reference
+    from cinb.decode import open_canvas
+    from cinb.rules.model import EncodeOptions
+
+    slim_mod = importlib.import_module("cinb.compression.slim")
+    with Image.open(SAMPLE / "coffee.jpg") as im:
+        img = im.convert("RGB").crop((0, 0, 480, 320))
+    canvas = open_canvas(img)
+    opts = EncodeOptions(format="jpg")
+    ref = Reference(img)
+    fine = slim_mod._jpeg_fine_search(canvas, opts, 85, ref, "ssimulacra2", 80.05)
+    coarse = slim_mod._search(lambda q: slim_mod._jpeg_candidate(canvas, opts, q), decode_image, ref,
+                              "ssimulacra2", 80.05, 85)
+    assert fine[2] >= 80.05 and coarse[2] >= 80.05
+    assert len(fine[0]) <= len(coarse[0]) and fine[2] <= coarse[2]
+    assert coarse[1] - 1 <= fine[1] <= coarse[1]
+
+
+def test_imageslim_reports_an_integer_quality_and_the_exact_one():
+    with Image.open(SAMPLE / "coffee.jpg") as im:
+        buf = io.BytesIO()
+        im.convert("RGB").crop((0, 0, 320, 240)).save(buf, "JPEG", quality=95)
+    out = cinb.process(buf.getvalue(), "imageSlim")
+    if "slim_quality" in out.info:
+        assert out.info["quality"] == int(out.info["slim_quality"])
+
+
+def test_imageslim_greyscale_and_tiny_images_still_slim():
+    with Image.open(SAMPLE / "coffee.jpg") as im:
+        grey = im.convert("L").crop((0, 0, 200, 150))
+    buf = io.BytesIO()
+    grey.save(buf, "JPEG", quality=97)
+    out = cinb.process(buf.getvalue(), "imageSlim")
+    assert out.format == "jpeg" and out.response["X-Slimflag"] in (1, 2)
+    tiny = io.BytesIO()
+    Image.new("RGB", (1, 1), "red").save(tiny, "JPEG", quality=95)
+    assert cinb.process(tiny.getvalue(), "imageSlim").response["X-Slimflag"] in (1, 2)

@@ -20,7 +20,7 @@ from .options import EncodeOptions
 from .registry import Codec, pil_save, register_codec, save_kwargs
 
 
-def encode_jpeg(frame: Image.Image, quality: int, *, encoder: str = "libjpeg", progressive: bool = False,
+def encode_jpeg(frame: Image.Image, quality: float, *, encoder: str = "libjpeg", progressive: bool = False,
                 optimize: bool = False, subsampling: str | None = None, distance: float | None = None,
                 **metadata) -> bytes:
     """Encode one RGB or L frame as JPEG.
@@ -29,8 +29,9 @@ def encode_jpeg(frame: Image.Image, quality: int, *, encoder: str = "libjpeg", p
     ----------
     frame : PIL.Image.Image
         Mode RGB or L (anything else is converted to RGB).
-    quality : int
-        IJG quality 0-100 (jpegli's own scale for ``encoder="jpegli"``, designed to look alike).
+    quality : float
+        IJG quality 0-100 (jpegli's own scale for ``encoder="jpegli"``, designed to look alike; jpegli
+        also takes fractions, see :mod:`cinb.codecs.jpegli`; libjpeg rounds down).
     encoder : {"libjpeg", "jpegli"}
         ``jpegli`` needs pyjpegli and an RGB frame; otherwise libjpeg is used.
     progressive, optimize : bool
@@ -55,11 +56,11 @@ def encode_jpeg(frame: Image.Image, quality: int, *, encoder: str = "libjpeg", p
     """
     if frame.mode not in ("RGB", "L"):
         frame = frame.convert("RGB")
-    quality = max(0, min(100, int(quality)))
     if encoder == "jpegli" and frame.mode == "RGB":
-        data = _jpegli(frame, quality, distance)
+        data = _jpegli(frame, max(0.0, min(100.0, float(quality))), distance)
         if data is not None:
             return splice_metadata(data, **metadata) if metadata else data
+    quality = max(0, min(100, int(quality)))
     kw = dict(metadata)
     if subsampling is not None:
         kw["subsampling"] = subsampling
@@ -67,18 +68,19 @@ def encode_jpeg(frame: Image.Image, quality: int, *, encoder: str = "libjpeg", p
                     **kw)
 
 
-def _jpegli(frame: Image.Image, quality: int, distance: float | None = None) -> bytes | None:
+def _jpegli(frame: Image.Image, quality: float, distance: float | None = None) -> bytes | None:
     if frame.width > 65535 or frame.height > 65535:
         return None  # beyond baseline JPEG's 16-bit sizes: libjpeg refuses it with Pillow's error
     if jpegli.available():
         if distance is not None:
             return jpegli.encode(frame.tobytes(), frame.width, frame.height, distance=distance)
-        return jpegli.encode(frame.tobytes(), frame.width, frame.height, quality=max(1, quality))
+        q = max(1.0, quality)
+        return jpegli.encode(frame.tobytes(), frame.width, frame.height, quality=int(q) if q == int(q) else q)
     try:
         import pyjpegli
     except ImportError:  # optional: fall back to libjpeg
         return None
-    return pyjpegli.encode(frame.tobytes(), frame.width, frame.height, max(1, quality))
+    return pyjpegli.encode(frame.tobytes(), frame.width, frame.height, max(1, int(quality)))
 
 
 def jpeg_segments(data: bytes) -> tuple[int, list[bytes]]:

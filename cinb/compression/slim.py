@@ -5,10 +5,15 @@ against the pixels that would otherwise be encoded stays at or above a threshold
 metric authors' "impossible to tell apart side by side at 1:1"):
 
 - JPEG: the lowest jpegli quality (never above the quality the rule resolves to) that meets the
-  threshold, found by an interpolation search on the score, then a lossless MozJPEG
-  re-optimisation (progressive scans, optimal Huffman tables); an untouched JPEG source is also
-  tried losslessly re-optimised as is.
-- WebP, AVIF, HEIF: the lowest quality that meets the threshold, by the same search.
+  threshold plus :data:`SCORE_MARGIN`, in steps of 1/8 quality (:mod:`cinb.codecs.jpegli`'s
+  fractional qualities; integer steps overshoot the threshold by up to a point), found by an
+  interpolation search on the score, then a lossless MozJPEG re-optimisation (progressive scans,
+  optimal Huffman tables); an untouched JPEG source is also tried losslessly re-optimised as is.
+  Without jpegli's C API, and for greyscale, the search is on integer qualities. (Searching
+  jpegli's Butteraugli distance instead was measured and does not pay: its separate Cr table costs
+  what the finer steps gain; benchmarks/RESULTS.md, "Compression round 2".)
+- WebP, AVIF, HEIF: the lowest quality that meets the threshold plus :data:`SCORE_MARGIN`, by the same
+  search.
 - PNG: the lossless optimum (oxipng), and a 256-colour palette version when it meets the threshold.
 - GIF, BMP and animations: the ordinary encoding (nothing safe to gain yet).
 
@@ -30,6 +35,7 @@ import numpy as np
 from PIL import Image
 
 from ..canvas import Canvas
+from ..codecs import jpegli
 from ..codecs.jpeg import encode_jpeg
 from ..codecs.quality_search import find_boundary
 from ..codecs.registry import Codec, pil_save, register_strategy, save_kwargs
@@ -46,6 +52,13 @@ from .metrics import Reference, get_metric
 DEFAULT_THRESHOLD = 80.0
 DEFAULT_METRIC = "ssimulacra2"
 SLIMMED, ORIGINAL = 1, 2
+#: Score kept above the threshold while searching: the reference ``ssimulacra2`` package differs from
+#: cinb's metric by up to 0.04 on JPEG/AVIF outputs (tests/test_compression.py), and a fine quality
+#: grid lands within a few hundredths of the threshold.
+SCORE_MARGIN = 0.05
+#: Steps per jpegli quality in the JPEG search (an integer quality step is 0.5-1 SSIMULACRA2 point and
+#: 3-5 % of the bytes near 80).
+QUALITY_STEPS = 8
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,20 @@ def _untouched(canvas: Canvas, codec: Codec) -> bool:
 
 def _jpeg_candidate(canvas: Canvas, opts: EncodeOptions, q: int) -> bytes:
     return encode_jpeg(canvas.frames[0], q, encoder="jpegli", optimize=True, **save_kwargs(canvas, opts))
+
+
+def _jpeg_fine_search(canvas: Canvas, opts: EncodeOptions, quality: int, ref: Reference, metric: str,
+                      threshold: float):
+    """The lowest jpegli quality in steps of ``1 / QUALITY_STEPS`` (fractions: :mod:`cinb.codecs.jpegli`)."""
+    meta = save_kwargs(canvas, opts)
+    frame = canvas.frames[0]
+    top = max(1, min(100, int(quality))) * QUALITY_STEPS
+    found = _search(lambda k: encode_jpeg(frame, max(1.0, k / QUALITY_STEPS), encoder="jpegli", **meta),
+                    decode_image, ref, metric, threshold, top)
+    if found is None:
+        return None
+    data, k, s = found
+    return data, k / QUALITY_STEPS, s  # Result.quality is its integer part; info["slim_quality"] exact
 
 
 def _lossless_jpeg(data: bytes) -> bytes | None:
@@ -161,14 +188,17 @@ def slim_encode(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int 
                 lossless = _lossless_jpeg(canvas.source_bytes)
                 if lossless:
                     candidates.append((lossless, base_q, 100.0))
-            found = _search(lambda q: _jpeg_candidate(canvas, opts, q), decode_image, ref, metric, threshold,
-                            int(quality))
+            if jpegli.available() and canvas.frames[0].mode != "L":
+                found = _jpeg_fine_search(canvas, opts, int(quality), ref, metric, threshold + SCORE_MARGIN)
+            else:
+                found = _search(lambda q: _jpeg_candidate(canvas, opts, q), decode_image, ref, metric,
+                                threshold + SCORE_MARGIN, int(quality))
             if found:
                 data, q, s = found
                 candidates.append((_lossless_jpeg(data) or data, q, s))
         elif codec.lossy:
-            found = _search(lambda q: codec.save(canvas, q, opts), decode_image, ref, metric, threshold,
-                            int(quality))
+            found = _search(lambda q: codec.save(canvas, q, opts), decode_image, ref, metric,
+                            threshold + SCORE_MARGIN, int(quality))
             if found:
                 candidates.append(found)
         elif codec.name == "png":
@@ -184,6 +214,9 @@ def slim_encode(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int 
         data, q, s = min(candidates, key=lambda c: len(c[0]))
         if len(data) < len(baseline):
             info.update({"slim_score": s, "slim_saving": 1.0 - len(data) / len(baseline)})
+            if isinstance(q, float):
+                info["slim_quality"] = q
+                q = max(1, int(q))
             return data, q, info, {"X-Slimflag": SLIMMED}
     info.update({"slim_score": 100.0 if untouched else None, "slim_saving": 0.0})
     return baseline, base_q, info, {"X-Slimflag": ORIGINAL}
