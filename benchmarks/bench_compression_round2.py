@@ -77,9 +77,9 @@ def _old_rows(commit: str, paths: list[str]) -> list[dict]:
                                  capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         out = Path(tmp) / "rows.json"
-        code = ("import sys, json; sys.path.insert(0, %r); sys.path.insert(1, %r); "
-                "import bench_compression_round2 as b, cinb; assert cinb.__file__.startswith(%r), cinb.__file__; "
-                "json.dump(b.measure_cinb(%r), open(%r, 'w'))") % (tmp, str(REPO / "benchmarks"), tmp, paths, str(out))
+        code = (f"import sys, json; sys.path.insert(0, {tmp!r}); sys.path.insert(1, {str(REPO / 'benchmarks')!r}); "
+                f"import bench_compression_round2 as b, cinb; assert cinb.__file__.startswith({tmp!r}), cinb.__file__; "
+                f"json.dump(b.measure_cinb({paths!r}), open({str(out)!r}, 'w'))")
         env = dict(os.environ, PYTHONPATH=tmp)
         subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=tmp)
         return json.loads(out.read_text())
@@ -193,7 +193,7 @@ def main() -> None:
             src_pixels = Image.open(io.BytesIO(Path(path).read_bytes())).convert("RGB")
             ref = Reference(src)
             row = {"path": Path(path).name, "new": n, "old": o}
-            for key, r in (("new", n), ("old", o)):
+            for r in (n, o):
                 if r is not None:
                     out = Image.open(io.BytesIO(bytes.fromhex(r.pop("slim_hex")))).convert("RGB")
                     r["slim_ref"] = _reference_score(src_pixels, out)
@@ -236,8 +236,6 @@ def report(results: dict) -> None:
                   f"{_pct(new_y, old_y)} |")
             old_s = sum(r["old"]["slim_bytes"] for r in rows)
             print(f"| imageSlim bytes | {old_s:,} | {new_s:,} | {_pct(new_s, old_s)} |")
-            for key in ("old", "new"):
-                pass
             mins = {k: (min(r[k]["slim_score"] or 100 for r in rows), min(r[k]["slim_ref"] for r in rows))
                     for k in ("old", "new")}
             print(f"| imageSlim lowest score, cinb / reference | {mins['old'][0]:.2f} / {mins['old'][1]:.2f} | "

@@ -206,3 +206,15 @@ def test_imageslim_greyscale_and_tiny_images_still_slim():
     tiny = io.BytesIO()
     Image.new("RGB", (1, 1), "red").save(tiny, "JPEG", quality=95)
     assert cinb.process(tiny.getvalue(), "imageSlim").response["X-Slimflag"] in (1, 2)
+
+
+def test_without_the_c_api_yjpeg_and_imageslim_fall_back_to_pyjpegli(monkeypatch):
+    img = photo()
+    monkeypatch.setattr(jpegli, "available", lambda: False)
+    assert encode_jpeg(img, 85, encoder="jpegli") == pyjpegli.encode(img.tobytes(), img.width, img.height, 85)
+    assert encode_jpeg(img, 85.7, encoder="jpegli") == pyjpegli.encode(img.tobytes(), img.width, img.height, 85)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=95)
+    out = cinb.process(buf.getvalue(), "imageSlim")
+    assert out.response["X-Slimflag"] == 1 and "slim_quality" not in out.info
+    assert out.info["slim_score"] >= 80.05
