@@ -26,20 +26,27 @@ and its 2 Mpx copy score alike):
 - **colourfulness** (Hasler & Suesstrunk 2003, :func:`colourfulness`) and **contrast** (luma
   standard deviation), for the aesthetic heuristic.
 
-``ClarityScore`` ("clear" above 50, as CI says) is a calibrated soft minimum of a sharpness
-score, a noise score, a compression score, an exposure score and the BRISQUE score: one bad
-property is enough to make a picture unclear, and the worst one dominates. ``LowQualityScore``
-is CI's low-quality measure: how likely the picture is to be of low quality (higher is worse;
-CI's example answer is a clear picture, clarity 89, with 40). ``AestheticScore`` is a **heuristic**, not a trained
-aesthetic model (none ships offline): technical quality (the clarity above), exposure, contrast,
-colourfulness and a rule-of-thirds placement of the most detailed region. It ranks a dull, grey,
-flat or badly exposed picture below a crisp, colourful, well-lit one; it knows nothing of subject,
-emotion, taste or composition beyond that.
+``ClarityScore`` ("clear" above 50, as CI says) adds soft penalties for the sharpness, noise,
+compression, exposure and BRISQUE margins (:func:`terms`): a picture good on every count scores
+about 90, one bad property is enough to pull it under 50, and the tails fall algebraically, not
+exponentially, so heavier damage still scores lower instead of every bad picture tying at 0.
+``LowQualityScore`` is read as CI's name says: how likely the picture is to be of low quality,
+**higher is worse** (CI's documented example is a clear picture, ClarityScore 89, answering 40; the
+field's own description was not available offline: if CI turns out to mean the opposite, it is
+``100 - score``). It is the clarity margin with BRISQUE weighing a little more. ``AestheticScore`` is
+a **heuristic**, not a trained aesthetic model (none ships offline): technical quality (the clarity
+above), exposure, contrast, colourfulness and a rule-of-thirds placement of the most detailed
+region. It ranks a dull, grey, flat or badly exposed picture below a crisp, colourful, well-lit
+one; it knows nothing of subject, emotion, taste or composition beyond that.
 
 The constants in :data:`CALIBRATION` were fitted on the even-numbered photos of
-``benchmarks/natural.py`` (19 whole camera photographs) and the colour photos in
-``datasets/sources``, with blur, JPEG and noise distortions at five levels each; the
-odd-numbered natural photos are kept for the benchmark (``benchmarks/bench_quality.py``).
+``benchmarks/natural.py`` (19 whole camera photographs) and four colour photos of
+``datasets/sources`` (astronaut, coffee, chelsea, rocket), with blur, JPEG and noise distortions at
+five levels each; the odd-numbered natural photos are kept for the benchmark
+(``benchmarks/bench_quality.py``).
+
+Input: CI takes PNG and JPEG up to 4 MB of Base64; cinb refuses more than 4 MB of Base64 (-167) as
+CI does, and scores any picture it decodes (WebP, HEIC... give the same pixels a PNG would).
 
 The flags follow CI's definitions: LongImage when the aspect ratio is >= 3 or <= 1/3,
 BlackAndWhite when the three channels are equal (a grey image, not a "black and white photo"),
@@ -309,7 +316,8 @@ def _brisque_files() -> tuple[str, ...]:
 
 models.register_model(models.Model(
     "brisque", "BRISQUE no-reference quality (SVR trained on LIVE)", "opencv-python-headless", "cv2",
-    "Apache-2.0 (OpenCV); model files from opencv_contrib via Debian opencv-data (Apache-2.0)",
+    "Apache-2.0 (OpenCV); model files: opencv_contrib's quality module via Debian opencv-data "
+    "(debian/copyright, Files: *: Apache-2.0 AND BSD-3-Clause)",
     load=_load_brisque, files=_brisque_files()))
 
 
