@@ -15,8 +15,8 @@ removes the object's picture from the entity.
 How cinb does it
 ----------------
 - **Features.** EfficientNet-Lite3's pooled 1280-d features (the detect-label model of
-  :mod:`cinb.ai.tagging`, same interpreter), computed on the *whole* upright picture squashed to 280 x
-  280 rather than the classifier's central crop: on the project's natural photos the whole picture
+  :mod:`cinb.ai.tagging`, same interpreter), computed on the *whole* upright picture squashed to the
+  model's input square rather than the classifier's central crop: on the project's natural photos the whole picture
   kept every crop-70 %, resize-0.3 and JPEG-q40 copy first (the central crop lost 7-11 % of them).
   Cosine similarity of unit vectors; unrelated photos score 0.27 (median), 0.52 (99th percentile).
 - **Copies first.** A 64-bit DCT perceptual hash (``phash`` of :mod:`cinb.collection.analyses.hashes`)
@@ -96,9 +96,8 @@ from .endpoints import Answer, Endpoint, Param, choice_param, int_param, registe
 #: Files of a library folder.
 DB_FILE = "library.sqlite"
 INDEX_GLOB = "vectors.*.usearch"
-#: Feature size and the model's input side.
+#: Feature size (the model's input side is ``cinb.ai.tagging.INPUT_SIZE``).
 DIM = 1280
-SIDE = 280
 #: Decode size (long side) for features and hash: enough for a 280 px model input.
 DECODE_SIZE = 512
 #: A query within this many phash bits of a picture (and COPY_MIN_COSINE) is a near copy (score 90-100).
@@ -108,8 +107,9 @@ COPY_MIN_COSINE = 0.4
 COSINE_ZERO = 0.25
 #: Libraries up to this many pictures are searched exhaustively; larger ones through the HNSW graph.
 EXACT_ROWS = 20_000
-#: HNSW search depth ("ef") and graph degree ("M").
+#: HNSW search depth ("ef"), insertion depth ("efConstruction") and graph degree ("M").
 EXPANSION = 256
+EXPANSION_ADD = 64
 CONNECTIVITY = 16
 #: Rows added after the index file before it is extended.
 TAIL_ROWS = 2_000
@@ -166,7 +166,7 @@ def _phash_int(image: Image.Image) -> int:
 def features(src: Any) -> dict:
     """What the library stores for one picture: ``{"vector": float32 (1280,) unit, "phash": int}``.
 
-    The vector is EfficientNet-Lite3's pooled features of the whole upright picture at 280 x 280
+    The vector is EfficientNet-Lite3's pooled features of the whole upright picture (squashed square)
     (alpha on white); ``phash`` the 64-bit DCT hash as a signed integer.
 
     Raises
@@ -175,10 +175,10 @@ def features(src: Any) -> dict:
         The decode errors (-113, -443, -447); -103 for a picture of 32 px or less a side; -163 when
         the model's packages are missing.
     """
-    from .tagging import MODEL  # noqa: PLC0415
+    from .tagging import INPUT_SIZE, MODEL  # noqa: PLC0415
 
     image = _upright_rgb(src)
-    pixels = np.asarray(image.resize((SIDE, SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0))
+    pixels = np.asarray(image.resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0))
     _, pooled = models.get(MODEL).run(pixels)
     norm = float(np.linalg.norm(pooled))
     vector = (pooled / norm if norm > 0 else pooled).astype(np.float32)
@@ -406,13 +406,18 @@ class Library:
             db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
         else:
             db = sqlite3.connect(db_path, timeout=30, check_same_thread=False)
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and not {"images", "meta"} <= tables:  # someone else's database: leave it alone
+                db.close()
+                raise CIError(f"{db_path} is not a cinb image library (tables: {', '.join(sorted(tables))})",
+                              code=BAD_PARAMETER, token=str(db_path))
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             with db:
                 db.executescript(SCHEMA)
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT,))
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('features', 'efficientnet-lite3 pooled, whole "
-                           "picture 280 px; phash')")
+                           "picture; phash')")
         found = db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
         if found is None or found[0] != FORMAT:
             raise CIError(f"{db_path} is not a cinb image library ({found and found[0]!r})", code=BAD_PARAMETER,
@@ -606,7 +611,7 @@ class Library:
                                     "FROM images ORDER BY id").fetchall()
         frame = pd.DataFrame(rows, columns=["id", "entity_id", "pic_name", "custom_content", "tags", "phash",
                                             "added"]).set_index("id")
-        frame["tags"] = [json.loads(t) if t else {} for t in frame["tags"]]
+        frame["tags"] = [json.loads(r[4]) if r[4] else {} for r in rows]
         frame["phash"] = [f"{int(h) & ((1 << 64) - 1):016x}" for h in frame["phash"]]
         frame["added"] = pd.to_datetime(frame["added"], unit="s", utc=True)
         return frame
@@ -641,7 +646,7 @@ class Library:
             if not force and tail < TAIL_ROWS and top >= upto:
                 return
             index = usearch.Index(ndim=DIM, metric="cos", dtype="f16", connectivity=CONNECTIVITY,
-                                  expansion_add=128, expansion_search=EXPANSION)
+                                  expansion_add=EXPANSION_ADD, expansion_search=EXPANSION)
             if files and top >= upto:
                 index.load(str(files[-1][1]))
                 kept = set(self._db.execute("SELECT id FROM images WHERE id <= ?", (upto,)).fetchall())
@@ -659,7 +664,8 @@ class Library:
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, target)
-            for n, old in files:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # fold the WAL into the database file
+            for _n, old in files:
                 if old != target:
                     try:
                         old.unlink()  # open readers keep their mapping of the old file
@@ -735,8 +741,12 @@ class Library:
         threshold = _int_in("MatchThreshold", match_threshold, 0, 100)
         offset = _int_in("Offset", offset, 0, None)
         predicate = parse_filter(filter) if filter is not None and str(filter).strip() else None
-        feats = features(src)
-        query = feats["vector"]
+        return self._search_features(features(src), limit, threshold, offset, predicate)
+
+    def _search_features(self, feats: Mapping, limit: int = 10, threshold: int = 0, offset: int = 0,
+                         predicate: Callable[[Mapping], bool] | None = None) -> dict:
+        """:meth:`search` for precomputed :func:`features` (parameters already checked)."""
+        query = np.asarray(feats["vector"], dtype=np.float32)
         want = offset + limit
         with self._lock:
             self._refresh_state()
