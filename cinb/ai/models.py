@@ -169,7 +169,7 @@ def unload() -> None:
     forked child inherited are set aside, not freed (see ``_INHERITED``)."""
     pid = os.getpid()
     with _lock:
-        for name, (owner, obj) in list(_LOADED.items()):
+        for owner, obj in list(_LOADED.values()):
             if owner != pid:
                 _INHERITED.append((owner, obj))
         _LOADED.clear()
