@@ -259,6 +259,9 @@ def test_tag_on_a_collection_reuses_the_labels_analysis(tmp_path, cat, coffee):
     assert tagged.loc["coffee.jpg", "tag_cat"] == 0 and tagged["tag_cat"].dtype == "Int64"
     direct = tag(str(tmp_path / "cat.jpg"), words=["cat"], encoder=False)
     assert tagged.loc["cat.jpg", "tag_cat"] == direct["cat"]
+    df.drop(columns=["labels_response"]).to_parquet(tmp_path / "tags.parquet")  # label_scores survives Parquet
+    again = tag(pd.read_parquet(tmp_path / "tags.parquet"), words=["cat", "food"], encoder=False).set_index("name")
+    assert again[["tag_cat", "tag_food"]].equals(tagged[["tag_cat", "tag_food"]])
 
 
 def test_tag_on_a_collection_without_labels_classifies_each_row(tmp_path, cat):

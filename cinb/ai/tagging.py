@@ -371,9 +371,22 @@ def detect_label(inp: ImageInput, *, scenes: tuple[str, ...] = ("camera",), lang
     probs, _ = classify(inp)
     labels = top_labels(probs, lang)
     response = {SCENES[s]: {"Labels": labels} for s in scenes}
-    order = np.argsort(probs)[::-1][:SCORE_CLASSES]
-    scores = {int(i): round(float(probs[i]), 5) for i in order}
-    return Answer(response, info={"model": MODEL, "label_scores": scores})
+    return Answer(response, info={"model": MODEL, "label_scores": top_scores(probs)})
+
+
+def top_scores(probs: np.ndarray, limit: int = SCORE_CLASSES) -> list[list[float]]:
+    """The ``limit`` most probable classes as ``[[class id, probability], ...]``: plain lists of numbers,
+    so that a collection's ``label_scores`` column survives Parquet (a dict keyed by class id does not).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.ai.tagging import top_scores
+    >>> p = np.zeros(1000); p[281], p[285] = 0.75, 0.25
+    >>> top_scores(p, 2)
+    [[281, 0.75], [285, 0.25]]
+    """
+    return [[int(i), round(float(probs[i]), 5)] for i in np.argsort(probs)[::-1][:limit]]
 
 
 def flatten(response: dict, info: dict | None = None) -> dict:
@@ -381,7 +394,7 @@ def flatten(response: dict, info: dict | None = None) -> dict:
 
     ``top_label``, ``top_category`` (its FirstCategory), ``top_second_category``,
     ``top_confidence``, ``labels`` (the names, comma-joined) and ``label_scores`` (the 20 most
-    probable classes: ``{class id: probability}``, what :func:`tag` reads).
+    probable classes: ``[[class id, probability], ...]``, what :func:`tag` reads).
 
     Examples
     --------
@@ -551,11 +564,13 @@ def _soft(similarity: np.ndarray) -> np.ndarray:
     return np.clip((similarity - SIMILARITY_FROM) / (SIMILARITY_FULL - SIMILARITY_FROM), 0, 1)
 
 
-def _scores_from(label_scores: dict | None, rel: np.ndarray) -> list[int] | None:
-    if not label_scores:
-        return None
-    ids = np.fromiter((int(k) for k in label_scores), dtype=np.int64)
-    probs = np.fromiter((float(v) for v in label_scores.values()), dtype=np.float32)
+def _scores_from(label_scores: Any, rel: np.ndarray) -> list[int] | None:
+    """Word scores from a ``label_scores`` value (pairs, also as read back from Parquet); None if missing."""
+    if label_scores is None or isinstance(label_scores, (float, str)) or len(label_scores) == 0:
+        return None  # a row whose image failed: None, NaN or pandas.NA
+    pairs = [(int(i), float(p)) for i, p in label_scores]
+    ids = np.array([i for i, _ in pairs], dtype=np.int64)
+    probs = np.array([p for _, p in pairs], dtype=np.float32)
     return [int(round(min(100.0, 100.0 * float(probs @ rel[w, ids])))) for w in range(rel.shape[0])]
 
 
@@ -668,25 +683,23 @@ def tag(src: Any, *, words: list[str] | tuple[str, ...], model: str | None = Non
             given = list(src["label_scores"])
         else:  # one image after the other here: cinb.analyze(df, "labels", workers=N) first runs them in parallel
             given = [_label_scores_or_none(path) for path in src["path"]]
-        per_row = [_scores_from(s if isinstance(s, dict) else None, rel) for s in given]
+        per_row = [_scores_from(s, rel) for s in given]
         for j, w in enumerate(words):
             out[f"tag_{w}"] = [None if s is None else s[j] for s in per_row]
             out[f"tag_{w}"] = out[f"tag_{w}"].astype("Int64")
         return out
     probs, _ = classify(src)
-    order = np.argsort(probs)[::-1][:SCORE_CLASSES]
-    scores = _scores_from({int(i): float(probs[i]) for i in order}, rel) or [0] * len(words)
+    scores = _scores_from(top_scores(probs), rel) or [0] * len(words)
     return dict(zip(words, scores, strict=True))
 
 
-def _label_scores_or_none(path: Any) -> dict | None:
+def _label_scores_or_none(path: Any) -> list | None:
     """The ``label_scores`` of one collection row, or None when its image cannot be classified."""
     try:
         probs, _ = classify(path)
     except CIError:  # the row gets no score, as analyze() leaves a failed row's columns empty
         return None
-    order = np.argsort(probs)[::-1][:SCORE_CLASSES]
-    return {int(i): float(probs[i]) for i in order}
+    return top_scores(probs)
 
 
 def _is_frame(obj: Any) -> bool:
@@ -709,4 +722,4 @@ def _tag_with_clip(src: Any, words: list[str], model_id: str) -> Any:
 
 __all__ = ["CROP", "ENDPOINT", "INPUT_SIZE", "MAX_LABELS", "SCENES", "Classifier", "LabelTable", "classify",
            "detect_label", "embed", "encode_texts", "flatten", "label_table", "model_input", "relevance", "tag",
-           "top_labels"]
+           "top_labels", "top_scores"]
