@@ -296,12 +296,13 @@ def brisque_dir() -> Path | None:
 
 
 def _load_brisque(threads: int) -> Brisque:
+    """Load the SVM and its feature ranges (``threads`` unused: OpenCV sizes its own pool, and cinb
+    never sets another library's globals)."""
     folder = brisque_dir()
     if folder is None:
         raise CIError("AssessQuality needs OpenCV's BRISQUE model files (brisque_model_live.yml, "
                       "brisque_range_live.yml): apt-get install opencv-data (looked in "
                       + ", ".join(BRISQUE_DIRS) + ")", code=CONFIGURATION_MISSING, token="opencv-data")
-    cv2.setNumThreads(max(1, threads))
     svm = cv2.ml.SVM_load(str(folder / BRISQUE_FILES[0]))
     fs = cv2.FileStorage(str(folder / BRISQUE_FILES[1]), cv2.FILE_STORAGE_READ)
     ranges = fs.getNode("range").mat().astype(np.float64)
