@@ -97,6 +97,14 @@ def test_a_small_image_answers_zero_and_false_everywhere_else():
     assert _answer(_png(Image.open(PHOTOS[0]).convert("RGB").resize((179, 150))))["SmallImage"] is False
 
 
+@pytest.mark.parametrize("size", [(179, 1), (1, 179), (3000, 5), (180, 180)])
+def test_thin_strips_and_noise_are_scored_without_error(size):
+    pixels = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    answer = _answer(Image.fromarray(pixels))
+    assert answer["LongImage"] is (max(size) >= 3 * min(size))
+    assert 0 <= answer["ClarityScore"] <= 100 and answer["SmallImage"] is False
+
+
 def test_text_on_a_plain_ground_is_a_pure_image():
     page = Image.new("RGB", (500, 300), "white")
     from PIL import ImageDraw

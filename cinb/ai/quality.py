@@ -354,6 +354,8 @@ def measure(inp: ImageInput, *, with_brisque: bool = True) -> dict:
     rgb = inp.rgb(WORK_SIZE)
     grid, period = _grid_luma(inp)
     blur, lap = sharpest_tiles(gray)
+    # BRISQUE needs both of its scales (a strip 1-7 px high has no second one): nan leaves it out.
+    with_brisque = with_brisque and min(gray.shape) >= 8
     out = {
         "brisque": models.get("brisque").score(gray.astype(np.float64) / 255.0) if with_brisque else float("nan"),
         "blur": blur,
