@@ -37,7 +37,7 @@ import struct
 
 import numpy as np
 
-from ..errors import FILE_TOO_LARGE, RESOLUTION_TOO_LARGE, UNSUPPORTED_TYPE, CIError
+from ..errors import EMPTY_INPUT, FILE_TOO_LARGE, RESOLUTION_TOO_LARGE, UNSUPPORTED_TYPE, CIError
 from ..formats import format_for_extension
 from ..imageinput import ImageInput
 from .endpoints import Answer, Endpoint, register_endpoint
@@ -351,7 +351,7 @@ def image_inspect(inp: ImageInput) -> Answer:
     try:
         image_format = inp.header().format
     except CIError as exc:
-        if exc.code in (FILE_TOO_LARGE, RESOLUTION_TOO_LARGE):
+        if exc.code in (EMPTY_INPUT, FILE_TOO_LARGE, RESOLUTION_TOO_LARGE):
             raise
         # Not a readable image: it may be exactly what this endpoint looks for (a disguised stream).
     data = inp.data
