@@ -244,6 +244,8 @@ def test_words_match_names_synonyms_and_categories_without_the_encoder(cat, coff
     assert r[0, 187] == 1 and r[0, 207] == 0  # Yorkshire terrier, not golden retriever
     assert r[1, 151:269].all() and r[2, 151:269].all() and not r[1, 281]
     assert r[3, 283] == 1 and CJK.search(table.classes[817]["zh"]) and r[4, 817] == 1  # 跑车
+    extra = relevance(["puppy", "coffee", "plane"], encoder=False)  # cinb's own extra words
+    assert extra[0, 151:269].all() and not extra[0, 281] and extra[1, 967] == 1 and extra[2, [404, 895]].all()
     s = tag(cat, words=["cat", "animals", "猫", "food", "sky"], encoder=False)
     assert s["cat"] >= 60 and s["animals"] >= s["cat"] and s["猫"] == s["cat"] and s["food"] <= 2 and s["sky"] == 0
     assert tag(coffee, words=["drinks", "cat"], encoder=False) == {"drinks": tag(coffee, words=["food"],

@@ -535,7 +535,7 @@ def _lexical(word: str) -> np.ndarray:
         if cjk:
             hit = any(text in s for s in (c["zh"], cat["zh"], second["zh"]))
         else:
-            names = (c["en"], *c["synonyms"], cat["en"], second["en"])
+            names = (c["en"], *c["synonyms"], *c.get("words", ()), cat["en"], second["en"])
             hit = any(_contains(_tokens(t), tokens) for t in names)
         rel[i] = 1.0 if hit else 0.0
     return rel
@@ -544,8 +544,8 @@ def _lexical(word: str) -> np.ndarray:
 def relevance(words: list[str], *, encoder: bool = True) -> np.ndarray:
     """How much each class stands for each word: (len(words), 1000), 0-1.
 
-    A class counts fully when a word is in its name, one of its synonyms or its categories
-    ("terrier", "dogs", "猫"); with the sentence encoder, also in proportion to the similarity
+    A class counts fully when a word is in its name, one of its synonyms, cinb's extra words for
+    it or its categories ("terrier", "dogs", "puppy", "coffee", "猫"); with the sentence encoder, also in proportion to the similarity
     of the word to "<class name>, a kind of <category>" ("coffee" -> espresso, "fruit" -> banana)
     or to the name of the class's second category ("puppy" -> dogs). English only for the
     encoder; Chinese words match the Chinese names as text.
