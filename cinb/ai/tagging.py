@@ -545,9 +545,9 @@ def relevance(words: list[str], *, encoder: bool = True) -> np.ndarray:
     """How much each class stands for each word: (len(words), 1000), 0-1.
 
     A class counts fully when a word is in its name, one of its synonyms, cinb's extra words for
-    it or its categories ("terrier", "dogs", "puppy", "coffee", "猫"); with the sentence encoder, also in proportion to the similarity
-    of the word to "<class name>, a kind of <category>" ("coffee" -> espresso, "fruit" -> banana)
-    or to the name of the class's second category ("puppy" -> dogs). English only for the
+    it or its categories ("terrier", "dogs", "puppy", "coffee", "猫"); with the sentence encoder,
+    also in proportion to the similarity of the word to "<class name>, a kind of <category>"
+    ("fruit" -> banana) or to the name of the class's second category ("kitten" -> cats). English only for the
     encoder; Chinese words match the Chinese names as text.
 
     Examples
