@@ -228,9 +228,14 @@ def _compare(have: Any, op: str, want: str) -> bool:
     have_text = have if isinstance(have, str) else json.dumps(have) if not isinstance(have, (int, float)) \
         else repr(have)
     a, b = _number(have_text), _number(want)
-    left, right = (a, b) if a is not None and b is not None else (have_text, want)
-    return {"=": left == right, "!=": left != right, ">": left > right, ">=": left >= right,
-            "<": left < right, "<=": left <= right}[op]
+    if a is not None and b is not None:
+        return _OPS[op](a, b)
+    return _OPS[op](have_text, want)
+
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda x, y: x == y, "!=": lambda x, y: x != y, ">": lambda x, y: x > y, ">=": lambda x, y: x >= y,
+    "<": lambda x, y: x < y, "<=": lambda x, y: x <= y}
 
 
 def parse_filter(text: str) -> Callable[[Mapping[str, Any]], bool]:
@@ -546,7 +551,7 @@ class Library:
         report = pd.DataFrame({"entity_id": entities, "pic_name": names, "status": "added", "error": None},
                               index=df.index, dtype=object)
         todo: list[int] = []
-        rows_meta: dict[int, tuple] = {}
+        rows_meta: dict[int, tuple[str, str, str | None, str | None]] = {}
         existing = set(self._db.execute("SELECT entity_id, pic_name FROM images").fetchall())
         for i in range(len(df)):
             try:
@@ -688,9 +693,9 @@ class Library:
             usearch = models.require("usearch.index", package="usearch")
             upto, path = files[-1]
             try:
-                self._index = usearch.Index.restore(str(path), view=True)
-                self._index.expansion_search = EXPANSION
-                self._index_upto = upto
+                index = usearch.Index.restore(str(path), view=True)
+                index.expansion_search = EXPANSION
+                self._index, self._index_upto = index, upto
             except Exception:  # noqa: BLE001 - a damaged cache is rebuilt from SQLite; search the tail exactly
                 self._index = None
         self._tail_ids, self._tail = self._vectors("WHERE id > ?", (self._index_upto,))
@@ -761,8 +766,8 @@ class Library:
                 allowed = self._filtered_ids(predicate)
                 cosines = {}
                 if allowed:
-                    ids = sorted(allowed)
-                    cosines = dict(zip(ids, self._cosines(ids, query).tolist(), strict=True))
+                    chosen_ids = sorted(allowed)
+                    cosines = dict(zip(chosen_ids, self._cosines(chosen_ids, query).tolist(), strict=True))
             extra = [int(i) for i in copies.tolist() if int(i) not in cosines and (allowed is None or i in allowed)]
             if extra:
                 cosines.update(zip(extra, self._cosines(extra, query).tolist(), strict=True))
