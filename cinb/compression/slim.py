@@ -4,8 +4,8 @@ Per image, cinb searches for the smallest encoding *in the output format* whose 
 against the pixels that would otherwise be encoded stays at or above a threshold (default 80, the
 metric authors' "impossible to tell apart side by side at 1:1"):
 
-- JPEG: the lowest jpegli quality (never above the quality the rule resolves to) that meets the
-  threshold plus :data:`SCORE_MARGIN`, in steps of 1/8 quality (:mod:`cinb.codecs.jpegli`'s
+- JPEG: the lowest jpegli quality (up to the rule's quality or :data:`JPEG_SEARCH_TOP`, whichever is
+  higher: the scales differ) that meets the threshold plus :data:`SCORE_MARGIN`, in steps of 1/8 quality (:mod:`cinb.codecs.jpegli`'s
   fractional qualities; integer steps overshoot the threshold by up to a point), found by an
   interpolation search on the score, then a lossless MozJPEG re-optimisation (progressive scans,
   optimal Huffman tables); an untouched JPEG source is also tried losslessly re-optimised as is.
@@ -59,6 +59,11 @@ SCORE_MARGIN = 0.05
 #: Steps per jpegli quality in the JPEG search (an integer quality step is 0.5-1 SSIMULACRA2 point and
 #: 3-5 % of the bytes near 80).
 QUALITY_STEPS = 8
+#: Highest jpegli quality the JPEG search may use, whatever the rule's quality: jpegli's scale is not
+#: libjpeg's (on noisy scanned pages jpegli q85 scores below 80 where libjpeg q85 scores 81.7, and
+#: jpegli reaches 80 at 28 % fewer bytes a few qualities higher). The result is still only used when
+#: it is smaller than what the rule gives without imageSlim.
+JPEG_SEARCH_TOP = 95
 
 
 @dataclass(frozen=True)
@@ -188,11 +193,12 @@ def slim_encode(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int 
                 lossless = _lossless_jpeg(canvas.source_bytes)
                 if lossless:
                     candidates.append((lossless, base_q, 100.0))
+            top = max(int(quality), JPEG_SEARCH_TOP)
             if jpegli.available() and canvas.frames[0].mode != "L":
-                found = _jpeg_fine_search(canvas, opts, int(quality), ref, metric, threshold + SCORE_MARGIN)
+                found = _jpeg_fine_search(canvas, opts, top, ref, metric, threshold + SCORE_MARGIN)
             else:
                 found = _search(lambda q: _jpeg_candidate(canvas, opts, q), decode_image, ref, metric,
-                                threshold + SCORE_MARGIN, int(quality))
+                                threshold + SCORE_MARGIN, top)
             if found:
                 data, q, s = found
                 candidates.append((_lossless_jpeg(data) or data, q, s))
