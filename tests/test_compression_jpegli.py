@@ -218,3 +218,39 @@ def test_without_the_c_api_yjpeg_and_imageslim_fall_back_to_pyjpegli(monkeypatch
     out = cinb.process(buf.getvalue(), "imageSlim")
     assert out.response["X-Slimflag"] == 1 and "slim_quality" not in out.info
     assert out.info["slim_score"] >= 80.05
+
+
+
+def _scanned_page(sigma: float = 4.0, w: int = 480, h: int = 320) -> Image.Image:
+    from PIL import ImageDraw, ImageFilter, ImageFont
+
+    try:
+        font = ImageFont.truetype("DejaVuSerif.ttf", 15)
+    except OSError:
+        pytest.skip("DejaVu Serif (fonts-dejavu-core) not installed")
+    yy, xx = np.mgrid[0:h, 0:w]
+    shade = 232 + 10 * np.sin(xx / 310) * np.cos(yy / 270)
+    img = Image.fromarray(np.clip(np.stack([shade, shade - 3, shade - 10], -1), 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    for y in range(12, h - 20, 23):
+        draw.text((12, y), "Invoice total amount order date customer report page", font=font, fill=(25, 25, 30))
+    noise = np.random.default_rng(7).normal(0, sigma, (h, w, 1))
+    return Image.fromarray(np.clip(np.asarray(img.filter(ImageFilter.GaussianBlur(0.6)), dtype=float) + noise,
+                                   0, 255).astype(np.uint8))
+
+
+def test_imageslim_searches_jpegli_above_the_rule_quality_when_its_scale_needs_it(monkeypatch):
+    import importlib
+
+    slim_mod = importlib.import_module("cinb.compression.slim")
+    page = _scanned_page()
+    png = io.BytesIO()
+    page.save(png, "PNG")
+    out = cinb.process(png.getvalue(), "imageMogr2/format/jpg|imageSlim")
+    plain = cinb.process(png.getvalue(), "imageMogr2/format/jpg")
+    assert out.response["X-Slimflag"] == 1 and len(out.data) < 0.9 * len(plain.data)
+    assert out.info["slim_quality"] > 85  # above the rule's quality: jpegli's scale differs from libjpeg's
+    assert reference_ssimulacra2(page, Image.open(io.BytesIO(out.data)).convert("RGB")) >= 80.0
+    monkeypatch.setattr(slim_mod, "JPEG_SEARCH_TOP", 0)  # capped at the rule's quality, as before
+    capped = cinb.process(png.getvalue(), "imageMogr2/format/jpg|imageSlim")
+    assert capped.response["X-Slimflag"] == 2 and capped.data == plain.data
