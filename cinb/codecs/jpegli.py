@@ -1,4 +1,4 @@
-"""A small binding to jpegli's C API: quality *or* Butteraugli distance, optimised Huffman tables.
+"""A small binding to jpegli's C API: fractional quality or distance, optimised Huffman tables.
 
 pyjpegli's Python API takes only an integer quality and never sets ``optimize_coding``, so its files
 carry the standard Huffman tables (5 % of the bytes on photos, benchmarks/RESULTS.md "Compression
@@ -28,7 +28,7 @@ _STRUCT_SIZE = 520  # sizeof(struct jpeg_compress_struct), libjpeg 6.2 on LP64
 _ERR_SIZE = 168  # sizeof(struct jpeg_error_mgr)
 _OFF_WIDTH, _OFF_HEIGHT, _OFF_COMPONENTS, _OFF_COLOR_SPACE = 48, 52, 56, 60
 _OFF_COMP_INFO, _OFF_QUANT_TBL_PTRS, _OFF_OPTIMIZE = 88, 96, 264
-_COMP_INFO_SIZE, _OFF_H_SAMP, _OFF_V_SAMP, _OFF_QUANT_TBL = 96, 8, 12, 16
+_COMP_INFO_SIZE, _OFF_H_SAMP, _OFF_V_SAMP = 96, 8, 12
 _JCS_RGB = 2
 _JPEG_LIB_VERSION = 62
 #: Distances jpegli accepts (``cjpegli --distance``: 0.01 - 25).
@@ -73,9 +73,8 @@ def _library():
     return lib, libc, pyjpegli
 
 
-def _encode(lib, libc, rgb: bytes, width: int, height: int, *, quality: int | None, distance: float | None,
-            optimize_coding: bool, adaptive: bool, sampling: tuple[int, int],
-            two_chroma_tables: bool = False) -> bytes:
+def _encode(lib, libc, rgb: bytes, width: int, height: int, *, quality: float | None, distance: float | None,
+            optimize_coding: bool, adaptive: bool, sampling: tuple[int, int]) -> bytes:
     cinfo = ctypes.create_string_buffer(_STRUCT_SIZE)
     err = ctypes.create_string_buffer(_ERR_SIZE)
     base = ctypes.addressof(cinfo)
@@ -89,40 +88,43 @@ def _encode(lib, libc, rgb: bytes, width: int, height: int, *, quality: int | No
             ctypes.c_int.from_address(base + off).value = value
         lib.jpegli_set_defaults(cinfo)
         if distance is not None:
-            lib.jpegli_set_distance(cinfo, float(distance), 1)
+            lib.jpegli_set_distance(cinfo, float(distance), 1)  # gives Cr its own table (cjpegli's way)
         else:
-            _set_quality(lib, cinfo, quality)
+            _set_quality(lib, cinfo, float(quality or 1))
         lib.jpegli_enable_adaptive_quantization(cinfo, int(adaptive))
         lib.jpegli_set_progressive_level(cinfo, 0)
         ctypes.c_int.from_address(base + _OFF_OPTIMIZE).value = int(optimize_coding)
-        comp = ctypes.c_void_p.from_address(base + _OFF_COMP_INFO).value
+        comp = _pointer(base + _OFF_COMP_INFO)
         ctypes.c_int.from_address(comp + _OFF_H_SAMP).value = sampling[0]
         ctypes.c_int.from_address(comp + _OFF_V_SAMP).value = sampling[1]
         for k in (1, 2):
             ctypes.c_int.from_address(comp + k * _COMP_INFO_SIZE + _OFF_H_SAMP).value = 1
             ctypes.c_int.from_address(comp + k * _COMP_INFO_SIZE + _OFF_V_SAMP).value = 1
-        if distance is not None and not two_chroma_tables:
-            # jpegli_set_distance gives Cr its own table; jpegli_set_quality shares Cb's (smaller at
-            # SSIMULACRA2 80-85 on photos): share it, so distance is just a finer quality scale.
-            ctypes.c_int.from_address(comp + 2 * _COMP_INFO_SIZE + _OFF_QUANT_TBL).value = 1
         lib.jpegli_start_compress(cinfo, 1)
         buf = ctypes.create_string_buffer(rgb, len(rgb))
         stride = width * 3
         rows = (ctypes.c_void_p * height)(*(ctypes.addressof(buf) + y * stride for y in range(height)))
         lib.jpegli_write_scanlines(cinfo, rows, height)
         lib.jpegli_finish_compress(cinfo)
-        return ctypes.string_at(out.value, size.value)
+        return ctypes.string_at(_pointer(ctypes.addressof(out)), size.value)
     finally:
         lib.jpegli_destroy_compress(cinfo)
         if out.value:
             libc.free(out)
 
 
+def _pointer(address: int) -> int:
+    value = ctypes.c_void_p.from_address(address).value
+    if not value:
+        raise RuntimeError("jpegli left a NULL pointer where libjpeg 6.2 has one")
+    return value
+
+
 def _tables(cinfo) -> list[list[int]]:
     base = ctypes.addressof(cinfo)
     out = []
     for k in range(2):
-        tbl = ctypes.c_void_p.from_address(base + _OFF_QUANT_TBL_PTRS + 8 * k).value
+        tbl = _pointer(base + _OFF_QUANT_TBL_PTRS + 8 * k)
         out.append(list((ctypes.c_uint16 * 64).from_address(tbl)))
     return out
 
