@@ -158,6 +158,13 @@ def test_filters_on_tags(lib, folder):
     assert ids("(n = 0 OR n = 1) AND kind = person") == {"astronaut", "camera"}
 
 
+def test_filters_through_the_index_agree_with_filters_row_by_row(lib, folder, monkeypatch):
+    exprs = ['kind = "person"', "n >= 4 OR kind = 'thing' AND n < 3", "n = 5", "missing = 1"]
+    row_by_row = [lib.search(folder / "coffee.jpg", limit=100, filter=e) for e in exprs]
+    monkeypatch.setattr(search, "FILTER_EXACT_ROWS", 0)
+    assert [lib.search(folder / "coffee.jpg", limit=100, filter=e) for e in exprs] == row_by_row
+
+
 def test_parse_filter_semantics():
     f = parse_filter("a > 9")
     assert f({"a": 10}) and f({"a": "10"}) and not f({"a": "9"}) and not f({})  # numbers compare as numbers

@@ -111,6 +111,9 @@ EXACT_ROWS = 20_000
 EXPANSION = 256
 EXPANSION_ADD = 64
 CONNECTIVITY = 16
+#: A Filter matching more rows than this searches the index (widened by the share that matches, then
+#: filtered); fewer rows are compared one by one.
+FILTER_EXACT_ROWS = 2_000
 #: Rows added after the index file before it is extended.
 TAIL_ROWS = 2_000
 #: CI's limits.
@@ -404,6 +407,7 @@ class Library:
         self._hashes = np.zeros(0, np.int64)
         self._tail_ids = np.zeros(0, np.int64)
         self._tail = np.zeros((0, DIM), np.float32)
+        self._tags: list[tuple[int, dict]] | None = None
 
     def _connect(self) -> sqlite3.Connection:
         db_path = self.path / DB_FILE
@@ -699,6 +703,7 @@ class Library:
             except Exception:  # noqa: BLE001 - a damaged cache is rebuilt from SQLite; search the tail exactly
                 self._index = None
         self._tail_ids, self._tail = self._vectors("WHERE id > ?", (self._index_upto,))
+        self._tags = None
         self._state_version = version
 
     def _nearest(self, query: np.ndarray, k: int) -> dict[int, float]:
@@ -765,7 +770,10 @@ class Library:
             else:
                 allowed = self._filtered_ids(predicate)
                 cosines = {}
-                if allowed:
+                if len(allowed) > FILTER_EXACT_ROWS:  # many match: the index, widened by the filter's share
+                    k = min(len(self._ids), max(4 * want, 64) * -(-len(self._ids) // len(allowed)))
+                    cosines = {i: c for i, c in self._nearest(query, k).items() if i in allowed}
+                if len(cosines) < want and allowed:  # few match (or the index found too few): all of them
                     chosen_ids = sorted(allowed)
                     cosines = dict(zip(chosen_ids, self._cosines(chosen_ids, query).tolist(), strict=True))
             extra = [int(i) for i in copies.tolist() if int(i) not in cosines and (allowed is None or i in allowed)]
@@ -796,8 +804,10 @@ class Library:
         return out
 
     def _filtered_ids(self, predicate: Callable[[Mapping], bool]) -> set[int]:
-        rows = self._db.execute("SELECT id, tags FROM images").fetchall()
-        return {i for i, t in rows if predicate(json.loads(t) if t else {})}
+        if self._tags is None:  # parsed once per state of the library
+            rows = self._db.execute("SELECT id, tags FROM images").fetchall()
+            self._tags = [(i, json.loads(t) if t else {}) for i, t in rows]
+        return {i for i, tags in self._tags if predicate(tags)}
 
     def _infos(self, ids: list[int], scores: list[int]) -> list[dict]:
         if not ids:
