@@ -17,7 +17,7 @@ How cinb does it
 - **Features.** EfficientNet-Lite3's pooled 1280-d features (the detect-label model of
   :mod:`cinb.ai.tagging`, same interpreter), computed on the *whole* upright picture squashed to the
   model's input square rather than the classifier's central crop: on the project's natural photos the whole picture
-  kept every crop-70 %, resize-0.3 and JPEG-q40 copy first (the central crop lost 7-11 % of them).
+  kept every crop-70 %, resize-0.3 and JPEG-q40 copy first (the central crop lost 7-11 % of them; a trial at 280 px).
   Cosine similarity of unit vectors; unrelated photos score 0.27 (median), 0.52 (99th percentile).
 - **Copies first.** A 64-bit DCT perceptual hash (``phash`` of :mod:`cinb.collection.analyses.hashes`)
   of each picture; a query whose hash, or its mirror image's, lies within :data:`COPY_BITS` bits of a
@@ -40,9 +40,11 @@ How cinb does it
     bigger ones through the HNSW graph with ``expansion_search`` :data:`EXPANSION` (recall@10 >= 0.95
     against exhaustive search at 100k, benchmarks/bench_search.py). Readers map the index file read-only;
     a writer's rename never disturbs an open reader.
-  * Why not LanceDB (75 MB, its flat search took 565 ms at 100k) or faiss (no float16 flat index
-    in the wheel, bigger): usearch is 13 MB, searches 100k x 1280 exhaustively in ~20 ms and its
-    graph in ~1-3 ms. sqlite-vec needs an extension-loading SQLite the stdlib does not ship.
+  * Why usearch: a 13 MB wheel, float16 storage, a saved index that opens as a read-only memory map,
+    exhaustive SIMD search when exactness matters; at 100k x 1280 its graph answers in 3-5 ms with
+    recall@10 0.995 (benchmarks/RESULTS.md). LanceDB (75 MB) took 565 ms for a flat search at 100k
+    in the project's model survey; faiss-cpu or hnswlib would do the graph part as well. sqlite-vec
+    needs an extension-loading SQLite the stdlib does not ship.
 - **Filter.** CI's ``Filter`` on Tags: comparisons ``key op value`` with ``> >= < <= = !=`` joined by
   ``AND`` / ``OR`` (``AND`` binds first; parentheses are accepted as a cinb extension). Values may be
   quoted (``"..."`` or ``'...'``); two numbers compare as numbers, anything else as text; a picture
