@@ -16,9 +16,9 @@ How cinb does it
 ----------------
 - **Features.** EfficientNet-Lite3's pooled 1280-d features (the detect-label model of
   :mod:`cinb.ai.tagging`, same interpreter), computed on the *whole* upright picture squashed to the
-  model's input square rather than the classifier's central crop: on the project's natural photos the whole picture
-  kept every crop-70 %, resize-0.3 and JPEG-q40 copy first (the central crop lost 7-11 % of them; a trial at 280 px).
-  Cosine similarity of unit vectors; unrelated photos score 0.27 (median), 0.52 (99th percentile).
+  model's input square rather than the classifier's central crop: on the project's natural photos
+  the whole picture kept every crop-70 %, resize-0.3 and JPEG-q40 copy first (the central crop lost
+  7-11 % of them; a trial at 280 px). Cosine similarity of unit vectors; unrelated photos score 0.27 (median), 0.52 (99th percentile).
 - **Copies first.** A 64-bit DCT perceptual hash (``phash`` of :mod:`cinb.collection.analyses.hashes`)
   of each picture; a query whose hash, or its mirror image's, lies within :data:`COPY_BITS` bits of a
   library picture's (and whose cosine is at least :data:`COPY_MIN_COSINE`) is a near copy and scores
