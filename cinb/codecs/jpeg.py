@@ -3,7 +3,7 @@
 ``yjpeg`` goes through Google's jpegli (``pyjpegli``) when it is installed: measured on the sample
 photos, at equal SSIMULACRA2 it is 9-12 % smaller than libjpeg with optimised Huffman tables, and as
 fast (benchmarks/RESULTS.md, "Compression"). Its Huffman tables are optimised for each image
-(:mod:`cinb.codecs.jpegli`; identical pixels, 5-12 % fewer bytes than ``pyjpegli.encode``'s standard
+(:mod:`cinb.codecs.jpegli`; identical pixels, 4-9 % fewer bytes than ``pyjpegli.encode``'s standard
 tables, "Compression round 2"). jpegli's output is baseline; the metadata blocks
 Pillow would write (EXIF, ICC, XMP) are spliced in after its header. Greyscale frames, and machines
 without pyjpegli, use libjpeg with optimised Huffman tables.
