@@ -1,10 +1,11 @@
 """A small binding to jpegli's C API: fractional quality or distance, optimised Huffman tables.
 
 pyjpegli's Python API takes only an integer quality and never sets ``optimize_coding``, so its files
-carry the standard Huffman tables (4.4 % of the bytes on photos, 9.2 % on screenshots and scans, at
-q85; benchmarks/RESULTS.md "Compression round 2"). Its extension module, though, is jpegli itself and exports the libjpeg-6b-shaped C API
-(``jpegli_CreateCompress`` ... ``jpegli_finish_compress``). No other installable package carries jpegli
-(not Debian 13, not another wheel), so this module drives that API through ctypes.
+carry the standard Huffman tables (4.4 % of the bytes on photos, 9.2 % on screenshots and scans, at q85;
+benchmarks/RESULTS.md "Compression round 2"). Its extension module, though, is jpegli itself and exports
+the libjpeg-6b-shaped C API (``jpegli_CreateCompress`` ... ``jpegli_finish_compress``). No other
+installable package carries jpegli (not Debian 13, not another wheel), so this module drives that API
+through ctypes.
 
 Why that is safe enough, and where it is not:
 

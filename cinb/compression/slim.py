@@ -5,13 +5,13 @@ against the pixels that would otherwise be encoded stays at or above a threshold
 metric authors' "impossible to tell apart side by side at 1:1"):
 
 - JPEG: the lowest jpegli quality (up to the rule's quality or :data:`JPEG_SEARCH_TOP`, whichever is
-  higher: the scales differ) that meets the threshold plus :data:`SCORE_MARGIN`, in steps of 1/8 quality (:mod:`cinb.codecs.jpegli`'s
-  fractional qualities; integer steps overshoot the threshold by up to a point), found by an
-  interpolation search on the score, then a lossless MozJPEG re-optimisation (progressive scans,
-  optimal Huffman tables); an untouched JPEG source is also tried losslessly re-optimised as is.
-  Without jpegli's C API, and for greyscale, the search is on integer qualities. (Searching
-  jpegli's Butteraugli distance instead was measured and does not pay: its separate Cr table costs
-  what the finer steps gain; benchmarks/RESULTS.md, "Compression round 2".)
+  higher: the scales differ) that meets the threshold plus :data:`SCORE_MARGIN`, in steps of 1/8
+  quality (:mod:`cinb.codecs.jpegli`'s fractional qualities; integer steps overshoot the threshold by
+  up to a point), found by an interpolation search on the score, then a lossless MozJPEG
+  re-optimisation (progressive scans, optimal Huffman tables); an untouched JPEG source is also tried
+  losslessly re-optimised as is. Without jpegli's C API, and for greyscale, the search is on integer
+  qualities. (Searching jpegli's Butteraugli distance instead, and a mozjpeg-trellis candidate, were
+  measured and do not pay: benchmarks/RESULTS.md, "Compression round 2".)
 - WebP, AVIF, HEIF: the lowest quality that meets the threshold plus :data:`SCORE_MARGIN`, by the same
   search.
 - PNG: the lossless optimum (oxipng), and a 256-colour palette version when it meets the threshold.
