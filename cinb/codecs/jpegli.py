@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import math
+import sys
 
 _STRUCT_SIZE = 520  # sizeof(struct jpeg_compress_struct), libjpeg 6.2 on LP64
 _ERR_SIZE = 168  # sizeof(struct jpeg_error_mgr)
@@ -50,10 +51,12 @@ def _library():
         import pyjpegli
     except ImportError:  # optional dependency
         return None
+    if ctypes.sizeof(ctypes.c_void_p) != 8 or sys.platform == "win32":
+        return None  # the offsets below are LP64's, and free() must be the C library jpegli links
     try:
         lib = ctypes.CDLL(pyjpegli.__file__)
         libc = ctypes.CDLL(None)
-    except OSError:  # not loadable as a shared object: no binding
+    except (OSError, TypeError):  # not loadable as a shared object: no binding
         return None
     p, i, f = ctypes.c_void_p, ctypes.c_int, ctypes.c_float
     sigs = {"jpegli_std_error": (p, [p]), "jpegli_CreateCompress": (None, [p, i, ctypes.c_size_t]),
