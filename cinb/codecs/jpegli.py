@@ -4,8 +4,8 @@ pyjpegli's Python API takes only an integer quality and never sets ``optimize_co
 carry the standard Huffman tables (4.4 % of the bytes on photos, 9.2 % on screenshots and scans, at q85;
 benchmarks/RESULTS.md "Compression round 2"). Its extension module, though, is jpegli itself and exports
 the libjpeg-6b-shaped C API (``jpegli_CreateCompress`` ... ``jpegli_finish_compress``). No other
-installable package carries jpegli (not Debian 13, not another wheel), so this module drives that API
-through ctypes.
+installable package carries jpegli (Debian's libjxl packages do not ship it; pyjpegli is the wheel that
+does), so this module drives that API through ctypes.
 
 Why that is safe enough, and where it is not:
 
