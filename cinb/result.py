@@ -43,6 +43,9 @@ class Result:
         extraction), ``X-Slimflag`` (imageSlim), or an AI endpoint's whole response.
     root : str
         The XML root element of CI's response body (``Response`` or ``RecognitionResult``).
+    booleans : (str, str)
+        How CI's XML body spells true and false for this answer (most endpoints ``true``/``false``;
+        AssessQuality's documented example ``TRUE``/``FALSE``).
 
     Examples
     --------
@@ -59,6 +62,7 @@ class Result:
     info: dict = field(default_factory=dict)
     response: dict = field(default_factory=dict)
     root: str = "Response"
+    booleans: tuple[str, str] = ("true", "false")
     _image: Image.Image | None = field(default=None, repr=False)
 
     @property
@@ -79,7 +83,7 @@ class Result:
     @property
     def xml(self) -> str:
         """CI's XML body for this answer: ``response`` under ``root`` (see :func:`to_xml`)."""
-        return to_xml(self.response, root=self.root)
+        return to_xml(self.response, root=self.root, booleans=self.booleans)
 
     @property
     def extension(self) -> str:
@@ -111,16 +115,11 @@ class Result:
         return buf.getvalue()
 
 
-def _text(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return escape(str(value))
-
-
-def to_xml(obj: dict, root: str = "Response") -> str:
+def to_xml(obj: dict, root: str = "Response", *, booleans: tuple[str, str] = ("true", "false")) -> str:
     """Render a response dict as CI's XML body.
 
-    Lists become repeated elements, nested dicts nested elements, booleans ``true``/``false``; a
+    Lists become repeated elements, nested dicts nested elements, booleans ``booleans[0]`` /
+    ``booleans[1]`` (``true``/``false`` unless an endpoint's documentation spells them otherwise); a
     ``None`` value is left out.
 
     Examples
@@ -139,7 +138,9 @@ def to_xml(obj: dict, root: str = "Response") -> str:
             return "".join(node(tag, v) for v in value)
         if isinstance(value, dict):
             return f"<{tag}>" + "".join(node(k, v) for k, v in value.items()) + f"</{tag}>"
-        return f"<{tag}>{_text(value)}</{tag}>"
+        if isinstance(value, bool):
+            return f"<{tag}>{booleans[0] if value else booleans[1]}</{tag}>"
+        return f"<{tag}>{escape(str(value))}</{tag}>"
 
     return f"<{root}>" + "".join(node(k, v) for k, v in obj.items()) + f"</{root}>"
 

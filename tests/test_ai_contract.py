@@ -352,3 +352,9 @@ def test_a_forked_child_never_reuses_nor_frees_its_parents_model():
     os.waitpid(pid, 0)
     assert os.read(read, 1) == b"1" and models.get("fork-demo") is parent_model
     models.unload()
+
+
+def test_xml_spells_booleans_as_each_endpoints_documentation_does():
+    png = _encoded("PNG", size=(300, 200))
+    assert "<suspicious>false</suspicious>" in cinb.ci_process(png, "ImageInspect").xml
+    assert "<LongImage>FALSE</LongImage>" in cinb.ci_process(png, "AssessQuality").xml  # CI's example

@@ -50,7 +50,7 @@ def test_the_answer_has_exactly_cis_fields_with_cis_types():
     assert list(r.json) == FIELDS
     assert all(isinstance(r.json[k], bool) for k in FIELDS[:5])
     assert all(type(r.json[k]) is int and 0 <= r.json[k] <= 100 for k in FIELDS[5:])
-    assert r.xml.startswith("<Response><LongImage>false</LongImage>")
+    assert r.xml.startswith("<Response><LongImage>FALSE</LongImage>")
 
 
 @pytest.mark.parametrize("photo", PHOTOS, ids=lambda p: p.stem)

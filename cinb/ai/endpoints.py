@@ -202,6 +202,9 @@ class Endpoint:
         JSON answer, or an image (with the response fields in ``Result.response``).
     root : str
         XML root of CI's response (``Response`` or ``RecognitionResult``).
+    xml_booleans : (str, str)
+        How CI's XML spells true/false for this endpoint (``("TRUE", "FALSE")`` where its
+        documentation's example does).
     aliases : tuple of str
         Other request names (``imageInspect``, the bare-key form).
     rule : str, optional
@@ -232,6 +235,7 @@ class Endpoint:
     params: tuple[Param, ...] = ()
     kind: str = "json"
     root: str = "Response"
+    xml_booleans: tuple[str, str] = ("true", "false")
     aliases: tuple[str, ...] = ()
     rule: str | None = None
     analysis: str | None = None

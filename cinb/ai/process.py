@@ -79,7 +79,7 @@ def answer_to_result(endpoint: Endpoint, answer: Answer, inp: ImageInput | None)
     if endpoint.kind == "json":
         width, height = _described_size(inp)
         data = json.dumps(response, ensure_ascii=False).encode("utf-8")
-        return Result(data, "json", width, height, dict(answer.info), response, endpoint.root)
+        return Result(data, "json", width, height, dict(answer.info), response, endpoint.root, endpoint.xml_booleans)
     if answer.image is None:
         raise CIError(f"{endpoint.name} returned no image", token=endpoint.name)
     canvas = as_canvas(answer.image, inp)
@@ -88,7 +88,7 @@ def answer_to_result(endpoint: Endpoint, answer: Answer, inp: ImageInput | None)
     # Image endpoints answer with the image; their fields are in .response, and also in .info, where
     # the AI layer's published contract (issue 10) promised them to callers of image endpoints.
     info = {**response, **answer.info, "quality": quality}
-    return Result(data, codec.name, canvas.width, canvas.height, info, response, endpoint.root)
+    return Result(data, codec.name, canvas.width, canvas.height, info, response, endpoint.root, endpoint.xml_booleans)
 
 
 def as_canvas(image: Image.Image | Canvas, inp: ImageInput | None = None) -> Canvas:

@@ -611,6 +611,7 @@ def _flatten(response: dict) -> dict:
 
 ENDPOINT = register_endpoint(Endpoint(
     "AssessQuality", assess_quality, params=PARAMS, aliases=("assessquality",), analysis="assess_quality",
+    xml_booleans=("TRUE", "FALSE"),  # CI's documented example: <LongImage>FALSE</LongImage>
     columns={"clarity": int, "aesthetic": int, "low_quality": int, "long_image": bool, "black_and_white": bool,
              "small_image": bool, "big_image": bool, "pure_image": bool},
     flatten=_flatten, models=("brisque",),
