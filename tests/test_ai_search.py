@@ -175,6 +175,16 @@ def test_parse_filter_semantics():
     assert parse_filter("k != 1")({"k": "2"}) and not parse_filter("k != 1")({})
 
 
+def test_the_stored_hash_is_the_phash_analysis(lib, folder):
+    from cinb.collection.analyses.hashes import phash_of  # noqa: PLC0415
+
+    for name in PHOTOS:
+        img = small(name)
+        assert f"{search._phash_int(img) & ((1 << 64) - 1):016x}" == phash_of(img)
+    stored = lib.to_frame().set_index("entity_id").loc["rocket", "phash"]
+    assert stored == phash_of(Image.open(folder / "rocket.jpg").convert("RGB"))
+
+
 def test_score_scale():
     assert score_of(np.array([1.0, 0.95, 0.3, 0.0, 0.9, 0.3]), np.array([0, 10, 5, 0, 11, 40])).tolist() == \
         [100, 90, 6, 0, 77, 6]

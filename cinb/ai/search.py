@@ -18,7 +18,8 @@ How cinb does it
   :mod:`cinb.ai.tagging`, same interpreter), computed on the *whole* upright picture squashed to the
   model's input square rather than the classifier's central crop: on the project's natural photos
   the whole picture kept every crop-70 %, resize-0.3 and JPEG-q40 copy first (the central crop lost
-  7-11 % of them; a trial at 280 px). Cosine similarity of unit vectors; unrelated photos score 0.27 (median), 0.52 (99th percentile).
+  7-11 % of them; a trial at 280 px). Cosine similarity of unit vectors; unrelated photos score
+  0.27 (median), 0.52 (99th percentile).
 - **Copies first.** A 64-bit DCT perceptual hash (``phash`` of :mod:`cinb.collection.analyses.hashes`)
   of each picture; a query whose hash, or its mirror image's, lies within :data:`COPY_BITS` bits of a
   library picture's (and whose cosine is at least :data:`COPY_MIN_COSINE`) is a near copy and scores
@@ -162,9 +163,13 @@ def _upright_rgb(src: Any) -> Image.Image:
 
 
 def _phash_int(image: Image.Image) -> int:
-    from ..collection.analyses.hashes import phash_of  # noqa: PLC0415
+    """The ``phash`` analysis's DCT hash (32 x 32 luma, the 8 x 8 lowest frequencies above their median;
+    ``cinb.collection`` sits above ``cinb.ai``, so it is computed here) as a signed 64-bit integer."""
+    import cv2  # noqa: PLC0415
 
-    value = int(phash_of(image), 16)
+    small = np.asarray(image.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float32)
+    low = cv2.dct(small)[:8, :8]
+    value = int.from_bytes(np.packbits(low > np.median(low)).tobytes(), "big")
     return value - (1 << 64) if value >= 1 << 63 else value  # SQLite integers are signed 64-bit
 
 
