@@ -92,6 +92,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from ..errors import BAD_PARAMETER, CIError
+from ..fileio import atomic_path
 from ..imageinput import ImageInput
 from . import models
 from .endpoints import Answer, Endpoint, Param, choice_param, int_param, register_endpoint, str_param
@@ -675,11 +676,8 @@ class Library:
             if len(ids):
                 index.add(ids, vectors, threads=max(1, os.cpu_count() or 1))
             target = self.path / f"vectors.{top}.usearch"
-            tmp = self.path / f".vectors.{top}.{os.getpid()}.part"
-            index.save(str(tmp))
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
+            with atomic_path(target, durable=True) as tmp:
+                index.save(str(tmp))
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # fold the WAL into the database file
             for _n, old in files:
                 if old != target:
