@@ -124,6 +124,20 @@ def worker_threads() -> int | None:
     return _worker_threads
 
 
+def _add_hook(hooks: list, fn: Callable, registrar: str) -> Callable:
+    """Append ``fn`` to one of the hook lists (once); the ``register_*`` functions below share it."""
+    if not callable(fn):
+        raise TypeError(f"{registrar} takes a function, not {type(fn).__name__}")
+    if fn not in hooks:
+        hooks.append(fn)
+    return fn
+
+
+def _remove_hook(hooks: list, fn: Callable) -> None:
+    with contextlib.suppress(ValueError):
+        hooks.remove(fn)
+
+
 def register_thread_limiter(fn: Callable[[int], None]) -> Callable[[int], None]:
     """Call ``fn(n_threads)`` at the start of every pool worker (not in the parent: an inline run keeps
     the user's own thread settings).
@@ -151,17 +165,12 @@ def register_thread_limiter(fn: Callable[[int], None]) -> Callable[[int], None]:
     True
     >>> unregister_thread_limiter(limit_mylib)
     """
-    if not callable(fn):
-        raise TypeError(f"register_thread_limiter takes a function, not {type(fn).__name__}")
-    if fn not in _THREAD_LIMITERS:
-        _THREAD_LIMITERS.append(fn)
-    return fn
+    return _add_hook(_THREAD_LIMITERS, fn, "register_thread_limiter")
 
 
 def unregister_thread_limiter(fn: Callable[[int], None]) -> None:
     """Remove a limiter added by :func:`register_thread_limiter` (no error if absent)."""
-    with contextlib.suppress(ValueError):
-        _THREAD_LIMITERS.remove(fn)
+    _remove_hook(_THREAD_LIMITERS, fn)
 
 
 def register_worker_init(fn: Callable[[], None]) -> Callable[[], None]:
@@ -189,17 +198,12 @@ def register_worker_init(fn: Callable[[], None]) -> Callable[[], None]:
     >>> forget = register_worker_init(_CACHE.clear)
     >>> unregister_worker_init(forget)
     """
-    if not callable(fn):
-        raise TypeError(f"register_worker_init takes a function, not {type(fn).__name__}")
-    if fn not in _WORKER_INITS:
-        _WORKER_INITS.append(fn)
-    return fn
+    return _add_hook(_WORKER_INITS, fn, "register_worker_init")
 
 
 def unregister_worker_init(fn: Callable[[], None]) -> None:
     """Remove a hook added by :func:`register_worker_init` (no error if absent)."""
-    with contextlib.suppress(ValueError):
-        _WORKER_INITS.remove(fn)
+    _remove_hook(_WORKER_INITS, fn)
 
 
 def register_fork_check(fn: Callable[[], str | None]) -> Callable[[], str | None]:
@@ -224,17 +228,12 @@ def register_fork_check(fn: Callable[[], str | None]) -> Callable[[], str | None
     True
     >>> unregister_fork_check(sessions_loaded)
     """
-    if not callable(fn):
-        raise TypeError(f"register_fork_check takes a function, not {type(fn).__name__}")
-    if fn not in _FORK_CHECKS:
-        _FORK_CHECKS.append(fn)
-    return fn
+    return _add_hook(_FORK_CHECKS, fn, "register_fork_check")
 
 
 def unregister_fork_check(fn: Callable[[], str | None]) -> None:
     """Remove a check added by :func:`register_fork_check` (no error if absent)."""
-    with contextlib.suppress(ValueError):
-        _FORK_CHECKS.remove(fn)
+    _remove_hook(_FORK_CHECKS, fn)
 
 
 # -- built-in thread limiters -----------------------------------------------------------------------
