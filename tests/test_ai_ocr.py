@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -304,8 +305,10 @@ PRIVACY_SCRIPT = textwrap.dedent("""
         buf = io.BytesIO(); qr.convert("RGB").save(buf, "PNG")
         ran["QRcode"] = cinb.ci_process(buf.getvalue(), "QRcode").json["CodeStatus"]
     written = []
+    kept = set(filter(None, os.environ.get("PRIVACY_KEEP", "").split(":")))
     for top in ("/tmp", "/var/tmp"):
         for root, dirs, files in os.walk(top):
+            dirs[:] = [d for d in dirs if os.path.join(root, d) not in kept]
             written += [os.path.join(root, d) + "/" for d in dirs] + [os.path.join(root, f) for f in files]
     print(json.dumps({"ran": ran, "written": sorted(written)}))
 """)
@@ -345,9 +348,22 @@ def test_default_models_run_offline_and_write_nothing(tmp_path):
     site_dirs = [Path(rapidocr.__file__).parent, Path(onnxruntime.__file__).parent,
                  Path.home() / ".cache" / "Microsoft"]
     before = _watched(site_dirs)
-    shell = ('mount -t tmpfs none /tmp && mount -t tmpfs none /var/tmp && mkdir /tmp/home /tmp/work '
+    # A checkout or venv that itself lives in /tmp (CI clones anywhere) stays reachable: it is bound
+    # aside before the tmpfs hides /tmp, moved back on top of it, and left out of the listing.
+    keep = set()
+    for path in (Path(sys.prefix).resolve(), Path(cinb.__file__).resolve()):
+        for top in (Path("/tmp"), Path("/var/tmp")):
+            if path.is_relative_to(top) and path != top:
+                keep.add(str(top / path.relative_to(top).parts[0]))
+    keep = sorted(keep)
+    aside = "".join(f"mkdir -p /mnt/cinb-keep-{i} && mount --bind {shlex.quote(k)} /mnt/cinb-keep-{i} && "
+                    for i, k in enumerate(keep))
+    back = "".join(f"mkdir -p {shlex.quote(k)} && mount --move /mnt/cinb-keep-{i} {shlex.quote(k)} && "
+                   for i, k in enumerate(keep))
+    shell = (f'{aside}mount -t tmpfs none /tmp && mount -t tmpfs none /var/tmp && {back}mkdir /tmp/home /tmp/work '
              '&& cd /tmp/work && exec env HOME=/tmp/home "$0" -c "$1"')
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ORT_", "XDG_"))}
+    env["PRIVACY_KEEP"] = ":".join(keep)
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(Path(cinb.__file__).parent.parent))
     run = subprocess.run(["unshare", "-n", "-m", "--propagation", "private", "sh", "-c", shell, sys.executable,
                           PRIVACY_SCRIPT], capture_output=True, text=True, env=env, timeout=300)

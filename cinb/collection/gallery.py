@@ -312,7 +312,7 @@ def _cell(row: pd.Series, uri: str | None, columns: list[str], size: int, overla
     error = row.get("error") if "error" in row.index else None
     error = None if error is None or (isinstance(error, float) and math.isnan(error)) else str(error)
     if uri:
-        img = f'<img src="{uri}" style="max-width:{size}px;max-height:{size}px" loading="lazy">'
+        img = f'<img src="{uri}" style="max-width:{size}px;max-height:{size}px">'
     else:
         img = (f'<div class="cinb-missing" style="width:{size}px;height:{size}px">'
                f"{html.escape(error or 'cannot show this file')[:120]}</div>")
