@@ -21,6 +21,7 @@ import cinb.compression as cc
 from cinb import data
 from cinb.compression import metrics
 from cinb.errors import CIError
+from reference_metrics import reference_ssimulacra2
 
 SAMPLE = data.sample_dir()
 
@@ -38,17 +39,6 @@ def jpeg_bytes(img: Image.Image, quality: int, **kw) -> bytes:
 
 def decoded(data: bytes) -> Image.Image:
     return Image.open(io.BytesIO(data)).convert("RGB")
-
-
-def reference_ssimulacra2(a: Image.Image, b: Image.Image) -> float:
-    from ssimulacra2 import compute_ssimulacra2
-
-    pa, pb = io.BytesIO(), io.BytesIO()
-    a.save(pa, "PNG")
-    b.save(pb, "PNG")
-    pa.seek(0)
-    pb.seek(0)
-    return compute_ssimulacra2(pa, pb)
 
 
 def markers(data: bytes) -> set[int]:

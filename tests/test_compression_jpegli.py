@@ -16,6 +16,7 @@ import cinb
 from cinb import data
 from cinb.codecs import jpegli
 from cinb.codecs.jpeg import encode_jpeg
+from reference_metrics import reference_ssimulacra2
 
 pyjpegli = pytest.importorskip("pyjpegli")
 pytestmark = pytest.mark.skipif(not jpegli.available(), reason="jpegli C API not reachable")
@@ -130,17 +131,6 @@ def test_yjpeg_rule_is_smaller_than_pyjpegli_at_identical_pixels():
 
 
 # --- imageSlim searches jpegli distance -------------------------------------------------------------
-
-def reference_ssimulacra2(a: Image.Image, b: Image.Image) -> float:
-    from ssimulacra2 import compute_ssimulacra2
-
-    pa, pb = io.BytesIO(), io.BytesIO()
-    a.save(pa, "PNG")
-    b.save(pb, "PNG")
-    pa.seek(0)
-    pb.seek(0)
-    return compute_ssimulacra2(pa, pb)
-
 
 def test_fractional_quality_lies_between_its_integer_neighbours():
     img = photo()
