@@ -9,10 +9,12 @@ import os
 import struct
 
 import pandas as pd
+import pytest
 from PIL import Image
 
 import cinb
 from cinb.collection.scan import SCAN_COLUMNS
+from cinb.errors import BAD_PARAMETER, CIError
 from cinb.header import exif_summary, read_header
 from collection_data import BAD, GOOD, SAMPLE
 
@@ -108,6 +110,21 @@ def test_scan_pool_equals_single_process(mixed):
     one = cinb.scan(mixed, workers=1, progress=False)
     two = cinb.scan(mixed, workers=2, progress=False)
     pd.testing.assert_frame_equal(one, two)
+
+
+@pytest.mark.parametrize("pool", ["inline", "fork", "spawn"])
+def test_scan_pool_choice_gives_the_same_table(mixed, pool):
+    one = cinb.scan(mixed, max_workers=1, progress=False)
+    pd.testing.assert_frame_equal(one, cinb.scan(mixed, max_workers=2, pool=pool, progress=False))
+
+
+def test_scan_bad_pool_and_workers_are_cierrors(mixed):
+    with pytest.raises(CIError) as err:
+        cinb.scan(mixed, pool="threads", progress=False)
+    assert err.value.code == BAD_PARAMETER
+    with pytest.raises(CIError) as err:
+        cinb.scan(mixed, workers=1, max_workers=2, progress=False)
+    assert err.value.code == BAD_PARAMETER
 
 
 def test_rescan_a_table_and_empty_inputs(mixed):

@@ -37,6 +37,7 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument("--no-recursive", action="store_true", help="do not walk sub-folders")
     p.add_argument("--md5", action="store_true", help="also hash every file (slower)")
     p.add_argument("--workers", type=int, help="worker processes")
+    p.add_argument("--pool", choices=POOLS, help="where header reads run (default: inline below 20,000 files)")
     p.set_defaults(func=_cmd_scan)
 
     p = subparsers.add_parser("apply", help="process every image with a rule, in parallel, resumably",
@@ -138,7 +139,8 @@ def _errors_summary(df: pd.DataFrame) -> int:
 
 
 def _cmd_scan(args) -> int:
-    df = scan(_source(args.source), recursive=not args.no_recursive, md5=args.md5, workers=args.workers)
+    df = scan(_source(args.source), recursive=not args.no_recursive, md5=args.md5, workers=args.workers,
+              pool=args.pool)
     write_table(df, args.output)
     bad = int(df["error"].notna().sum())
     if args.output not in (None, "-"):

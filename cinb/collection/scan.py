@@ -13,7 +13,7 @@ import pandas as pd
 from cinb.collection.sources import list_paths
 from cinb.errors import BAD_PARAMETER, UNSUPPORTED_TYPE, CIError, as_cierror
 from cinb.header import check_header, read_header
-from cinb.parallel import is_dask, map_rows
+from cinb.parallel import is_dask, map_rows, resolve_workers
 
 #: Columns ``scan`` adds, with their dtypes (also the Dask ``meta``).
 SCAN_COLUMNS: dict[str, Any] = {
@@ -27,8 +27,8 @@ SCAN_COLUMNS: dict[str, Any] = {
 _POOL_MIN_FILES = 20000
 
 
-def scan(source: Any, *, recursive: bool = True, md5: bool = False, workers: int | None = None,
-         progress: bool = True) -> Any:
+def scan(source: Any, *, recursive: bool = True, md5: bool = False, max_workers: int | None = None,
+         pool: str | None = None, progress: bool = True, workers: int | None = None) -> Any:
     """One row per image file, read from headers only (no pixel decoding).
 
     Parameters
@@ -40,11 +40,16 @@ def scan(source: Any, *, recursive: bool = True, md5: bool = False, workers: int
         Walk sub-folders / let ``**`` in a glob cross folders.
     md5 : bool
         Also hash every file (reads whole files: much slower than the header scan).
-    workers : int, optional
+    max_workers : int, optional
         Processes for the header reads. Default: one process below 20,000 files (a header read is
-        cheaper than shipping its row between processes), all CPUs above.
+        cheaper than shipping its row between processes), all CPUs above. Ignored for Dask.
+    pool : {"inline", "fork", "spawn"}, optional
+        Where the header reads run (``cinb.parallel``): default inline for one worker, else fork on
+        Linux. ``spawn`` suits a process that holds threads or models that do not survive a fork.
     progress : bool
         Show a tqdm progress bar.
+    workers : int, optional
+        Alias of ``max_workers``.
 
     Returns
     -------
@@ -83,10 +88,11 @@ def scan(source: Any, *, recursive: bool = True, md5: bool = False, workers: int
         frame = source.assign(path=pd.Series(paths, index=source.index, dtype=object))
     else:
         frame = pd.DataFrame({"path": pd.Series(paths, dtype=object)})
-    if workers is None:
-        workers = 1 if len(paths) < _POOL_MIN_FILES else None
+    max_workers = resolve_workers(workers, max_workers)
+    if max_workers is None and pool is None:
+        max_workers = 1 if len(paths) < _POOL_MIN_FILES else None
     return map_rows(frame, scan_row, columns=columns, inputs=["path"], fn_kwargs={"md5": md5},
-                    workers=workers, desc="scan", progress=progress, chunksize=256)
+                    max_workers=max_workers, pool=pool, desc="scan", progress=progress, chunksize=256)
 
 
 def scan_row(row: dict, *, md5: bool = False) -> dict:
