@@ -1,25 +1,27 @@
-"""jpegli through its C API (cinb.codecs.jpegli): optimised Huffman tables, distance, yjpeg metadata.
+"""yjpeg and imageSlim through jpegli, with cinb's lossless coefficient rewrites (cinb.codecs.jpegcoef).
 
 Facts are checked against pyjpegli's own encoder (same pixels), the JPEG markers read from the
-bytes (baseline SOF0, DHT tables), and Pillow's reading of EXIF/ICC/XMP.
+bytes (baseline SOF0, APPn/COM segments), and Pillow's reading of EXIF/ICC/XMP. The paths without
+cinb's C extension are tested too (the module's ``_jpegcoef`` set to None).
 """
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, JpegImagePlugin
+from PIL import Image
 
 import cinb
 from cinb import data
-from cinb.codecs import jpegli
-from cinb.codecs.jpeg import encode_jpeg
+from cinb.codecs import jpegcoef
+from cinb.codecs.jpeg import encode_jpeg, jpeg_segments, jpegli_encoder
 from reference_metrics import reference_ssimulacra2
 
 pyjpegli = pytest.importorskip("pyjpegli")
-pytestmark = pytest.mark.skipif(not jpegli.available(), reason="jpegli C API not reachable")
+needs_ext = pytest.mark.skipif(not jpegcoef.available(), reason="cinb's C extension (cinb.codecs._jpegcoef) not built")
 SAMPLE = data.sample_dir()
 
 
@@ -29,7 +31,7 @@ def photo() -> Image.Image:
 
 
 def pixels(data: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    return np.asarray(Image.open(io.BytesIO(data)))
 
 
 def sof_markers(data: bytes) -> set[int]:
@@ -40,67 +42,146 @@ def sof_markers(data: bytes) -> set[int]:
     return out & {0xC0, 0xC1, 0xC2}
 
 
+def pil_jpeg(img: Image.Image, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", **kw)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def no_extension(monkeypatch):
+    monkeypatch.setattr(jpegcoef, "_jpegcoef", None)
+
+
+def test_where_libjpeg_headers_exist_the_install_built_the_extension():
+    if not Path("/usr/include/jpeglib.h").exists():
+        pytest.skip("libjpeg's headers (libjpeg-dev) not installed: the extension is optional")
+    assert jpegcoef.available()
+
+
+# --- optimize: Huffman tables, losslessly ----------------------------------------------------------
+
+@needs_ext
 @pytest.mark.parametrize("quality", [40, 85, 95])
 def test_optimised_tables_give_identical_pixels_in_fewer_bytes(quality):
     img = photo()
     plain = pyjpegli.encode(img.tobytes(), img.width, img.height, quality)
-    mine = jpegli.encode(img.tobytes(), img.width, img.height, quality=quality)
+    mine = jpegcoef.optimize(plain)
     assert np.array_equal(pixels(mine), pixels(plain))
     assert len(mine) < 0.97 * len(plain)
-    assert sof_markers(mine) == {0xC0}
+    assert sof_markers(plain) == sof_markers(mine) == {0xC0}
 
 
-def test_standard_tables_reproduce_pyjpegli_bit_for_bit():
+@needs_ext
+def test_optimize_copies_every_marker_segment_verbatim_and_in_order():
     img = photo()
-    assert jpegli.encode(img.tobytes(), img.width, img.height, quality=85, optimize_coding=False) == \
-        pyjpegli.encode(img.tobytes(), img.width, img.height, 85)
+    exif = Image.Exif()
+    exif[0x010F] = "cinb-test"
+    with Image.open(SAMPLE / "display-p3.jpg") as im:
+        icc = im.info["icc_profile"]
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+    src = pil_jpeg(img, quality=90, exif=exif.tobytes(), icc_profile=icc, xmp=xmp, comment=b"a comment")
+    out = jpegcoef.optimize(src)
+    assert len(out) < len(src)
+    assert jpeg_segments(out)[1] == jpeg_segments(src)[1]
+    assert [s[1] for s in jpeg_segments(src)[1]] == [0xE0, 0xE1, 0xE1, 0xE2, 0xFE]
+    assert np.array_equal(pixels(out), pixels(src))
 
 
-def test_distance_is_monotonic_and_close_to_the_quality_mapping():
+@needs_ext
+@pytest.mark.parametrize("name", ["progressive.jpg", "cmyk.jpg", "cmyk-no-icc.jpg", "grace-hopper.jpg"])
+def test_optimize_is_lossless_on_progressive_cmyk_and_other_sources(name):
+    src = (SAMPLE / name).read_bytes()
+    out = jpegcoef.optimize(src)
+    assert np.array_equal(pixels(out), pixels(src))
+    assert len(out) <= len(src)
+
+
+@needs_ext
+def test_optimize_keeps_greyscale_and_444_pixels():
     img = photo()
-    sizes = [len(jpegli.encode(img.tobytes(), img.width, img.height, distance=d)) for d in (0.5, 1.0, 2.0, 4.0)]
-    assert sizes == sorted(sizes, reverse=True)
-    by_q = jpegli.encode(img.tobytes(), img.width, img.height, quality=90)
-    by_d = jpegli.encode(img.tobytes(), img.width, img.height, distance=jpegli.quality_to_distance(90))
-    assert 0.85 < len(by_d) / len(by_q) < 1.15  # jpegli's quality scale is a distance underneath
+    for src in (pil_jpeg(img.convert("L"), quality=80), pil_jpeg(img, quality=80, subsampling=0)):
+        out = jpegcoef.optimize(src)
+        assert np.array_equal(pixels(out), pixels(src)) and len(out) < len(src)
 
 
-def test_subsampling_choice():
-    img = photo()
-    for name, expected in (("4:4:4", 0), ("4:2:2", 1), ("4:2:0", 2)):
-        out = jpegli.encode(img.tobytes(), img.width, img.height, distance=1.0, subsampling=name)
-        assert JpegImagePlugin.get_sampling(Image.open(io.BytesIO(out))) == expected
-
-
-@pytest.mark.parametrize("kwargs, message", [
-    ({"quality": 85, "distance": 1.0}, "exactly one"),
-    ({}, "exactly one"),
-    ({"quality": 0}, "quality"),
-    ({"quality": 101}, "quality"),
-    ({"quality": float("inf")}, "quality"),
-    ({"quality": True}, "quality"),
-    ({"quality": "85"}, "quality"),
-    ({"distance": 0.0}, "distance"),
-    ({"distance": 30.0}, "distance"),
-    ({"distance": float("nan")}, "distance"),
-    ({"distance": 1.0, "subsampling": "4:1:1"}, "subsampling"),
-])
-def test_bad_arguments_are_refused_before_jpegli(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        jpegli.encode(bytes(8 * 8 * 3), 8, 8, **kwargs)
-
-
-@pytest.mark.parametrize("size, length", [((0, 8), 0), ((8, 8), 10), ((70000, 1), 210000)])
-def test_bad_sizes_are_refused(size, length):
+@needs_ext
+@pytest.mark.parametrize("bad", [b"", b"\xff\xd8", b"\xff\xd8garbage" * 10, b"not a jpeg at all"])
+def test_optimize_returns_bad_input_unchanged(bad):
+    assert jpegcoef.optimize(bad) == bad
     with pytest.raises(ValueError):
-        jpegli.encode(bytes(length), *size, quality=80)
+        jpegcoef._jpegcoef.optimize(bad)
 
 
-def test_one_pixel_and_odd_sizes_encode():
-    for w, h in ((1, 1), (17, 3), (3, 33)):
-        img = Image.effect_noise((w, h), 40).convert("RGB")
-        out = jpegli.encode(img.tobytes(), w, h, distance=1.0)
-        assert Image.open(io.BytesIO(out)).size == (w, h)
+@needs_ext
+def test_optimize_refuses_a_truncated_stream_rather_than_rewrite_it():
+    src = pil_jpeg(photo(), quality=85)
+    cut = src[:len(src) // 2]
+    with pytest.raises(ValueError, match="Premature end"):
+        jpegcoef._jpegcoef.optimize(cut)
+    assert jpegcoef.optimize(cut) == cut
+
+
+def test_without_the_extension_optimize_returns_its_input(no_extension):
+    src = pil_jpeg(photo(), quality=85)
+    assert not jpegcoef.available()
+    assert jpegcoef.optimize(src) is src
+    assert jpegcoef.between(src, src, 0.5) is None
+
+
+# --- between: fractional qualities -------------------------------------------------------------------
+
+@needs_ext
+def test_fractional_quality_lies_between_its_integer_neighbours():
+    encode = jpegli_encoder(photo())
+    sizes = [len(encode(q)) for q in (84, 84.25, 84.5, 84.75, 84.875, 85)]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
+    assert encode(85.0) == encode(85)
+    assert sof_markers(encode(84.5)) == {0xC0}
+
+
+@needs_ext
+def test_integer_qualities_are_pyjpegli_pixels_and_the_ends_of_a_merge_are_the_neighbours():
+    img = photo()
+    lo = pyjpegli.encode(img.tobytes(), img.width, img.height, 84)
+    hi = pyjpegli.encode(img.tobytes(), img.width, img.height, 85)
+    assert np.array_equal(pixels(jpegli_encoder(img)(84)), pixels(lo))
+    assert np.array_equal(pixels(jpegcoef.between(lo, hi, 0)), pixels(lo))
+    assert np.array_equal(pixels(jpegcoef.between(lo, hi, 1)), pixels(hi))
+    mid = jpegcoef.between(lo, hi, 0.5)
+    tables = [jpegcoef.quantization_tables(x) for x in (lo, mid, hi)]
+    for slot in (0, 1):
+        assert all(m in (a, b) for a, m, b in zip(tables[0][slot], tables[1][slot], tables[2][slot], strict=True))
+    assert tables[1] not in (tables[0], tables[2])
+
+
+@needs_ext
+@pytest.mark.parametrize("fraction", [-0.1, 1.5, float("nan"), float("inf"), "0.5"])
+def test_between_refuses_a_fraction_outside_0_1(fraction):
+    src = pil_jpeg(photo(), quality=85)
+    with pytest.raises(ValueError, match="fraction"):
+        jpegcoef.between(src, src, fraction)
+
+
+@needs_ext
+def test_between_gives_none_for_images_that_cannot_merge():
+    img = photo()
+    a = pil_jpeg(img, quality=80)
+    assert jpegcoef.between(a, pil_jpeg(img.resize((64, 64)), quality=90), 0.5) is None  # sizes differ
+    assert jpegcoef.between(a, pil_jpeg(img, quality=90, subsampling=0), 0.5) is None  # sampling differs
+    assert jpegcoef.between(a, b"junk", 0.5) is None
+    with pytest.raises(ValueError, match="64 bytes per table"):
+        jpegcoef._jpegcoef.merge(a, a, b"\x01" * 10)
+
+
+def test_quantization_tables_reads_pillow_tables_in_natural_order():
+    img = photo()
+    tables = jpegcoef.quantization_tables(pil_jpeg(img, quality=50))
+    assert sorted(tables) == [0, 1]
+    # ITU T.81 table K.1 (IJG quality 50), row-major: zigzag order would put 12 second
+    assert tables[0][:8] == [16, 11, 10, 16, 24, 40, 51, 61] and tables[0][8:11] == [12, 12, 14]
+    with pytest.raises(ValueError):
+        jpegcoef.quantization_tables(b"GIF89a")
 
 
 def test_yjpeg_keeps_exif_icc_xmp_and_is_baseline():
@@ -112,6 +193,7 @@ def test_yjpeg_keeps_exif_icc_xmp_and_is_baseline():
         icc = im.info["icc_profile"]
     xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
     out = encode_jpeg(img, 85, encoder="jpegli", exif=exif.tobytes(), icc_profile=icc, xmp=xmp)
+    assert jpegcoef.available() or out is not None
     back = Image.open(io.BytesIO(out))
     assert back.getexif()[0x010F] == "cinb-test" and back.getexif()[0x0112] == 3
     assert back.info["icc_profile"] == icc
@@ -120,6 +202,7 @@ def test_yjpeg_keeps_exif_icc_xmp_and_is_baseline():
     assert np.array_equal(pixels(out), pixels(pyjpegli.encode(img.tobytes(), img.width, img.height, 85)))
 
 
+@needs_ext
 def test_yjpeg_rule_is_smaller_than_pyjpegli_at_identical_pixels():
     src = SAMPLE / "coffee.jpg"
     out = cinb.process(src, "imageMogr2/format/yjpeg/quality/85")
@@ -130,17 +213,7 @@ def test_yjpeg_rule_is_smaller_than_pyjpegli_at_identical_pixels():
     assert len(out.data) < 0.97 * len(plain)
 
 
-# --- imageSlim searches jpegli distance -------------------------------------------------------------
-
-def test_fractional_quality_lies_between_its_integer_neighbours():
-    img = photo()
-    sizes = [len(jpegli.encode(img.tobytes(), img.width, img.height, quality=q))
-             for q in (84, 84.25, 84.5, 84.75, 84.875, 85)]
-    assert sizes == sorted(sizes)
-    assert jpegli.encode(img.tobytes(), img.width, img.height, quality=85.0) == \
-        jpegli.encode(img.tobytes(), img.width, img.height, quality=85)
-    assert sof_markers(jpegli.encode(img.tobytes(), img.width, img.height, quality=84.5)) == {0xC0}
-
+# --- imageSlim -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, box", [("coffee.jpg", (100, 60, 420, 300)), ("coffee.jpg", (0, 0, 160, 96))])
 def test_imageslim_keeps_the_promise_by_the_reference_package(name, box):
@@ -155,6 +228,7 @@ def test_imageslim_keeps_the_promise_by_the_reference_package(name, box):
     assert reference_ssimulacra2(source, Image.open(io.BytesIO(out.data)).convert("RGB")) >= 80.0
 
 
+@needs_ext
 def test_imageslim_fine_search_is_no_larger_than_the_integer_search():
     import importlib
 
@@ -198,9 +272,8 @@ def test_imageslim_greyscale_and_tiny_images_still_slim():
     assert cinb.process(tiny.getvalue(), "imageSlim").response["X-Slimflag"] in (1, 2)
 
 
-def test_without_the_c_api_yjpeg_and_imageslim_fall_back_to_pyjpegli(monkeypatch):
+def test_without_the_extension_yjpeg_and_imageslim_fall_back_to_pyjpegli(no_extension):
     img = photo()
-    monkeypatch.setattr(jpegli, "available", lambda: False)
     assert encode_jpeg(img, 85, encoder="jpegli") == pyjpegli.encode(img.tobytes(), img.width, img.height, 85)
     assert encode_jpeg(img, 85.7, encoder="jpegli") == pyjpegli.encode(img.tobytes(), img.width, img.height, 85)
     buf = io.BytesIO()
@@ -208,7 +281,6 @@ def test_without_the_c_api_yjpeg_and_imageslim_fall_back_to_pyjpegli(monkeypatch
     out = cinb.process(buf.getvalue(), "imageSlim")
     assert out.response["X-Slimflag"] == 1 and "slim_quality" not in out.info
     assert out.info["slim_score"] >= 80.05
-
 
 
 def _scanned_page(sigma: float = 4.0, w: int = 480, h: int = 320) -> Image.Image:
@@ -229,6 +301,7 @@ def _scanned_page(sigma: float = 4.0, w: int = 480, h: int = 320) -> Image.Image
                                    0, 255).astype(np.uint8))
 
 
+@needs_ext
 def test_imageslim_searches_jpegli_above_the_rule_quality_when_its_scale_needs_it(monkeypatch):
     import importlib
 

@@ -6,12 +6,12 @@ metric authors' "impossible to tell apart side by side at 1:1"):
 
 - JPEG: the lowest jpegli quality (up to the rule's quality or :data:`JPEG_SEARCH_TOP`, whichever is
   higher: the scales differ) that meets the threshold plus :data:`SCORE_MARGIN`, in steps of 1/8
-  quality (:mod:`cinb.codecs.jpegli`'s fractional qualities; integer steps overshoot the threshold by
-  up to a point), found by an interpolation search on the score, then a lossless MozJPEG
+  quality (fractional qualities: :func:`cinb.codecs.jpeg.jpegli_encoder`; integer steps overshoot the
+  threshold by up to a point), found by an interpolation search on the score, then a lossless MozJPEG
   re-optimisation (progressive scans, optimal Huffman tables); an untouched JPEG source is also tried
-  losslessly re-optimised as is. Without jpegli's C API, and for greyscale, the search is on integer
-  qualities. (Searching jpegli's Butteraugli distance instead, and a mozjpeg-trellis candidate, were
-  measured and do not pay: benchmarks/RESULTS.md, "Compression round 2".)
+  losslessly re-optimised as is. Without cinb's C extension (:mod:`cinb.codecs.jpegcoef`), and for
+  greyscale, the search is on integer qualities. (Searching jpegli's Butteraugli distance instead, and a
+  mozjpeg-trellis candidate, were measured and do not pay: benchmarks/RESULTS.md, "Compression round 2".)
 - WebP, AVIF, HEIF: the lowest quality that meets the threshold plus :data:`SCORE_MARGIN`, by the same
   search.
 - PNG: the lossless optimum (oxipng), and a 256-colour palette version when it meets the threshold.
@@ -35,8 +35,8 @@ import numpy as np
 from PIL import Image
 
 from ..canvas import Canvas
-from ..codecs import jpegli
-from ..codecs.jpeg import encode_jpeg
+from ..codecs import jpegcoef
+from ..codecs.jpeg import encode_jpeg, jpegli_encoder, splice_metadata
 from ..codecs.quality_search import find_boundary
 from ..codecs.registry import Codec, pil_save, register_strategy, save_kwargs
 from ..decode import open_canvas
@@ -111,16 +111,23 @@ def _jpeg_candidate(canvas: Canvas, opts: EncodeOptions, q: int) -> bytes:
 
 def _jpeg_fine_search(canvas: Canvas, opts: EncodeOptions, quality: int, ref: Reference, metric: str,
                       threshold: float):
-    """The lowest jpegli quality in steps of ``1 / QUALITY_STEPS`` (fractions: :mod:`cinb.codecs.jpegli`)."""
-    meta = save_kwargs(canvas, opts)
-    frame = canvas.frames[0]
+    """The lowest jpegli quality in steps of ``1 / QUALITY_STEPS`` (fractions: :func:`jpegli_encoder`)."""
+    encode = jpegli_encoder(canvas.frames[0])
     top = max(1, min(100, int(quality))) * QUALITY_STEPS
-    found = _search(lambda k: encode_jpeg(frame, max(1.0, k / QUALITY_STEPS), encoder="jpegli", **meta),
-                    decode_image, ref, metric, threshold, top)
+    found = _search(lambda k: encode(max(1.0, k / QUALITY_STEPS)), decode_image, ref, metric, threshold, top)
     if found is None:
         return None
     data, k, s = found
+    data = splice_metadata(data, **save_kwargs(canvas, opts))
     return data, k / QUALITY_STEPS, s  # Result.quality is its integer part; info["slim_quality"] exact
+
+
+def _has_jpegli() -> bool:
+    try:
+        import pyjpegli  # noqa: F401
+    except ImportError:  # optional: the search then runs on libjpeg's integer qualities
+        return False
+    return True
 
 
 def _lossless_jpeg(data: bytes) -> bytes | None:
@@ -194,7 +201,7 @@ def slim_encode(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int 
                 if lossless:
                     candidates.append((lossless, base_q, 100.0))
             top = max(int(quality), JPEG_SEARCH_TOP)
-            if jpegli.available() and canvas.frames[0].mode != "L":
+            if jpegcoef.available() and canvas.frames[0].mode != "L" and _has_jpegli():
                 found = _jpeg_fine_search(canvas, opts, top, ref, metric, threshold + SCORE_MARGIN)
             else:
                 found = _search(lambda q: _jpeg_candidate(canvas, opts, q), decode_image, ref, metric,
