@@ -64,7 +64,9 @@ class EndpointStage(Stage):
             if answer.image is None:
                 return upright.replace(response=response)
             out = as_canvas(answer.image)
-            return upright.replace(frames=out.frames, durations=[], response=response, nominal_size=None)
+            # an endpoint that names its output format (the matting endpoints' PNG) is stored in it
+            return upright.replace(frames=out.frames, durations=[], response=response, nominal_size=None,
+                                   source_format=answer.format or upright.source_format)
         return canvas.replace(response=response)
 
 
