@@ -42,7 +42,8 @@ PLUGINS: tuple[str, ...] = ("cinb.ai.inspect", "cinb.ai.qrcode", "cinb.ai.ocr", 
                             "cinb.ai.quality", "cinb.ai.search",
                             "cinb.ai.matting", "cinb.ai.repair",
                             "cinb.ai.objects",
-                            "cinb.ai.vehicles")
+                            "cinb.ai.vehicles",
+                            "cinb.ai.logos")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from cinb.collection.analyses import (  # noqa: F401
                                       engine_info,
                                       geometry,
                                       hashes,
+                                      plates,
                                       quality,
 )
 from cinb.collection.analyses.context import ImageContext
