@@ -29,8 +29,9 @@ OCR (``bench_ocr``), against rapidocr called directly with the same settings (se
 
 detect-label (``bench_labels``), cinb's ``labels`` analysis (EfficientNet-Lite3 int8 in LiteRT):
 
-- ``accuracy``: top-1/top-5 and FirstCategory on the labelled photos cinb can assemble offline
-  (:data:`LABELS_SAMPLE`, :data:`LABELS_NATURAL`; no public one-photo-per-class set installs offline);
+- ``accuracy``: top-1/top-5 and FirstCategory per group (cats, dogs, birds, food, vehicles, other) on
+  the labelled real photos cinb can assemble offline (:data:`LABELS_SAMPLE`, :data:`LABELS_NATURAL` and
+  :mod:`benchmarks.labelled`; no public one-photo-per-class set installs offline);
 - ``speed``: ms per image and images/s with 1 and 2 workers over ``max(--images, 200)`` 224 px JPEGs.
 """
 
@@ -542,58 +543,94 @@ def bench_ocr(args) -> dict:
 
 # --- detect-label (labels) -------------------------------------------------------------------------
 
-#: The labelled set cinb can assemble offline (no public one-photo-per-ImageNet-class set installs
-#: offline): the sample photos and the curated Debian wallpapers of benchmarks/natural.py, each with
-#: the ImageNet classes that name what it shows (written from the photo's subject, before running the
-#: model) and the FirstCategory it belongs to. Photos no ImageNet class names (sky, moss, marigold,
-#: dandelion clocks, a toy kite) are left out of the top-5 count; those of a clear category stay in it.
-LABELS_SAMPLE = [("chelsea.jpg", range(281, 286), "animals"), ("coffee.jpg", (967, 968, 504), "food"),
-                 ("grace-hopper.jpg", (652, 834, 906, 457), "objects"), ("rocket.jpg", (657, 744, 812), None)]
-LABELS_NATURAL = [  # (index in natural.PHOTOS, classes, FirstCategory)
-    (0, (970, 979), "scenery"), (1, (), "animals"), (2, (152, 156, 215, 216, 217, 218, 219, 220, 221), "animals"),
-    (4, (907, 541), None), (5, (952,), "food"), (6, (696,), "objects"), (8, (319, 320), "animals"),
-    (10, (839,), "buildings"), (11, (970, 979), "scenery"), (13, (977, 978), "scenery"),
-    (19, (472, 693, 975, 449), None), (21, (975,), "scenery"), (24, (975,), "scenery"),
-    (27, (718, 536, 975), None), (28, (718, 536, 975), None), (33, (892, 409), "objects"),
-    (35, (301,), "animals")]
+#: The sample photos and curated Debian wallpapers of benchmarks/natural.py with the ImageNet classes
+#: that name what each shows (written from the photo's subject before running the model), its group
+#: (the issue's cats, dogs, birds, food, vehicles; else "other") and FirstCategory (None: unclear).
+#: Photos no ImageNet class names (sky, moss, marigold, a toy kite) are left out of the top-5 count.
+LABELS_SAMPLE = [("chelsea.jpg", range(281, 286), "cats", "animals"), ("coffee.jpg", (967, 968, 504), "food", "food"),
+                 ("grace-hopper.jpg", (652, 834, 906, 457), "other", "objects"),
+                 ("rocket.jpg", (657, 744, 812), "other", None)]
+LABELS_NATURAL = [  # (index in natural.PHOTOS, classes, group, FirstCategory)
+    (0, (970, 979), "other", "scenery"), (1, (), "birds", "animals"),
+    (2, (152, 156, 215, 216, 217, 218, 219, 220, 221), "dogs", "animals"),
+    (4, (907, 541), "other", None), (5, (952,), "food", "food"), (6, (696,), "other", "objects"),
+    (8, (319, 320), "other", "animals"), (10, (839,), "other", "buildings"), (11, (970, 979), "other", "scenery"),
+    (13, (977, 978), "other", "scenery"), (19, (472, 693, 975, 449), "other", None),
+    (21, (975,), "other", "scenery"), (24, (975,), "other", "scenery"), (27, (718, 536, 975), "other", None),
+    (28, (718, 536, 975), "other", None), (33, (892, 409), "other", "objects"), (35, (301,), "other", "animals")]
+GROUPS = ("cats", "dogs", "birds", "food", "vehicles")
 
 
-def labels_set() -> list[tuple[Path, tuple, str | None, str]]:
+def labels_set() -> list[tuple[Path, tuple, str, str | None, str, str]]:
+    """(path, classes, group, FirstCategory, subject, source) of every labelled photo cinb can assemble
+    offline: the sample photos, 17 natural photos and the 222 of :mod:`benchmarks.labelled`."""
+    from benchmarks.labelled import ensure_labelled  # noqa: PLC0415
     from benchmarks.natural import PHOTOS, ensure_natural  # noqa: PLC0415
 
-    paths = ensure_natural(n=max(i for i, _, _ in LABELS_NATURAL) + 1)
-    out = [(SAMPLE / name, tuple(c), first, name) for name, c, first in LABELS_SAMPLE]
-    out += [(paths[i], tuple(c), first, PHOTOS[i].subject.split(":")[0]) for i, c, first in LABELS_NATURAL]
+    paths = ensure_natural(n=max(i for i, *_ in LABELS_NATURAL) + 1)
+    out = [(SAMPLE / name, tuple(c), group, first, name, "sample") for name, c, group, first in LABELS_SAMPLE]
+    out += [(paths[i], tuple(c), group, first, PHOTOS[i].subject.split(":")[0], "natural")
+            for i, c, group, first in LABELS_NATURAL]
+    out += [(p.path, p.classes, p.group, p.first, p.subject, p.source) for p in ensure_labelled()]
     return out
 
 
+def _pct(n: int, d: int) -> float | None:
+    return round(100 * n / d, 1) if d else None
+
+
 def labels_accuracy() -> dict:
+    """Top-1/top-5 over the photos with ImageNet classes, and the FirstCategory of the top label
+    (and, as a second reading, the FirstCategory with the most probability summed over its classes)
+    per group."""
     from cinb.ai.tagging import classify, label_table  # noqa: PLC0415
 
     table = label_table()
+    firsts = list(table.categories)
+    member = np.array([[c["first"] == f for c in table.classes] for f in firsts], dtype=np.float32)
     rows, misses = [], []
-    for path, classes, first, subject in labels_set():
+    for path, classes, group, first, subject, source in labels_set():
         probs, _ = classify(path)
         top5 = [int(i) for i in np.argsort(probs)[::-1][:5]]
         got_first = table.classes[top5[0]]["first"]
-        row = {"top1": top5[0] in classes if classes else None, "top5": bool(set(top5) & set(classes)) if classes
-               else None, "first_ok": got_first == first if first else None}
+        summed_first = firsts[int(np.argmax(member @ probs))]
+        with Image.open(path) as im:
+            small = max(im.size) < 100  # Tux Paint's food stamps: 45-75 px cut-outs, upscaled 3-5x by the model
+        row = {"group": group, "source": source, "small": small, "with_classes": bool(classes),
+               "top1": top5[0] in classes if classes else None,
+               "top5": bool(set(top5) & set(classes)) if classes else None,
+               "first_ok": got_first == first if first else None,
+               "summed_first_ok": summed_first == first if first else None}
         rows.append(row)
         if row["top5"] is False or row["first_ok"] is False:
-            misses.append({"photo": subject, "top5": [table.name(i) for i in top5], "first": got_first,
-                           "expected_first": first})
-    with_classes = [r for r in rows if r["top5"] is not None]
-    with_first = [r for r in rows if r["first_ok"] is not None]
-    return {"photos": len(rows), "with_imagenet_classes": len(with_classes),
-            "top1": sum(r["top1"] for r in with_classes), "top5": sum(r["top5"] for r in with_classes),
-            "top5_pct": round(100 * sum(r["top5"] for r in with_classes) / len(with_classes), 1),
-            "first_category_ok": f"{sum(r['first_ok'] for r in with_first)}/{len(with_first)}", "misses": misses}
+            misses.append({"photo": f"{source}: {subject}", "top5": [table.name(i) for i in top5],
+                           "first": got_first, "expected_first": first})
+
+    def block(sel: list[dict]) -> dict:
+        cls = [r for r in sel if r["top5"] is not None]
+        fst = [r for r in sel if r["first_ok"] is not None]
+        return {"photos": len(sel), "with_imagenet_classes": len(cls),
+                "top1_pct": _pct(sum(r["top1"] for r in cls), len(cls)),
+                "top5_pct": _pct(sum(r["top5"] for r in cls), len(cls)),
+                "first_category_ok": f"{sum(r['first_ok'] for r in fst)}/{len(fst)}",
+                "first_category_pct": _pct(sum(r["first_ok"] for r in fst), len(fst)),
+                "summed_first_category_pct": _pct(sum(r["summed_first_ok"] for r in fst), len(fst)),
+                "first_category_ok_with_imagenet_classes": f"{sum(r['first_ok'] for r in fst if r['with_classes'])}/"
+                                                            f"{sum(r['with_classes'] for r in fst)}",
+                "first_category_ok_100px_and_more": f"{sum(r['first_ok'] for r in fst if not r['small'])}/"
+                                                     f"{sum(not r['small'] for r in fst)}"}
+
+    goal = [r for r in rows if r["group"] in GROUPS]
+    return {"all": block(rows), "goal_groups": block(goal), "per_group": {g: block([r for r in rows if r["group"] == g])
+                                                                        for g in (*GROUPS, "other")},
+            "per_source": {s: block([r for r in rows if r["source"] == s]) for s in dict.fromkeys(r["source"] for r in rows)},
+            "misses": misses}
 
 
 def labels_speed(images: int, repeat: int, side: int = 224) -> dict:
     from cinb.ai.tagging import classify  # noqa: PLC0415
 
-    sources = [p for p, _, _, _ in labels_set()]
+    sources = [row[0] for row in labels_set()][:21]  # the sample and natural photos (as measured before)
     out: dict = {"images": images, "side_px": side}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(images):
@@ -618,8 +655,12 @@ def labels_speed(images: int, repeat: int, side: int = 224) -> dict:
 def bench_labels(args) -> dict:
     import importlib.metadata  # noqa: PLC0415
 
-    return {"endpoint": "detect-label", "ai-edge-litert": importlib.metadata.version("ai-edge-litert"),
-            "accuracy": labels_accuracy(), "speed": labels_speed(max(args.images, 200), args.repeat)}
+    out = {"endpoint": "detect-label", "ai-edge-litert": importlib.metadata.version("ai-edge-litert")}
+    if args.labels_part in ("all", "accuracy"):
+        out["accuracy"] = labels_accuracy()
+    if args.labels_part in ("all", "speed"):
+        out["speed"] = labels_speed(max(args.images, 200), args.repeat)
+    return out
 
 
 
@@ -636,6 +677,7 @@ def main(argv=None) -> int:
     ap.add_argument("--ocr-part", default="all", choices=("all", "accuracy", "speed"), help="OCR: which figures")
     ap.add_argument("--ocr-type", default="general", help="OCR: CI's type for the accuracy set")
     ap.add_argument("--ocr-pages", type=int, default=12, help="OCR: pages in the speed folder")
+    ap.add_argument("--labels-part", default="all", choices=("all", "accuracy", "speed"), help="labels: which figures")
     args = ap.parse_args(argv)
     for name in args.endpoints.split(","):
         before = _load()
