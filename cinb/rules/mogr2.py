@@ -17,7 +17,7 @@ from ..ops.rotation import AutoOrient, Flip, Rotate
 from ..ops.scaling import Thumbnail, View2
 from .grammar import bad, out_of_range, pairs, parse_color, parse_float, parse_gravity, parse_int
 from .model import Context, EncodeOptions, Quality, SizeLimit, Stage
-from .registry import register_family
+from .registry import families, register_family
 from .style import StyleRef
 
 _N = r"(\d{1,9})"
@@ -326,8 +326,8 @@ def parse_mogr2(segments: list[str]) -> Stage:
             ops.append(_SIMPLE_OPS[key](value))
         elif key in _PLUGIN_OPS:
             ops.append(_PLUGIN_OPS[key](value))
-        elif key == "scrop":
-            raise bad("scrop (face-aware crop) needs the faces feature, which is not available", value)
+        elif key not in _BUILTIN_KEYS and families() and key in _PLUGIN_OPS:  # families() imports the
+            ops.append(_PLUGIN_OPS[key](value))  # feature plugins, whose ops (scrop) register on import
         elif key == "rcrop":
             raise bad("rcrop is not supported: CI does not document its parameters", value)
         else:

@@ -24,7 +24,8 @@ _FAMILIES: dict[str, FamilyParser] = {}
 #: Modules that register families on import: the core ones (imageMogr2/imageView2, style/, the info
 #: stages), then the feature packages. A new family module adds its name here.
 CORE_PLUGINS = ("cinb.rules.mogr2", "cinb.rules.style", "cinb.info")
-PLUGINS = ("cinb.watermark.stages", "cinb.blind.stages", "cinb.compression.slim", "cinb.ai.stages")
+PLUGINS = ("cinb.watermark.stages", "cinb.blind.stages", "cinb.compression.slim", "cinb.ai.stages",
+           "cinb.ai.smartcrop")
 _CORE, _ALL = 1, 2
 _loaded = 0
 

