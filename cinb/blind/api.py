@@ -12,8 +12,8 @@ from PIL import Image
 from ..decode import open_canvas
 from ..errors import BAD_PARAMETER, UNSUPPORTED_TYPE, CIError
 from . import payload
-from .embed import LEVEL_PSNR, activity_mask, luma
-from .mark import SYNC_Z, Reading, embed_coded, read_coded, read_tile
+from .embed import LEVEL_PSNR, frame_scale, jnd_mask, luma, to_frame
+from .mark import ORIENTATIONS, SYNC_Z, Reading, embed_coded, read_coded, read_tile
 from .pattern import DEFAULT_KEY, TILE, Layout
 from .sync import fold
 
@@ -24,6 +24,8 @@ TYPES = (1, 2, 3)
 DEFAULT_LEVEL = 2
 #: Smallest side we mark: the extractor needs a couple of tile periods to find the lattice.
 MIN_SIDE = TILE
+#: Visibility budget of image payloads (types 1/2) relative to text ones (see ``embed``).
+IMAGE_BUDGET = 2.0
 
 
 def _to_pil(src: Any) -> Image.Image:
@@ -131,7 +133,9 @@ def embed(src: Any, *, text: str | None = None, image: Any = None, type: int | N
         pixels, mode = src, pil.mode  # already decoded: skip a copy through PIL
     else:
         pixels, mode = _pixels(pil)
-    out = embed_coded(pixels, coded, key=_image_key(key, type), level=level)
+    # Image payloads have no error-correcting code: they get twice the visibility budget (still
+    # capped by the level's PSNR floor); text marks meet the SSIMULACRA2 goals of issue 15.
+    out = embed_coded(pixels, coded, key=_image_key(key, type), level=level, budget=1.0 if type == 3 else IMAGE_BUDGET)
     result = Image.fromarray(out, mode)
     if pil.info.get("icc_profile"):
         result.info["icc_profile"] = pil.info["icc_profile"]
@@ -221,19 +225,30 @@ def extract(src: Any, *, type: int = 3, image: Any = None, original: Any = None,
     pixels, _ = _pixels(pil)
     if type == 3:
         n = payload.n_text_coded()
-        best = read_coded(pixels, n, key=key)
-        # Decode the best few geometries; the keyed CRC decides (3 tries cost < 1e-4 false alarms).
-        for reading in best.all()[:3]:
-            if reading.z < SYNC_Z - 1:
-                continue
-            text, _ = payload.decode_text(reading.soft, key=key)
-            if text is not None:
-                return Extraction(3, _present_status(reading.z - SYNC_Z), text=text, sync=reading.z)
+        best = None
+        for legacy in _layouts(pixels):
+            reading = read_coded(pixels, n, key=key, legacy=legacy)
+            # Decode the best few geometries; the keyed CRC decides (3 tries cost < 1e-4 false alarms).
+            for r in reading.all()[:3]:
+                if r.z < SYNC_Z - 1:
+                    continue
+                text, _ = payload.decode_text(r.soft, key=key)
+                if text is not None:
+                    return Extraction(3, _present_status(r.z - SYNC_Z), text=text, sync=r.z,
+                                      details=_details(r, legacy))
+            if best is None or reading.z > best.z:
+                best = reading
         return Extraction(3, min(_sync_status(best.z), 75), text="", sync=best.z)
 
     ikey = _image_key(key, type)
     n = payload.IMAGE_GRID ** 2
-    reading = read_coded(pixels, n, key=ikey)
+    reading, legacy = None, False
+    for lay in _layouts(pixels):
+        r = read_coded(pixels, n, key=ikey, legacy=lay)
+        if reading is None or r.z > reading.z:
+            reading, legacy = r, lay
+        if reading.z >= SYNC_Z + 2.5:
+            break
     if type == 1:
         if original is None:
             raise CIError("blind watermark type 1 extraction needs the original image", token="image")
@@ -241,9 +256,9 @@ def extract(src: Any, *, type: int = 3, image: Any = None, original: Any = None,
         if semi is not None and semi.z > reading.z:
             reading = semi
     white = payload.whitening(ikey, n)
-    bits = ((reading.soft < 0).astype(np.uint8)) ^ white
+    bits = payload.smooth_image_bits(reading.soft, white)
     size = (64, 64)
-    details: dict = {}
+    details: dict = _details(reading, legacy)
     if type == 2:
         if image is None:
             raise CIError("blind watermark type 2 extraction needs the watermark image", token="image")
@@ -267,19 +282,34 @@ def extract(src: Any, *, type: int = 3, image: Any = None, original: Any = None,
     return Extraction(type, status, image=payload.bits_image(bits, size), sync=reading.z, details=details)
 
 
+def _layouts(pixels: np.ndarray) -> tuple[bool, ...]:
+    """Layouts to try, as ``legacy`` flags: the relative layout, then (for images larger than the
+    canonical frame, where the two differ) the fixed 128 px tile of marks made before issue 15."""
+    h, w = pixels.shape[:2]
+    return (False, True) if frame_scale(h, w) > 1.0 else (False,)
+
+
+def _details(reading: Reading, legacy: bool) -> dict:
+    """cinb's diagnostics of a reading: which orientation and layout the mark was found in."""
+    return {"orientation": ORIENTATIONS[reading.orientation], "layout": "fixed-128" if legacy else "relative"}
+
+
 def _read_with_original(pixels: np.ndarray, original: Image.Image, n: int, key: str) -> Reading | None:
     """Semi-blind reading: subtract the original (resized to the marked image) and decode the
     difference, which holds the mark without the photo's own texture."""
     orig, _ = _pixels(original)
     h, w = pixels.shape[:2]
-    if orig.shape[:2] != (h, w):
+    oh, ow = orig.shape[:2]
+    if (oh, ow) != (h, w):
         orig = cv2.resize(orig, (w, h), interpolation=cv2.INTER_AREA)
     yo = luma(orig)
     diff = luma(pixels) - yo
     diff -= float(diff.mean())
-    weight = activity_mask(yo)
-    r = diff / weight
+    # The mark was shaped by the JND map of the original: weight the difference by it (matched filter).
+    s_orig = frame_scale(oh, ow)
+    r = diff * jnd_mask(yo, s_orig * w / ow)
+    s_work = frame_scale(h, w)
     layout = Layout(key, n)
-    folded = fold(r, np.eye(2) * TILE * (w / original.size[0]), filtered=True)
-    soft, z, shift = read_tile(folded, layout)
-    return Reading(soft, z, None, shift)
+    folded = fold(to_frame(r, s_work), np.eye(2) * TILE * s_orig * (w / ow) / s_work, filtered=True)
+    soft, z, shift, o = read_tile(folded, layout)
+    return Reading(soft, z, None, shift, o)

@@ -1,12 +1,20 @@
-"""Embed coded bits into pixels, and read soft coded bits back blindly (no original needed)."""
+"""Embed coded bits into pixels, and read soft coded bits back blindly (no original needed).
+
+Reading works in the canonical frame (:func:`cinb.blind.embed.frame_scale`): the image is area-scaled
+so the geometric mean of its sides is ``CANON`` px, where a mark made on the unscaled image has its
+nominal tile size whatever the image was resized to. The folded tile is then compared with the pilots
+in the 8 orientations of the square (identity, mirrors, quarter turns): a flipped or quarter-turned
+copy folds into the same tile, mirrored or turned, so trying them costs 8 small correlations.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .embed import LEVEL_PSNR, add_pattern, luma
+from .embed import CANON, add_pattern, frame_scale, luma, to_frame
 from .pattern import CHIP, TILE, Layout, cyclic_smooth
 from .sync import find_shift, fold, lattice_candidates, residual
 
@@ -15,11 +23,31 @@ SYNC_Z = 6.0
 #: Side of the central region used to screen and refine lattice candidates.
 REFINE_REGION = 640
 
+#: The 8 orientations of the square, as (mirror, quarter turns) applied to the *folded tile* to undo
+#: what was done to the image, and the name of what was done to the image (CI's rotate is clockwise).
+ORIENTATIONS = {
+    (False, 0): "none",
+    (True, 0): "flip horizontal",
+    (False, 2): "rotate 180",
+    (True, 2): "flip vertical",
+    (False, 1): "rotate 90",
+    (False, 3): "rotate 270",
+    (True, 1): "transverse",
+    (True, 3): "transpose",
+}
 
-def embed_coded(pixels: np.ndarray, coded: np.ndarray, *, key: str, level: int) -> np.ndarray:
+
+def undo_orientation(folded: np.ndarray, orientation: tuple[bool, int]) -> np.ndarray:
+    """Apply the inverse of an image orientation to a folded tile."""
+    mirror, turns = orientation
+    t = folded[:, ::-1] if mirror else folded
+    return np.ascontiguousarray(np.rot90(t, turns))
+
+
+def embed_coded(pixels: np.ndarray, coded: np.ndarray, *, key: str, level: int, budget: float = 1.0) -> np.ndarray:
     """Add the tile carrying ``coded`` (0/1 array) to a uint8 image array."""
     tile = Layout(key, int(coded.size)).tile(coded)
-    return add_pattern(pixels, tile, psnr=LEVEL_PSNR[level])
+    return add_pattern(pixels, tile, level=level, budget=budget)
 
 
 @dataclass
@@ -28,8 +56,9 @@ class Reading:
 
     soft: np.ndarray  # positive ~ bit 0, unit noise variance
     z: float  # pilot correlation z-score (sync strength)
-    basis: np.ndarray | None  # lattice found (2x2)
+    basis: np.ndarray | None  # lattice found (2x2), in the working frame
     shift: tuple[int, int]
+    orientation: tuple[bool, int] = (False, 0)
     #: Other geometries read, best first (a payload check may prefer one of them).
     alternatives: list = field(default_factory=list)
 
@@ -37,10 +66,31 @@ class Reading:
         """This reading and its alternatives, best sync first."""
         return [self] + list(self.alternatives)
 
+    @property
+    def orientation_name(self) -> str:
+        return ORIENTATIONS[self.orientation]
 
-def read_tile(folded: np.ndarray, layout: Layout) -> tuple[np.ndarray, float, tuple[int, int]]:
-    """Soft coded bits from a folded tile (unknown cyclic shift)."""
-    dy, dx, z = find_shift(folded, layout.pilot_tile())
+
+def _orient(folded: np.ndarray, layout: Layout) -> tuple[tuple[bool, int], tuple[int, int, float]]:
+    pilot = layout.pilot_tile()
+    best = None
+    for o in ORIENTATIONS:
+        dy, dx, z = find_shift(undo_orientation(folded, o), pilot)
+        if best is None or z > best[1][2]:
+            best = (o, (dy, dx, z))
+    return best
+
+
+def read_tile(folded: np.ndarray, layout: Layout, orientation: tuple[bool, int] | None = (False, 0)
+              ) -> tuple[np.ndarray, float, tuple[int, int], tuple[bool, int]]:
+    """Soft coded bits from a folded tile (unknown cyclic shift; unknown orientation when
+    ``orientation`` is None)."""
+    if orientation is None:
+        orientation, (dy, dx, z) = _orient(folded, layout)
+        folded = undo_orientation(folded, orientation)
+    else:
+        folded = undo_orientation(folded, orientation)
+        dy, dx, z = find_shift(folded, layout.pilot_tile())
     aligned = np.roll(folded, (-dy, -dx), axis=(0, 1))
     g = TILE // CHIP
     chips = cyclic_smooth(aligned).reshape(g, CHIP, g, CHIP).sum(axis=(1, 3)).ravel()
@@ -54,7 +104,7 @@ def read_tile(folded: np.ndarray, layout: Layout) -> tuple[np.ndarray, float, tu
     soft = np.bincount(layout.data_bit, weights=votes, minlength=layout.n_coded)
     per_bit = np.bincount(layout.data_bit, minlength=layout.n_coded)
     soft = soft / (noise * np.sqrt(per_bit))
-    return soft, z, (dy, dx)
+    return soft, z, (dy, dx), orientation
 
 
 def _basis(period: float, angle: float) -> np.ndarray:
@@ -63,7 +113,7 @@ def _basis(period: float, angle: float) -> np.ndarray:
 
 
 def _refine(r: np.ndarray, layout: Layout, period: float, angle: float, z: float,
-            budget: int = 14) -> tuple[float, float, float]:
+            orientation: tuple[bool, int], budget: int = 14) -> tuple[float, float, float]:
     """Pattern search on (period, angle) maximising the pilot z-score: the spectral/ACF estimates
     are good to ~0.5%, but folding hundreds of pixels needs ~0.1%."""
     step_p, step_a = 0.004, 0.004
@@ -72,7 +122,7 @@ def _refine(r: np.ndarray, layout: Layout, period: float, angle: float, z: float
         moved = False
         for dp, da in ((step_p, 0), (-step_p, 0), (0, step_a), (0, -step_a)):
             p2, a2 = period * (1 + dp), angle + da
-            _, z2, _ = read_tile(fold(r, _basis(p2, a2), filtered=True), layout)
+            _, z2, _, _ = read_tile(fold(r, _basis(p2, a2), filtered=True), layout, orientation)
             evals += 1
             if z2 > z:
                 period, angle, z, moved = p2, a2, z2, True
@@ -82,14 +132,37 @@ def _refine(r: np.ndarray, layout: Layout, period: float, angle: float, z: float
     return period, angle, z
 
 
-def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 3) -> Reading:
-    """Blind reading: find the tile lattice, fold, find the shift, return soft coded bits."""
-    layout = Layout(key, n_coded)
+def working_frame(pixels: np.ndarray, *, legacy: bool = False) -> np.ndarray:
+    """The luminance in the canonical frame (or unscaled, for marks of the first layout)."""
     y = luma(pixels)
-    soft, z, shift = read_tile(fold(y, np.eye(2) * TILE), layout)
-    readings = [Reading(soft, z, np.eye(2) * TILE, shift)]
-    if z > 2 * SYNC_Z:  # untouched geometry: done
-        return readings[0]
+    return y if legacy else to_frame(y, frame_scale(*y.shape))
+
+
+def _first_guesses(shape: tuple[int, int]) -> list[np.ndarray]:
+    """Lattices worth trying before any search: the untouched frame, and a thumbnail of a larger
+    marked image (smaller than the canonical frame, so the tile shrank with it)."""
+    h, w = shape
+    out = [np.eye(2) * TILE]
+    shrink = math.sqrt(h * w) / CANON
+    if shrink < 0.97:
+        out.append(np.eye(2) * TILE * shrink)
+    return out
+
+
+def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 3,
+               legacy: bool = False) -> Reading:
+    """Blind reading: find the tile lattice and orientation, fold, find the shift, return soft bits.
+
+    ``legacy=True`` reads marks of the first layout (tile at 128 image px whatever the image size).
+    """
+    layout = Layout(key, n_coded)
+    y = working_frame(pixels, legacy=legacy)
+    readings = []
+    for basis in (_first_guesses(y.shape) if not legacy else [np.eye(2) * TILE]):
+        soft, z, shift, o = read_tile(fold(y, basis), layout, None)
+        readings.append(Reading(soft, z, basis, shift, o))
+        if z > 2 * SYNC_Z:  # untouched geometry (or a plain thumbnail): done
+            return readings[-1]
     # Candidates are screened and refined on a central region (fast); the winner reads everything.
     h, w = y.shape
     y0, x0 = max(0, (h - REFINE_REGION) // 2), max(0, (w - REFINE_REGION) // 2)
@@ -98,14 +171,14 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
     for basis in lattice_candidates(residual(y), n=candidates):
         period = float(np.hypot(*basis[:, 0]))
         angle = float(np.arctan2(basis[1, 0], basis[0, 0]))
-        _, z, _ = read_tile(fold(region, basis, filtered=True), layout)
-        trials.append((z, period, angle))
-    trials.sort(reverse=True)
-    for z0, period, angle in trials[:2]:
-        period, angle, _ = _refine(region, layout, period, angle, z0)
+        _, z, _, o = read_tile(fold(region, basis, filtered=True), layout, None)
+        trials.append((z, period, angle, o))
+    trials.sort(key=lambda t: t[0], reverse=True)
+    for z0, period, angle, o in trials[:2]:
+        period, angle, _ = _refine(region, layout, period, angle, z0, o)
         basis = _basis(period, angle)
-        soft, z, shift = read_tile(fold(y, basis), layout)
-        readings.append(Reading(soft, z, basis, shift))
+        soft, z, shift, o = read_tile(fold(y, basis), layout, None)
+        readings.append(Reading(soft, z, basis, shift, o))
         if z > 2 * SYNC_Z:
             break
     # Best sync first; a near-identity lattice that only edges out the untouched geometry is kept as
