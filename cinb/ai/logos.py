@@ -114,7 +114,8 @@ def logo_features(name: str, image: Image.Image) -> Logo:
     >>> from cinb import data
     >>> from PIL import Image
     >>> from cinb.ai.logos import logo_features
-    >>> logo = logo_features("cat", Image.open(data.chelsea()).crop((120, 40, 320, 240)))
+    >>> with Image.open(data.chelsea()) as im:
+    ...     logo = logo_features("cat", im.crop((120, 40, 320, 240)))
     >>> logo.size, len(logo.points) > 50
     ((200, 200), True)
     """
@@ -191,7 +192,8 @@ class LogoLibrary:
     >>> from cinb import data
     >>> from PIL import Image
     >>> from cinb.ai.logos import LogoLibrary
-    >>> lib = LogoLibrary(logos={"cat face": Image.open(data.chelsea()).crop((120, 40, 320, 240))})
+    >>> with Image.open(data.chelsea()) as im:
+    ...     lib = LogoLibrary(logos={"cat face": im.crop((120, 40, 320, 240))})
     >>> lib.names, lib.keypoints()["cat face"] > 50
     (['cat face'], True)
     """
@@ -333,7 +335,8 @@ def recognize_logo(inp: ImageInput, *, logos: LogoLibrary | None = None, min_inl
     --------
     >>> from cinb import ci_process, data
     >>> from PIL import Image
-    >>> logo = Image.open(data.chelsea()).crop((120, 40, 320, 240))
+    >>> with Image.open(data.chelsea()) as im:
+    ...     logo = im.crop((120, 40, 320, 240))
     >>> r = ci_process(data.chelsea(), "RecognizeLogo", logos={"cat face": logo})
     >>> r.json["Status"], r.json["LogoInfo"][0]["Name"], r.json["LogoInfo"][0]["Sorce"] > 90
     (1, 'cat face', True)

@@ -271,7 +271,9 @@ def detect(image: Image.Image, *, min_score: float = SCORE_THRESHOLD, classes: t
     >>> from cinb import data
     >>> from PIL import Image
     >>> from cinb.ai.objects import detect
-    >>> [(d.name, d.score > 0.8) for d in detect(Image.open(data.chelsea()).convert("RGB"))]
+    >>> with Image.open(data.chelsea()) as im:
+    ...     found = detect(im.convert("RGB"))
+    >>> [(d.name, d.score > 0.8) for d in found]
     [('cat', True)]
     """
     detector: Detector = models.get(MODEL)
