@@ -2,22 +2,23 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/bench_compression_round2.py [--old b85cb70] [--n 12] [--avif-n 6]
-        [--avif-side 512] [--json out.json]
+    .venv/bin/python benchmarks/bench_compression_round2.py [--old b85cb70] [--prev 3e853bb] [--n 12]
+        [--avif-n 6] [--avif-side 512] [--skip old,prev,mozjpeg,avif] [--json out.json]
 
 Corpora: ``natural`` = the first ``n`` photos of :mod:`benchmarks.natural` (1024 px, JPEG q95 4:4:4);
 ``graphics`` = ``n`` images of :mod:`benchmarks.graphics` (UI screenshots, charts, scanned pages drawn
 with PIL, 960x640 PNG), converted to JPEG by the rule (``imageMogr2/format/jpg|imageSlim``).
 
 "Old" is the ``cinb`` package of commit ``--old`` (extracted with ``git archive`` to a temporary folder
-and run in a child process, the same Python and libraries); "new" is the working tree. Per image:
+and run in a child process, the same Python and libraries); "prev" likewise for commit ``--prev`` (the
+first round-2 version, which drove jpegli through ctypes against pyjpegli's private symbols); "new" is
+the working tree (cinb's C extension :mod:`cinb.codecs.jpegcoef`). Per image:
 
 - ``yjpeg``: ``imageMogr2/format/yjpeg/quality/85``: bytes, and whether the decoded pixels are identical;
 - ``imageSlim``: bytes, cinb's score, the reference ``ssimulacra2`` package's score (against the decoded
   source pixels), process CPU seconds;
-- ``distance``: imageSlim's JPEG search on jpegli's Butteraugli distance instead (``jpegli_set_distance``,
-  4:2:0, adaptive quantisation, 2 % grid, same margin, same lossless MozJPEG pass): the alternative the
-  issue proposed, measured, not used;
+- (the search on jpegli's Butteraugli distance, measured in the first round-2 runs, needed jpegli's C
+  API through ctypes and went with it; its figures stay in benchmarks/RESULTS.md);
 - ``mozjpeg``: a per-photo second candidate: the lowest libvips/mozjpeg quality (``trellis_quant``,
   ``overshoot_deringing``, ``optimize_scans``, ``quant_table=3``) meeting the same target; reported as
   the total of min(imageSlim, mozjpeg) and its added CPU;
@@ -108,21 +109,6 @@ def _search(encode, ref, q_high: int, target: float = TARGET):
     return hit
 
 
-def distance_search(frame, ref):
-    """imageSlim's JPEG search on jpegli distance (the issue's proposal), with the lossless pass."""
-    import mozjpeg_lossless_optimization as mlo
-
-    from cinb.codecs import jpegli
-
-    grid, d = [], 25.0
-    while d > jpegli.quality_to_distance(95):
-        grid.append(d)
-        d /= 1.02
-    rgb = frame.tobytes()
-    hit = _search(lambda k: jpegli.encode(rgb, frame.width, frame.height, distance=grid[k - 1]), ref, len(grid))
-    return None if hit is None else (len(mlo.optimize(hit.payload)), hit.value)
-
-
 def mozjpeg_search(frame, ref):
     import pyvips
 
@@ -167,7 +153,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=12)
     ap.add_argument("--avif-n", type=int, default=6)
     ap.add_argument("--avif-side", type=int, default=512)
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: old,distance,mozjpeg,avif")
+    ap.add_argument("--prev", default="3e853bb", help="commit of round 2's ctypes version")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: old,prev,mozjpeg,avif")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -185,22 +172,19 @@ def main() -> None:
     for corpus, paths in corpora.items():
         t0 = time.time()
         old = _old_rows(args.old, paths) if "old" not in skip else [None] * len(paths)
+        prev = _old_rows(args.prev, paths) if "prev" not in skip else [None] * len(paths)
         new = measure_cinb(paths)
         rows = []
-        for i, (path, o, n) in enumerate(zip(paths, old, new, strict=True)):
+        for i, (path, o, pv, n) in enumerate(zip(paths, old, prev, new, strict=True)):
             with Image.open(path) as im:
                 src = im.convert("RGB")
             src_pixels = Image.open(io.BytesIO(Path(path).read_bytes())).convert("RGB")
             ref = Reference(src)
-            row = {"path": Path(path).name, "new": n, "old": o}
-            for r in (n, o):
+            row = {"path": Path(path).name, "new": n, "old": o, "prev": pv}
+            for r in (n, o, pv):
                 if r is not None:
                     out = Image.open(io.BytesIO(bytes.fromhex(r.pop("slim_hex")))).convert("RGB")
                     r["slim_ref"] = _reference_score(src_pixels, out)
-            if "distance" not in skip:
-                t = time.process_time()
-                row["distance"] = distance_search(src, ref)
-                row["distance_cpu"] = time.process_time() - t
             if "mozjpeg" not in skip:
                 t = time.process_time()
                 row["mozjpeg"] = mozjpeg_search(src, ref)
@@ -243,11 +227,17 @@ def report(results: dict) -> None:
             cpu_o = sum(r["old"]["slim_cpu"] for r in rows)
             cpu_n = sum(r["new"]["slim_cpu"] for r in rows)
             print(f"| imageSlim CPU s (indicative) | {cpu_o:.0f} | {cpu_n:.0f} | |")
-        if rows[0].get("distance") is not None or any(r.get("distance") for r in rows):
-            ok = [r for r in rows if r.get("distance")]
-            d = sum(r["distance"][0] for r in ok)
-            s = sum(r["new"]["slim_bytes"] for r in ok)
-            print(f"| distance search instead ({len(ok)} images) | | {d:,} | {_pct(d, s)} vs this imageSlim |")
+        if rows[0].get("prev") is not None:
+            pv_y = sum(r["prev"]["yjpeg_bytes"] for r in rows)
+            pv_s = sum(r["prev"]["slim_bytes"] for r in rows)
+            same = sum(r["prev"]["yjpeg_pixels"] == r["new"]["yjpeg_pixels"] for r in rows)
+            cpu_p = sum(r["prev"]["slim_cpu"] for r in rows)
+            cpu_n = sum(r["new"]["slim_cpu"] for r in rows)
+            lowest = (min(r["prev"]["slim_score"] or 100 for r in rows), min(r["prev"]["slim_ref"] for r in rows))
+            print(f"| round 2 via ctypes (prev): yjpeg (identical pixels {same}/{len(rows)}) / imageSlim bytes | "
+                  f"{pv_y:,} / {pv_s:,} | {new_y:,} / {new_s:,} | {_pct(new_y, pv_y)} / {_pct(new_s, pv_s)} |")
+            print(f"| prev: imageSlim lowest score cinb / reference; CPU s prev / new | {lowest[0]:.2f} / "
+                  f"{lowest[1]:.2f} | {cpu_p:.0f} / {cpu_n:.0f} | |")
         if any(r.get("mozjpeg") for r in rows):
             both = sum(min(r["new"]["slim_bytes"], r["mozjpeg"][0] if r.get("mozjpeg") else 10**12) for r in rows)
             cpu = sum(r.get("mozjpeg_cpu", 0) for r in rows)

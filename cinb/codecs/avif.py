@@ -8,17 +8,24 @@ Settings, chosen by measurement (benchmarks/RESULTS.md, "Compression"):
   (80 and above) full-resolution chroma is 2-6 % smaller for the same score; at low qualities
   subsampled chroma is the better use of bytes.
 - libaom's own tuning otherwise (libavif 1.4 selects ``tune=iq``, the still-image tune).
+
+``EncodeOptions.effort`` (cinb's Python API only, not CI's grammar: :func:`cinb.codecs.options.check_effort`)
+sets the speed to ``10 - effort``; the default effort 4 is speed 6.
 """
 
 from __future__ import annotations
 
+import numpy as np
+from PIL import Image
+
 from ..canvas import Canvas
+from ..errors import BAD_PARAMETER, CONFIGURATION_MISSING, CIError
 from ..formats import Format, register_format
-from .options import EncodeOptions
+from .options import DEFAULT_EFFORT, EncodeOptions
 from .registry import Codec, pil_save, register_codec, save_kwargs
 
-#: libavif speed 0 (slowest) - 10.
-AVIF_SPEED = 6
+#: libavif speed 0 (slowest) - 10: cinb's default, effort 4.
+AVIF_SPEED = 10 - DEFAULT_EFFORT
 #: Lowest quality encoded with full-resolution (4:4:4) chroma.
 FULL_CHROMA_QUALITY = 70
 
@@ -41,7 +48,49 @@ def save_avif(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes
         kw.update(duration=canvas.durations, loop=canvas.loop or 0)
     frames = [f if f.mode in ("RGB", "RGBA") else f.convert("RGBA" if "A" in f.mode else "RGB") for f in canvas.frames]
     q = int(quality if quality is not None else 85)
-    return pil_save(frames, "AVIF", quality=q, speed=AVIF_SPEED, subsampling=avif_subsampling(q), **kw)
+    speed = AVIF_SPEED if opts.effort is None else 10 - opts.effort
+    return pil_save(frames, "AVIF", quality=q, speed=speed, subsampling=avif_subsampling(q), **kw)
+
+
+def encode_avif_10bit(frame: Image.Image, quality: int, *, effort: int | None = None) -> bytes:
+    """One still frame as a 10-bit AVIF: the same libavif + libaom settings as :func:`save_avif`.
+
+    Pillow's AVIF saver has no bit depth; imagecodecs (``pip install imagecodecs``) carries libavif with
+    libaom and takes ``bitspersample=10``. The 8-bit samples are scaled to 10 bits (``v * 1023 / 255``);
+    the encoder then quantises in the finer range. cinb's codec does not use it: measured at equal
+    SSIMULACRA2 it is not smaller than 8 bits (benchmarks/RESULTS.md, "Compression round 2"); it is here
+    so :func:`cinb.compression.sweep` can show it (format ``avif10``). No metadata is written.
+
+    Raises
+    ------
+    CIError
+        -163 when imagecodecs is not installed; -103 for a quality outside 0-100.
+
+    Examples
+    --------
+    >>> import io
+    >>> from PIL import Image
+    >>> from cinb.codecs.avif import encode_avif_10bit
+    >>> try:
+    ...     data = encode_avif_10bit(Image.new("RGB", (16, 16), "teal"), 80)
+    ... except Exception as exc:
+    ...     data = None  # imagecodecs not installed
+    >>> data is None or Image.open(io.BytesIO(data)).size == (16, 16)
+    True
+    """
+    if isinstance(quality, bool) or not isinstance(quality, int | np.integer) or not 0 <= quality <= 100:
+        raise CIError(f"AVIF quality must be 0-100, got {quality!r}", code=BAD_PARAMETER, token=str(quality))
+    try:
+        import imagecodecs
+    except ImportError as exc:  # optional: only the sweep's avif10 variant needs it
+        raise CIError("10-bit AVIF needs imagecodecs (pip install imagecodecs)", code=CONFIGURATION_MISSING,
+                      token="avif10") from exc
+    mode = "RGBA" if "A" in frame.getbands() else "RGB"
+    pixels = np.asarray(frame.convert(mode) if frame.mode != mode else frame, dtype=np.uint32)
+    ten = ((pixels * 1023 + 127) // 255).astype(np.uint16)
+    speed = AVIF_SPEED if effort is None else 10 - effort
+    return bytes(imagecodecs.avif_encode(ten, level=int(quality), speed=speed, bitspersample=10,
+                                         pixelformat="444" if quality >= FULL_CHROMA_QUALITY else "420"))
 
 
 register_codec(Codec("avif", save_avif, lossy=True, animated=True, alpha=True))

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ..errors import BAD_PARAMETER, CIError
+
 QUALITY_KINDS = ("quality", "quality!", "rquality", "lquality")
 
 
@@ -40,6 +42,40 @@ class Quality:
             return max(1, int(q0 * self.value / 100 + 0.5))
         return max(q0, self.value) if source_quality is not None else self.value
 
+
+
+#: Encoder effort levels (:func:`check_effort`) and cinb's default.
+MIN_EFFORT, MAX_EFFORT, DEFAULT_EFFORT = 0, 6, 4
+
+
+def check_effort(effort: Any) -> int | None:
+    """Validate an encoder effort: None (cinb's default) or an integer 0-6, higher = slower and smaller.
+
+    One scale for both encoders that have one: WebP's ``method`` is the effort itself (Pillow's and
+    cinb's default 4), and AVIF's libaom speed is ``10 - effort`` (cinb's default speed 6 is effort 4;
+    effort 6 is speed 4, effort 0 speed 10). Other formats ignore it.
+
+    Raises
+    ------
+    CIError
+        -103 naming ``effort`` for anything else (bools and floats included).
+
+    Examples
+    --------
+    >>> from cinb.codecs.options import check_effort
+    >>> check_effort(None), check_effort(6)
+    (None, 6)
+    >>> check_effort(7)
+    Traceback (most recent call last):
+    ...
+    cinb.errors.CIError: effort must be an integer 0-6 (higher: slower, smaller), got 7 (X-ErrNo -103)
+    """
+    if effort is None:
+        return None
+    if isinstance(effort, bool) or not isinstance(effort, int) or not MIN_EFFORT <= effort <= MAX_EFFORT:
+        raise CIError(f"effort must be an integer {MIN_EFFORT}-{MAX_EFFORT} (higher: slower, smaller), got {effort!r}",
+                      code=BAD_PARAMETER, token=f"effort={effort!r}")
+    return int(effort)
 
 
 @dataclass(frozen=True)
@@ -75,6 +111,9 @@ class EncodeOptions:
     #: perceptual search). Not a path token: the stage that sets it prints itself. Left out of the
     #: hash because kwargs is a dict.
     strategy: tuple[str, dict[str, Any]] | None = field(default=None, hash=False)
+    #: Encoder effort 0-6 for AVIF and WebP (:func:`check_effort`); None is cinb's default (4). cinb's
+    #: own setting, not CI's grammar: only the Python API (``cinb.compression``) sets it, so it is no token.
+    effort: int | None = None
 
     def merged(self, later: EncodeOptions | None) -> EncodeOptions:
         """Options of a later stage override this one's, key by key."""

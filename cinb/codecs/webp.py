@@ -1,10 +1,14 @@
-"""WebP output (lossy at the resolved quality; animated WebP keeps frames, durations, loop)."""
+"""WebP output (lossy at the resolved quality; animated WebP keeps frames, durations, loop).
+
+libwebp ``method`` 4 (Pillow's default); ``EncodeOptions.effort`` (cinb's Python API only, not CI's
+grammar: :func:`cinb.codecs.options.check_effort`) is the method itself, 0 (fastest) - 6.
+"""
 
 from __future__ import annotations
 
 from ..canvas import Canvas
 from ..formats import Format, register_format
-from .options import EncodeOptions
+from .options import DEFAULT_EFFORT, EncodeOptions
 from .registry import Codec, pil_save, register_codec, save_kwargs
 
 
@@ -15,7 +19,8 @@ def save_webp(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes
         # Without allow_mixed, libwebp's animation encoder drops the alpha of frames it codes lossy
         # (a GIF's transparent background turned opaque black, issue 12).
         kw.update(duration=canvas.durations, loop=canvas.loop or 0, allow_mixed=True)
-    data = pil_save(canvas.frames, "WEBP", quality=int(quality if quality is not None else 85), method=4, **kw)
+    method = DEFAULT_EFFORT if opts.effort is None else opts.effort
+    data = pil_save(canvas.frames, "WEBP", quality=int(quality if quality is not None else 85), method=method, **kw)
     if canvas.is_animated and data[12:16] == b"VP8X" and not data[20] & _ALPHA_FLAG and _any_transparent(canvas):
         # The container spec: the alpha flag is "set if any of the frames contain transparency".
         # libwebp's animation encoder leaves it unset when the first frame is opaque, and readers

@@ -12,16 +12,20 @@ import time
 from PIL import Image
 
 from ..canvas import Canvas
-from ..codecs.options import EncodeOptions
+from ..codecs.avif import encode_avif_10bit
+from ..codecs.options import EncodeOptions, check_effort
 from ..codecs.registry import codec_for, flatten
 from ..errors import BAD_PARAMETER, CIError
 from ..formats import canonical_token, find_format
 from ..header import open_image
 from .guetzli import guetzli_pixels
 
-#: Formats a sweep can compare; ``quality`` is ignored for png.
-FORMATS = ("jpeg", "yjpeg", "webp", "avif", "heif", "png", "guetzli")
-LOSSY = frozenset({"jpeg", "yjpeg", "webp", "avif", "heif", "guetzli"})
+#: Formats a sweep can compare; ``quality`` is ignored for png. ``avif10`` is AVIF at 10 bits per sample
+#: (:func:`cinb.codecs.avif.encode_avif_10bit`, needs imagecodecs): cinb's comparison only, CI writes 8 bits.
+FORMATS = ("jpeg", "yjpeg", "webp", "avif", "avif10", "heif", "png", "guetzli")
+LOSSY = frozenset({"jpeg", "yjpeg", "webp", "avif", "avif10", "heif", "guetzli"})
+#: Formats whose encoder takes an effort (:func:`cinb.codecs.options.check_effort`).
+EFFORT_FORMATS = frozenset({"webp", "avif", "avif10"})
 
 
 def check_format(fmt: str) -> str:
@@ -43,7 +47,7 @@ def check_format(fmt: str) -> str:
     return name
 
 
-def encode_image(image: Image.Image, fmt: str, quality: int | None = None) -> bytes:
+def encode_image(image: Image.Image, fmt: str, quality: int | None = None, *, effort: int | None = None) -> bytes:
     """Encode one still image as cinb's codec for ``fmt`` would, at exactly ``quality``.
 
     Parameters
@@ -54,6 +58,14 @@ def encode_image(image: Image.Image, fmt: str, quality: int | None = None) -> by
         One of :data:`FORMATS`.
     quality : int, optional
         0-100 for lossy formats (default 85); ignored for png.
+    effort : int, optional
+        Encoder effort 0-6 for webp, avif and avif10 (:func:`cinb.codecs.options.check_effort`; default 4,
+        higher is slower and smaller); other formats ignore it.
+
+    Raises
+    ------
+    CIError
+        -103 for an unknown format or a bad effort; -163 for ``avif10`` without imagecodecs.
 
     Examples
     --------
@@ -64,16 +76,19 @@ def encode_image(image: Image.Image, fmt: str, quality: int | None = None) -> by
     b'WEBP'
     """
     fmt = check_format(fmt)
+    effort = check_effort(effort)
     q = 85 if quality is None else int(quality)
     if fmt == "guetzli":
         return guetzli_pixels(image, q)
+    if fmt == "avif10":
+        return encode_avif_10bit(image, q, effort=effort)
     codec = codec_for(canonical_token(fmt))
     frame = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert(
         "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
     if not codec.alpha:
         frame = flatten(frame)
     canvas = Canvas(frames=[frame])
-    return codec.save(canvas, q if codec.lossy else None, EncodeOptions(format=canonical_token(fmt)))
+    return codec.save(canvas, q if codec.lossy else None, EncodeOptions(format=canonical_token(fmt), effort=effort))
 
 
 def decode_image(data: bytes) -> Image.Image:
@@ -91,10 +106,11 @@ def decode_image(data: bytes) -> Image.Image:
     return img
 
 
-def timed_roundtrip(image: Image.Image, fmt: str, quality: int | None) -> tuple[bytes, Image.Image, float, float]:
+def timed_roundtrip(image: Image.Image, fmt: str, quality: int | None, *,
+                    effort: int | None = None) -> tuple[bytes, Image.Image, float, float]:
     """Encode then decode, with the time each took in milliseconds."""
     t0 = time.perf_counter()
-    data = encode_image(image, fmt, quality)
+    data = encode_image(image, fmt, quality, effort=effort)
     t1 = time.perf_counter()
     decoded = decode_image(data)
     t2 = time.perf_counter()
@@ -125,6 +141,8 @@ def rule_for(fmt: str, quality: int | None = None, *, force: bool = False) -> st
     fmt = check_format(fmt)
     if fmt == "guetzli":
         return "guetzli (CI: PUT /?guetzli on the bucket; cinb: cinb.compression.guetzli)"
+    if fmt == "avif10":
+        return "avif10 (cinb only: CI writes 8-bit AVIF; cinb.codecs.avif.encode_avif_10bit)"
     rule = f"imageMogr2/format/{canonical_token(fmt)}"
     if fmt in LOSSY and quality is not None:
         rule += f"/quality/{int(quality)}{'!' if force else ''}"

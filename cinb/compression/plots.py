@@ -53,7 +53,7 @@ def rd_curves(sweep_df: pd.DataFrame, metric: str = "ssimulacra2", *, x: str = "
     """
     ax = _axes(ax)
     s = summarise(sweep_df, metric)
-    for fmt, part in s.groupby("format"):
+    for fmt, part in s.groupby("variant" if "variant" in s else "format"):  # a format at each effort
         part = part.sort_values("quality")
         ax.plot(part[x], part[metric], marker="o", ms=3, label=fmt)
     if highlight is not None:

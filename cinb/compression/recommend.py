@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..codecs.options import DEFAULT_EFFORT
 from ..errors import BAD_PARAMETER, CIError
 from .encoders import rule_for
 from .metrics import get_metric
@@ -98,6 +99,11 @@ def recommend(sweep_df: pd.DataFrame, target=None, *, coverage: float = 1.0,
     -------
     Recommendation
 
+    Notes
+    -----
+    Only settings a CI rule reproduces are considered: rows at a non-default ``effort`` and ``avif10``
+    rows of a sweep are left out (CI's grammar has neither).
+
     Examples
     --------
     >>> import pandas as pd
@@ -117,6 +123,10 @@ def recommend(sweep_df: pd.DataFrame, target=None, *, coverage: float = 1.0,
         raise CIError(f"the sweep has no {missing[0]!r} column: sweep with metrics=[{missing[0]!r}, ...]",
                       code=BAD_PARAMETER, token=missing[0])
     ok = sweep_df[sweep_df["error"].isna()] if "error" in sweep_df else sweep_df
+    # Only settings a CI rule reproduces: CI's effort (cinb's default) and CI's 8-bit AVIF.
+    ok = ok[ok["format"] != "avif10"]
+    if "effort" in ok:
+        ok = ok[ok["effort"].isna() | (ok["effort"] == DEFAULT_EFFORT)]
     if formats is not None:
         ok = ok[ok["format"].isin(list(formats))]
     meets = pd.Series(True, index=ok.index)

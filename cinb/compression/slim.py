@@ -37,6 +37,7 @@ from PIL import Image
 from ..canvas import Canvas
 from ..codecs import jpegcoef
 from ..codecs.jpeg import encode_jpeg, jpegli_encoder, splice_metadata
+from ..codecs.options import check_effort
 from ..codecs.quality_search import find_boundary
 from ..codecs.registry import Codec, pil_save, register_strategy, save_kwargs
 from ..decode import open_canvas
@@ -72,13 +73,19 @@ class SlimStage(Stage):
 
     threshold: float = DEFAULT_THRESHOLD
     metric: str = DEFAULT_METRIC
+    #: AVIF/WebP encoder effort (cinb's Python API, not CI's grammar: ``str`` stays ``imageSlim``).
+    effort: int | None = None
+
+    def __post_init__(self) -> None:
+        check_effort(self.effort)
 
     def __str__(self) -> str:
         return "imageSlim"
 
     @property
     def encode(self) -> EncodeOptions:  # type: ignore[override]
-        return EncodeOptions(strategy=("imageSlim", {"threshold": self.threshold, "metric": self.metric}))
+        return EncodeOptions(strategy=("imageSlim", {"threshold": self.threshold, "metric": self.metric}),
+                             effort=self.effort)
 
     def apply(self, canvas: Canvas, ctx: Context) -> Canvas:
         return canvas
@@ -236,7 +243,7 @@ def slim_encode(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int 
 
 
 def slim(src: Any, rule: str = "", *, threshold: float = DEFAULT_THRESHOLD, metric: str = DEFAULT_METRIC,
-         styles=None):
+         styles=None, effort: int | None = None):
     """``rule|imageSlim`` on one image, with a chosen threshold and metric.
 
     Parameters
@@ -251,6 +258,16 @@ def slim(src: Any, rule: str = "", *, threshold: float = DEFAULT_THRESHOLD, metr
         The metric from :mod:`cinb.compression.metrics`.
     styles : cinb.Styles, optional
         For ``style/<name>`` stages in ``rule``.
+    effort : int, optional
+        AVIF and WebP encoder effort 0-6 for the search (:func:`cinb.codecs.options.check_effort`;
+        default 4, CI's speed; higher is slower and smaller at the same score: the trade-off is measured
+        in benchmarks/RESULTS.md, "Compression round 2", and notebooks/31-compression.ipynb). cinb's own
+        setting, not part of CI's grammar. Other formats ignore it.
+
+    Raises
+    ------
+    CIError
+        -103 for a bad metric or effort.
 
     Returns
     -------
@@ -267,8 +284,9 @@ def slim(src: Any, rule: str = "", *, threshold: float = DEFAULT_THRESHOLD, metr
     ('jpeg', True)
     """
     get_metric(metric)
+    stage = SlimStage(float(threshold), metric, check_effort(effort))
     base = parse_rule(rule) if rule else Rule(())
-    return process(src, Rule(base.stages + (SlimStage(float(threshold), metric),)), styles=styles)
+    return process(src, Rule(base.stages + (stage,)), styles=styles)
 
 
 register_family("imageSlim", parse_slim)

@@ -1,7 +1,10 @@
 """``sweep``: encode every image of a collection in several formats and qualities, and measure.
 
-One row per (image, format, quality): bytes, bits per pixel, PSNR, SSIM, SSIMULACRA2, encode and
-decode time, and the CI rule for the setting. Images run in parallel through
+One row per (image, format, effort, quality): bytes, bits per pixel, PSNR, SSIM, SSIMULACRA2, encode
+and decode time, and the CI rule for the setting. Besides CI's formats, a sweep can show cinb's
+variants beyond CI's grammar, so the frontier can be seen on one's own photos: encoder ``efforts`` for
+WebP and AVIF, and ``avif10`` (AVIF at 10 bits per sample, imagecodecs). ``yjpeg`` is jpegli with
+Huffman tables optimised losslessly (:mod:`cinb.codecs.jpegcoef`). Images run in parallel through
 ``cinb.collection.map_values`` (process pool, progress bar, a failing image becomes an ``error`` row);
 each image's reference side of the metrics is computed once for all its encodings.
 """
@@ -17,10 +20,11 @@ from typing import Any
 import pandas as pd
 from PIL import Image
 
+from ..codecs.options import DEFAULT_EFFORT, check_effort
 from ..decode import open_canvas
 from ..errors import BAD_PARAMETER, CIError
 from ..parallel import map_values
-from .encoders import LOSSY, check_format, rule_for, timed_roundtrip
+from .encoders import EFFORT_FORMATS, LOSSY, check_format, rule_for, timed_roundtrip
 from .guetzli import GuetzliSlowWarning
 from .metrics import Reference, get_metric
 
@@ -29,9 +33,9 @@ DEFAULT_QUALITIES = (30, 40, 50, 60, 70, 80, 85, 90)
 DEFAULT_METRICS = ("psnr", "ssim", "ssimulacra2")
 
 #: Columns of a sweep table, in order.
-SWEEP_COLUMNS = ["path", "name", "format", "quality", "bytes", "bpp", "source_bytes", "source_format",
-                 "source_quality", "width", "height", "psnr", "ssim", "ssimulacra2", "encode_ms", "decode_ms",
-                 "rule", "error"]
+SWEEP_COLUMNS = ["path", "name", "format", "variant", "effort", "quality", "bytes", "bpp", "source_bytes",
+                 "source_format", "source_quality", "width", "height", "psnr", "ssim", "ssimulacra2", "encode_ms",
+                 "decode_ms", "rule", "error"]
 
 
 def load_reference(src: Any, *, max_side: int | None = None) -> tuple[Image.Image, dict]:
@@ -49,26 +53,52 @@ def load_reference(src: Any, *, max_side: int | None = None) -> tuple[Image.Imag
     return frame, facts
 
 
+def variant_name(fmt: str, effort: int | None) -> str:
+    """The label of a (format, effort) setting: the format, plus ``e<k>`` at a non-default effort.
+
+    Examples
+    --------
+    >>> from cinb.compression.sweep import variant_name
+    >>> variant_name("avif", 4), variant_name("avif", 6), variant_name("jpeg", None)
+    ('avif', 'avif e6', 'jpeg')
+    """
+    return fmt if effort is None or effort == DEFAULT_EFFORT else f"{fmt} e{effort}"
+
+
 def sweep_one(src: Any, *, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequence[int] = DEFAULT_QUALITIES,
-              metrics: Sequence[str] = DEFAULT_METRICS, max_side: int | None = None) -> list[dict]:
+              metrics: Sequence[str] = DEFAULT_METRICS, max_side: int | None = None,
+              efforts: Sequence[int | None] = (None,)) -> list[dict]:
     """The sweep rows of one image (see :func:`sweep`)."""
     frame, facts = load_reference(src, max_side=max_side)
     ref = Reference(frame)
     w, h = frame.size
     name = Path(src).name if isinstance(src, (str, os.PathLike)) else None
     rows = []
-    for fmt in formats:
+    for fmt, effort in _settings(formats, efforts):
         for q in (qualities if fmt in LOSSY else (None,)):
-            data, decoded, enc_ms, dec_ms = timed_roundtrip(frame, fmt, q)
+            data, decoded, enc_ms, dec_ms = timed_roundtrip(frame, fmt, q, effort=effort)
             if decoded.size != (w, h):
                 raise CIError(f"{fmt} decoded to {decoded.size}, expected {(w, h)}", code=BAD_PARAMETER)
             scores = ref.score(decoded, metrics)
             force = facts["source_quality"] is not None and q is not None and q > facts["source_quality"]
-            rows.append({"name": name, "format": fmt, "quality": q, "bytes": len(data),
+            rows.append({"name": name, "format": fmt, "variant": variant_name(fmt, effort), "effort": effort,
+                         "quality": q, "bytes": len(data),
                          "bpp": 8.0 * len(data) / (w * h), **facts, "width": w, "height": h, **scores,
                          "encode_ms": enc_ms, "decode_ms": dec_ms,
                          "rule": rule_for(fmt, q, force=force)})
     return rows
+
+
+def _settings(formats: Sequence[str], efforts: Sequence[int | None]) -> list[tuple[str, int | None]]:
+    """(format, effort) pairs: each effort for the formats that take one (None = default effort 4)."""
+    out: list[tuple[str, int | None]] = []
+    for fmt in formats:
+        if fmt in EFFORT_FORMATS:
+            levels = sorted({DEFAULT_EFFORT if e is None else e for e in efforts})
+            out += [(fmt, e) for e in levels]
+        else:
+            out.append((fmt, None))
+    return out
 
 
 def _sweep_row(row: dict, **kwargs) -> dict:
@@ -88,7 +118,7 @@ def _sources(data: Any, path_column: str) -> list:
 
 def sweep(data: Any, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequence[int] = DEFAULT_QUALITIES,
           metrics: Sequence[str] = DEFAULT_METRICS, *, max_side: int | None = None, workers: int | None = None,
-          progress: bool = True, path_column: str = "path") -> pd.DataFrame:
+          progress: bool = True, path_column: str = "path", efforts: Sequence[int | None] = (None,)) -> pd.DataFrame:
     """Measure bytes and quality of every image at every format x quality.
 
     Parameters
@@ -96,8 +126,9 @@ def sweep(data: Any, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequen
     data : DataFrame, path, PIL image, or a list of them
         A collection (``path`` column, e.g. from ``cinb.scan``) or images.
     formats : sequence of str
-        From ``cinb.compression.FORMATS``: jpeg (libjpeg, ``format/jpg``), yjpeg (jpegli), webp, avif,
-        heif, png (lossless: one row per image), guetzli (very slow).
+        From ``cinb.compression.FORMATS``: jpeg (libjpeg, ``format/jpg``), yjpeg (jpegli, optimised
+        Huffman tables), webp, avif, avif10 (10-bit AVIF: cinb only, needs imagecodecs), heif, png
+        (lossless: one row per image), guetzli (very slow).
     qualities : sequence of int
         Qualities 0-100 to try for each lossy format.
     metrics : sequence of str
@@ -111,11 +142,17 @@ def sweep(data: Any, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequen
         Progress bar.
     path_column : str
         The DataFrame column with file paths.
+    efforts : sequence of int or None
+        Encoder efforts 0-6 for webp, avif and avif10 (:func:`cinb.codecs.options.check_effort`: higher
+        is slower and smaller; None is the default, 4). Each is a separate setting (``variant`` column,
+        e.g. ``avif e6``). Not part of CI's grammar: the ``rule`` column is CI's rule at CI's own
+        effort, so :func:`cinb.compression.recommend` considers only the default effort.
 
     Returns
     -------
     pandas.DataFrame
-        One row per (image, format, quality): ``path``, ``name``, ``format``, ``quality``, ``bytes``,
+        One row per (image, format, effort, quality): ``path``, ``name``, ``format``, ``variant``
+        (format and non-default effort), ``effort`` (None for formats without one), ``quality``, ``bytes``,
         ``bpp`` (bits per pixel), ``source_bytes``, ``source_format``, ``source_quality``, ``width``,
         ``height``, one column per metric, ``encode_ms``, ``decode_ms``, ``rule`` (the CI rule for
         the setting) and ``error`` (an image that fails gives one row with the message).
@@ -130,6 +167,10 @@ def sweep(data: Any, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequen
     [['jpeg', 50], ['jpeg', 90], ['webp', 50], ['webp', 90]]
     """
     formats = [check_format(f) for f in formats]
+    efforts = [check_effort(e) for e in efforts]
+    if not efforts:
+        raise CIError("efforts must name at least one effort (None: the default)", code=BAD_PARAMETER,
+                      token="efforts=[]")
     metrics = [get_metric(m).name for m in metrics]
     qualities = [int(q) for q in qualities]
     bad_q = [q for q in qualities if not 0 <= q <= 100]
@@ -141,7 +182,7 @@ def sweep(data: Any, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequen
                       f"images x {len(qualities)} qualities", GuetzliSlowWarning, stacklevel=2)
     items = [{"src": str(s) if isinstance(s, os.PathLike) else s} for s in sources]
     outs = map_values(items, _sweep_row, fn_kwargs={"formats": formats, "qualities": qualities, "metrics": metrics,
-                                                     "max_side": max_side},
+                                                     "max_side": max_side, "efforts": efforts},
                       workers=workers, desc="sweep", progress=progress, chunksize=1)
     records = []
     for src, out in zip(sources, outs, strict=True):
@@ -153,13 +194,13 @@ def sweep(data: Any, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequen
             records.append({"path": path, **r, "error": None})
     table = pd.DataFrame.from_records(records, columns=SWEEP_COLUMNS)
     table = table.drop(columns=[m for m in ("psnr", "ssim", "ssimulacra2") if m not in metrics])
-    for col in ("quality", "bytes", "source_bytes", "source_quality", "width", "height"):
+    for col in ("effort", "quality", "bytes", "source_bytes", "source_quality", "width", "height"):
         table[col] = table[col].astype("Int64")
     return table
 
 
 def summarise(table: pd.DataFrame, metric: str = "ssimulacra2") -> pd.DataFrame:
-    """Mean bytes, bpp, metric and times per (format, quality) across the images.
+    """Mean bytes, bpp, metric and times per (format, effort, quality) across the images.
 
     Examples
     --------
@@ -172,10 +213,15 @@ def summarise(table: pd.DataFrame, metric: str = "ssimulacra2") -> pd.DataFrame:
     [[40.0, 85.0]]
     """
     ok = table[table["error"].isna()] if "error" in table else table
-    g = ok.groupby(["format", "quality"], dropna=False)
+    keys = ["format", "effort", "quality"] if "effort" in ok else ["format", "quality"]
+    g = ok.groupby(keys, dropna=False)
     out = g.agg(bytes=("bytes", "sum"), bpp=("bpp", "mean"), encode_ms=("encode_ms", "mean"),
                 decode_ms=("decode_ms", "mean"), images=("bytes", "size"))
     out[metric] = g[metric].mean()
     out[f"{metric}_min"] = g[metric].min()
     out["bytes"] = out["bytes"].astype(float)
-    return out.reset_index()
+    out = out.reset_index()
+    if "effort" in out:
+        out.insert(1, "variant", [variant_name(f, None if pd.isna(e) else int(e))
+                                  for f, e in zip(out["format"], out["effort"], strict=True)])
+    return out

@@ -1,0 +1,127 @@
+"""AVIF and WebP at equal SSIMULACRA2: encoder effort, and AVIF at 10 bits (issue 14), on two corpora.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_compression_effort.py [--n 12] [--side 512] [--workers 2] [--json out.json]
+
+Corpora: the first ``n`` photos of :mod:`benchmarks.natural` and ``n`` images of :mod:`benchmarks.graphics`
+(screenshots, charts, scanned pages), downscaled to ``side`` px on the long side. For every image, variant
+and target score (80, 85): the lowest integer quality whose decoded output scores at least the target
+(cinb's SSIMULACRA2 against the image; :func:`cinb.codecs.quality_search.find_boundary`), its bytes, and
+the process CPU seconds of one encode at that quality (all encoder threads; CPU, not wall time, because
+the machine is shared). Variants, all through :func:`cinb.compression.encode_image`:
+
+- ``avif e<k>``: cinb's AVIF codec (Pillow's libavif + libaom, cinb's chroma rule) at effort k (speed 10 - k);
+  ``avif e4`` is today's default;
+- ``avif10``: the same libavif + libaom at 10 bits per sample through imagecodecs (speed 6, same chroma
+  rule), when imagecodecs is installed;
+- ``webp e<k>``: cinb's WebP codec at effort k (libwebp ``method`` k); ``webp e4`` is today's default.
+
+Totals are over the images where every variant reaches the target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+TARGETS = (80.0, 85.0)
+VARIANTS = {**{f"avif e{k}": ("avif", k) for k in (2, 4, 5, 6)}, "avif10": ("avif10", None),
+            **{f"webp e{k}": ("webp", k) for k in (0, 2, 4, 6)}}
+
+
+def measure(path: str, side: int) -> dict:
+    from PIL import Image
+
+    from cinb.codecs.quality_search import find_boundary
+    from cinb.compression import encode_image
+    from cinb.compression.encoders import decode_image
+    from cinb.compression.metrics import Reference
+
+    with Image.open(path) as im:
+        img = im.convert("RGB")
+    img.thumbnail((side, side), Image.Resampling.LANCZOS)
+    ref = Reference(img)
+    out: dict = {"path": Path(path).name}
+    for name, (fmt, effort) in VARIANTS.items():
+        try:
+            encode_image(img, fmt, 50, effort=effort)
+        except Exception as exc:  # noqa: BLE001 - an encoder not installed: the variant is skipped
+            out[name] = {"error": str(exc)}
+            continue
+        for target in TARGETS:
+            def probe(q, fmt=fmt, effort=effort):
+                data = encode_image(img, fmt, q, effort=effort)
+                return float(ref.ssimulacra2(decode_image(data))), data
+
+            _, hit = find_boundary(probe, q_high=100, target=target, below=lambda s, t=target: s < t)
+            if hit is None:
+                out[f"{name}@{target:g}"] = None
+                continue
+            t = time.process_time()
+            encode_image(img, fmt, hit.quality, effort=effort)
+            out[f"{name}@{target:g}"] = {"bytes": len(hit.payload), "quality": hit.quality,
+                                         "score": hit.value, "cpu": time.process_time() - t}
+    return out
+
+
+def report(results: dict) -> None:
+    for corpus, rows in results.items():
+        print(f"\n### {corpus} ({len(rows)} images)\n")
+        for family, base in (("avif", "avif e4"), ("webp", "webp e4")):
+            names = [n for n in VARIANTS if n.startswith(family)]
+            print(f"| {family} variant | " + " | ".join(f"bytes at {t:g} (vs {base})" for t in TARGETS)
+                  + " | " + " | ".join(f"CPU s at {t:g} (vs {base})" for t in TARGETS) + " |")
+            print("|---" * (1 + 2 * len(TARGETS)) + "|")
+            for name in names:
+                cells, cpus = [], []
+                for t in TARGETS:
+                    ok = [r for r in rows if all(r.get(f"{n}@{t:g}") for n in (name, base))]
+                    if not ok:
+                        cells.append("n/a")
+                        cpus.append("n/a")
+                        continue
+                    b = sum(r[f"{name}@{t:g}"]["bytes"] for r in ok)
+                    b0 = sum(r[f"{base}@{t:g}"]["bytes"] for r in ok)
+                    c = sum(r[f"{name}@{t:g}"]["cpu"] for r in ok)
+                    c0 = sum(r[f"{base}@{t:g}"]["cpu"] for r in ok)
+                    cells.append(f"{b:,} ({(b / b0 - 1) * 100:+.1f} %, n={len(ok)})")
+                    cpus.append(f"{c:.2f} ({c / c0:.2f}x)")
+                print(f"| {name} | " + " | ".join(cells) + " | " + " | ".join(cpus) + " |")
+            print()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=12)
+    ap.add_argument("--side", type=int, default=512)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    from benchmarks.graphics import ensure_graphics
+    from benchmarks.natural import ensure_natural
+
+    corpora = {"natural": [str(p) for p in ensure_natural(n=args.n)],
+               "graphics": [str(p) for p in ensure_graphics(n=args.n)]}
+    print(f"load average before: {os.getloadavg()}", flush=True)
+    results = {}
+    with ProcessPoolExecutor(args.workers) as pool:
+        for corpus, paths in corpora.items():
+            results[corpus] = list(pool.map(measure, paths, [args.side] * len(paths)))
+            print(corpus, "done", flush=True)
+    print(f"load average after: {os.getloadavg()}", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    report(results)
+
+
+if __name__ == "__main__":
+    main()
