@@ -17,6 +17,10 @@ Parts (figures printed as JSON; the machine's load average before and after):
   ``watermark/2`` rule, grayscale, horizontal flip): recall@1 per edit and overall, and the
   score of the right answer. ``throughput``: pictures/s of ``Library.add_many`` with 2 workers while
   building the distractors in.
+- ``semantic``: a library of the 222 labelled real photos of :mod:`benchmarks.labelled` (cats,
+  dogs, birds, food, vehicles and other subjects) plus the sample photos; each photo of a group is
+  queried: how many of its top 10 (itself left out) are of its group, against the most it could
+  find; with the library's features and, for comparison, the pooled features alone (exact cosine).
 - ``latency``: ``--vectors`` synthetic rows (2000 sparse non-negative unit "centres", like pooled
   ReLU features, plus small Gaussian noise: clustered like real data, where uniform random vectors
   would be unrealistically hard for a graph index) inserted in a Library: its exact search and HNSW search (vector part of
@@ -182,9 +186,53 @@ def bench_recall(args) -> dict:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def bench_semantic(args) -> dict:
+    import pandas as pd  # noqa: PLC0415
+
+    from benchmarks.labelled import ensure_labelled  # noqa: PLC0415
+    from cinb.ai import search  # noqa: PLC0415
+    from cinb.ai.search import Library  # noqa: PLC0415
+
+    photos = [(str(p.path), p.group, p.subject) for p in ensure_labelled()]
+    photos += [(str(Path("datasets/sample") / n), "cats" if n == "chelsea.jpg" else "other", n) for n in SAMPLES]
+    groups = {f"p{i}": g for i, (_, g, _) in enumerate(photos)}
+    work = Path(tempfile.mkdtemp(prefix="bench-search-sem-"))
+    try:
+        lib = Library(work / "lib")
+        t = time.perf_counter()
+        lib.add_many(pd.DataFrame({"path": [p for p, _, _ in photos], "entity_id": list(groups)}),
+                     max_workers=args.workers, progress=False)
+        add_s = time.perf_counter() - t
+        out: dict = {"photos": len(photos), "features": lib.feature_kind, "add_s": round(add_s, 1)}
+        pooled = np.stack([search.features(p, kind=search.FEATURES_POOLED)["vector"] for p, _, _ in photos])
+        sims = pooled @ pooled.T
+        keys = list(groups)
+        for group in ("cats", "dogs", "birds", "vehicles", "food"):
+            members = [k for k in keys if groups[k] == group]
+            lib_hits, pooled_hits, misses = [], [], []
+            for k in members:
+                infos = lib.search(photos[keys.index(k)][0], limit=11)["ImageInfos"]
+                others = [x["EntityId"] for x in infos if x["EntityId"] != k][:10]
+                lib_hits.append(sum(groups[o] == group for o in others))
+                row = sims[keys.index(k)]
+                order = [j for j in np.argsort(-row) if keys[j] != k][:10]
+                pooled_hits.append(sum(groups[keys[j]] == group for j in order))
+                if group == "cats":
+                    misses.append({"query": photos[keys.index(k)][2],
+                                   "top10": [photos[keys.index(o)][2] for o in others]})
+            out[group] = {"queries": len(members), "possible_in_top10": min(10, len(members) - 1),
+                          "same_group_in_top10_mean": round(float(np.mean(lib_hits)), 2),
+                          "pooled_only_mean": round(float(np.mean(pooled_hits)), 2)}
+            if group == "cats":
+                out[group]["neighbours"] = misses
+        return out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def bench_latency(args) -> dict:
     from cinb.ai import search  # noqa: PLC0415
-    from cinb.ai.search import DIM, Library  # noqa: PLC0415
+    from cinb.ai.search import DIM, Library  # noqa: PLC0415 (DIM: the current features' size)
 
     rng = np.random.default_rng(0)
     # Centres: real embeddings of generated pictures would need the model; the recall part's
@@ -260,7 +308,7 @@ def bench_latency(args) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--part", choices=("recall", "latency", "all"), default="all")
+    ap.add_argument("--part", choices=("recall", "semantic", "latency", "all"), default="all")
     ap.add_argument("--distractors", type=int, default=5000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--vectors", type=int, default=100_000)
@@ -270,6 +318,9 @@ def main(argv=None) -> int:
     if args.part in ("recall", "all"):
         out["recall"] = bench_recall(args)
         print(json.dumps(out["recall"]), flush=True)
+    if args.part in ("semantic", "all"):
+        out["semantic"] = bench_semantic(args)
+        print(json.dumps(out["semantic"]), flush=True)
     if args.part in ("latency", "all"):
         out["latency"] = bench_latency(args)
         print(json.dumps(out["latency"]), flush=True)

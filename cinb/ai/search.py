@@ -100,8 +100,19 @@ from .endpoints import Answer, Endpoint, Param, choice_param, int_param, registe
 #: Files of a library folder.
 DB_FILE = "library.sqlite"
 INDEX_GLOB = "vectors.*.usearch"
+#: Pooled features of the backbone, and the second categories of cinb's label table (58).
+POOLED_DIM, CATEGORY_DIM = 1280, 58
 #: Feature size (the model's input side is ``cinb.ai.tagging.INPUT_SIZE``).
-DIM = 1280
+DIM = POOLED_DIM + CATEGORY_DIM
+#: Weight of the category block against the pooled block (both unit length before weighting). 0.5
+#: puts 5.0 other felids among a cat's top 10 (of 8 in the labelled corpus; pooled alone: 2.7),
+#: 3.0 other dogs (of 4; 0.5) and keeps recall@1 of edited copies (benchmarks/RESULTS.md); 1.0 adds
+#: little (5.4 felids) and brings unrelated pictures of one category as close as a crop copy.
+CATEGORY_WEIGHT = 0.5
+#: What a library's vectors are (its ``meta`` table): libraries made before the category block keep
+#: their pooled-only vectors, and queries on them are computed the same way.
+FEATURES = "efficientnet-lite3 pooled + 0.5 x sqrt(second-category probabilities), whole picture; phash"
+FEATURES_POOLED = "efficientnet-lite3 pooled, whole picture; phash"
 #: Decode size (long side) for features and hash: enough for a 280 px model input.
 DECODE_SIZE = 512
 #: A query within this many phash bits of a picture (and COPY_MIN_COSINE) is a near copy (score 90-100).
@@ -174,11 +185,43 @@ def _phash_int(image: Image.Image) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value  # SQLite integers are signed 64-bit
 
 
-def features(src: Any) -> dict:
-    """What the library stores for one picture: ``{"vector": float32 (1280,) unit, "phash": int}``.
+def _category_matrix() -> np.ndarray:
+    """(CATEGORY_DIM, 1000) membership of the classes in cinb's second categories (cached)."""
+    global _CATEGORIES
+    if _CATEGORIES is None:
+        from .tagging import label_table  # noqa: PLC0415 (tagging loads the label table)
 
-    The vector is EfficientNet-Lite3's pooled features of the whole upright picture (squashed square)
-    (alpha on white); ``phash`` the 64-bit DCT hash as a signed integer.
+        table = label_table()
+        keys = [(f, s) for f, cat in table.categories.items() for s in cat["second"]]
+        index = {k: j for j, k in enumerate(keys)}
+        matrix = np.zeros((len(keys), len(table.classes)), np.float32)
+        for i, c in enumerate(table.classes):
+            matrix[index[(c["first"], c["second"])], i] = 1.0
+        if len(keys) != CATEGORY_DIM:  # the table changed: stored vectors would no longer line up
+            raise RuntimeError(f"labels.json has {len(keys)} second categories; search expects {CATEGORY_DIM}")
+        _CATEGORIES = matrix
+    return _CATEGORIES
+
+
+_CATEGORIES: np.ndarray | None = None
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm > 0 else v
+
+
+def features(src: Any, *, kind: str = FEATURES) -> dict:
+    """What the library stores for one picture: ``{"vector": float32 (DIM,) unit, "phash": int,
+    "mirror_phash": int}``.
+
+    The vector is EfficientNet-Lite3's pooled features of the whole upright picture (squashed square,
+    alpha on white), unit length, followed by :data:`CATEGORY_WEIGHT` x the square roots of the
+    classifier's probabilities summed per second category of cinb's label table (cats, wild cats,
+    dogs, birds, cars...), unit length, the whole made unit length again: the pooled block finds
+    copies and look-alikes, the category block pulls pictures of one kind of thing together (semantic
+    neighbours). ``kind=FEATURES_POOLED`` gives the pooled block alone (libraries made before).
+    ``phash`` is the 64-bit DCT hash as a signed integer.
 
     Raises
     ------
@@ -188,11 +231,16 @@ def features(src: Any) -> dict:
     """
     from .tagging import INPUT_SIZE, MODEL  # noqa: PLC0415
 
+    if kind not in (FEATURES, FEATURES_POOLED):
+        raise _bad(f"unknown library features {kind!r}", kind)
     image = _upright_rgb(src)
     pixels = np.asarray(image.resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0))
-    _, pooled = models.get(MODEL).run(pixels)
-    norm = float(np.linalg.norm(pooled))
-    vector = (pooled / norm if norm > 0 else pooled).astype(np.float32)
+    probs, pooled = models.get(MODEL).run(pixels)
+    vector = _unit(pooled.astype(np.float32))
+    if kind == FEATURES:
+        categories = _unit(np.sqrt(_category_matrix() @ probs.astype(np.float32)))
+        vector = _unit(np.concatenate([vector, CATEGORY_WEIGHT * categories]))
+    vector = vector.astype(np.float32)
     return {"vector": vector, "phash": _phash_int(image), "mirror_phash": _phash_int(ImageOps.mirror(image))}
 
 
@@ -407,6 +455,12 @@ class Library:
             raise CIError(f"no image library at {self.path}", code=BAD_PARAMETER, token=str(self.path))
         self._lock = threading.RLock()
         self._db = self._connect()
+        found = self._db.execute("SELECT value FROM meta WHERE key='features'").fetchone()
+        self.feature_kind = found[0] if found else FEATURES_POOLED
+        if self.feature_kind not in (FEATURES, FEATURES_POOLED):
+            raise CIError(f"{self.path} holds features cinb does not know ({self.feature_kind!r})",
+                          code=BAD_PARAMETER, token=str(self.path))
+        self._dim = DIM if self.feature_kind == FEATURES else POOLED_DIM
         self._state_version: tuple | None = None
         self._writes = 0
         self._index = None
@@ -414,7 +468,7 @@ class Library:
         self._ids = np.zeros(0, np.int64)
         self._hashes = np.zeros(0, np.int64)
         self._tail_ids = np.zeros(0, np.int64)
-        self._tail = np.zeros((0, DIM), np.float32)
+        self._tail = np.zeros((0, self._dim), np.float32)
         self._tags: list[tuple[int, dict]] | None = None
 
     def _connect(self) -> sqlite3.Connection:
@@ -433,8 +487,8 @@ class Library:
             with db:
                 db.executescript(SCHEMA)
                 db.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT,))
-                db.execute("INSERT OR IGNORE INTO meta VALUES ('features', 'efficientnet-lite3 pooled, whole "
-                           "picture; phash')")
+                if not tables:  # a new library gets the current features; an existing one keeps its own
+                    db.execute("INSERT OR IGNORE INTO meta VALUES ('features', ?)", (FEATURES,))
         found = db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
         if found is None or found[0] != FORMAT:
             raise CIError(f"{db_path} is not a cinb image library ({found and found[0]!r})", code=BAD_PARAMETER,
@@ -502,7 +556,8 @@ class Library:
         custom, tag_text = _check_custom(custom_content), _check_tags(tags)
         name = _pic_name(src, entity, pic_name)
         self._writable()
-        self._insert([self._row(entity, name, custom, tag_text, features(src))], replace=True)
+        self._insert([self._row(entity, name, custom, tag_text, features(src, kind=self.feature_kind))],
+                     replace=True)
         self.refresh_index()
 
     def _writable(self) -> None:
@@ -582,8 +637,8 @@ class Library:
         with _progress(len(todo), "library add", progress) as bar:
             for start in range(0, len(todo), step):
                 chunk = todo[start:start + step]
-                results = map_values([{"src": sources[i]} for i in chunk], _features_row, max_workers=max_workers,
-                                     pool=pool, progress=False, desc="library add")
+                results = map_values([{"src": sources[i], "kind": self.feature_kind} for i in chunk], _features_row,
+                                     max_workers=max_workers, pool=pool, progress=False, desc="library add")
                 batch = []
                 for i, out in zip(chunk, results, strict=True):
                     if out.get("error"):
@@ -646,7 +701,7 @@ class Library:
     def _vectors(self, where: str = "", args: tuple = ()) -> tuple[np.ndarray, np.ndarray]:
         rows = self._db.execute(f"SELECT id, vector FROM images {where} ORDER BY id", args).fetchall()
         ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-        vectors = np.frombuffer(b"".join(r[1] for r in rows), np.float16).reshape(len(rows), DIM)
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), np.float16).reshape(len(rows), self._dim)
         return ids, vectors.astype(np.float32)
 
     def refresh_index(self, *, force: bool = False) -> None:
@@ -662,7 +717,7 @@ class Library:
             tail = self._db.execute("SELECT count(*) FROM images WHERE id > ?", (upto,)).fetchone()[0]
             if not force and tail < TAIL_ROWS and top >= upto:
                 return
-            index = usearch.Index(ndim=DIM, metric="cos", dtype="f16", connectivity=CONNECTIVITY,
+            index = usearch.Index(ndim=self._dim, metric="cos", dtype="f16", connectivity=CONNECTIVITY,
                                   expansion_add=EXPANSION_ADD, expansion_search=EXPANSION)
             if files and top >= upto:
                 index.load(str(files[-1][1]))
@@ -756,7 +811,7 @@ class Library:
         threshold = _int_in("MatchThreshold", match_threshold, 0, 100)
         offset = _int_in("Offset", offset, 0, None)
         predicate = parse_filter(filter) if filter is not None and str(filter).strip() else None
-        return self._search_features(features(src), limit, threshold, offset, predicate)
+        return self._search_features(features(src, kind=self.feature_kind), limit, threshold, offset, predicate)
 
     def _search_features(self, feats: Mapping, limit: int = 10, threshold: int = 0, offset: int = 0,
                          predicate: Callable[[Mapping], bool] | None = None) -> dict:
@@ -804,7 +859,7 @@ class Library:
             part = ids[start:start + 900]
             marks = ",".join("?" * len(part))
             rows = dict(self._db.execute(f"SELECT id, vector FROM images WHERE id IN ({marks})", part).fetchall())
-            matrix = np.frombuffer(b"".join(rows[i] for i in part), np.float16).reshape(len(part), DIM)
+            matrix = np.frombuffer(b"".join(rows[i] for i in part), np.float16).reshape(len(part), self._dim)
             out[start:start + len(part)] = matrix.astype(np.float32) @ query
         return out
 
@@ -846,7 +901,7 @@ def _int_in(name: str, value: Any, lo: int, hi: int | None) -> int:
 
 def _features_row(row: Mapping[str, Any]) -> dict:
     """Worker function of :meth:`Library.add_many` (module level: picklable)."""
-    out = features(row["src"])
+    out = features(row["src"], kind=row.get("kind", FEATURES))
     out.pop("mirror_phash", None)
     return out
 
