@@ -68,6 +68,11 @@ class Canvas:
     #: Size the frames stand for when they were decoded reduced (JPEG shrink-on-load);
     #: the first resize computes its target from it. None once geometry has changed.
     nominal_size: tuple[int, int] | None = None
+    #: With ``nominal_size``: the region of the frames that the nominal image covers, in frame
+    #: pixels, e.g. ``(0, 0, 326.25, 580)`` for a 2610x4640 JPEG decoded at 1/8 into 327x580 (the
+    #: last column stands for 2 columns of the image plus the JPEG's block padding). Resizing this box,
+    #: not the whole frame, keeps the geometry exact; auto-orient turns it with the frames.
+    nominal_box: tuple[float, float, float, float] | None = None
 
     @property
     def source_bytes(self) -> bytes | None:

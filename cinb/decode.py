@@ -193,14 +193,42 @@ def _keyed(img: Image.Image, key) -> Image.Image:
     return Image.merge("LA", (Image.fromarray(grey), Image.fromarray(alpha)))
 
 
+#: For each JPEG DCT scale (1/s), the least reduction the resize must still make from the scaled
+#: decode for the thumbnail to match one made from the full decode. Measured against an exact
+#: area-average of the full image in linear light (SSIMULACRA2; benchmarks/bench_thumbnail.py,
+#: RESULTS.md "Thumbnails"), on 37 photos x 3 target sizes: at 1/2 and 1/4 a margin of 1.4 or more
+#: costs at most 0.6 points (often it gains: the scaled IDCT is a good low-pass), 1.25 costs 1-5;
+#: at 1/8 (the DC coefficient only, i.e. 8x8 block means) 1.9 still cost up to 2.6 points, 2.0
+#: and more at most 0.5. So 1/2 and 1/4 need 1.5x, 1/8 needs 2x (the old rule asked 2x of all,
+#: which sent most 4:3 photos, 1.95-1.97x from 1/4, to the slower 1/2 decode).
+DCT_MARGINS: dict[int, float] = {8: 2.0, 4: 1.5, 2: 1.5}
+
+
 def draft_target(header: Header, target: tuple[int, int] | None) -> tuple[int, int] | None:
-    """The size to request from the JPEG decoder: at least twice the final size (None: full)."""
+    """The size to request from the JPEG decoder for a ``target``-sized result (None: full).
+
+    The smallest DCT scale 1/s whose decode is still :data:`DCT_MARGINS` ``[s]`` times the target on
+    both sides. The request is ``(W // s, H // s)``, which Pillow's ``draft`` turns into exactly 1/s.
+
+    Examples
+    --------
+    >>> from cinb.decode import Header, draft_target
+    >>> draft_target(Header("jpeg", 4032, 3024), (512, 384))  # 1/4 gives 1008x756, 1.97x
+    (1008, 756)
+    >>> draft_target(Header("jpeg", 4032, 3024), (256, 192))  # 1/8 gives 504x378, 1.97x < 2
+    (1008, 756)
+    >>> draft_target(Header("jpeg", 1000, 800), (600, 480)) is None  # less than 1.5x from 1/2
+    True
+    """
     if target is None or header.format != "jpeg" or header.frames > 1:
         return None
-    want = (target[0] * 2, target[1] * 2)
-    if want[0] * 2 > header.width or want[1] * 2 > header.height:
-        return None  # less than a 2x reduction would be possible: decode in full
-    return want
+    W, H = header.width, header.height
+    tw, th = target
+    for s in (8, 4, 2):
+        margin = DCT_MARGINS[s]
+        if W >= margin * s * tw and H >= margin * s * th:
+            return W // s, H // s
+    return None
 
 
 def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
@@ -244,7 +272,7 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
     icc = img.info.get("icc_profile")
     xmp = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
     quality = None
-    nominal = None
+    nominal = nominal_box = None
     try:
         if header.format == "jpeg":
             quality = estimate_jpeg_quality(getattr(img, "quantization", None))
@@ -252,6 +280,8 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
                 img.draft("RGB" if img.mode == "RGB" else img.mode, draft)
                 if img.size != (header.width, header.height):
                     nominal = (header.width, header.height)
+                    scale = img.decoderconfig[0]  # Pillow's ceil(W / scale) x ceil(H / scale)
+                    nominal_box = (0.0, 0.0, header.width / scale, header.height / scale)
         frames, durations = [], []
         unreadable = 0
         # A multi-image HEIF is a collection (bursts, depth maps, thumbnails), not an animation:
@@ -287,6 +317,7 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
         _source=data,
         source_path=path if data is None else None,
         nominal_size=nominal,
+        nominal_box=nominal_box,
         info=info,
     )
 

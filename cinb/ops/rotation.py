@@ -79,7 +79,33 @@ class AutoOrient:
         out.orientation = 1
         if canvas.nominal_size and canvas.orientation >= 5:
             out.nominal_size = canvas.nominal_size[::-1]
+        if canvas.nominal_size and canvas.nominal_box:
+            out.nominal_box = transpose_box(canvas.nominal_box, canvas.size, op)
         return out
+
+
+def transpose_box(box: tuple[float, float, float, float], size: tuple[int, int],
+                  op: Image.Transpose) -> tuple[float, float, float, float]:
+    """Where ``box`` (x0, y0, x1, y1) of a ``size`` image lies once the image is turned by ``op``.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> from cinb.ops.rotation import transpose_box
+    >>> transpose_box((0, 0, 326.25, 580), (327, 580), Image.Transpose.ROTATE_180)
+    (0.75, 0, 327, 580)
+    """
+    w, h = size
+    x0, y0, x1, y1 = box
+    return {
+        T.FLIP_LEFT_RIGHT: (w - x1, y0, w - x0, y1),
+        T.FLIP_TOP_BOTTOM: (x0, h - y1, x1, h - y0),
+        T.ROTATE_180: (w - x1, h - y1, w - x0, h - y0),
+        T.TRANSPOSE: (y0, x0, y1, x1),
+        T.ROTATE_90: (y0, w - x1, y1, w - x0),  # counter-clockwise: (x, y) -> (y, w - x)
+        T.ROTATE_270: (h - y1, x0, h - y0, x1),  # clockwise: (x, y) -> (h - y, x)
+        T.TRANSVERSE: (h - y1, w - x1, h - y0, w - x0),
+    }[op]
 
 
 @dataclass(frozen=True)

@@ -98,10 +98,11 @@ class Thumbnail:
             tw, th = W, H  # CI never enlarges animations
         box = (self.width, self.height) if self.kind == "fit" and self.pad else None
         check_output_size(box or (tw, th), f"thumbnail/{self.value()}")
-        out = canvas.map_frames(lambda f: resize(f, (tw, th)))
+        region = canvas.nominal_box if canvas.nominal_size else None
+        out = canvas.map_frames(lambda f: resize(f, (tw, th), region))
         if box is not None:
             out = out.map_frames(lambda f: pad_to(f, box, self.pad_color or WHITE))
-        out.nominal_size = None
+        out.nominal_size = out.nominal_box = None
         return out
 
 
@@ -170,9 +171,10 @@ class View2:
         W, H = canvas.nominal_size or canvas.size
         scaled, crop = self.plan(W, H)
         check_output_size(scaled, f"imageView2/{self.mode}")
-        out = canvas.map_frames(lambda f: resize(f, scaled))
+        region = canvas.nominal_box if canvas.nominal_size else None
+        out = canvas.map_frames(lambda f: resize(f, scaled, region))
         if crop is not None:
             x, y = (scaled[0] - crop[0]) // 2, (scaled[1] - crop[1]) // 2
             out = out.map_frames(lambda f: crop_frame(f, (x, y, x + crop[0], y + crop[1])))
-        out.nominal_size = None
+        out.nominal_size = out.nominal_box = None
         return out
