@@ -173,3 +173,25 @@ def test_yjpeg_in_a_sweep_is_jpegli_with_optimised_tables():
     data_ = encode_image(img, "yjpeg", 85)
     assert jpegcoef.optimize(data_) == data_  # already optimal: a second rewrite gains nothing
     assert Image.open(io.BytesIO(data_)).size == img.size
+
+
+def test_tradeoff_compares_variants_at_an_equal_score(tmp_path):
+    from cinb.compression import tradeoff
+
+    path = tmp_path / "p.jpg"
+    photo(96).save(path, quality=95)
+    t = sweep([path], formats=["webp"], qualities=[30, 50, 70, 90, 100], metrics=["ssimulacra2"], efforts=[0, None],
+              workers=1, progress=False)
+    assert (t["encode_cpu_ms"] >= 0).all()
+    out = tradeoff(t, 70)
+    assert sorted(out["variant"]) == ["webp", "webp e0"] and (out["images"] == 1).all()
+    default = out.set_index("variant").loc["webp"]
+    assert default["bytes_vs_default"] == 1.0 and default["cpu_vs_default"] == 1.0
+    lo, hi = (t[(t["variant"] == "webp") & (t["quality"] == q)]["bytes"].item() for q in (30, 100))
+    assert lo <= default["bytes"] <= hi
+    with pytest.raises(CIError, match="reaches"):
+        tradeoff(t, 101)
+    with pytest.raises(CIError, match="psnr"):
+        tradeoff(t, 70, metric="psnr")
+    with pytest.raises(CIError):
+        tradeoff(t, 70, metric="no-such-metric")

@@ -15,8 +15,8 @@ from .guetzli import GuetzliSlowWarning, guetzli, guetzli_collection
 from .metrics import METRICS, Reference, psnr, ssim, ssimulacra2
 from .recommend import Recommendation, recommend
 from .slim import SlimStage, slim
-from .sweep import summarise, sweep
+from .sweep import summarise, sweep, tradeoff
 
 __all__ = ["FORMATS", "METRICS", "GuetzliSlowWarning", "Reference", "SlimStage", "decode_image", "encode_image",
            "guetzli", "guetzli_collection", "psnr", "recommend", "Recommendation", "rule_for", "slim", "ssim",
-           "ssimulacra2", "summarise", "sweep"]
+           "ssimulacra2", "summarise", "sweep", "tradeoff"]

@@ -35,7 +35,7 @@ DEFAULT_METRICS = ("psnr", "ssim", "ssimulacra2")
 #: Columns of a sweep table, in order.
 SWEEP_COLUMNS = ["path", "name", "format", "variant", "effort", "quality", "bytes", "bpp", "source_bytes",
                  "source_format", "source_quality", "width", "height", "psnr", "ssim", "ssimulacra2", "encode_ms",
-                 "decode_ms", "rule", "error"]
+                 "decode_ms", "encode_cpu_ms", "rule", "error"]
 
 
 def load_reference(src: Any, *, max_side: int | None = None) -> tuple[Image.Image, dict]:
@@ -76,7 +76,7 @@ def sweep_one(src: Any, *, formats: Sequence[str] = DEFAULT_FORMATS, qualities: 
     rows = []
     for fmt, effort in _settings(formats, efforts):
         for q in (qualities if fmt in LOSSY else (None,)):
-            data, decoded, enc_ms, dec_ms = timed_roundtrip(frame, fmt, q, effort=effort)
+            data, decoded, enc_ms, dec_ms, enc_cpu = timed_roundtrip(frame, fmt, q, effort=effort)
             if decoded.size != (w, h):
                 raise CIError(f"{fmt} decoded to {decoded.size}, expected {(w, h)}", code=BAD_PARAMETER)
             scores = ref.score(decoded, metrics)
@@ -84,7 +84,7 @@ def sweep_one(src: Any, *, formats: Sequence[str] = DEFAULT_FORMATS, qualities: 
             rows.append({"name": name, "format": fmt, "variant": variant_name(fmt, effort), "effort": effort,
                          "quality": q, "bytes": len(data),
                          "bpp": 8.0 * len(data) / (w * h), **facts, "width": w, "height": h, **scores,
-                         "encode_ms": enc_ms, "decode_ms": dec_ms,
+                         "encode_ms": enc_ms, "decode_ms": dec_ms, "encode_cpu_ms": enc_cpu,
                          "rule": rule_for(fmt, q, force=force)})
     return rows
 
@@ -154,8 +154,9 @@ def sweep(data: Any, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequen
         One row per (image, format, effort, quality): ``path``, ``name``, ``format``, ``variant``
         (format and non-default effort), ``effort`` (None for formats without one), ``quality``, ``bytes``,
         ``bpp`` (bits per pixel), ``source_bytes``, ``source_format``, ``source_quality``, ``width``,
-        ``height``, one column per metric, ``encode_ms``, ``decode_ms``, ``rule`` (the CI rule for
-        the setting) and ``error`` (an image that fails gives one row with the message).
+        ``height``, one column per metric, ``encode_ms``, ``decode_ms`` (wall time), ``encode_cpu_ms``
+        (process CPU time of the encode, all threads), ``rule`` (the CI rule for the setting) and
+        ``error`` (an image that fails gives one row with the message).
 
     Examples
     --------
@@ -225,3 +226,94 @@ def summarise(table: pd.DataFrame, metric: str = "ssimulacra2") -> pd.DataFrame:
         out.insert(1, "variant", [variant_name(f, None if pd.isna(e) else int(e))
                                   for f, e in zip(out["format"], out["effort"], strict=True)])
     return out
+
+
+def tradeoff(table: pd.DataFrame, level: float = 80.0, *, metric: str = "ssimulacra2") -> pd.DataFrame:
+    """Bytes and encode CPU of every variant at an equal score: the frontier of a sweep.
+
+    For each image and variant (format and effort), bytes and encode CPU time are interpolated at
+    ``metric == level`` between the two sweep qualities around it (log bytes, linear CPU; the first
+    crossing). Totals are over the images where *every* variant reaches ``level``, so the rows compare
+    the same pictures; ``bytes_vs_default`` and ``cpu_vs_default`` compare each variant with its
+    format's default effort (avif10 with avif).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`sweep` (several qualities per variant, around ``level``).
+    level : float
+        The score to compare at (SSIMULACRA2 80: "no visible difference side by side").
+    metric : str
+        A metric column of the sweep.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variant: ``variant``, ``images``, ``bytes``, ``encode_cpu_ms``, ``bytes_vs_default``,
+        ``cpu_vs_default`` (ratios; NaN without a default row), sorted by bytes.
+
+    Raises
+    ------
+    CIError
+        -103 when the table has no ``metric`` column or no variant reaches ``level`` on a common image.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cinb.compression.sweep import tradeoff
+    >>> t = pd.DataFrame({"path": ["a"] * 4, "format": ["webp"] * 4, "variant": ["webp"] * 2 + ["webp e6"] * 2,
+    ...                   "effort": [4, 4, 6, 6], "quality": [70, 90] * 2, "bytes": [100, 400, 90, 360],
+    ...                   "ssimulacra2": [70.0, 90.0] * 2, "encode_cpu_ms": [1.0, 3.0, 2.0, 6.0],
+    ...                   "error": [None] * 4})
+    >>> cols = ["variant", "bytes", "encode_cpu_ms", "bytes_vs_default", "cpu_vs_default"]
+    >>> tradeoff(t, 80).round(2)[cols].values.tolist()
+    [['webp e6', 180.0, 4.0, 0.9, 2.0], ['webp', 200.0, 2.0, 1.0, 1.0]]
+    """
+    metric = get_metric(metric).name
+    if metric not in table:
+        raise CIError(f"the sweep has no {metric!r} column: sweep with metrics=[{metric!r}, ...]",
+                      code=BAD_PARAMETER, token=metric)
+    ok = table[table["error"].isna()] if "error" in table else table
+    if "variant" not in ok:
+        ok = ok.assign(variant=ok["format"])
+    cpu_col = "encode_cpu_ms" if "encode_cpu_ms" in ok else "encode_ms"
+    points: dict[str, dict[Any, tuple[float, float]]] = {}
+    formats: dict[str, str] = {}
+    for (variant, path), part in ok.groupby(["variant", "path"], dropna=False):
+        part = part.dropna(subset=["quality"]).sort_values("quality")
+        formats[variant] = part["format"].iloc[0] if len(part) else variant
+        hit = _interpolate(part[metric].to_numpy(float), part["bytes"].to_numpy(float),
+                           part[cpu_col].to_numpy(float), float(level))
+        if hit is not None:
+            points.setdefault(variant, {})[path] = hit
+    common = set.intersection(*(set(v) for v in points.values())) if points else set()
+    if not common:
+        raise CIError(f"no image reaches {metric} {level:g} with every variant: sweep higher qualities",
+                      code=BAD_PARAMETER, token=str(level))
+    rows = []
+    for variant, per in points.items():
+        rows.append({"variant": variant, "format": formats[variant], "images": len(common),
+                     "bytes": float(sum(per[p][0] for p in common)),
+                     "encode_cpu_ms": float(sum(per[p][1] for p in common))})
+    out = pd.DataFrame(rows)
+    base = {r["format"]: r for r in rows if r["variant"] == r["format"]}
+    base_of = {f: base.get("avif" if f == "avif10" else f) for f in out["format"]}
+    out["bytes_vs_default"] = [r["bytes"] / base_of[r["format"]]["bytes"] if base_of[r["format"]] else float("nan")
+                               for r in rows]
+    out["cpu_vs_default"] = [r["encode_cpu_ms"] / base_of[r["format"]]["encode_cpu_ms"] if base_of[r["format"]]
+                             else float("nan") for r in rows]
+    return out.drop(columns="format").sort_values("bytes").reset_index(drop=True)
+
+
+def _interpolate(score, size, cpu, level: float) -> tuple[float, float] | None:
+    """(bytes, cpu) where ``score`` first reaches ``level`` along the quality axis, or None."""
+    import numpy as np
+
+    for i in range(len(score)):
+        if score[i] >= level:
+            if i == 0:
+                return (float(size[0]), float(cpu[0])) if score[0] == level else None
+            t = (level - score[i - 1]) / (score[i] - score[i - 1])
+            return (float(np.exp(np.log(size[i - 1]) + t * (np.log(size[i]) - np.log(size[i - 1])))),
+                    float(cpu[i - 1] + t * (cpu[i] - cpu[i - 1])))
+    return None
