@@ -63,9 +63,10 @@ def test_sharp_photos_are_clear_and_their_sigma_3_blurred_copies_are_not(photo):
     assert sharp["LowQualityScore"] < blurred["LowQualityScore"]
 
 
+@pytest.mark.parametrize("photo", PHOTOS, ids=lambda p: p.stem)
 @pytest.mark.parametrize("kind", ["blur", "jpeg", "noise"])
-def test_scores_fall_as_a_distortion_grows(kind):
-    img = Image.open(SAMPLE / "coffee.jpg").convert("RGB")
+def test_scores_fall_as_a_distortion_grows(kind, photo):
+    img = Image.open(photo).convert("RGB")
     make = {"blur": lambda lv: _png(img.filter(ImageFilter.GaussianBlur(lv))),
             "jpeg": lambda lv: _jpeg(img, lv),
             "noise": lambda lv: _png(_noisy(img, lv))}[kind]
@@ -75,6 +76,47 @@ def test_scores_fall_as_a_distortion_grows(kind):
     low = [a["LowQualityScore"] for a in answers]
     assert clarity == sorted(clarity, reverse=True) and clarity[0] > clarity[-1]
     assert low == sorted(low) and low[0] < low[-1]
+
+
+def _soft_background(img: Image.Image, box: tuple[int, int, int, int], sigma: float) -> Image.Image:
+    """``img`` blurred by ``sigma`` everywhere but ``box``: a sharp subject before a soft background."""
+    out = img.filter(ImageFilter.GaussianBlur(sigma))
+    out.paste(img.crop(box), box[:2])
+    return out
+
+
+@pytest.mark.parametrize("photo", PHOTOS, ids=lambda p: p.stem)
+def test_a_sharp_subject_before_a_soft_background_is_clear(photo):
+    img = Image.open(photo).convert("RGB")
+    w, h = img.size
+    subject = (w * 3 // 10, h * 3 // 10, w * 6 // 10, h * 6 // 10)  # 9 % of the picture in focus
+    portrait = _answer(_png(_soft_background(img, subject, 4)))
+    assert portrait["ClarityScore"] > 50
+    assert _answer(_png(img.filter(ImageFilter.GaussianBlur(3))))["ClarityScore"] < 50
+    # Sharpness is the subject's: the whole picture out of focus is not clear.
+    assert _answer(_png(_soft_background(img, (0, 0, 1, 1), 4)))["ClarityScore"] < 50
+
+
+def test_edge_width_grows_with_blur_and_ignores_how_much_is_in_focus():
+    img = Image.open(PHOTOS[0]).convert("L")
+    gray = lambda im: np.asarray(im, dtype=np.float32)  # noqa: E731
+    widths = [q.edge_width(gray(img.filter(ImageFilter.GaussianBlur(s)))) for s in (0.01, 1, 2, 3, 5)]
+    assert widths == sorted(widths) and widths[0] < 2.5 < 3.5 < widths[3]
+    w, h = img.size
+    half = _soft_background(img.convert("RGB"), (0, 0, w // 2, h), 4).convert("L")
+    assert q.edge_width(gray(half)) < 2.5
+    assert q.edge_width(np.full((64, 64), 7, np.float32)) == 25.0  # nothing to measure: not sharp
+
+
+def test_a_jpeg_decoded_at_half_scale_scores_like_its_full_decode():
+    img = Image.open(PHOTOS[0]).convert("RGB").resize((1024, 683))  # 1/2 shrink-on-load: 512 x 342
+    data = _jpeg(img, 95)
+    w = q.working(ImageInput(data))
+    assert w.rgb.shape == (342, 512, 3) and w.period == 4
+    full = q.measure(ImageInput(_png(Image.open(io.BytesIO(data)).convert("RGB"))))
+    half = q.measure(w)
+    assert abs(half["edge_width"] - full["edge_width"]) < 0.3
+    assert abs(q.scores(half)[0] - q.scores(full)[0]) <= 5
 
 
 def test_flags_follow_cis_definitions():
