@@ -443,3 +443,13 @@ def test_faces_run_offline_and_write_nothing():
     assert report["ran"] == {"DetectFace": 1, "scrop": 100, "AIImageCrop": 256}
     assert report["written"] == ["/tmp/home/", "/tmp/work/"]
     assert _listing(package) == before
+
+
+def test_aiimagecrop_keeps_transparency_and_grey_and_answers_upright():
+    r = cinb.ci_process(data.path("transparent.png"), "AIImageCrop", width=1, height=1)
+    assert r.format == "png" and r.image.mode == "RGBA"
+    assert cinb.ci_process(data.camera(), "AIImageCrop", width=2, height=1).image.mode == "L"
+    with Image.open(data.path("orientation-6")) as stored:  # stored 160x240, shown 240x160
+        assert stored.size == (160, 240)
+    r = cinb.ci_process(data.path("orientation-6"), "AIImageCrop", width=2, height=1)
+    assert (r.width, r.height) == (240, 120) and r.image.getexif().get(0x0112) in (None, 1)

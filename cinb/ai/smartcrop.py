@@ -40,8 +40,9 @@ from ..canvas import Canvas
 from ..errors import BAD_PARAMETER, CIError
 from ..imageinput import ImageInput
 from ..limits import LIMITS, check_input
-from ..ops.frames import check_output_size
-from ..ops.rotation import ORIENTATION_TRANSPOSE
+from ..ops.frames import check_output_size, resize
+from ..ops.frames import crop as crop_frame
+from ..ops.rotation import ORIENTATION_TRANSPOSE, AutoOrient
 from ..rules.grammar import bad, out_of_range
 from ..rules.mogr2 import register_op
 from .endpoints import Answer, Endpoint, bool_param, int_param, register_endpoint
@@ -367,9 +368,11 @@ def ai_image_crop(inp: ImageInput, *, width: int, height: int, fixed: bool = Fal
             raise CIError(f"AIImageCrop: width={width} height={height} exceed the {W}x{H} image",
                           code=BAD_PARAMETER, token=f"width={width}" if width > W else f"height={height}")
         (x0, y0, x1, y1), faces = smart_box(inp, (width, height))
-        image = inp.image(None).crop((x0, y0, x1, y1))
+        # cut the decoded frame itself (upright), not the flattened RGB view: alpha and grey stay
+        first = AutoOrient().apply(inp.canvas()).frames[0]
+        image = crop_frame(first, (x0, y0, x1, y1))
         if fixed and image.size != (width, height):
-            image = image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=1.5)
+            image = resize(image, (width, height))
     except CIError as exc:
         if not ignore_error:
             raise
