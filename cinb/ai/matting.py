@@ -56,8 +56,8 @@ STRETCH = (0.3, 0.7)
 #: Alpha at or above which a pixel counts as the subject (bounding box, centring, ratio).
 SUBJECT_ALPHA = 0.5
 
-_MEAN = np.float32([0.485, 0.456, 0.406])
-_STD = np.float32([0.229, 0.224, 0.225])
+_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+_STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 
 def _model_path() -> Path:
@@ -354,12 +354,16 @@ _DESCRIPTIONS = {
                          "AIPicMatting)",
 }
 
-ENDPOINTS = {name: register_endpoint(Endpoint(
-    name, _runner(name), params=PARAMS, kind="image", rule=name, models=("u2netp",),
-    **({"analysis": "matting", "flatten": _flatten,
-        "columns": {"matting_foreground": float, "matting_x": int, "matting_y": int, "matting_w": int,
-                    "matting_h": int}} if name == "AIPicMatting" else {}),
-    description=text)) for name, text in _DESCRIPTIONS.items()}
+#: The analysis columns (``cinb.analyze(df, "matting")``), declared once, on AIPicMatting.
+COLUMNS = {"matting_foreground": float, "matting_x": int, "matting_y": int, "matting_w": int, "matting_h": int}
 
-__all__ = ["ENDPOINTS", "MAX_PADDING", "MODEL_FILE", "PARAMS", "Padding", "guided_filter", "layout", "matte", "matting",
-           "predict", "refine", "subject_box"]
+ENDPOINTS: dict[str, Endpoint] = {}
+for _name, _text in _DESCRIPTIONS.items():
+    _main = _name == "AIPicMatting"
+    ENDPOINTS[_name] = register_endpoint(Endpoint(
+        _name, _runner(_name), params=PARAMS, kind="image", rule=_name, models=("u2netp",),
+        analysis="matting" if _main else None, flatten=_flatten if _main else None, columns=COLUMNS if _main else {},
+        description=_text))
+
+__all__ = ["COLUMNS", "ENDPOINTS", "MAX_PADDING", "MODEL_FILE", "PARAMS", "Padding", "guided_filter", "layout",
+           "matte", "matting", "predict", "refine", "subject_box"]
