@@ -472,3 +472,11 @@ def test_birds_and_dogs_find_their_kind(labelled_library):
             others = [x["EntityId"] for x in infos if x["EntityId"] != k][:10]
             counts.append(sum(photos[o].group == group for o in others))
         assert np.mean(counts) >= floor, (group, counts)
+
+
+def test_copies_are_judged_on_the_pooled_block():
+    """A grayscale copy keeps its hash but not its categories (whole-vector cosine 0.38, pooled 0.44 for
+    a dune photo): the copy test reads the pooled block's cosine."""
+    assert score_of(np.array([0.38]), np.array([0])).tolist() == [15]
+    assert score_of(np.array([0.38]), np.array([0]), copy_cosine=np.array([0.44])).tolist() == [100]
+    assert score_of(np.array([0.9]), np.array([30]), copy_cosine=np.array([0.9])).tolist() == [77]
