@@ -15,7 +15,10 @@ the machine is shared). Variants, all through :func:`cinb.compression.encode_ima
   ``avif e4`` is today's default;
 - ``avif10``: the same libavif + libaom at 10 bits per sample through imagecodecs (speed 6, same chroma
   rule), when imagecodecs is installed;
-- ``webp e<k>``: cinb's WebP codec at effort k (libwebp ``method`` k); ``webp e4`` is today's default.
+- ``webp e<k>``: cinb's WebP codec at effort k (libwebp ``method`` k); ``webp e4`` is today's default;
+- ``heif`` (cinb's HEIF codec, pillow-heif's x265) and ``heif10`` (the same at 10 bits per sample).
+
+``--variants`` limits the run to some of them (comma list).
 
 Totals are over the images where every variant reaches the target.
 """
@@ -35,10 +38,11 @@ sys.path.insert(0, str(REPO))
 
 TARGETS = (80.0, 85.0)
 VARIANTS = {**{f"avif e{k}": ("avif", k) for k in (2, 4, 5, 6)}, "avif10": ("avif10", None),
-            **{f"webp e{k}": ("webp", k) for k in (0, 2, 4, 6)}}
+            **{f"webp e{k}": ("webp", k) for k in (0, 2, 4, 6)}, "heif": ("heif", None), "heif10": ("heif10", None)}
+BASES = {"avif": "avif e4", "webp": "webp e4", "heif": "heif"}
 
 
-def measure(path: str, side: int) -> dict:
+def measure(path: str, side: int, names: tuple[str, ...] = tuple(VARIANTS)) -> dict:
     from PIL import Image
 
     from cinb.codecs.quality_search import find_boundary
@@ -51,7 +55,8 @@ def measure(path: str, side: int) -> dict:
     img.thumbnail((side, side), Image.Resampling.LANCZOS)
     ref = Reference(img)
     out: dict = {"path": Path(path).name}
-    for name, (fmt, effort) in VARIANTS.items():
+    for name in names:
+        fmt, effort = VARIANTS[name]
         try:
             encode_image(img, fmt, 50, effort=effort)
         except Exception as exc:  # noqa: BLE001 - an encoder not installed: the variant is skipped
@@ -76,8 +81,10 @@ def measure(path: str, side: int) -> dict:
 def report(results: dict) -> None:
     for corpus, rows in results.items():
         print(f"\n### {corpus} ({len(rows)} images)\n")
-        for family, base in (("avif", "avif e4"), ("webp", "webp e4")):
-            names = [n for n in VARIANTS if n.startswith(family)]
+        for family, base in BASES.items():
+            names = [n for n in VARIANTS if n.startswith(family) and any(n in r or f"{n}@80" in r for r in rows)]
+            if not names:
+                continue
             print(f"| {family} variant | " + " | ".join(f"bytes at {t:g} (vs {base})" for t in TARGETS)
                   + " | " + " | ".join(f"CPU s at {t:g} (vs {base})" for t in TARGETS) + " |")
             print("|---" * (1 + 2 * len(TARGETS)) + "|")
@@ -104,8 +111,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=12)
     ap.add_argument("--side", type=int, default=512)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma list of variant names")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
+    names = tuple(v for v in args.variants.split(",") if v)
+    unknown = [v for v in names if v not in VARIANTS]
+    if unknown:
+        ap.error(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
     from benchmarks.graphics import ensure_graphics
     from benchmarks.natural import ensure_natural
 
@@ -115,7 +127,7 @@ def main() -> None:
     results = {}
     with ProcessPoolExecutor(args.workers) as pool:
         for corpus, paths in corpora.items():
-            results[corpus] = list(pool.map(measure, paths, [args.side] * len(paths)))
+            results[corpus] = list(pool.map(measure, paths, [args.side] * len(paths), [names] * len(paths)))
             print(corpus, "done", flush=True)
     print(f"load average after: {os.getloadavg()}", flush=True)
     if args.json:

@@ -13,6 +13,7 @@ from PIL import Image
 
 from ..canvas import Canvas
 from ..codecs.avif import encode_avif_10bit
+from ..codecs.heif import encode_heif_10bit
 from ..codecs.options import EncodeOptions, check_effort
 from ..codecs.registry import codec_for, flatten
 from ..errors import BAD_PARAMETER, CIError
@@ -20,10 +21,12 @@ from ..formats import canonical_token, find_format
 from ..header import open_image
 from .guetzli import guetzli_pixels
 
-#: Formats a sweep can compare; ``quality`` is ignored for png. ``avif10`` is AVIF at 10 bits per sample
-#: (:func:`cinb.codecs.avif.encode_avif_10bit`, needs imagecodecs): cinb's comparison only, CI writes 8 bits.
-FORMATS = ("jpeg", "yjpeg", "webp", "avif", "avif10", "heif", "png", "guetzli")
-LOSSY = frozenset({"jpeg", "yjpeg", "webp", "avif", "avif10", "heif", "guetzli"})
+#: Formats a sweep can compare; ``quality`` is ignored for png. ``avif10`` and ``heif10`` are AVIF and HEIF
+#: at 10 bits per sample (:func:`cinb.codecs.avif.encode_avif_10bit`, needs imagecodecs;
+#: :func:`cinb.codecs.heif.encode_heif_10bit`): cinb's comparison only, cinb and CI write 8 bits.
+FORMATS = ("jpeg", "yjpeg", "webp", "avif", "avif10", "heif", "heif10", "png", "guetzli")
+LOSSY = frozenset({"jpeg", "yjpeg", "webp", "avif", "avif10", "heif", "heif10", "guetzli"})
+TEN_BIT = {"avif10": "avif", "heif10": "heif"}
 #: Formats whose encoder takes an effort (:func:`cinb.codecs.options.check_effort`).
 EFFORT_FORMATS = frozenset({"webp", "avif", "avif10"})
 
@@ -82,6 +85,8 @@ def encode_image(image: Image.Image, fmt: str, quality: int | None = None, *, ef
         return guetzli_pixels(image, q)
     if fmt == "avif10":
         return encode_avif_10bit(image, q, effort=effort)
+    if fmt == "heif10":
+        return encode_heif_10bit(image, q)
     codec = codec_for(canonical_token(fmt))
     frame = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert(
         "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
@@ -144,8 +149,8 @@ def rule_for(fmt: str, quality: int | None = None, *, force: bool = False) -> st
     fmt = check_format(fmt)
     if fmt == "guetzli":
         return "guetzli (CI: PUT /?guetzli on the bucket; cinb: cinb.compression.guetzli)"
-    if fmt == "avif10":
-        return "avif10 (cinb only: CI writes 8-bit AVIF; cinb.codecs.avif.encode_avif_10bit)"
+    if fmt in TEN_BIT:
+        return f"{fmt} (cinb only: CI writes 8-bit {TEN_BIT[fmt].upper()}; cinb.codecs.{TEN_BIT[fmt]})"
     rule = f"imageMogr2/format/{canonical_token(fmt)}"
     if fmt in LOSSY and quality is not None:
         rule += f"/quality/{int(quality)}{'!' if force else ''}"

@@ -101,8 +101,8 @@ def recommend(sweep_df: pd.DataFrame, target=None, *, coverage: float = 1.0,
 
     Notes
     -----
-    Only settings a CI rule reproduces are considered: rows at a non-default ``effort`` and ``avif10``
-    rows of a sweep are left out (CI's grammar has neither).
+    Only settings a CI rule reproduces are considered: rows at a non-default ``effort`` and ``avif10`` /
+    ``heif10`` rows of a sweep are left out (CI's grammar has neither).
 
     Examples
     --------
@@ -124,7 +124,7 @@ def recommend(sweep_df: pd.DataFrame, target=None, *, coverage: float = 1.0,
                       code=BAD_PARAMETER, token=missing[0])
     ok = sweep_df[sweep_df["error"].isna()] if "error" in sweep_df else sweep_df
     # Only settings a CI rule reproduces: CI's effort (cinb's default) and CI's 8-bit AVIF.
-    ok = ok[ok["format"] != "avif10"]
+    ok = ok[~ok["format"].isin(["avif10", "heif10"])]
     if "effort" in ok:
         ok = ok[ok["effort"].isna() | (ok["effort"] == DEFAULT_EFFORT)]
     if formats is not None:

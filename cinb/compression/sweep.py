@@ -3,7 +3,7 @@
 One row per (image, format, effort, quality): bytes, bits per pixel, PSNR, SSIM, SSIMULACRA2, encode
 and decode time, and the CI rule for the setting. Besides CI's formats, a sweep can show cinb's
 variants beyond CI's grammar, so the frontier can be seen on one's own photos: encoder ``efforts`` for
-WebP and AVIF, and ``avif10`` (AVIF at 10 bits per sample, imagecodecs). ``yjpeg`` is jpegli with
+WebP and AVIF, and ``avif10`` / ``heif10`` (10 bits per sample; avif10 needs imagecodecs). ``yjpeg`` is jpegli with
 Huffman tables optimised losslessly (:mod:`cinb.codecs.jpegcoef`). Images run in parallel through
 ``cinb.collection.map_values`` (process pool, progress bar, a failing image becomes an ``error`` row);
 each image's reference side of the metrics is computed once for all its encodings.
@@ -24,7 +24,7 @@ from ..codecs.options import DEFAULT_EFFORT, check_effort
 from ..decode import open_canvas
 from ..errors import BAD_PARAMETER, CIError
 from ..parallel import map_values
-from .encoders import EFFORT_FORMATS, LOSSY, check_format, rule_for, timed_roundtrip
+from .encoders import EFFORT_FORMATS, LOSSY, TEN_BIT, check_format, rule_for, timed_roundtrip
 from .guetzli import GuetzliSlowWarning
 from .metrics import Reference, get_metric
 
@@ -127,7 +127,8 @@ def sweep(data: Any, formats: Sequence[str] = DEFAULT_FORMATS, qualities: Sequen
         A collection (``path`` column, e.g. from ``cinb.scan``) or images.
     formats : sequence of str
         From ``cinb.compression.FORMATS``: jpeg (libjpeg, ``format/jpg``), yjpeg (jpegli, optimised
-        Huffman tables), webp, avif, avif10 (10-bit AVIF: cinb only, needs imagecodecs), heif, png
+        Huffman tables), webp, avif, avif10 (10-bit AVIF: cinb only, needs imagecodecs), heif, heif10
+        (10-bit HEIF: cinb only), png
         (lossless: one row per image), guetzli (very slow).
     qualities : sequence of int
         Qualities 0-100 to try for each lossy format.
@@ -235,7 +236,7 @@ def tradeoff(table: pd.DataFrame, level: float = 80.0, *, metric: str = "ssimula
     ``metric == level`` between the two sweep qualities around it (log bytes, linear CPU; the first
     crossing). Totals are over the images where *every* variant reaches ``level``, so the rows compare
     the same pictures; ``bytes_vs_default`` and ``cpu_vs_default`` compare each variant with its
-    format's default effort (avif10 with avif).
+    format's default effort (avif10 with avif, heif10 with heif).
 
     Parameters
     ----------
@@ -297,7 +298,7 @@ def tradeoff(table: pd.DataFrame, level: float = 80.0, *, metric: str = "ssimula
                      "encode_cpu_ms": float(sum(per[p][1] for p in common))})
     out = pd.DataFrame(rows)
     base = {r["format"]: r for r in rows if r["variant"] == r["format"]}
-    base_of = {f: base.get("avif" if f == "avif10" else f) for f in out["format"]}
+    base_of = {f: base.get(TEN_BIT.get(f, f)) for f in out["format"]}
     out["bytes_vs_default"] = [r["bytes"] / base_of[r["format"]]["bytes"] if base_of[r["format"]] else float("nan")
                                for r in rows]
     out["cpu_vs_default"] = [r["encode_cpu_ms"] / base_of[r["format"]]["encode_cpu_ms"] if base_of[r["format"]]
