@@ -23,9 +23,12 @@ def test_docstring_examples():
 
 
 def test_benchmark_names_are_kept():
+    # The first benchmark's names, in order, then those issue 15 added (the JSON keys of both rounds).
     assert list(attacks.ATTACKS) == [
         "none", "jpeg q90", "jpeg q75", "jpeg q50", "webp q75", "resize 0.5", "resize 0.75", "crop 80%",
-        "brightness x0.8", "brightness x1.2", "contrast x1.3", "noise sigma 5", "rotate 2deg", "screenshot"]
+        "brightness x0.8", "brightness x1.2", "contrast x1.3", "noise sigma 5", "rotate 2deg", "screenshot",
+        "webp q50", "resize 0.3", "crop 80% area", "crop 80% area corner", "flip horizontal", "rotate 90",
+        "rotate 3deg crop", "screenshot chain"]
 
 
 @pytest.mark.parametrize("name", list(attacks.ATTACKS))
@@ -43,6 +46,20 @@ def test_geometry(photo):
     assert np.array_equal(attacks.crop(photo, 0.8), photo[40:360, 60:540])
     assert attacks.rotate(photo, 2).shape == photo.shape
     assert attacks.screenshot(photo).shape == (320, 480, 3)
+
+
+def test_issue15_geometry(photo):
+    assert attacks.crop_area(photo, 0.8).shape == (358, 537, 3)
+    assert np.array_equal(attacks.crop_corner(photo, 0.8), photo[:358, :537])
+    assert np.array_equal(attacks.flip(photo), photo[:, ::-1])
+    assert np.array_equal(attacks.flip(photo, horizontal=False), photo[::-1])
+    assert attacks.ATTACKS["rotate 90"](photo).shape == (600, 400, 3)
+    assert np.array_equal(attacks.ATTACKS["rotate 90"](photo)[0, :, :], photo[::-1, 0, :])  # clockwise
+    turned = attacks.rotate_crop(photo, 3)
+    assert turned.shape[0] < 400 and turned.shape[1] < 600
+    assert turned[[0, 0, -1, -1], [0, -1, 0, -1]].min() > 0  # no black corner left
+    assert attacks.screenshot_chain(photo).shape == (270, 405, 3)
+    assert attacks.ci_thumbnail(photo, 300).shape == (200, 300, 3)
 
 
 def test_quality_orders_the_damage(photo):
@@ -73,6 +90,8 @@ def test_grey_and_rgba_inputs_become_rgb():
     (lambda a: attacks.resize(a, 0), ValueError),
     (lambda a: attacks.crop(a, 0), ValueError),
     (lambda a: attacks.crop(a, 1.5), ValueError),
+    (lambda a: attacks.crop_area(a, 0), ValueError),
+    (lambda a: attacks.crop_corner(a, 1.2), ValueError),
     (lambda a: attacks.as_rgb(a.astype(np.float32)), TypeError),
     (lambda a: attacks.as_rgb(a[..., :2]), ValueError),
 ])

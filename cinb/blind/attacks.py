@@ -22,14 +22,15 @@ Examples
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable
 
 import cv2
 import numpy as np
 from PIL import Image
 
-__all__ = ["ATTACKS", "as_rgb", "jpeg", "webp", "resize", "crop", "brightness", "contrast", "noise", "rotate",
-           "screenshot"]
+__all__ = ["ATTACKS", "as_rgb", "jpeg", "webp", "resize", "crop", "crop_corner", "crop_area", "brightness", "contrast",
+           "noise", "rotate", "rotate_crop", "flip", "screenshot", "screenshot_chain", "ci_thumbnail"]
 
 
 def as_rgb(image: np.ndarray | Image.Image) -> np.ndarray:
@@ -120,6 +121,46 @@ def crop(image, keep: float) -> np.ndarray:
     return a[y : y + ch, x : x + cw].copy()
 
 
+def crop_area(image, area: float) -> np.ndarray:
+    """Keep the centre ``area`` share (0-1] of the pixels, each side by ``sqrt(area)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.blind.attacks import crop_area
+    >>> crop_area(np.zeros((100, 200, 3), np.uint8), 0.81).shape
+    (90, 180, 3)
+    """
+    if not 0 < area <= 1:
+        raise ValueError(f"area is a share in (0, 1], not {area}")
+    return crop(image, math.sqrt(area))
+
+
+def crop_corner(image, area: float) -> np.ndarray:
+    """Keep the top-left ``area`` share (0-1] of the pixels, each side by ``sqrt(area)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.blind.attacks import crop_corner
+    >>> a = np.arange(100 * 200 * 3, dtype=np.uint32).reshape(100, 200, 3).astype(np.uint8)
+    >>> np.array_equal(crop_corner(a, 0.81), a[:90, :180])
+    True
+    """
+    if not 0 < area <= 1:
+        raise ValueError(f"area is a share in (0, 1], not {area}")
+    a = as_rgb(image)
+    h, w = a.shape[:2]
+    k = math.sqrt(area)
+    return a[: max(1, round(h * k)), : max(1, round(w * k))].copy()
+
+
+def flip(image, *, horizontal: bool = True) -> np.ndarray:
+    """Mirror left-right (``horizontal``) or top-bottom."""
+    a = as_rgb(image)
+    return np.ascontiguousarray(a[:, ::-1] if horizontal else a[::-1])
+
+
 def brightness(image, gain: float) -> np.ndarray:
     """Multiply every channel by ``gain`` (clipped, rounded)."""
     return np.clip(as_rgb(image).astype(np.float32) * gain + 0.5, 0, 255).astype(np.uint8)
@@ -147,9 +188,43 @@ def rotate(image, degrees: float) -> np.ndarray:
     return cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 
+def rotate_crop(image, degrees: float) -> np.ndarray:
+    """Rotate as :func:`rotate`, then crop the black corners away: the largest centred box of the
+    image's aspect ratio inside the rotated picture (what a photo editor's straighten tool does).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.blind.attacks import rotate_crop
+    >>> out = rotate_crop(np.full((300, 400, 3), 200, np.uint8), 3)
+    >>> out.shape, int(out.min())
+    ((279, 372, 3), 200)
+    """
+    a = rotate(image, degrees)
+    h, w = a.shape[:2]
+    t = math.radians(abs(degrees))
+    keep = 1.0 / (math.cos(t) + max(w / h, h / w) * math.sin(t))
+    keep = math.floor(keep * 100) / 100  # a whole percent inside, so no interpolated black edge remains
+    return crop(a, keep)
+
+
 def screenshot(image) -> np.ndarray:
     """A screenshot shared in a chat: resized to 80 %, then JPEG quality 80."""
     return jpeg(resize(image, 0.8), 80)
+
+
+def screenshot_chain(image) -> np.ndarray:
+    """A screenshot of a screenshot's life (issue 15): resized to 75 %, JPEG quality 80, cropped to 90 %
+    of each side (centre)."""
+    return crop(jpeg(resize(image, 0.75), 80), 0.9)
+
+
+def ci_thumbnail(image, width: int = 800) -> np.ndarray:
+    """CI's ``imageMogr2/thumbnail/<width>x`` (through cinb's own engine), decoded to RGB."""
+    from ..engine import process  # the engine imports the rule families, this package among them
+
+    a = as_rgb(image)
+    return np.asarray(process(Image.fromarray(a), f"imageMogr2/thumbnail/{int(width)}x").image.convert("RGB"))
 
 
 #: The benchmark's attacks by name (the keys of ``blind_watermark_results.json``), each image -> array.
@@ -168,4 +243,13 @@ ATTACKS: dict[str, Callable[[np.ndarray | Image.Image], np.ndarray]] = {
     "noise sigma 5": lambda a: noise(a, 5),
     "rotate 2deg": lambda a: rotate(a, 2),
     "screenshot": screenshot,
+    # issue 15
+    "webp q50": lambda a: webp(a, 50),
+    "resize 0.3": lambda a: resize(a, 0.3),
+    "crop 80% area": lambda a: crop_area(a, 0.8),
+    "crop 80% area corner": lambda a: crop_corner(a, 0.8),
+    "flip horizontal": flip,
+    "rotate 90": lambda a: np.ascontiguousarray(np.rot90(as_rgb(a), -1)),
+    "rotate 3deg crop": lambda a: rotate_crop(a, 3),
+    "screenshot chain": screenshot_chain,
 }

@@ -20,6 +20,8 @@ from .sync import find_shift, fold, lattice_candidates, residual
 
 #: Pilot z-score below which no mark is assumed (chance peaks over TILE^2 shifts stay under ~5).
 SYNC_Z = 6.0
+#: Screening z-score on the central region above which a lattice candidate is taken as found.
+CLEAR_Z = 9.0
 #: Side of the central region used to screen and refine lattice candidates.
 REFINE_REGION = 640
 
@@ -168,11 +170,16 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
     y0, x0 = max(0, (h - REFINE_REGION) // 2), max(0, (w - REFINE_REGION) // 2)
     region = residual(y[y0 : y0 + REFINE_REGION, x0 : x0 + REFINE_REGION])
     trials = []
-    for basis in lattice_candidates(residual(y), n=candidates):
-        period = float(np.hypot(*basis[:, 0]))
-        angle = float(np.arctan2(basis[1, 0], basis[0, 0]))
-        _, z, _, o = read_tile(fold(region, basis, filtered=True), layout, None)
-        trials.append((z, period, angle, o))
+    full = residual(y)
+    # The spectral comb first; the autocorrelation comb (slower) only when no candidate stands out.
+    for method in ("spectral", "acf"):
+        for basis in lattice_candidates(full, n=candidates, method=method):
+            period = float(np.hypot(*basis[:, 0]))
+            angle = float(np.arctan2(basis[1, 0], basis[0, 0]))
+            _, z, _, o = read_tile(fold(region, basis, filtered=True), layout, None)
+            trials.append((z, period, angle, o))
+        if max((t[0] for t in trials), default=0.0) > CLEAR_Z:
+            break
     trials.sort(key=lambda t: t[0], reverse=True)
     for z0, period, angle, o in trials[:2]:
         period, angle, _ = _refine(region, layout, period, angle, z0, o)
