@@ -195,3 +195,18 @@ def test_tradeoff_compares_variants_at_an_equal_score(tmp_path):
         tradeoff(t, 70, metric="psnr")
     with pytest.raises(CIError):
         tradeoff(t, 70, metric="no-such-metric")
+
+
+def test_heif10_is_a_10_bit_heif_close_to_the_source():
+    import pillow_heif
+
+    img = photo()
+    out = encode_image(img, "heif10", 80)
+    heif = pillow_heif.open_heif(io.BytesIO(out), convert_hdr_to_8bit=False)
+    assert heif.info["bit_depth"] == 10
+    back = np.asarray(decode_image(out).convert("RGB"), dtype=float)
+    assert back.shape[:2] == (img.height, img.width)
+    assert np.abs(back - np.asarray(img, dtype=float)).mean() < 4
+    assert "CI writes 8-bit HEIF" in rule_for("heif10", 80)
+    with pytest.raises(CIError, match="quality"):
+        encode_image(img, "heif10", 101)
