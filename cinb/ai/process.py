@@ -10,6 +10,7 @@ from PIL import Image
 from ..canvas import Canvas
 from ..codecs.registry import encode
 from ..errors import BAD_PARAMETER, CIError
+from ..formats import get_format
 from ..imageinput import ImageInput
 from ..result import Result
 from ..rules import EncodeOptions
@@ -101,7 +102,8 @@ def as_canvas(image: Image.Image | Canvas, inp: ImageInput | None = None) -> Can
     icc = None
     if inp is not None:
         try:
-            source_format = inp.header().format
+            # a picture built in memory has no format of its own ("unknown"): PNG keeps it whole
+            source_format = inp.header().format if get_format(inp.header().format).writable else "png"
             icc = inp.canvas().icc
         except CIError:
             pass
