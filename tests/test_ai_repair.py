@@ -193,3 +193,8 @@ def test_apply_repairs_a_folder_the_same_in_every_pool(tmp_path, marked, pool):
     assert (inline["status"] == "done").all() and (pooled["status"] == "done").all()
     for name in ("p0.png", "p1.png", "p2.png", "coffee.jpg"):
         assert (tmp_path / "inline" / name).read_bytes() == (tmp_path / pool / name).read_bytes()
+
+
+def test_an_in_memory_picture_is_answered_as_png(marked):
+    r = cinb.ci_process(marked, "ImageRepair", MaskPoly=POLY)
+    assert r.format == "png" and r.image.size == marked.size and r.info["method"] == "patchmatch"
