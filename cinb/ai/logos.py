@@ -18,8 +18,9 @@ How a logo is found (classic feature matching, no training):
    at least :data:`MIN_INLIERS` matches agree with it and its outline maps to a convex quadrilateral
    of sensible size. Found matches are removed and the search repeats, so a logo printed several
    times is reported several times (at most :data:`MAX_INSTANCES`).
-4. ``Sorce`` = ``100 * (1 - exp(-inliers / 15))``: 12 agreeing matches give 55, 30 give 86. A logo
-   absent from a photo gathers 0-6 agreeing matches in the tests and benchmark.
+4. ``Sorce`` = ``100 * (1 - exp(-inliers / 15))``: 12 agreeing matches give 55, 30 give 86 (OpenCV's
+   box in its scene photo: 75 matches, 99). With a two-logo library, none of the 222 labelled photos
+   of benchmarks/labelled.py was reported to hold a logo (benchmarks/RESULTS.md).
 5. ``Location`` is the logo's outline mapped into the upright input: four ``"x,y"`` points, clockwise
    from the logo's own top-left (a turned logo keeps its corners).
 
