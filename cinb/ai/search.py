@@ -28,11 +28,13 @@ How cinb does it
   keeps its 1280-d vectors, and its queries are computed the same way.
 - **Copies first.** A 64-bit DCT perceptual hash (``phash`` of :mod:`cinb.collection.analyses.hashes`)
   of each picture; a query whose hash, or its mirror image's, lies within :data:`COPY_BITS` bits of a
-  library picture's (and whose cosine is at least :data:`COPY_MIN_COSINE`) is a near copy and scores
+  library picture's (and whose pooled block's cosine is at least :data:`COPY_MIN_COSINE`) is a near copy and scores
   90-100 (100 - differing bits), above every merely similar picture, which scores 0-89 from the
   cosine (:func:`score_of`). Every library hash is compared (a vectorised XOR), so a copy ranks first
   even when the vector index would have missed it: resizing, re-encoding, brightness, grayscale, small
-  watermarks and mirroring keep the hash; crops and rotations are found by the features.
+  watermarks and mirroring keep the hash; crops and rotations are found by the features, ranked by
+  the pooled block's cosine when it is :data:`LOOKALIKE_COSINE` or more (a look-alike of the query),
+  so that another photo of the same kind of thing cannot overtake them through the category block.
 - **Store.** One folder: ``library.sqlite`` and ``vectors.<upto>.usearch``.
 
   * SQLite (stdlib) in WAL mode is the source of truth: one row per picture (entity, picture name,
