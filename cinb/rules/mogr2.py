@@ -17,7 +17,7 @@ from ..ops.rotation import AutoOrient, Flip, Rotate
 from ..ops.scaling import Thumbnail, View2
 from .grammar import bad, out_of_range, pairs, parse_color, parse_float, parse_gravity, parse_int
 from .model import Context, EncodeOptions, Quality, SizeLimit, Stage
-from .registry import families, register_family
+from .registry import clear_parsed, families, register_family
 from .style import StyleRef
 
 _N = r"(\d{1,9})"
@@ -254,11 +254,13 @@ def register_op(key: str, parser: OpParser) -> None:
     if not callable(parser):
         raise ValueError(f"the parser for {key!r} must be callable")
     _PLUGIN_OPS[key] = parser
+    clear_parsed()  # a rule text may parse differently now
 
 
 def unregister_op(key: str) -> None:
     """Forget a parameter added by :func:`register_op` (for tests and notebooks)."""
     _PLUGIN_OPS.pop(key, None)
+    clear_parsed()
 
 
 def _flip(value: str) -> Flip:
