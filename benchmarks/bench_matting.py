@@ -15,7 +15,7 @@ Usage (from the repository root)::
   ``rembg`` that output enlarged with Lanczos to the photo (what rembg does), and ``cinb`` the
   endpoint's guided-filter refinement at full resolution.
 - ``speed``: per-image latency of ``ci_process(..., "AIPicMatting")`` against calling onnxruntime
-  directly (rembg's preparation and Lanczos enlargement, no refinement, no PNG encoding), the two
+  directly (rembg's preparation and Lanczos enlargement, no refinement, Pillow's PNG), the two
   interleaved image by image; then ``cinb.apply(folder, "AIPicMatting", out, workers=2)`` against
   two processes that call onnxruntime directly, in images/s. The load average is recorded: seven
   other sessions share the machine's two cores, so wall-clock figures vary run to run.
@@ -30,6 +30,7 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import subprocess
@@ -185,6 +186,7 @@ def _direct_matte(path: str) -> tuple[int, int]:
     pred = _DIRECT.run(None, {_DIRECT.get_inputs()[0].name: x})[0][0, 0]
     mask = Image.fromarray((np.clip(pred, 0, 1) * 255).astype(np.uint8)).resize(img.size, Image.Resampling.LANCZOS)
     img.putalpha(mask)
+    img.save(io.BytesIO(), "PNG")  # the caller needs the PNG too: cinb's answer is encoded
     return img.size
 
 

