@@ -56,3 +56,18 @@ def test_mpo_is_one_picture(tmp_path):
     assert r.info["frames"] == 1 and getattr(r.image, "n_frames", 1) == 1
     assert r.image.convert("RGB").getpixel((5, 5))[0] > 200  # the first (red) picture
     assert cinb.image_info(path)["frame_count"] == "1"
+
+
+@pytest.mark.parametrize("quality", [30, 77, 95])
+def test_remembered_source_quality_is_the_estimate_of_each_files_own_tables(tmp_path, quality):
+    from cinb.codecs.jpeg_quality import estimate_jpeg_quality
+    from cinb.decode import source_jpeg_quality
+
+    path = tmp_path / f"q{quality}.jpg"
+    Image.new("RGB", (64, 48), (90, 140, 200)).save(path, "JPEG", quality=quality)
+    with Image.open(path) as img:
+        tables = img.quantization
+    assert source_jpeg_quality(tables) == estimate_jpeg_quality(tables) == quality
+    assert open_canvas(path).source_quality == quality  # same tables again: remembered, same answer
+    custom = {0: [2] * 64, 1: [300] * 64}  # a 16-bit table: estimated without the cache
+    assert source_jpeg_quality(custom) == estimate_jpeg_quality(custom)
