@@ -22,7 +22,7 @@ How cinb does it
   the classifier's probabilities summed per second category of cinb's label table (58: cats, wild
   cats, dogs, birds, cars, fruit...): the pooled features alone put few pictures of the same kind of
   thing together (2.7 other felids in a felid's top 10, of 8, on the labelled photos of
-  benchmarks/labelled.py; 0.5 other dogs of 4), the category block makes it 5.0 and 3.0 (birds 9.4
+  benchmarks/labelled.py; 0.5 other dogs of 3), the category block makes it 5.0 and 3.0 (birds 9.4
   of 10). Cosine similarity of unit vectors; unrelated photos score 0.23 (median), 0.60 (99th
   percentile) on those photos. A library records its features: one made before the category block
   keeps its 1280-d vectors, and its queries are computed the same way.
@@ -114,7 +114,7 @@ POOLED_DIM, CATEGORY_DIM = 1280, 58
 DIM = POOLED_DIM + CATEGORY_DIM
 #: Weight of the category block against the pooled block (both unit length before weighting). 0.5
 #: puts 5.0 other felids among a cat's top 10 (of 8 in the labelled corpus; pooled alone: 2.7),
-#: 3.0 other dogs (of 4; 0.5) and keeps recall@1 of edited copies (benchmarks/RESULTS.md); 1.0 adds
+#: all 3 other dogs (pooled alone: 0.5) and keeps recall@1 of edited copies (benchmarks/RESULTS.md); 1.0 adds
 #: little (5.4 felids) and brings unrelated pictures of one category as close as a crop copy.
 CATEGORY_WEIGHT = 0.5
 #: What a library's vectors are (its ``meta`` table): libraries made before the category block keep
