@@ -234,9 +234,9 @@ def tradeoff(table: pd.DataFrame, level: float = 80.0, *, metric: str = "ssimula
 
     For each image and variant (format and effort), bytes and encode CPU time are interpolated at
     ``metric == level`` between the two sweep qualities around it (log bytes, linear CPU; the first
-    crossing). Totals are over the images where *every* variant reaches ``level``, so the rows compare
-    the same pictures; ``bytes_vs_default`` and ``cpu_vs_default`` compare each variant with its
-    format's default effort (avif10 with avif, heif10 with heif).
+    crossing). Variants of one format (its efforts, and avif10 with avif, heif10 with heif) are totalled
+    over the images where every one of them reaches ``level``, so they compare the same pictures;
+    ``bytes_vs_default`` and ``cpu_vs_default`` compare each variant with its format's default.
 
     Parameters
     ----------
@@ -250,13 +250,15 @@ def tradeoff(table: pd.DataFrame, level: float = 80.0, *, metric: str = "ssimula
     Returns
     -------
     pandas.DataFrame
-        One row per variant: ``variant``, ``images``, ``bytes``, ``encode_cpu_ms``, ``bytes_vs_default``,
-        ``cpu_vs_default`` (ratios; NaN without a default row), sorted by bytes.
+        One row per variant: ``variant``, ``images`` (compared, per format), ``bytes``, ``encode_cpu_ms``,
+        ``bytes_vs_default``, ``cpu_vs_default`` (ratios; NaN without a default row), sorted by format and
+        bytes.
 
     Raises
     ------
     CIError
-        -103 when the table has no ``metric`` column or no variant reaches ``level`` on a common image.
+        -103 when the table has no ``metric`` column or no format's variants reach ``level`` on a common
+        image.
 
     Examples
     --------
@@ -287,15 +289,18 @@ def tradeoff(table: pd.DataFrame, level: float = 80.0, *, metric: str = "ssimula
                            part[cpu_col].to_numpy(float), float(level))
         if hit is not None:
             points.setdefault(variant, {})[path] = hit
-    common = set.intersection(*(set(v) for v in points.values())) if points else set()
-    if not common:
-        raise CIError(f"no image reaches {metric} {level:g} with every variant: sweep higher qualities",
-                      code=BAD_PARAMETER, token=str(level))
+    family = {v: TEN_BIT.get(formats[v], formats[v]) for v in points}
+    common = {f: set.intersection(*(set(points[v]) for v in points if family[v] == f)) for f in set(family.values())}
     rows = []
     for variant, per in points.items():
-        rows.append({"variant": variant, "format": formats[variant], "images": len(common),
-                     "bytes": float(sum(per[p][0] for p in common)),
-                     "encode_cpu_ms": float(sum(per[p][1] for p in common))})
+        images = common[family[variant]]
+        if images:
+            rows.append({"variant": variant, "format": formats[variant], "images": len(images),
+                         "bytes": float(sum(per[p][0] for p in images)),
+                         "encode_cpu_ms": float(sum(per[p][1] for p in images))})
+    if not rows:
+        raise CIError(f"no image reaches {metric} {level:g} with every variant of a format: sweep higher qualities",
+                      code=BAD_PARAMETER, token=str(level))
     out = pd.DataFrame(rows)
     base = {r["format"]: r for r in rows if r["variant"] == r["format"]}
     base_of = {f: base.get(TEN_BIT.get(f, f)) for f in out["format"]}
@@ -303,7 +308,8 @@ def tradeoff(table: pd.DataFrame, level: float = 80.0, *, metric: str = "ssimula
                                for r in rows]
     out["cpu_vs_default"] = [r["encode_cpu_ms"] / base_of[r["format"]]["encode_cpu_ms"] if base_of[r["format"]]
                              else float("nan") for r in rows]
-    return out.drop(columns="format").sort_values("bytes").reset_index(drop=True)
+    out["_family"] = [TEN_BIT.get(f, f) for f in out["format"]]
+    return out.sort_values(["_family", "bytes"]).drop(columns=["format", "_family"]).reset_index(drop=True)
 
 
 def _interpolate(score, size, cpu, level: float) -> tuple[float, float] | None:
