@@ -277,3 +277,11 @@ def test_matting_and_repair_run_offline_and_write_nothing():
     assert report["ran"][0] == "RGBA" and report["ran"][1] in ("patchmatch", "cv2.inpaint (telea)")
     assert report["written"] == ["/tmp/home/", "/tmp/work/"]
     assert _watched(site_dirs) == before
+
+
+def test_cli_writes_the_cut_out(tmp_path):
+    out = tmp_path / "cup.png"
+    subprocess.run([sys.executable, "-m", "cinb", "ai", "AIPicMatting", str(SAMPLE / "coffee.jpg"),
+                    "padding-layout=10x20", "-o", str(out)], capture_output=True, text=True, check=True)
+    with Image.open(out) as im:
+        assert im.format == "PNG" and im.mode == "RGBA" and im.size == (620, 440)
