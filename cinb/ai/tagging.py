@@ -22,7 +22,8 @@ How cinb answers:
   birds, fish, insects, reptiles...; food > fruit, vegetables, drinks, dishes...; vehicles > cars,
   trucks and buses, bicycles and motorcycles, boats, aircraft...; people; scenery; plants;
   buildings; objects > furniture, electronics, clothing...). ``lang="zh"`` (a cinb extension; CI
-  answers in Chinese) gives the Chinese names.
+  answers in Chinese) gives the Chinese names: reviewed by hand, the standard name of each class
+  (拉布拉多寻回犬, 双髻鲨), never a bare category word.
 - **Labels.** The five most probable names (classes with the same name in a language are merged,
   their probabilities added), each with a confidence of at least 1; always at least one label.
   Confidence is the model's probability in percent, so it is low when the model hesitates between
