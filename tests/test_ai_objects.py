@@ -136,11 +136,24 @@ def test_large_images_are_tiled_and_find_small_objects_the_whole_image_pass_miss
     assert len({min(spots, key=lambda s: abs(s[0] - d.box[0]) + abs(s[1] - d.box[1])) for d in cats}) == len(cats)
 
 
+def test_the_tiles_parameter_forces_or_forbids_tiling():
+    """A 1200 px picture with small cats is not tiled by default (under 2000 px); tiles=1 finds them."""
+    cat = _open(data.chelsea()).resize((150, 100))
+    canvas = Image.new("RGB", (1200, 800), (120, 140, 110))
+    for x, y in ((100, 100), (700, 150), (200, 550), (800, 600)):
+        canvas.paste(cat, (x, y))
+    src = _png(canvas)
+    auto = cinb.ci_process(src, "AIObjectDetect").json["DetectMultiObj"]
+    never = cinb.ci_process(src, "AIObjectDetect", tiles="0").json["DetectMultiObj"]
+    always = cinb.ci_process(src, "AIObjectDetect", tiles=1).json["DetectMultiObj"]
+    assert auto == never and sum(o["Name"] == "cat" for o in always) > sum(o["Name"] == "cat" for o in never)
+
+
 def test_tiles_and_suppression_rules():
-    assert tiles(999, 500) == [(0, 0, 999, 500)]
-    grid = tiles(1400, 1000)
-    assert len(grid) == 5 and grid[0] == (0, 0, 1400, 1000)
-    assert all(x1 - x0 == 800 and y1 - y0 == 571 for x0, y0, x1, y1 in grid[1:])
+    assert tiles(1999, 500) == [(0, 0, 1999, 500)]
+    grid = tiles(2800, 2000)
+    assert len(grid) == 5 and grid[0] == (0, 0, 2800, 2000)
+    assert all(x1 - x0 == 1600 and y1 - y0 == 1143 for x0, y0, x1, y1 in grid[1:])
     assert tiles(500, 400, split=True)[1] == (0, 0, 286, 229)
     same = [Detection("dog", 0.7, (0, 0, 50, 50)), Detection("dog", 0.9, (2, 2, 52, 52)),
             Detection("dog", 0.8, (200, 200, 260, 260))]
@@ -203,6 +216,7 @@ def test_ai_recognition_runs_the_requested_detectors_in_one_call():
     ("AIObjectDetect", {"min-score": "0"}, "min-score"),
     ("AIObjectDetect", {"min-score": "x"}, "min-score"),
     ("AIObjectDetect", {"lang": "fr"}, "lang"),
+    ("AIObjectDetect", {"tiles": "2"}, "tiles"),
     ("AIObjectDetect", {"bogus": "1"}, "no parameter"),
     ("ai-recognition", {}, "needs parameter detect-type"),
     ("ai-recognition", {"detect-type": "vehicle,spaceship"}, "spaceship"),

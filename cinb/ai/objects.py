@@ -28,9 +28,12 @@ How cinb answers:
   :data:`NMS_IOU`, and a box mostly inside a better-scored box of the same class (a part seen by a
   tile, below) is dropped.
 - **Large images: tiled.** The network sees 300 x 300 px, so a small object in a large photo is a
-  few pixels to it. An image whose long side is :data:`TILE_FROM` px or more is also read as 2 x 2
-  overlapping tiles (a quarter overlap), the detections merged with the whole-image ones by the
-  NMS above: 5 passes instead of 1 (benchmarks/RESULTS.md has the cost and the gain).
+  few pixels to it. An image whose long side is :data:`TILE_FROM` (2000) px or more is also read as
+  2 x 2 overlapping tiles (a quarter overlap), the detections merged with the whole-image ones by
+  the NMS above: 5 passes instead of 1. ``tiles=0`` (a cinb parameter) never tiles, ``tiles=1``
+  always does. At 1000 px the tiles made a folder of 1024 px photos three times slower
+  (benchmarks/RESULTS.md has the cost and the gain), hence 2000: camera originals are tiled, web
+  pictures are not.
 - **Coordinates** are integers in the upright input image (EXIF orientation applied), boxes clipped to
   it. The image is decoded with its long side at most :data:`DECODE_SIZE` px (shrink-on-load) and
   boxes scaled back.
@@ -66,8 +69,8 @@ SCORE_THRESHOLD = 0.4
 NMS_IOU = 0.5
 #: Share of a box inside a better same-class box above which it is dropped (a tile's partial view).
 CONTAINED = 0.7
-#: Long side (px, upright image) from which the image is also read as 2 x 2 tiles.
-TILE_FROM = 1000
+#: Long side (px, upright image) from which the image is also read as 2 x 2 tiles (``tiles=auto``).
+TILE_FROM = 2000
 #: Long side of the decoded image the detector reads (tiles included).
 DECODE_SIZE = 1280
 
@@ -229,9 +232,9 @@ def tiles(width: int, height: int, *, split: bool | None = None) -> list[tuple[i
     Examples
     --------
     >>> from cinb.ai.objects import tiles
-    >>> tiles(800, 600)
-    [(0, 0, 800, 600)]
-    >>> tiles(1600, 1200)[1:]
+    >>> tiles(1600, 1200)
+    [(0, 0, 1600, 1200)]
+    >>> tiles(1600, 1200, split=True)[1:]
     [(0, 0, 914, 686), (686, 0, 1600, 686), (0, 514, 914, 1200), (686, 514, 1600, 1200)]
     """
     out = [(0, 0, width, height)]
@@ -316,7 +319,7 @@ def upright_size(inp: ImageInput) -> tuple[int, int]:
 
 
 def detect_input(inp: ImageInput, *, min_score: float = SCORE_THRESHOLD, classes: tuple[str, ...] | None = None,
-                 ) -> tuple[list[Detection], tuple[int, int]]:
+                 tiles: str = "auto") -> tuple[list[Detection], tuple[int, int]]:
     """:func:`detect` on an input: decoded at most :data:`DECODE_SIZE` px, boxes in upright input pixels.
 
     Returns
@@ -327,7 +330,7 @@ def detect_input(inp: ImageInput, *, min_score: float = SCORE_THRESHOLD, classes
     width, height = upright_size(inp)
     image = inp.image(DECODE_SIZE)
     scale = width / image.width
-    found = detect(image, min_score=min_score, classes=classes, scale=scale)
+    found = detect(image, min_score=min_score, classes=classes, scale=scale, tile=TILE_MODES[tiles])
     clipped = [Detection(d.name, d.score, (max(0.0, d.box[0]), max(0.0, d.box[1]), min(float(width), d.box[2]),
                                            min(float(height), d.box[3]))) for d in found]
     return clipped, (width, height)
@@ -341,6 +344,15 @@ def _score_param() -> Param:
                      doc="cinb extension: lowest score reported, 1-100 (default 40)")
 
 
+#: ``tiles`` values: auto (from :data:`TILE_FROM` px), never, always.
+TILE_MODES = {"auto": None, "0": False, "1": True}
+
+
+def _tiles_param() -> Param:
+    return choice_param("tiles", tuple(TILE_MODES), "auto",
+                        doc="cinb extension: also read 2 x 2 tiles: auto (long side >= 2000 px), 0 never, 1 always")
+
+
 def _lang_param() -> Param:
     return choice_param("lang", ("en", "zh"), "en", doc="cinb extension: names in en (default) or zh")
 
@@ -349,7 +361,7 @@ def _pct(score: float) -> int:
     return max(1, min(100, int(round(score * 100))))
 
 
-def object_detect(inp: ImageInput, *, min_score: int = 40, lang: str = "en") -> Answer:
+def object_detect(inp: ImageInput, *, min_score: int = 40, lang: str = "en", tiles: str = "auto") -> Answer:
     """CI's ``AIObjectDetect``: ``Status`` (0 nothing / 1 found) and ``DetectMultiObj[]``.
 
     Examples
@@ -359,15 +371,15 @@ def object_detect(inp: ImageInput, *, min_score: int = 40, lang: str = "en") -> 
     >>> r.json["Status"], [o["Name"] for o in r.json["DetectMultiObj"]]
     (1, ['cat'])
     """
-    found, _ = detect_input(inp, min_score=min_score / 100)
+    found, _ = detect_input(inp, min_score=min_score / 100, tiles=tiles)
     items = [{"Name": d.label(lang), "Confidence": _pct(d.score), "Location": d.location()} for d in found]
     return Answer({"Status": 1 if items else 0, "DetectMultiObj": items},
                   info={"model": MODEL, "names": [d.name for d in found]})
 
 
-def detect_pet(inp: ImageInput, *, min_score: int = 40, lang: str = "en") -> Answer:
+def detect_pet(inp: ImageInput, *, min_score: int = 40, lang: str = "en", tiles: str = "auto") -> Answer:
     """CI's ``detect-pet``: ``ResultInfo[]{Score, Name, Location{X, Y, Height, Width}}`` for cats and dogs."""
-    found, _ = detect_input(inp, min_score=min_score / 100, classes=PETS)
+    found, _ = detect_input(inp, min_score=min_score / 100, classes=PETS, tiles=tiles)
     items = []
     for d in found:
         loc = d.location()
@@ -376,9 +388,9 @@ def detect_pet(inp: ImageInput, *, min_score: int = 40, lang: str = "en") -> Ans
     return Answer({"ResultInfo": items}, info={"model": MODEL})
 
 
-def body_recognition(inp: ImageInput, *, min_score: int = 40, lang: str = "en") -> Answer:
+def body_recognition(inp: ImageInput, *, min_score: int = 40, lang: str = "en", tiles: str = "auto") -> Answer:
     """CI's ``AIBodyRecognition``: ``Status`` and ``PedestrianInfo[]{Name, Score, Location{Point[4]}}``."""
-    found, _ = detect_input(inp, min_score=min_score / 100, classes=PEOPLE)
+    found, _ = detect_input(inp, min_score=min_score / 100, classes=PEOPLE, tiles=tiles)
     items = [{"Name": d.label(lang), "Score": _pct(d.score), "Location": {"Point": d.points()}} for d in found]
     return Answer({"Status": 1 if items else 0, "PedestrianInfo": items}, info={"model": MODEL})
 
@@ -410,10 +422,11 @@ def _detect_types(value) -> tuple[str, ...]:
     return tuple(out)
 
 
-def ai_recognition(inp: ImageInput, *, detect_type: tuple[str, ...], min_score: int = 40, lang: str = "en") -> Answer:
+def ai_recognition(inp: ImageInput, *, detect_type: tuple[str, ...], min_score: int = 40, lang: str = "en",
+                   tiles: str = "auto") -> Answer:
     """CI's ``ai-recognition``: one block per requested detector, from one pass of the model."""
     wanted = tuple(c for t in detect_type for c in RECOGNITION_TYPES[t][2])
-    found, _ = detect_input(inp, min_score=min_score / 100, classes=wanted)
+    found, _ = detect_input(inp, min_score=min_score / 100, classes=wanted, tiles=tiles)
     response: dict = {}
     for t in detect_type:
         block, items, classes = RECOGNITION_TYPES[t]
@@ -484,7 +497,8 @@ def body_flatten(response: dict) -> dict:
     return {"body_count": len(response.get("PedestrianInfo") or [])}
 
 
-_COMMON = (_score_param(), _lang_param())
+TILES_PARAM = _tiles_param()
+_COMMON = (_score_param(), _lang_param(), TILES_PARAM)
 
 ENDPOINT = register_endpoint(Endpoint(
     "AIObjectDetect", object_detect, params=_COMMON, root="RecognitionResult", aliases=("aiobjectdetect",),
@@ -508,7 +522,6 @@ RECOGNITION = register_endpoint(Endpoint(
     models=(MODEL,), description="several detectors in one call: vehicle, pedestrian, pet"))
 
 __all__ = ["BODY", "COCO_CLASSES", "DECODE_SIZE", "Detection", "Detector", "ENDPOINT", "MODEL", "MODEL_FILES",
-           "NMS_IOU", "PET", "PETS", "PEOPLE", "RECOGNITION", "RECOGNITION_TYPES", "SCORE_THRESHOLD", "TILE_FROM",
-           "VEHICLES",
-           "ai_recognition", "body_recognition", "detect", "detect_input", "detect_pet", "object_detect", "shapes",
-           "suppress", "tiles", "upright_size"]
+           "NMS_IOU", "PEOPLE", "PET", "PETS", "RECOGNITION", "RECOGNITION_TYPES", "SCORE_THRESHOLD", "TILES_PARAM",
+           "TILE_FROM", "TILE_MODES", "VEHICLES", "ai_recognition", "body_recognition", "detect", "detect_input",
+           "detect_pet", "object_detect", "shapes", "suppress", "tiles", "upright_size"]

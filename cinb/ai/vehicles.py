@@ -220,7 +220,8 @@ def _points(values) -> list[dict]:
     return [{"X": int(round(float(x))), "Y": int(round(float(y)))} for x, y in values]
 
 
-def detect_car(inp: ImageInput, *, min_score: int = 40, lang: str = "en", plates: bool = True) -> Answer:
+def detect_car(inp: ImageInput, *, min_score: int = 40, lang: str = "en", plates: bool = True,
+               tiles: str = "auto") -> Answer:
     """CI's ``DetectCar``: ``CarTags[]`` with type, colour, box and plate; Brand, Serial and Year empty.
 
     Parameters
@@ -231,6 +232,8 @@ def detect_car(inp: ImageInput, *, min_score: int = 40, lang: str = "en", plates
         cinb extension: language of ``Type``, ``Color`` and the plate's ``Color``/``Type``.
     plates : bool
         cinb extension: read plates (the OCR model loads; 0 skips it).
+    tiles : {"auto", "0", "1"}
+        cinb extension: also read 2 x 2 tiles (see :mod:`cinb.ai.objects`).
 
     Examples
     --------
@@ -238,7 +241,7 @@ def detect_car(inp: ImageInput, *, min_score: int = 40, lang: str = "en", plates
     >>> ci_process(data.chelsea(), "DetectCar").json
     {'CarTags': []}
     """
-    found, _size = objects.detect_input(inp, min_score=min_score / 100, classes=tuple(VEHICLE_TYPES))
+    found, _size = objects.detect_input(inp, min_score=min_score / 100, classes=tuple(VEHICLE_TYPES), tiles=tiles)
     image = inp.image(objects.DECODE_SIZE)
     scale = _size[0] / image.width
     engine = models.get("ocr") if (plates and found) else None
@@ -303,7 +306,8 @@ ENDPOINT = register_endpoint(Endpoint(
     params=(int_param("min-score", round(objects.SCORE_THRESHOLD * 100), lo=1, hi=100,
                       doc="cinb extension: lowest vehicle score, 1-100 (default 40)"),
             choice_param("lang", ("en", "zh"), "en", doc="cinb extension: en (default) or zh"),
-            bool_param("plates", True, doc="cinb extension: read plates (1, default) or not (0)")),
+            bool_param("plates", True, doc="cinb extension: read plates (1, default) or not (0)"),
+            objects.TILES_PARAM),
     analysis="vehicles",
     columns={"vehicle_count": int, "vehicle_types": str, "vehicle_colors": str, "plates": str, "plate_count": int},
     flatten=flatten, models=(objects.MODEL, "ocr"), shapes=shapes,
