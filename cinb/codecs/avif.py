@@ -9,6 +9,7 @@ Settings, chosen by measurement (benchmarks/RESULTS.md, "Compression"):
   subsampled chroma is the better use of bytes.
 - libaom's own tuning otherwise (libavif 1.4 selects ``tune=iq``, the still-image tune).
 
+8 bits per sample, as CI documents (10 bits measured and not adopted: :func:`encode_avif_10bit`).
 ``EncodeOptions.effort`` (cinb's Python API only, not CI's grammar: :func:`cinb.codecs.options.check_effort`)
 sets the speed to ``10 - effort``; the default effort 4 is speed 6.
 """
@@ -57,9 +58,10 @@ def encode_avif_10bit(frame: Image.Image, quality: int, *, effort: int | None = 
 
     Pillow's AVIF saver has no bit depth; imagecodecs (``pip install imagecodecs``) carries libavif with
     libaom and takes ``bitspersample=10``. The 8-bit samples are scaled to 10 bits (``v * 1023 / 255``);
-    the encoder then quantises in the finer range. cinb's codec does not use it: measured at equal
-    SSIMULACRA2 it is not smaller than 8 bits (benchmarks/RESULTS.md, "Compression round 2"); it is here
-    so :func:`cinb.compression.sweep` can show it (format ``avif10``). No metadata is written.
+    the encoder then quantises in the finer range. cinb's codec does not use it: at equal SSIMULACRA2 it
+    measured −1.3 % / +0.3 % bytes at 80 and −3.6 % / −2.4 % at 85 (photos / graphics; benchmarks/RESULTS.md,
+    "Compression round 2"), short of what a new dependency and lost metadata would cost: imagecodecs'
+    encoder writes no EXIF or ICC. It is here so :func:`cinb.compression.sweep` can show it (``avif10``).
 
     Raises
     ------
