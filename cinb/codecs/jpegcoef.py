@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 
 try:
-    from . import _jpegcoef
+    import cinb.codecs._jpegcoef as _jpegcoef  # the extension itself, not the package (no import cycle)
 except ImportError:  # optional: built at install time when a compiler and libjpeg's headers exist
     _jpegcoef = None
 
