@@ -621,10 +621,10 @@ def labels_accuracy() -> dict:
                                                      f"{sum(not r['small'] for r in fst)}"}
 
     goal = [r for r in rows if r["group"] in GROUPS]
-    return {"all": block(rows), "goal_groups": block(goal), "per_group": {g: block([r for r in rows if r["group"] == g])
-                                                                        for g in (*GROUPS, "other")},
-            "per_source": {s: block([r for r in rows if r["source"] == s]) for s in dict.fromkeys(r["source"] for r in rows)},
-            "misses": misses}
+    sources = dict.fromkeys(r["source"] for r in rows)
+    return {"all": block(rows), "goal_groups": block(goal),
+            "per_group": {g: block([r for r in rows if r["group"] == g]) for g in (*GROUPS, "other")},
+            "per_source": {s: block([r for r in rows if r["source"] == s]) for s in sources}, "misses": misses}
 
 
 def labels_speed(images: int, repeat: int, side: int = 224) -> dict:
