@@ -97,6 +97,14 @@ def test_a_sharp_subject_before_a_soft_background_is_clear(photo):
     assert _answer(_png(_soft_background(img, (0, 0, 1, 1), 4)))["ClarityScore"] < 50
 
 
+@pytest.mark.parametrize("photo", PHOTOS, ids=lambda p: p.stem)
+def test_a_photo_darkened_to_a_fifth_is_not_clear(photo):
+    img = Image.open(photo).convert("RGB")
+    dark = _answer(_jpeg(img.point(lambda v: v // 5), 90))
+    assert dark["ClarityScore"] < 50 < _answer(photo)["ClarityScore"]
+    assert dark["LowQualityScore"] > _answer(photo)["LowQualityScore"]
+
+
 def test_edge_width_grows_with_blur_and_ignores_how_much_is_in_focus():
     img = Image.open(PHOTOS[0]).convert("L")
     gray = lambda im: np.asarray(im, dtype=np.float32)  # noqa: E731
