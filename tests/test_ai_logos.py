@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -160,3 +162,11 @@ def test_logos_analysis_and_drawing(library_dir, tmp_path):
     assert flatten(response) == {"logos": "box", "logo_count": 1}
     drawn = get_endpoint("RecognizeLogo").shapes(response)
     assert drawn == shapes(response) and drawn[0][1].startswith("box ") and len(drawn[0][0]) == 4
+
+
+def test_cli_recognize_logo_takes_the_library_folder(library_dir):
+    run = [sys.executable, "-m", "cinb", "ai", "RecognizeLogo", str(DETECT / "box-in-scene.png")]
+    out = subprocess.run(run + [f"logos={library_dir}", "--xml"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("<RecognitionResult><Status>1</Status><LogoInfo><Name>box</Name>")
+    bad = subprocess.run(run, capture_output=True, text=True)
+    assert bad.returncode != 0 and "X-ErrNo -163" in bad.stderr
