@@ -26,7 +26,8 @@ CLEAR_Z = 9.0
 REFINE_REGION = 640
 
 #: The 8 orientations of the square, as (mirror, quarter turns) applied to the *folded tile* to undo
-#: what was done to the image, and the name of what was done to the image (CI's rotate is clockwise).
+#: what was done to the image, and the name of what was done to the image (CI's rotate is clockwise;
+#: transpose mirrors about the main diagonal, transverse about the other).
 ORIENTATIONS = {
     (False, 0): "none",
     (True, 0): "flip horizontal",
@@ -34,8 +35,8 @@ ORIENTATIONS = {
     (True, 2): "flip vertical",
     (False, 1): "rotate 90",
     (False, 3): "rotate 270",
-    (True, 1): "transverse",
-    (True, 3): "transpose",
+    (True, 1): "transpose",
+    (True, 3): "transverse",
 }
 
 

@@ -178,10 +178,12 @@ class BlindExtract(Stage):
             kwargs["image"] = _load_image(self.image, ctx)
         found = extract(frame, type=self.type, key=self.key or rule_key(ctx), **kwargs)
         response = {**canvas.response, **found.as_ci()}
+        # cinb's diagnostics (Result.info): where the mark was found, when it was.
+        info = {**canvas.info, **{f"blind_{k}": v for k, v in found.details.items() if k in ("orientation", "layout")}}
         if found.image is None:
-            return canvas.replace(response=response)
+            return canvas.replace(response=response, info=info)
         return canvas.replace(frames=[found.image.convert("RGB")], response=response, exif=None, icc=None,
-                              nominal_size=None)
+                              nominal_size=None, info=info)
 
 
 _PARSERS = {
