@@ -41,10 +41,8 @@ from ..errors import BAD_PARAMETER, CIError
 PLUGINS: tuple[str, ...] = ("cinb.ai.inspect", "cinb.ai.qrcode", "cinb.ai.ocr", "cinb.ai.tagging",
                             "cinb.ai.quality", "cinb.ai.search",
                             "cinb.ai.faces", "cinb.ai.smartcrop",
-                            "cinb.ai.matting", "cinb.ai.repair",
-                            "cinb.ai.objects",
-                            "cinb.ai.vehicles",
-                            "cinb.ai.logos")
+                            "cinb.ai.objects", "cinb.ai.vehicles", "cinb.ai.logos",
+                            "cinb.ai.matting", "cinb.ai.repair")
 
 
 @dataclass(frozen=True)
