@@ -31,7 +31,8 @@ which would clobber the headless OpenCV, and invisible-watermark pulls in torch)
 
 Run from the repository root (the issue-15 figures; see benchmarks/RESULTS.md)::
 
-    .venv/bin/python -m benchmarks.bench_blind_watermark --n 24 --fp 200 --thumb12 5 --json benchmarks/blind_watermark_results.json
+    .venv/bin/python -m benchmarks.bench_blind_watermark --n 24 --fp 200 --thumb12 5 \\
+        --json benchmarks/blind_watermark_results.json
     .venv/bin/python -m benchmarks.bench_blind_watermark --corpus hard --methods cinb --fp 0 --thumb12 0
 """
 
@@ -101,7 +102,7 @@ class BlindWatermark:
 
     def __init__(self):
         with contextlib.redirect_stdout(io.StringIO()):
-            from blind_watermark import WaterMark  # noqa: F401
+            from blind_watermark import WaterMark
         self._cls = WaterMark
 
     def payload(self, rng):

@@ -81,7 +81,8 @@ def test_layout_is_relative_to_the_image_size(large):
 
 def test_rule_reads_a_thumbnail_and_reports_orientation(large, tmp_path):
     Image.fromarray(np.asarray(blind.embed(large, text="rule"))).save(tmp_path / "big.png")
-    result = cinb.process(tmp_path / "big.png", "imageMogr2/thumbnail/600x|imageMogr2/flip/horizontal|watermark/4/type/3")
+    rule = "imageMogr2/thumbnail/600x|imageMogr2/flip/horizontal|watermark/4/type/3"
+    result = cinb.process(tmp_path / "big.png", rule)
     assert result.response["Text"] == "rule"
     assert result.info["blind_orientation"] == "flip horizontal"
 

@@ -4,10 +4,13 @@ Importing this package registers both rule families, so ``cinb.process(src,
 "watermark/3/type/3/text/<b64u>/level/2")`` marks and ``cinb.process(src, "watermark/4/type/3")``
 reads (``result.response["Text"]``, ``result.response["WatermarkStatus"]``).
 
-The mark is a keyed spread-spectrum pattern added to the luminance: a 128 px tile repeated over the
-image, made of pilot chips (for synchronisation) and payload chips (a CRC-checked, convolutionally
-coded payload). Extraction finds the tile's scale and rotation from the image's spectrum and
-autocorrelation, its shift from the pilots, then decodes; no original is needed.
+The mark is a keyed spread-spectrum pattern added to the luminance: a tile repeated over the image,
+made of pilot chips (for synchronisation) and payload chips (a CRC-checked, convolutionally coded
+payload). Its strength follows a perceptual (JND) map under a per-image visibility budget, and the tile
+is laid out relative to the image size (``embed.CANON``), so thumbnails keep it. Extraction scales the
+image to that canonical frame, finds the tile's scale and rotation from the spectrum and
+autocorrelation, its orientation (flips, quarter turns) and shift from the pilots, then decodes; no
+original is needed. ``Extraction.details`` says which orientation and layout the mark was found in.
 
 Examples
 --------

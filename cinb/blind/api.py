@@ -156,6 +156,10 @@ class Extraction:
         Types 1 and 2: the recovered watermark (black on white).
     sync : float
         Pilot correlation z-score (how clearly the tile was found).
+    details : dict
+        cinb's diagnostics: ``"orientation"`` (what was done to the marked image: ``"none"``,
+        ``"flip horizontal"``, ``"rotate 90"`` clockwise, ...) and ``"layout"`` (``"relative"``, or
+        ``"fixed-128"`` for a mark made before issue 15) when a mark was found.
     """
 
     type: int

@@ -68,7 +68,7 @@ def frame_scale(height: int, width: int) -> float:
     --------
     >>> from cinb.blind.embed import frame_scale
     >>> round(frame_scale(1080, 1920), 3), frame_scale(400, 600)
-    (2.812, 1.0)
+    (1.875, 1.0)
     """
     return max(1.0, math.sqrt(float(height) * float(width)) / CANON)
 

@@ -101,7 +101,7 @@ def smooth_image_bits(soft: np.ndarray, white: np.ndarray, *, neighbour: float =
     --------
     >>> import numpy as np
     >>> from cinb.blind.payload import smooth_image_bits
-    >>> soft = -np.ones(IMAGE_GRID * IMAGE_GRID)  # every cell reads "1"
+    >>> soft = -np.ones(256)  # every cell of the 16x16 grid reads "1"
     >>> int(smooth_image_bits(soft, np.zeros(soft.size, np.uint8)).sum())
     256
     """
