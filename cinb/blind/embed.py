@@ -2,7 +2,7 @@
 where the eye does not see it.
 
 Layout. The tile is defined in a *canonical frame*: the image scaled so the geometric mean of its sides
-is :data:`CANON` px (never enlarged). A 1920x1080 photo carries the tile at 2.8x its canonical size, so
+is :data:`CANON` px (never enlarged). A 1920x1080 photo carries the tile at 1.9x its canonical size, so
 after CI's ``thumbnail/800x`` of a 12 Mpx photo, or a 0.3x resize, the tile still spans the same share
 of the picture and the reader only has to scale the image back to the canonical frame.
 
@@ -11,8 +11,9 @@ Perceptual budget (issue 15). A mark at PSNR 41 dB spread evenly is visible in s
 spirit of Chou & Li (1995) and Watson (1993):
 
 - *texture masking*: the local standard deviation of the band-pass image at the mark's own scale
-  (masking is strongest from content at the masker's frequency), minus a threshold, so flat regions
-  get (almost) nothing and textured regions carry the payload;
+  (masking is strongest from content at the masker's frequency), raised to a small power: textured
+  regions carry more, flat regions less (a map that left flat regions unmarked measured worse on
+  both SSIMULACRA2 and robustness, see :data:`TEXTURE_POWER`);
 - *edge handling*: strong isolated edges mask less than texture of the same variance (a halo along a
   horizon shows), so the activity is taken as a low percentile-like minimum over a small window
   (a grey-scale erosion), which keeps the mark off the thin band around an edge;
@@ -20,7 +21,9 @@ spirit of Chou & Li (1995) and Watson (1993):
   from the local mean luminance raises the strength there and lowers it in mid-dark tones, where
   SSIMULACRA2's XYB transfer is most sensitive.
 
-The gain for a CI ``level`` scales this map; the PSNR of :data:`LEVEL_PSNR` stays a floor.
+Per image, a gain scales this map to a visibility budget for the CI ``level`` (:func:`visibility`,
+fitted to SSIMULACRA2), at most :data:`GAIN_MAX`; the PSNR of :data:`LEVEL_PSNR` stays a floor.
+Rounding to integer pixels is dithered so faint parts of the mark survive it.
 """
 
 from __future__ import annotations
