@@ -121,8 +121,18 @@ def test_styles_and_folder_sources(mixed, tmp_path):
     assert bare["out_format"].tolist() == ["webp"]
 
 
+_GATE: dict = {}  # set by the Ctrl-C test before the fork: workers inherit it
+
+
 def _slow_process(*args, **kwargs):
     time.sleep(0.25)
+    out_dir, interrupted = _GATE.get("out"), _GATE.get("interrupted")
+    if out_dir is not None and out_dir.exists() and any(f.endswith(".png") for f in os.listdir(out_dir)):
+        # Once one output exists, later rows wait for the test's Ctrl-C: on a loaded machine the
+        # whole run could otherwise end before the interrupting thread gets to run.
+        deadline = time.time() + 30
+        while not interrupted.exists() and time.time() < deadline:
+            time.sleep(0.01)
     return _REAL_PROCESS(*args, **kwargs)
 
 
@@ -134,6 +144,8 @@ def test_ctrl_c_leaves_no_partial_files_and_resumes(mixed, table, tmp_path, monk
     out_dir = tmp_path / "out"
     # Workers are forked, so they inherit the slowed-down engine: the run takes seconds.
     monkeypatch.setattr(cinb.engine, "process", _slow_process)
+    monkeypatch.setitem(_GATE, "out", out_dir)
+    monkeypatch.setitem(_GATE, "interrupted", tmp_path / "interrupted")
 
     def interrupt_after_first_output():
         deadline = time.time() + 30
@@ -142,6 +154,7 @@ def test_ctrl_c_leaves_no_partial_files_and_resumes(mixed, table, tmp_path, monk
                 break
             time.sleep(0.01)
         os.kill(os.getpid(), signal.SIGINT)
+        (tmp_path / "interrupted").touch()
 
     threading.Thread(target=interrupt_after_first_output, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
