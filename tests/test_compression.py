@@ -277,6 +277,19 @@ def test_recommend_picks_cheapest_setting_meeting_target(tmp_path):
         cc.recommend(t.drop(columns=["psnr"]), {"psnr": 30})
 
 
+def test_recommend_on_pictures_in_memory_has_no_source_saving():
+    # PIL images have no file, so no source size: the saving is unknown (NaN), not a ZeroDivisionError.
+    pics = [Image.open(data.path("astronaut")).convert("RGB").resize((96, 96)),
+            Image.open(data.path("coffee")).convert("RGB").resize((96, 64))]
+    t = cc.sweep(pics, formats=["jpeg"], qualities=[60, 85], metrics=["psnr"], workers=1, progress=False)
+    rec = cc.recommend(t, {"psnr": 25}, baseline=("jpeg", 85))
+    assert rec.format == "jpeg" and rec.quality == 60
+    assert np.isnan(rec.source_bytes) and np.isnan(rec.saving)
+    assert rec.saving_vs_baseline == pytest.approx(1 - t[t["quality"] == 60]["bytes"].sum()
+                                                   / t[t["quality"] == 85]["bytes"].sum())
+    assert "smaller than the sources" not in str(rec) and "smaller than jpeg q85" in str(rec)
+
+
 def test_plots(tmp_path):
     import matplotlib
 

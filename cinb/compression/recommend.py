@@ -56,12 +56,24 @@ class Recommendation:
     def __str__(self) -> str:
         if self.format is None:
             return f"no setting meets {self.target}"
-        text = (f"{self.rule}: {self.bytes / 1e6:.2f} MB, {self.saving:.0%} smaller than the sources"
-                f" ({self.met:.0%} of images meet {self.target})")
+        text = f"{self.rule}: {self.bytes / 1e6:.2f} MB"
+        if self.saving == self.saving:  # NaN when the sources' sizes are unknown (pictures given in memory)
+            text += f", {self.saving:.0%} smaller than the sources"
+        text += f" ({self.met:.0%} of images meet {self.target})"
         if self.saving_vs_baseline is not None:
             word = "smaller" if self.saving_vs_baseline >= 0 else "larger"
             text += f"; {abs(self.saving_vs_baseline):.0%} {word} than {self.baseline[0]} q{self.baseline[1]}"
         return text
+
+
+def _source_total(ok: pd.DataFrame) -> float:
+    # Unknown (NaN) when any source has no size: pictures given in memory (PIL images, arrays) have no file.
+    if "source_bytes" not in ok or "path" not in ok or ok.empty or ok["path"].isna().any():
+        return float("nan")
+    sizes = ok.drop_duplicates("path")["source_bytes"].astype(float)
+    if sizes.isna().any() or not sizes.sum() > 0:
+        return float("nan")
+    return float(sizes.sum())
 
 
 def _target(target) -> dict[str, float]:
@@ -139,8 +151,7 @@ def recommend(sweep_df: pd.DataFrame, target=None, *, coverage: float = 1.0,
     # A setting must cover every image to be compared (images given as PIL objects have no path, so
     # count rows: every setting of a sweep has one row per image that decoded).
     table = table[table["images"] == table["images"].max()]
-    source_total = (float(ok.drop_duplicates("path")["source_bytes"].astype(float).sum()) if "source_bytes" in ok
-                    else float("nan"))
+    source_total = _source_total(ok)
     feasible = table[table["met"] >= coverage - 1e-9].sort_values("bytes")
     candidates = feasible.groupby("format", as_index=False).first().sort_values("bytes").reset_index(drop=True)
     base_bytes = None
