@@ -39,8 +39,10 @@ from ..errors import BAD_PARAMETER, CIError
 #: Modules that declare endpoints, imported on first lookup (Pillow's plugin habit: ``import cinb``
 #: stays fast and a new endpoint is one module plus one line here).
 PLUGINS: tuple[str, ...] = ("cinb.ai.inspect", "cinb.ai.qrcode", "cinb.ai.ocr", "cinb.ai.tagging",
+                            "cinb.ai.aigc",
                             "cinb.ai.quality", "cinb.ai.search",
                             "cinb.ai.faces", "cinb.ai.smartcrop",
+                            "cinb.ai.faceeffect",
                             "cinb.ai.objects", "cinb.ai.vehicles", "cinb.ai.logos",
                             "cinb.ai.matting", "cinb.ai.repair")
 

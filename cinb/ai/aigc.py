@@ -1,0 +1,346 @@
+"""``ImageAIGCMetadata``: the AIGC provenance label a picture carries in its metadata (spec §19.13).
+
+China's labelling rules for AI-generated content (GB 45438-2025; the TC260 practice guide
+TC260-PG-20258A) require an *implicit label* in the file's metadata: an XMP property ``AIGC`` in
+the namespace ``http://www.tc260.org.cn/ns/AIGC/1.0/`` (prefix ``TC260``) whose value is a JSON
+object with seven fields. CI reads it back with ``GET /<key>?ci-process=ImageAIGCMetadata`` and
+answers ``{"AIGC": {"Label": "1", "ContentProducer": ..., "ProduceID": ..., "ReservedCode1": ...,
+"ContentPropagator": ..., "PropagateID": ..., "ReservedCode2": ...}}``, every value a string, or
+``{}`` when the picture has no label (CI's documentation, "查询 AIGC 图片元数据标识",
+cloud.tencent.com/document/api/460/122025).
+
+cinb reads the bytes only, never the pixels:
+
+- JPEG: the XMP packet of an APP1 segment (``http://ns.adobe.com/xap/1.0/``), joined with its
+  extended-XMP segments (``http://ns.adobe.com/xmp/extension/``, for packets over 64 KB);
+- PNG: an ``iTXt``/``tEXt``/``zTXt`` chunk ``XML:com.adobe.xmp``, and the TC260 JSON in a text
+  chunk named ``AIGC`` (the same seven fields without the XMP wrapper, as some generators write);
+- WebP: the ``XMP `` chunk of the RIFF container;
+- AVIF and HEIF: the XMP item, as Pillow (and pillow-heif) expose it from the container.
+
+CI documents JPEG, PNG and AVIF; WebP and HEIF carry XMP the same way and are read too. Other
+formats (GIF, BMP, TIFF...) answer ``{}``. A label that is present but unreadable (XMP that is no
+XML, a value that is no JSON object, a truncated segment) also answers ``{}``: the picture carries
+no label CI could read, and a collection scan must not stop on it; cinb's ``Result.info`` says what
+was wrong (``aigc_problem``). A file that is no image at all is CIError -113, as for every endpoint
+(see docs/ci-compatibility.md).
+
+Only the seven TC260 fields are answered, in CI's order; numbers in the JSON (``"Label": 1``) are
+answered as CI's strings (``"1"``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import xml.etree.ElementTree as ET
+import zlib
+
+from ..header import open_image
+from ..imageinput import ImageInput
+from .endpoints import Answer, Endpoint, register_endpoint
+
+#: The TC260 XMP namespace of the practice guide.
+TC260_NS = "http://www.tc260.org.cn/ns/AIGC/1.0/"
+#: CI's response fields, in its documentation's order.
+FIELDS: tuple[str, ...] = ("Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator",
+                           "PropagateID", "ReservedCode2")
+
+_XMP_STD = b"http://ns.adobe.com/xap/1.0/\x00"
+_XMP_EXT = b"http://ns.adobe.com/xmp/extension/\x00"
+_PNG_XMP_KEY = b"XML:com.adobe.xmp"
+#: Largest inflated PNG text chunk read (Pillow's ``MAX_TEXT_CHUNK``, which the header read already
+#: applies): a label is a few hundred bytes; a zTXt bomb must not inflate.
+MAX_TEXT = 1024 * 1024
+
+
+class _Problem(Exception):
+    """Metadata present but unreadable: the answer is ``{}`` and the reason goes to ``Result.info``."""
+
+
+# --- containers -> XMP packets / label texts ---------------------------------------------------------
+
+
+def _jpeg_xmp(data: bytes) -> list[bytes]:
+    """The XMP packets of a JPEG's APP1 segments (extended XMP joined by offset), up to the first scan."""
+    packets: list[bytes] = []
+    extended: dict[bytes, dict[int, bytes]] = {}
+    pos, n = 2, len(data)
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            break
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in (0xD9, 0xDA):  # EOI, SOS: metadata segments come before the first scan
+            break
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        length = (data[pos + 2] << 8) | data[pos + 3]
+        body = data[pos + 4:pos + 2 + length]
+        if length < 2 or pos + 2 + length > n:
+            if marker == 0xE1 and body.startswith((_XMP_STD, _XMP_EXT)):
+                raise _Problem("the JPEG's XMP segment is truncated")
+            break
+        if marker == 0xE1:
+            if body.startswith(_XMP_STD):
+                packets.append(body[len(_XMP_STD):])
+            elif body.startswith(_XMP_EXT) and len(body) >= len(_XMP_EXT) + 40:
+                head = body[len(_XMP_EXT):]
+                guid, offset = head[:32], struct.unpack(">I", head[36:40])[0]
+                extended.setdefault(guid, {})[offset] = head[40:]
+        pos += 2 + length
+    for parts in extended.values():
+        packets.append(b"".join(parts[k] for k in sorted(parts)))
+    return packets
+
+
+def _png_texts(data: bytes) -> tuple[list[bytes], list[bytes]]:
+    """(XMP packets, ``AIGC`` text values) of a PNG's text chunks."""
+    packets: list[bytes] = []
+    labels: list[bytes] = []
+    pos, n = 8, len(data)
+    while pos + 12 <= n:
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if len(body) < length:
+            if kind in (b"iTXt", b"tEXt", b"zTXt"):
+                raise _Problem(f"the PNG's {kind.decode()} chunk is truncated")
+            break
+        pos += 12 + length
+        if kind == b"IEND":
+            break
+        if kind not in (b"iTXt", b"tEXt", b"zTXt"):
+            continue
+        key, _, rest = body.partition(b"\x00")
+        if key not in (_PNG_XMP_KEY, b"AIGC"):
+            continue
+        if kind == b"tEXt":
+            text = rest
+        elif kind == b"zTXt":
+            text = _inflate(rest[1:])
+        else:  # iTXt: compression flag, method, language tag\0, translated keyword\0, text
+            if len(rest) < 2:
+                raise _Problem("the PNG's iTXt chunk is truncated")
+            compressed, rest = rest[0], rest[2:]
+            text = rest.split(b"\x00", 2)[-1] if rest.count(b"\x00") >= 2 else b""
+            if compressed:
+                text = _inflate(text)
+        (packets if key == _PNG_XMP_KEY else labels).append(text)
+    return packets, labels
+
+
+def _inflate(raw: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(raw, MAX_TEXT)
+    except zlib.error as exc:
+        raise _Problem(f"a compressed PNG text chunk does not inflate: {exc}") from None
+    if inflater.unconsumed_tail:
+        raise _Problem(f"a compressed PNG text chunk inflates past {MAX_TEXT} bytes")
+    return out
+
+
+def _webp_xmp(data: bytes) -> list[bytes]:
+    packets: list[bytes] = []
+    pos, n = 12, len(data)
+    while pos + 8 <= n:
+        kind, length = struct.unpack("<4sI", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if len(body) < length:
+            if kind == b"XMP ":
+                raise _Problem("the WebP's XMP chunk is truncated")
+            break
+        if kind == b"XMP ":
+            packets.append(body)
+        pos += 8 + length + (length & 1)
+    return packets
+
+
+def _pillow_xmp(source) -> list[bytes]:
+    """The XMP Pillow exposes (AVIF, HEIF, and decoded images given as PIL objects)."""
+    if isinstance(source, bytes):
+        try:
+            with open_image(io.BytesIO(source)) as img:
+                xmp = img.info.get("xmp")
+        except Exception as exc:  # noqa: BLE001 - any plugin failure is unreadable metadata, not a crash
+            raise _Problem(f"the container's metadata does not read: {exc}") from None
+    else:
+        xmp = source.info.get("xmp")
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    return [xmp] if xmp else []
+
+
+# --- XMP / JSON -> CI's fields -----------------------------------------------------------------------
+
+
+def _label_in_xmp(packet: bytes) -> str | None:
+    """The text of the TC260 ``AIGC`` property (element or attribute form) in one XMP packet."""
+    packet = packet.strip(b"\x00 \t\r\n")
+    if b"AIGC" not in packet:
+        return None
+    start, end = packet.find(b"<"), packet.rfind(b">")
+    try:
+        root = ET.fromstring(packet[start:end + 1])
+    except ET.ParseError as exc:
+        raise _Problem(f"the XMP packet is not XML: {exc}") from None
+    for el in root.iter():
+        for name, value in el.attrib.items():
+            if _is_tc260(name):
+                return value
+        if isinstance(el.tag, str) and _is_tc260(el.tag):
+            return "".join(el.itertext())
+    return None
+
+
+def _is_tc260(name: str) -> bool:
+    """``{namespace}AIGC`` with TC260's namespace (its spelling varies: trailing slash, case)."""
+    if not name.startswith("{") or not name.endswith("}AIGC"):
+        return False
+    return "tc260" in name[1:-len("}AIGC")].lower()
+
+
+def label_fields(text: str) -> dict[str, str]:
+    """CI's ``AIGC`` object from the JSON text of a TC260 label.
+
+    Raises
+    ------
+    ValueError
+        Not a JSON object, or none of the seven fields.
+
+    Examples
+    --------
+    >>> from cinb.ai.aigc import label_fields
+    >>> label_fields('{"Label": 1, "ContentProducer": "001191", "Other": "x"}')
+    {'Label': '1', 'ContentProducer': '001191'}
+    """
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"the label is a JSON {type(value).__name__}, not an object")
+    out = {k: value[k] if isinstance(value[k], str) else json.dumps(value[k], ensure_ascii=False)
+           for k in FIELDS if k in value and value[k] is not None}
+    if not out:
+        raise ValueError("the label has none of the TC260 fields")
+    return out
+
+
+_FORMATS = {"jpeg", "png", "webp", "avif", "heif"}
+
+
+def read_aigc(data: bytes, fmt: str) -> tuple[dict, dict]:
+    """CI's answer for the encoded bytes of one picture, and cinb's diagnostics.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file.
+    fmt : str
+        Its format as cinb names it (``jpeg``, ``png``, ``webp``, ``avif``, ``heif``; others answer ``{}``).
+
+    Returns
+    -------
+    (dict, dict)
+        ``{"AIGC": {...}}`` or ``{}``; and ``{"aigc_source": ...}`` (where the label was found) or
+        ``{"aigc_problem": ...}`` (why a label present could not be read).
+
+    Examples
+    --------
+    >>> import io
+    >>> from PIL import Image
+    >>> from cinb.ai.aigc import read_aigc, xmp_packet
+    >>> buf = io.BytesIO()
+    >>> Image.new("RGB", (8, 8)).save(buf, "JPEG", xmp=xmp_packet({"Label": "1", "ContentProducer": "001191"}))
+    >>> read_aigc(buf.getvalue(), "jpeg")
+    ({'AIGC': {'Label': '1', 'ContentProducer': '001191'}}, {'aigc_source': 'xmp'})
+    >>> read_aigc(b"\\x89PNG\\r\\n\\x1a\\n", "png")
+    ({}, {})
+    """
+    if fmt not in _FORMATS:
+        return {}, {}
+    try:
+        texts: list[bytes] = []
+        if fmt == "jpeg":
+            packets = _jpeg_xmp(data)
+        elif fmt == "png":
+            packets, texts = _png_texts(data)
+        elif fmt == "webp":
+            packets = _webp_xmp(data)
+        else:
+            packets = _pillow_xmp(data)
+        return _answer(packets, texts)
+    except _Problem as problem:
+        return {}, {"aigc_problem": str(problem)}
+
+
+def _answer(packets: list[bytes], texts: list[bytes]) -> tuple[dict, dict]:
+    """The label of the first XMP packet that has one, else of the first PNG ``AIGC`` text chunk."""
+    found = next(((text.encode("utf-8"), "xmp") for text in map(_label_in_xmp, packets) if text is not None),
+                 (texts[0], "png-text") if texts else None)
+    if found is None:
+        return {}, {}
+    try:
+        fields = label_fields(found[0].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _Problem(f"the TC260 label is unreadable: {exc}") from None
+    return {"AIGC": fields}, {"aigc_source": found[1]}
+
+
+def xmp_packet(fields: dict) -> bytes:
+    """An XMP packet carrying a TC260 label (what generators write; for tests and demonstrations).
+
+    Examples
+    --------
+    >>> from cinb.ai.aigc import xmp_packet
+    >>> b"<TC260:AIGC>" in xmp_packet({"Label": "1"})
+    True
+    """
+    value = json.dumps(fields, ensure_ascii=False).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            f'<rdf:Description rdf:about="" xmlns:TC260="{TC260_NS}"><TC260:AIGC>{value}</TC260:AIGC>'
+            '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>').encode()
+
+
+def image_aigc_metadata(inp: ImageInput) -> Answer:
+    """The ``ImageAIGCMetadata`` endpoint: the TC260 label of the stored file (CI's limits apply)."""
+    fmt = inp.header().format  # not an image, empty or over CI's limits: CIError as for every endpoint
+    data = inp.data
+    if data is None:  # a decoded PIL image: only what Pillow kept of its metadata
+        try:
+            response, info = _answer(_pillow_xmp(inp.source), [])
+        except _Problem as problem:
+            response, info = {}, {"aigc_problem": str(problem)}
+        return Answer(response, info=info)
+    response, info = read_aigc(data, fmt)
+    return Answer(response, info=info)
+
+
+def _flatten(response: dict) -> dict:
+    """The analysis columns: whether a label is there, and its main fields.
+
+    Examples
+    --------
+    >>> from cinb.ai.aigc import _flatten
+    >>> _flatten({"AIGC": {"Label": "1", "ContentProducer": "001191"}})["aigc_producer"]
+    '001191'
+    >>> _flatten({})["aigc"]
+    False
+    """
+    label = response.get("AIGC") or {}
+    return {"aigc": bool(label), "aigc_label": label.get("Label"), "aigc_producer": label.get("ContentProducer"),
+            "aigc_produce_id": label.get("ProduceID"), "aigc_propagator": label.get("ContentPropagator"),
+            "aigc_propagate_id": label.get("PropagateID")}
+
+
+ENDPOINT = register_endpoint(Endpoint(
+    "ImageAIGCMetadata", image_aigc_metadata, analysis="aigc",
+    columns={"aigc": bool, "aigc_label": str, "aigc_producer": str, "aigc_produce_id": str,
+             "aigc_propagator": str, "aigc_propagate_id": str},
+    flatten=_flatten,
+    description="the AIGC provenance label (GB 45438-2025 / TC260 XMP) a picture carries in its metadata"))
+
+__all__ = ["ENDPOINT", "FIELDS", "TC260_NS", "image_aigc_metadata", "label_fields", "read_aigc", "xmp_packet"]
