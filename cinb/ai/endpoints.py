@@ -44,6 +44,7 @@ PLUGINS: tuple[str, ...] = ("cinb.ai.inspect", "cinb.ai.qrcode", "cinb.ai.ocr", 
                             "cinb.ai.faces", "cinb.ai.smartcrop",
                             "cinb.ai.faceeffect",
                             "cinb.ai.objects", "cinb.ai.vehicles", "cinb.ai.logos",
+                            "cinb.ai.idcard",
                             "cinb.ai.matting", "cinb.ai.repair")
 
 
