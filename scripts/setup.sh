@@ -13,7 +13,7 @@ fi
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.cinb-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -nt "$stamp" ] || [ setup.py -nt "$stamp" ] || [ src/jpegcoef.c -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -nt "$stamp" ] || [ setup.py -nt "$stamp" ] || [ src/jpegcoef.c -nt "$stamp" ] || [ scripts/pip-nodeps.txt -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -U pip
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[all]'
   if [ -s scripts/pip-nodeps.txt ]; then  # packages whose declared deps would pull the wrong stack
