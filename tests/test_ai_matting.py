@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import json
 import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -24,6 +22,7 @@ from PIL import Image
 import cinb
 from cinb import CIError
 from cinb.ai import models
+from offline_run import run_offline, skip_without_unshare, watched
 
 pytest.importorskip("onnxruntime")
 _SPEC = importlib.util.find_spec("rembg")
@@ -219,64 +218,23 @@ PRIVACY_SCRIPT = textwrap.dedent("""
     r = cinb.ci_process(os.path.join(sample, "coffee.jpg"), "AIPicMatting")
     poly = b64u_encode(json.dumps([[[200, 100], [260, 100], [260, 160], [200, 160]]]))
     s = cinb.ci_process(os.path.join(sample, "chelsea.jpg"), "ImageRepair", MaskPoly=poly)
-    written = []
-    kept = set(filter(None, os.environ.get("PRIVACY_KEEP", "").split(":")))
-    for top in ("/tmp", "/var/tmp"):
-        for root, dirs, files in os.walk(top):
-            dirs[:] = [d for d in dirs if os.path.join(root, d) not in kept]
-            written += [os.path.join(root, d) + "/" for d in dirs] + [os.path.join(root, f) for f in files]
-    print(json.dumps({"ran": [r.image.mode, s.info["method"]], "written": sorted(written)}))
+    ran = [r.image.mode, s.info["method"]]
 """)
-
-
-def _watched(dirs):
-    listing = {}
-    for d in dirs:
-        for root, _, files in os.walk(d):
-            for f in files:
-                p = os.path.join(root, f)
-                try:
-                    listing[p] = os.stat(p).st_mtime_ns
-                except OSError:
-                    pass
-    return listing
 
 
 def test_matting_and_repair_run_offline_and_write_nothing():
     """No network (``unshare -n``), an empty HOME, private /tmp mounts: the models run and write no file."""
-    if shutil.which("unshare") is None:
-        pytest.skip("unshare (util-linux) is not installed")
-    probe = subprocess.run(["unshare", "-n", "-m", "true"], capture_output=True)
-    if probe.returncode != 0:
-        pytest.skip(f"unshare -n -m is not permitted here (needs root or user namespaces): {probe.stderr!r}")
+    skip_without_unshare()
     import onnxruntime
     import rembg
 
     site_dirs = [Path(rembg.__path__[0]), Path(onnxruntime.__file__).parent, Path.home() / ".cache" / "Microsoft",
                  Path.home() / ".u2net"]
-    before = _watched(site_dirs)
-    keep = set()
-    for path in (Path(sys.prefix).resolve(), Path(cinb.__file__).resolve(), SAMPLE.resolve()):
-        for top in (Path("/tmp"), Path("/var/tmp")):
-            if path.is_relative_to(top) and path != top:
-                keep.add(str(top / path.relative_to(top).parts[0]))
-    keep = sorted(keep)
-    aside = "".join(f"mkdir -p /mnt/cinb-keep-{i} && mount --bind {shlex.quote(k)} /mnt/cinb-keep-{i} && "
-                    for i, k in enumerate(keep))
-    back = "".join(f"mkdir -p {shlex.quote(k)} && mount --move /mnt/cinb-keep-{i} {shlex.quote(k)} && "
-                   for i, k in enumerate(keep))
-    shell = (f'{aside}mount -t tmpfs none /tmp && mount -t tmpfs none /var/tmp && {back}mkdir /tmp/home /tmp/work '
-             '&& cd /tmp/work && exec env HOME=/tmp/home "$0" -c "$1" "$2"')
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORT_", "XDG_"))}
-    env["PRIVACY_KEEP"] = ":".join(keep)
-    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(Path(cinb.__file__).parent.parent))
-    run = subprocess.run(["unshare", "-n", "-m", "--propagation", "private", "sh", "-c", shell, sys.executable,
-                          PRIVACY_SCRIPT, str(SAMPLE)], capture_output=True, text=True, env=env, timeout=300)
-    assert run.returncode == 0, run.stderr[-2000:]
-    report = json.loads(run.stdout.strip().splitlines()[-1])
+    before = watched(site_dirs)
+    report = run_offline(PRIVACY_SCRIPT, args=[SAMPLE], keep=[SAMPLE])
     assert report["ran"][0] == "RGBA" and report["ran"][1] in ("patchmatch", "cv2.inpaint (telea)")
     assert report["written"] == ["/tmp/home/", "/tmp/work/"]
-    assert _watched(site_dirs) == before
+    assert watched(site_dirs) == before
 
 
 def test_cli_writes_the_cut_out(tmp_path):

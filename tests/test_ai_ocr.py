@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -24,7 +22,7 @@ from cinb import CIError
 from cinb.ai import models
 from cinb.ai.ocr import MAX_BASE64_BYTES, flatten, page_turn, shapes
 from cinb.watermark.fonts import font_spec
-from offline_run import run_offline
+from offline_run import run_offline, skip_without_unshare, watched
 
 pytest.importorskip("rapidocr")
 
@@ -284,7 +282,7 @@ def test_cli_ai_ocr_prints_cis_json(tmp_path, page):
 # --- privacy (issue 10) ---------------------------------------------------------------------------------
 
 PRIVACY_SCRIPT = textwrap.dedent("""
-    import io, json, os, sys
+    import io
     from PIL import Image, ImageDraw
     import cinb
     from cinb.watermark.fonts import font_spec
@@ -304,27 +302,7 @@ PRIVACY_SCRIPT = textwrap.dedent("""
         qr = Image.fromarray(np.asarray(zxingcpp.write_barcode_to_image(code, scale=6)))
         buf = io.BytesIO(); qr.convert("RGB").save(buf, "PNG")
         ran["QRcode"] = cinb.ci_process(buf.getvalue(), "QRcode").json["CodeStatus"]
-    written = []
-    kept = set(filter(None, os.environ.get("PRIVACY_KEEP", "").split(":")))
-    for top in ("/tmp", "/var/tmp"):
-        for root, dirs, files in os.walk(top):
-            dirs[:] = [d for d in dirs if os.path.join(root, d) not in kept]
-            written += [os.path.join(root, d) + "/" for d in dirs] + [os.path.join(root, f) for f in files]
-    print(json.dumps({"ran": ran, "written": sorted(written)}))
 """)
-
-
-def _watched(dirs):
-    listing = {}
-    for d in dirs:
-        for root, _, files in os.walk(d):
-            for f in files:
-                p = os.path.join(root, f)
-                try:
-                    listing[p] = os.stat(p).st_mtime_ns
-                except OSError:
-                    pass
-    return listing
 
 
 def test_default_models_run_offline_and_write_nothing(tmp_path):
@@ -334,11 +312,7 @@ def test_default_models_run_offline_and_write_nothing(tmp_path):
     folder live in that /tmp, so anything the models write shows up in the child's own listing; the
     model packages' folders and the real ~/.cache/Microsoft are compared before and after.
     """
-    if shutil.which("unshare") is None:
-        pytest.skip("unshare (util-linux) is not installed")
-    probe = subprocess.run(["unshare", "-n", "-m", "true"], capture_output=True)
-    if probe.returncode != 0:
-        pytest.skip(f"unshare -n -m is not permitted here (needs root or user namespaces): {probe.stderr!r}")
+    skip_without_unshare()
     import onnxruntime
     import rapidocr
 
@@ -347,7 +321,7 @@ def test_default_models_run_offline_and_write_nothing(tmp_path):
     # telemetry goes under the real home.
     site_dirs = [Path(rapidocr.__file__).parent, Path(onnxruntime.__file__).parent,
                  Path.home() / ".cache" / "Microsoft"]
-    before = _watched(site_dirs)
+    before = watched(site_dirs)
     report = run_offline(PRIVACY_SCRIPT)
     assert report["ran"]["OCR"] == ["offline 2026"]
     if "QRcode" in report["ran"]:
@@ -355,4 +329,4 @@ def test_default_models_run_offline_and_write_nothing(tmp_path):
     else:
         print("QRcode not covered: cinb.ai.qrcode or zxing-cpp is not installed")
     assert report["written"] == ["/tmp/home/", "/tmp/work/"]
-    assert _watched(site_dirs) == before
+    assert watched(site_dirs) == before

@@ -10,9 +10,6 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
-import os
-import shlex
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -34,6 +31,7 @@ from cinb.ai import models
 from cinb.ai.endpoints import get_endpoint
 from cinb.ai.vehicles import flatten, plate_color, plate_text, shapes, vehicle_color
 from cinb.watermark.fonts import font_spec
+from offline_run import run_offline
 
 DETECT = Path(__file__).resolve().parent / "data" / "detect"
 SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample"
@@ -217,7 +215,7 @@ def test_cli_detect_car(tmp_path):
 
 
 PRIVACY_SCRIPT = textwrap.dedent("""
-    import json, os, sys
+    import sys
     from PIL import Image, ImageDraw
     import cinb
     from cinb.watermark.fonts import font_spec
@@ -229,43 +227,12 @@ PRIVACY_SCRIPT = textwrap.dedent("""
     ran = {"DetectCar": cinb.ci_process(car, "DetectCar").json["CarTags"][0]["PlateContent"]["Plate"],
            "AIObjectDetect": cinb.ci_process(car, "AIObjectDetect").json["Status"],
            "RecognizeLogo": cinb.ci_process(car, "RecognizeLogo", logos={"plate": plate}).json["Status"]}
-    written = []
-    kept = set(filter(None, os.environ.get("PRIVACY_KEEP", "").split(":")))
-    for top in ("/tmp", "/var/tmp"):
-        for root, dirs, files in os.walk(top):
-            dirs[:] = [d for d in dirs if os.path.join(root, d) not in kept]
-            written += [os.path.join(root, d) + "/" for d in dirs] + [os.path.join(root, f) for f in files]
-    print(json.dumps({"ran": ran, "written": sorted(written)}, ensure_ascii=False))
 """)
 
 
 def test_detectors_run_offline_and_write_nothing():
     """No network (``unshare -n``), an empty HOME, private /tmp and /var/tmp (as tests/test_ai_ocr.py)."""
-    if shutil.which("unshare") is None:
-        pytest.skip("unshare (util-linux) is not installed")
-    probe = subprocess.run(["unshare", "-n", "-m", "true"], capture_output=True)
-    if probe.returncode != 0:
-        pytest.skip(f"unshare -n -m is not permitted here (needs root or user namespaces): {probe.stderr!r}")
-    keep = set()
-    for path in (Path(sys.prefix).resolve(), Path(cinb.__file__).resolve(), DETECT.resolve()):
-        for top in (Path("/tmp"), Path("/var/tmp")):
-            if path.is_relative_to(top) and path != top:
-                keep.add(str(top / path.relative_to(top).parts[0]))
-    keep = sorted(keep)
-    aside = "".join(f"mkdir -p /mnt/cinb-keep-{i} && mount --bind {shlex.quote(k)} /mnt/cinb-keep-{i} && "
-                    for i, k in enumerate(keep))
-    back = "".join(f"mkdir -p {shlex.quote(k)} && mount --move /mnt/cinb-keep-{i} {shlex.quote(k)} && "
-                   for i, k in enumerate(keep))
-    shell = (f'{aside}mount -t tmpfs none /tmp && mount -t tmpfs none /var/tmp && {back}mkdir /tmp/home /tmp/work '
-             '&& cd /tmp/work && exec env HOME=/tmp/home "$0" -c "$1" "$2"')
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORT_", "XDG_"))}
-    env["PRIVACY_KEEP"] = ":".join(keep)
-    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(Path(cinb.__file__).parent.parent))
-    run = subprocess.run(["unshare", "-n", "-m", "--propagation", "private", "sh", "-c", shell, sys.executable,
-                          PRIVACY_SCRIPT, str(DETECT / "car-rear.jpg")], capture_output=True, text=True, env=env,
-                         timeout=300)
-    assert run.returncode == 0, run.stderr[-2000:]
-    report = json.loads(run.stdout.strip().splitlines()[-1])
+    report = run_offline(PRIVACY_SCRIPT, args=[DETECT / "car-rear.jpg"], keep=[DETECT])
     assert report["ran"] == {"DetectCar": "京A12345", "AIObjectDetect": 1, "RecognizeLogo": 1}
     assert report["written"] == ["/tmp/home/", "/tmp/work/"]
 
