@@ -180,3 +180,16 @@ def test_cli_prints_cis_json(tmp_path):
     out = subprocess.run([sys.executable, "-m", "cinb", "ai", "ImageAIGCMetadata", str(path)], capture_output=True,
                          text=True, check=True)
     assert json.loads(out.stdout) == {"AIGC": LABEL}
+
+
+@pytest.mark.parametrize("fmt, marker, problem", [("WEBP", b"XMP ", "the WebP's XMP chunk is truncated"),
+                                                  ("PNG", b"iTXt", "the PNG's iTXt chunk is truncated")])
+def test_read_aigc_says_a_cut_chunk_is_truncated(fmt, marker, problem):
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", xmp_packet(LABEL).decode("utf-8"))
+        data = _saved("PNG", pnginfo=info)
+    else:
+        data = _saved(fmt, xmp=xmp_packet(LABEL))
+    cut = data[:data.index(marker) + 40]
+    assert read_aigc(cut, fmt.lower()) == ({}, {"aigc_problem": problem})

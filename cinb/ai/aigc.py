@@ -98,19 +98,29 @@ def _jpeg_xmp(data: bytes) -> list[bytes]:
     return packets
 
 
+def _chunks(data: bytes, *, png: bool, wanted: tuple[bytes, ...]):
+    """(kind, body) of each chunk of a PNG (big-endian length first, a CRC after) or a RIFF/WebP container
+    (little-endian length after the kind, padded to even); a truncated chunk of a ``wanted`` kind is a _Problem."""
+    pos, n = 8 if png else 12, len(data)
+    while pos + 8 <= n:
+        if png:
+            length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        else:
+            kind, length = struct.unpack("<4sI", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if len(body) < length:
+            if kind in wanted:
+                raise _Problem(f"the {'PNG' if png else 'WebP'}'s {kind.decode().strip()} chunk is truncated")
+            return
+        yield kind, body
+        pos += 8 + length + (4 if png else length & 1)
+
+
 def _png_texts(data: bytes) -> tuple[list[bytes], list[bytes]]:
     """(XMP packets, ``AIGC`` text values) of a PNG's text chunks."""
     packets: list[bytes] = []
     labels: list[bytes] = []
-    pos, n = 8, len(data)
-    while pos + 12 <= n:
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        if len(body) < length:
-            if kind in (b"iTXt", b"tEXt", b"zTXt"):
-                raise _Problem(f"the PNG's {kind.decode()} chunk is truncated")
-            break
-        pos += 12 + length
+    for kind, body in _chunks(data, png=True, wanted=(b"iTXt", b"tEXt", b"zTXt")):
         if kind == b"IEND":
             break
         if kind not in (b"iTXt", b"tEXt", b"zTXt"):
@@ -145,19 +155,7 @@ def _inflate(raw: bytes) -> bytes:
 
 
 def _webp_xmp(data: bytes) -> list[bytes]:
-    packets: list[bytes] = []
-    pos, n = 12, len(data)
-    while pos + 8 <= n:
-        kind, length = struct.unpack("<4sI", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        if len(body) < length:
-            if kind == b"XMP ":
-                raise _Problem("the WebP's XMP chunk is truncated")
-            break
-        if kind == b"XMP ":
-            packets.append(body)
-        pos += 8 + length + (length & 1)
-    return packets
+    return [body for kind, body in _chunks(data, png=False, wanted=(b"XMP ",)) if kind == b"XMP "]
 
 
 def _pillow_xmp(source) -> list[bytes]:
