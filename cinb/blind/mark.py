@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
+from ..caches import register_cache
 from .embed import CANON, add_pattern, frame_scale, luma, to_frame
 from .pattern import CHIP, TILE, Layout, cyclic_smooth
-from .sync import find_shift, fold, lattice_candidates, residual
+from .sync import find_shift, fold, harmonic_grid, lattice_candidates, padded_spectrum, pilot_scale_search, residual
 
 #: Pilot z-score below which no mark is assumed (chance peaks over TILE^2 shifts stay under ~5).
 SYNC_Z = 6.0
@@ -40,11 +42,70 @@ ORIENTATIONS = {
 }
 
 
+#: Coherent period search at zero rotation (:func:`cinb.blind.sync.pilot_scale_search`): relative step
+#: between periods (finer than the ~0.25 % a frame of 6-8 tiles tolerates), z-score that ends the scan,
+#: and z-score below which its best period is not worth verifying (chance peaks stay under ~6).
+SCALE_STEP = 0.0025
+SCALE_STOP = 9.0
+SCALE_MIN_Z = 6.3
+
+
 def undo_orientation(folded: np.ndarray, orientation: tuple[bool, int]) -> np.ndarray:
     """Apply the inverse of an image orientation to a folded tile."""
     mirror, turns = orientation
     t = folded[:, ::-1] if mirror else folded
     return np.ascontiguousarray(np.rot90(t, turns))
+
+
+def redo_orientation(tile: np.ndarray, orientation: tuple[bool, int]) -> np.ndarray:
+    """Apply an image orientation to a tile (the inverse of :func:`undo_orientation`)."""
+    mirror, turns = orientation
+    t = np.rot90(tile, -turns)
+    return np.ascontiguousarray(t[:, ::-1] if mirror else t)
+
+
+@register_cache
+@lru_cache(maxsize=8)
+def _oriented_pilots(key: str, n_coded: int) -> np.ndarray:
+    """The pilot's conjugate harmonics as the 8 orientations turn it, in ``ORIENTATIONS`` order."""
+    pilot = Layout(key, n_coded).pilot_tile()
+    return np.stack([harmonic_grid(redo_orientation(pilot, o)) for o in ORIENTATIONS])
+
+
+def _periods(shape: tuple[int, int]) -> np.ndarray:
+    """Tile periods (working-frame px) the zero-rotation search covers, likeliest first.
+
+    A crop keeping a share ``k`` of each side of a marked image leaves the tile at ``TILE / k`` in the
+    working frame when the crop is still larger than the canonical frame, and at ``TILE * G / (768 k)``
+    (``G`` the crop's geometric-mean side) when it is smaller; crops down to half of each side, and
+    resizes of images already smaller than the frame, stay inside the range. Scanning starts at a
+    crop of 80 % of the area and moves outwards.
+    """
+    c = min(1.0, math.sqrt(shape[0] * shape[1]) / CANON)
+    lo, hi = 0.9 * TILE * c, 1.05 * max(TILE, 2 * TILE * c)
+    periods = lo * np.exp(np.arange(0.0, math.log(hi / lo), SCALE_STEP))
+    guess = TILE * c / 0.9
+    return periods[np.argsort(np.abs(np.log(periods / guess)), kind="stable")]
+
+
+def _scale_candidates(r: np.ndarray, layout: Layout) -> list[tuple[float, float, tuple[bool, int]]]:
+    """(z, period, orientation) of the best zero-rotation periods (coherent pilot search), best first."""
+    periods = _periods(r.shape)
+    z = pilot_scale_search(padded_spectrum(r), _oriented_pilots(layout.key, layout.n_coded), periods,
+                           stop=SCALE_STOP)
+    best = z.max(axis=1)
+    out: list[tuple[float, float, tuple[bool, int]]] = []
+    names = list(ORIENTATIONS)
+    for k in np.argsort(best)[::-1][:12]:
+        if best[k] < SCALE_MIN_Z:
+            break
+        p = float(periods[k])
+        if any(abs(math.log(p / q)) < 0.01 for _, q, _ in out):
+            continue
+        out.append((float(best[k]), p, names[int(np.argmax(z[k]))]))
+        if len(out) >= 2:
+            break
+    return out
 
 
 def embed_coded(pixels: np.ndarray, coded: np.ndarray, *, key: str, level: int, budget: float = 1.0) -> np.ndarray:
@@ -170,6 +231,18 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
     h, w = y.shape
     y0, x0 = max(0, (h - REFINE_REGION) // 2), max(0, (w - REFINE_REGION) // 2)
     region = residual(y[y0 : y0 + REFINE_REGION, x0 : x0 + REFINE_REGION])
+    # Crops, screenshots and resizes keep the tile upright: a coherent search over the period alone
+    # finds marks the combs below miss, for a fraction of their time.
+    for _, period, o in _scale_candidates(residual(y, weighted=True), layout):
+        _, z0, _, _ = read_tile(fold(region, _basis(period, 0.0), filtered=True), layout, o)
+        period, angle, _ = _refine(region, layout, period, 0.0, z0, o)
+        basis = _basis(period, angle)
+        soft, z, shift, o = read_tile(fold(y, basis), layout, None)
+        readings.append(Reading(soft, z, basis, shift, o))
+        if z > 2 * SYNC_Z:
+            readings.sort(key=lambda r: r.z, reverse=True)
+            readings[0].alternatives = readings[1:]
+            return readings[0]
     trials = []
     full = residual(y)
     # The spectral comb first; the autocorrelation comb (slower) only when no candidate stands out.

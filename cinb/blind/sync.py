@@ -306,3 +306,81 @@ def find_shift(folded: np.ndarray, pilot: np.ndarray) -> tuple[int, int, float]:
     dy, dx = np.unravel_index(int(np.argmax(corr)), corr.shape)
     z = (float(corr[dy, dx]) - float(corr.mean())) / (float(corr.std()) + 1e-12)
     return int(dy), int(dx), z
+
+
+#: Highest tile harmonic (each axis) used by the coherent scale search (:func:`pilot_scale_search`).
+COHERENT_HARMONICS = 31
+
+
+def padded_spectrum(r: np.ndarray) -> np.ndarray:
+    """The complex spectrum of ``r`` zero-padded to about twice its size (so bilinear interpolation
+    between bins loses little), as complex64 (PH, PW)."""
+    h, w = r.shape
+    ph, pw = cv2.getOptimalDFTSize(2 * h), cv2.getOptimalDFTSize(2 * w)
+    pad = np.zeros((ph, pw), np.float32)
+    pad[:h, :w] = r - r.mean()
+    spec = cv2.dft(pad, flags=cv2.DFT_COMPLEX_OUTPUT)
+    return spec[..., 0] + 1j * spec[..., 1]
+
+
+def harmonic_grid(pilot: np.ndarray, h: int = COHERENT_HARMONICS) -> np.ndarray:
+    """The conjugate DFT of a ``TILE x TILE`` pilot at harmonics (j, i) in [-h, h]^2, rows j (vertical)."""
+    k = np.arange(-h, h + 1) % TILE
+    return np.conj(np.fft.fft2(pilot.astype(np.float64))[np.ix_(k, k)]).astype(np.complex64)
+
+
+def pilot_scale_search(spec: np.ndarray, pilots: np.ndarray, periods: np.ndarray, *,
+                       h: int = COHERENT_HARMONICS, stop: float = np.inf, batch: int = 16) -> np.ndarray:
+    """Coherent search over the tile period at zero rotation: for each period, the pilot correlation
+    over every cyclic shift, computed from the image spectrum sampled on the tile's harmonics.
+
+    Folding an image at period ``p`` and taking the folded tile's DFT gives the image spectrum at
+    frequencies ``(i / p, j / p)``; multiplying by the pilot's conjugate DFT and transforming back gives
+    the correlation over all shifts. Reading those few thousand spectrum values from one padded FFT costs
+    far less than resampling and folding the image for every period, and, unlike the spectral and
+    autocorrelation combs (incoherent power sums), it uses the pilots' phases, so it finds marks too
+    faint for the combs (the weakest photos after a crop).
+
+    Parameters
+    ----------
+    spec : complex ndarray
+        :func:`padded_spectrum` of the residual.
+    pilots : complex ndarray
+        (K, 2h+1, 2h+1) :func:`harmonic_grid` of the pilots to try (e.g. one per orientation).
+    periods : ndarray
+        Tile periods (pixels of the residual) to try, in the order given.
+    stop : float
+        Stop after the first batch of ``batch`` periods whose best z-score exceeds this (the rest stay 0).
+
+    Returns
+    -------
+    ndarray
+        (len(periods), K) correlation peak z-scores (on a grid of shifts 2 tile pixels apart).
+    """
+    ph, pw = spec.shape
+    m = 1 << int(np.ceil(np.log2(2 * h + 1)))
+    jdx = np.arange(-h, h + 1)  # vertical harmonics (rows)
+    idx = np.arange(0, h + 1)  # horizontal ones: the real correlation needs only half the plane
+    half = pilots[:, :, h:]
+    k = len(pilots)
+    out = np.zeros((len(periods), k), np.float32)
+    for start in range(0, len(periods), batch):
+        p = np.asarray(periods[start : start + batch], float)[:, None]
+        bx, by = idx[None, :] * (pw / p), jdx[None, :] * (ph / p)
+        x0, y0 = np.floor(bx), np.floor(by)
+        ax, ay = (bx - x0).astype(np.float32)[:, None, :], (by - y0).astype(np.float32)[:, :, None]
+        x0, y0 = x0.astype(int) % pw, y0.astype(int) % ph
+        x1, y1 = (x0 + 1) % pw, (y0 + 1) % ph
+        r0, r1 = y0[:, :, None], y1[:, :, None]
+        c0, c1 = x0[:, None, :], x1[:, None, :]
+        top = spec[r0, c0] + (spec[r0, c1] - spec[r0, c0]) * ax
+        bot = spec[r1, c0] + (spec[r1, c1] - spec[r1, c0]) * ax
+        g = top + (bot - top) * ay  # (B, 2h+1, h+1)
+        buf = np.zeros((len(p), k, m, m // 2 + 1), np.complex64)
+        buf[:, :, jdx % m, : h + 1] = g[:, None] * half[None]
+        corr = np.fft.irfft2(buf, s=(m, m)).reshape(len(p), k, -1)
+        z = (corr.max(axis=2) - corr.mean(axis=2)) / (corr.std(axis=2) + 1e-12)
+        out[start : start + len(p)] = z
+        if z.max() > stop:
+            break
+    return out
