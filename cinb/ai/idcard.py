@@ -507,12 +507,12 @@ def read_card(rgb: np.ndarray, *, side: str | None = None, multi: bool = False) 
 # --- fields -------------------------------------------------------------------------------------------
 
 
-def _rows(lines: list[Line], *, skip_portrait: bool) -> list[list[Line]]:
-    """Lines grouped into rows (card mm), left to right; lines inside the portrait left out."""
+def _rows(lines: list[Line], *, skip_portrait: bool, bounded: bool = True) -> list[list[Line]]:
+    """Lines grouped into rows (card mm), left to right; lines off the card or inside the portrait left out."""
     keep = []
     for ln in lines:
         cx, cy = float(ln.mm[:, 0].mean()), ln.yc
-        if not (-2 < cx < CARD_MM[0] + 2 and -2 < cy < CARD_MM[1] + 2):
+        if bounded and not (-2 < cx < CARD_MM[0] + 2 and -2 < cy < CARD_MM[1] + 2):
             continue
         x0, y0, x1, y1 = PORTRAIT_MM
         if skip_portrait and x0 + 1 < cx < x1 + 3 and y0 < cy < y1:
@@ -563,7 +563,7 @@ def _front_fields(rows: list[list[Line]]) -> dict[str, Any]:
                 where["性别"] = [(i, VALUE_X_MM["性别"])]
             m = _CJK.search(_after(t, "民族"))
             if m and not out["Nation"]:
-                out["Nation"] = m.group(0)
+                out["Nation"] = nation_name(m.group(0))
                 where["民族"] = [(i, VALUE_X_MM["民族"])]
         if "出生" in t and not out["Birth"]:
             digits = _after(t, "出生").translate(_DIGIT_FIX)
@@ -592,6 +592,31 @@ def _front_fields(rows: list[list[Line]]) -> dict[str, Any]:
         out["Address"] = "".join(parts)
         where["住址"] = [(j, VALUE_X_MM["住址"]) for j in range(addr_start, end)]
     return {"fields": out, "where": where}
+
+
+#: The 56 ethnic groups as the card prints them (without 族).
+NATIONS = ("汉", "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白", "土家", "哈尼", "哈萨克",
+           "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西", "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌",
+           "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌", "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安",
+           "裕固", "京", "塔塔尔", "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺")
+#: Traditional forms the recogniser (trained on both scripts) may answer for these names.
+_TO_SIMPLIFIED = str.maketrans("漢滿維爾壯東納爾錫烏孜俄羅鄂溫倫門獨塔龍", "汉满维尔壮东纳尔锡乌孜俄罗鄂温伦门独塔龙")
+
+
+def nation_name(text: str) -> str:
+    """The ethnic group as the card prints it: 族 dropped, traditional look-alikes made simplified.
+
+    Examples
+    --------
+    >>> from cinb.ai.idcard import nation_name
+    >>> nation_name("漢"), nation_name("蒙古族"), nation_name("维吾爾")
+    ('汉', '蒙古', '维吾尔')
+    """
+    name = text.strip().removesuffix("族")
+    if name in NATIONS:
+        return name
+    simplified = name.translate(_TO_SIMPLIFIED)
+    return simplified if simplified in NATIONS else name
 
 
 _DATE = r"(\d{4})\D?(\d{2})\D?(\d{2})"
@@ -811,8 +836,8 @@ def id_card_ocr(inp: ImageInput, *, CardSide: str | None = None, Config: dict | 
     ----------
     CardSide : {"FRONT", "BACK"}, optional
         The side to read; omitted, the side is decided from the card's labels.
-    Config : dict, optional
-        :func:`parse_config`'s booleans (the endpoint parses CI's JSON text).
+    Config : str or dict, optional
+        CI's JSON text or a mapping of its booleans (:func:`parse_config`); missing keys are false.
     today : datetime.date, optional
         The date expiry is judged against (tests); default today.
 
@@ -836,7 +861,7 @@ def id_card_ocr(inp: ImageInput, *, CardSide: str | None = None, Config: dict | 
     >>> r.json["IdInfo"]["Name"], r.json["IdInfo"]["IdNum"], r.json["IdInfo"]["Birth"]
     ('张三', '990101199004221233', '1990/4/22')
     """
-    config = Config if Config is not None else parse_config(None)
+    config = parse_config(Config)
     _check_input(inp)
     rgb = np.asarray(inp.image(None))
     reading, count = read_card(rgb, side=CardSide, multi=config["MultiCardDetect"])
@@ -1045,7 +1070,7 @@ def license_rec(inp: ImageInput, *, CardType: str = "DriverLicense") -> Answer: 
                 for row_index, x_from in spots:
                     row = rows[row_index]
                     if label == "性别":
-                        row = [ln for ln in row if ln.x0 < VALUE_X_MM["民族"] - 2] or row
+                        row = [ln for ln in row if ln.x0 < VALUE_X_MM["民族"] - 9.5] or row
                     found = _value_box(row, label if row_index == spots[0][0] else None, x_from)
                     if found is not None:
                         boxes.append(found)
@@ -1055,7 +1080,7 @@ def license_rec(inp: ImageInput, *, CardType: str = "DriverLicense") -> Answer: 
                 x0, y0 = corners.min(axis=0)
                 x1, y1 = corners.max(axis=0)
                 if label == "性别":
-                    x1 = min(x1, VALUE_X_MM["民族"] - 2)
+                    x1 = min(x1, VALUE_X_MM["民族"] - 9.5)  # the 民族 label starts at 27 mm
                 mm = np.array([[x0, y0], [x0, y1], [x1, y1], [x1, y0]])
                 items.append({"Name": name, "DetectedText": texts[label],
                               "Score": int(round(100 * float(np.mean([b[1] for b in boxes])))),
@@ -1089,28 +1114,45 @@ def _license_reading(rgb: np.ndarray) -> Reading | None:
 
 
 def _license_items(reading: Reading) -> list[dict]:
-    rows = _rows(reading.lines, skip_portrait=False)
+    rows = _rows(reading.lines, skip_portrait=False, bounded=False)
+    texts = [_row_text(r) for r in rows]
+    labelled = [any(lb in t for lb in LICENSE_FIELDS) for t in texts]
     items = []
     for label in LICENSE_FIELDS:
-        for row in rows:
-            text = _row_text(row)
-            # 出生日期 and 初次领证日期 both end in 日期: take the label where it starts a field
-            if label not in text or (label == "证号" and text.find("证号") > 2):
-                continue
-            value = _after(text, label)
-            if label == "有效期限":
-                value = re.sub(r"^[:：]", "", value)
+        for i, (row, text) in enumerate(zip(rows, texts, strict=True)):
+            if label == "发证单位" and "发证单位" not in text:
+                # the issuing office is the seal's text, printed without a label
+                if labelled[i] or not re.search(r"公安|交通警察|车辆管理", text):
+                    continue
+                value, label_in_row = text, None
+            else:
+                # 出生日期 and 初次领证日期 both end in 日期: the label must not be part of a longer one
+                if label not in text or (label == "证号" and text.find("证号") > 2) or \
+                        (label == "出生日期" and "领证" in text):
+                    continue
+                value, label_in_row = _after(text, label), label
+            value = re.sub(r"^[:：]", "", value)
             for other in LICENSE_FIELDS:  # two fields on one row (性别 ... 国籍)
                 if other != label and other in value:
                     value = value[:value.find(other)]
             if not value:
                 continue
             part = [ln for ln in row if label in ln.text.replace(" ", "") or value[:2] in ln.text.replace(" ", "")]
-            found = _value_box(part or row, label, None)
-            if found is None:
+            boxes = [_value_box(part or row, label_in_row, None)]
+            if label == "住址":  # the address runs on over the rows without a label
+                for j in range(i + 1, min(i + 3, len(rows))):
+                    if labelled[j]:
+                        break
+                    value += texts[j]
+                    boxes.append(_value_box(rows[j], None, None))
+            boxes = [b for b in boxes if b is not None]
+            if not boxes:
                 continue
-            mm, score = found
-            items.append({"Name": label, "DetectedText": value, "Score": int(round(100 * score)),
+            corners = np.concatenate([b[0] for b in boxes])
+            (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+            mm = np.array([[x0, y0], [x0, y1], [x1, y1], [x1, y0]])
+            items.append({"Name": label, "DetectedText": value,
+                          "Score": int(round(100 * float(np.mean([b[1] for b in boxes])))),
                           "Location": {"Point": _points(_to_px(reading, mm))}})
             break
     return items
@@ -1253,9 +1295,71 @@ def specimen(person: Person | None = None, *, side: str = "FRONT", portrait_imag
         put(15, 40, "签发机关", 2.8, ink, spacing=0.6)
         put(31, 40, p.authority, 3.4, ink)
         put(15, 47, "有效期限", 2.8, ink, spacing=0.6)
-        put(31, 47, p.valid, 3.4, ink, mono=True)
+        start, _, end = p.valid.partition("-")
+        put(31, 47, f"{start}-" + ("" if end == "长期" else end), 3.4, ink, mono=True)
+        if end == "长期":
+            put(31 + d.textlength(f"{start}-", font=_font(3.4 * s, mono=True)) / s + 0.3, 47, end, 3.4, ink)
     mask = Image.new("L", img.size, 0)
     ImageDraw.Draw(mask).rounded_rectangle((0, 0, w - 1, h - 1), radius=round(3.2 * s), fill=255)
+    out = Image.new("RGB", img.size, (255, 255, 255))
+    out.paste(img, (0, 0), mask)
+    return out
+
+
+def license_specimen(person: Person | None = None, *, px_per_mm: float = 12.0, first_issue: str = "2010-06-01",
+                     vehicle_class: str = "C1", valid: str = "2016-06-01至2026-06-01",
+                     office: str = "演示市公安局交通警察支队") -> Image.Image:
+    """A fictional driving licence main page (88 x 60 mm), for tests and demonstrations of AILicenseRec.
+
+    Examples
+    --------
+    >>> from cinb.ai.idcard import license_specimen
+    >>> license_specimen().size
+    (1056, 720)
+    """
+    p = person or Person()
+    s = px_per_mm
+    w, h = round(88 * s), round(60 * s)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    ground = np.stack([232 + 0 * xx, 236 - 6 * yy / h, 242 + 0 * xx], axis=2)
+    ground += 3 * np.sin(yy / (1.8 * s) + 2 * np.sin(xx / (5 * s)))[..., None]
+    img = Image.fromarray(np.clip(ground, 0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(img)
+    ink, label = (20, 20, 20), (40, 40, 40)
+
+    def put(x_mm, y_mm, text, size_mm, fill=ink, *, mono=False):
+        d.text((x_mm * s, y_mm * s), text, fill=fill, font=_font(size_mm * s, mono=mono), anchor="lm")
+
+    put(14, 6, "中华人民共和国机动车驾驶证", 4.4)
+    put(5, 13, "证号", 3.0, label)
+    put(16, 13, p.number, 3.4, mono=True)
+    put(5, 19, "姓名", 3.0, label)
+    put(16, 19, p.name, 3.4)
+    put(34, 19, "性别", 3.0, label)
+    put(42, 19, p.sex, 3.4)
+    put(50, 19, "国籍", 3.0, label)
+    put(58, 19, "中国", 3.4)
+    put(5, 25, "住址", 3.0, label)
+    put(16, 25, p.address[:16], 3.2)
+    if p.address[16:]:
+        put(16, 30, p.address[16:32], 3.2)
+    put(5, 36, "出生日期", 3.0, label)
+    put(22, 36, f"{p.birth:%Y-%m-%d}", 3.4, mono=True)
+    put(5, 42, "初次领证日期", 3.0, label)
+    put(27, 42, first_issue, 3.4, mono=True)
+    put(5, 48, "准驾车型", 3.0, label)
+    put(22, 48, vehicle_class, 3.4, mono=True)
+    put(5, 54, "有效期限", 3.0, label)
+    start, _, end = valid.partition("至")
+    put(22, 54, start, 3.4, mono=True)
+    put(42, 54, "至", 3.0, label)
+    put(46, 54, end, 3.4, mono=True)
+    face = _default_portrait().resize((round(20 * s), round(25 * s)), Image.Resampling.LANCZOS)
+    img.paste(face, (round(64 * s), round(24 * s)))
+    d.rectangle((round(62 * s), round(10 * s), round(86 * s), round(21 * s)), outline=(200, 40, 40), width=2)
+    put(63, 15.5, office[:9], 2.4, (200, 40, 40))
+    mask = Image.new("L", img.size, 0)
+    ImageDraw.Draw(mask).rounded_rectangle((0, 0, w - 1, h - 1), radius=round(3 * s), fill=255)
     out = Image.new("RGB", img.size, (255, 255, 255))
     out.paste(img, (0, 0), mask)
     return out
@@ -1316,5 +1420,5 @@ def photograph(card: Image.Image, *, angle: float = 0.0, tilt: float = 0.0, blur
 
 __all__ = ["CARD_MM", "CARD_PX", "CONFIG_KEYS", "ENDPOINT", "LICENSE_ENDPOINT", "LICENSE_FIELDS", "MAX_BASE64_BYTES",
            "Person", "WARN_CODES", "border_value", "check_digit", "copy_chroma", "correct_number", "date_problem",
-           "find_cards", "flatten", "id_card_ocr", "license_rec", "license_shapes", "make_number", "parse_config",
-           "photograph", "portrait", "read_card", "shapes", "specimen", "valid_number"]
+           "find_cards", "flatten", "nation_name", "NATIONS", "id_card_ocr", "license_rec", "license_shapes", "make_number", "parse_config",
+           "license_specimen", "photograph", "portrait", "read_card", "shapes", "specimen", "valid_number"]
