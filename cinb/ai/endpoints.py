@@ -45,7 +45,8 @@ PLUGINS: tuple[str, ...] = ("cinb.ai.inspect", "cinb.ai.qrcode", "cinb.ai.ocr", 
                             "cinb.ai.faceeffect",
                             "cinb.ai.objects", "cinb.ai.vehicles", "cinb.ai.logos",
                             "cinb.ai.idcard",
-                            "cinb.ai.matting", "cinb.ai.repair")
+                            "cinb.ai.matting", "cinb.ai.repair",
+                            "cinb.ai.superres", "cinb.ai.enhance", "cinb.ai.coloring")
 
 
 @dataclass(frozen=True)
