@@ -7,6 +7,10 @@ themselves in their own module with :func:`~cinb.ai.endpoints.register_endpoint`
 ``docs/architecture.md`` for where a new one goes. Heavy model libraries load only when an endpoint
 that needs them runs.
 
+The public names load their modules on first use (PEP 562, as the ``cinb`` root does): importing one
+endpoint module (``cinb.ai.endpoints``, ``cinb.ai.quality``) does not load the others, pandas or
+OpenCV. The rule forms (``QRcode/cover/1``) reach ``parse_rule`` through ``rules.registry.PLUGINS``.
+
 Examples
 --------
 >>> import cinb.ai
@@ -14,23 +18,64 @@ Examples
 True
 """
 
-from . import stages  # noqa: F401  (registers the rule forms of endpoints with parse_rule)
-from .endpoints import (
-                        Answer,
-                        Endpoint,
-                        Param,
-                        bool_param,
-                        choice_param,
-                        endpoints,
-                        get_endpoint,
-                        int_param,
-                        register_endpoint,
-                        str_param,
-                        unregister_endpoint,
-)
-from .process import ci_process, run_request
-from .request import Request, parse_request
-from .tagging import tag
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING
+
+#: Public name -> the module that defines it, imported on first access.
+_LAZY: dict[str, str] = dict.fromkeys(
+    ("Answer", "Endpoint", "Param", "bool_param", "choice_param", "endpoints", "get_endpoint", "int_param",
+     "register_endpoint", "str_param", "unregister_endpoint"), "cinb.ai.endpoints")
+_LAZY.update(ci_process="cinb.ai.process", run_request="cinb.ai.process", Request="cinb.ai.request",
+             parse_request="cinb.ai.request", tag="cinb.ai.tagging")
+
+if TYPE_CHECKING:  # what the lazy table resolves to, for type checkers and IDEs
+    from .endpoints import (
+                            Answer,
+                            Endpoint,
+                            Param,
+                            bool_param,
+                            choice_param,
+                            endpoints,
+                            get_endpoint,
+                            int_param,
+                            register_endpoint,
+                            str_param,
+                            unregister_endpoint,
+    )
+    from .process import ci_process, run_request
+    from .request import Request, parse_request
+    from .tagging import tag
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(types.ModuleType):
+    """``cinb.ai.endpoints`` is a function and a submodule. Importing the submodule sets the package
+    attribute to the module; keep the function there instead, as the eager
+    ``from .endpoints import endpoints`` of this file used to."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType) and value.__name__ == f"{__name__}.{name}":
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 __all__ = ["Answer", "Endpoint", "Param", "Request", "bool_param", "choice_param", "ci_process", "endpoints",
            "get_endpoint", "int_param", "parse_request", "register_endpoint", "run_request", "str_param",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from PIL import Image, ImageFilter
 
@@ -32,6 +31,11 @@ class Blur:
 
     def apply(self, canvas: Canvas, ctx=None) -> Canvas:
         k = 2 * self.radius + 1
+
+        # OpenCV loads here, not at module top: every rule's parse imports this module, and cv2 costs
+        # 17 MB RSS and ~0.1 s in each process that only makes thumbnails (a worker's threads for it come
+        # from OPENCV_FOR_THREADS_NUM, which cinb.parallel sets before anything loads it).
+        import cv2
 
         def blur(f: Image.Image) -> Image.Image:
             a = np.asarray(f)

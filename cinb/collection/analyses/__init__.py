@@ -7,15 +7,14 @@ Examples
 True
 """
 
+# The analyses that need the AI layer (quality measures, embeddings, every endpoint's analysis) load on
+# first lookup: registry.PLUGINS.
 from cinb.collection.analyses import (  # noqa: F401
                                       duplicates,
-                                      embedding,
-                                      endpoints,
                                       engine_info,
                                       geometry,
                                       hashes,
                                       plates,
-                                      quality,
 )
 from cinb.collection.analyses.context import ImageContext
 from cinb.collection.analyses.registry import (

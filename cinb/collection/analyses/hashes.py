@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-import cv2
 import numpy as np
 from PIL import Image
 
@@ -53,6 +52,10 @@ def phash_of(img: Image.Image) -> str:
     >>> hamming(phash_of(img), phash_of(img.rotate(90))) > 16
     True
     """
+    # OpenCV loads on the first hash, not with the registry: a process that forks a pool for apply or
+    # scan would hand its 17 MB to every worker.
+    import cv2
+
     small = np.asarray(img.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float32)
     low = cv2.dct(small)[:8, :8]
     return bits_to_hex(low > np.median(low))

@@ -32,6 +32,7 @@ called with up to ``analyze(..., batch_size=16)`` images; libraries that do not 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,6 +104,27 @@ class _BatchOfOne:
 _REGISTRY: dict[str, Analysis] = {}
 _ALIASES: dict[str, str] = {}
 _PRESETS: dict[str, tuple[str, ...]] = {}
+
+#: Modules whose analyses register on import, loaded on the first lookup of a name not registered yet
+#: (and by ``list_analyses``), Pillow's plugin habit: they need the AI layer (OpenCV, every endpoint
+#: module), which ``cinb.apply`` and ``cinb.scan`` never use. Importing them in the process that forks
+#: a thumbnail pool made each worker's RSS 98 MB instead of 69 MB (benchmarks/RESULTS.md, thumbnails).
+PLUGINS: tuple[str, ...] = ("cinb.collection.analyses.quality", "cinb.collection.analyses.embedding",
+                            "cinb.collection.analyses.endpoints")
+_plugins_loaded = False
+
+
+def _load_plugins() -> None:
+    """Import :data:`PLUGINS` once. An analysis registered before under the same name keeps its place:
+    the caller registered it after importing ``cinb.collection``, when the plugins used to load."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    before = dict(_REGISTRY)
+    for module in PLUGINS:
+        importlib.import_module(module)
+    _REGISTRY.update(before)
 
 
 def register_analysis(name: str, fn: Callable[..., Any] | None, *, columns: Mapping[str, Any], kind: str = "image",
@@ -195,6 +217,9 @@ def get_analysis(name: str) -> Analysis:
     cinb.errors.CIError: unknown analysis 'nope'; known: ... (X-ErrNo -103)
     """
     key = _ALIASES.get(name, name)
+    if key not in _REGISTRY and not _plugins_loaded:
+        _load_plugins()
+        key = _ALIASES.get(name, name)
     if key not in _REGISTRY:
         known = ", ".join(sorted(set(_REGISTRY) | set(_ALIASES) | set(_PRESETS))) or "..."
         raise CIError(f"unknown analysis {name!r}; known: {known}", code=BAD_PARAMETER, token=name)
@@ -211,6 +236,7 @@ def list_analyses() -> dict[str, str]:
     >>> "phash" in list_analyses()
     True
     """
+    _load_plugins()
     return {name: a.description for name, a in sorted(_REGISTRY.items())}
 
 
