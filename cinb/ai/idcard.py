@@ -971,8 +971,8 @@ def shapes(response: dict, info: dict | None = None) -> list:
 ENDPOINT = register_endpoint(Endpoint(
     "IDCardOCR", id_card_ocr, params=PARAMS, analysis="idcard",
     columns={"id_side": str, "id_name": str, "id_sex": str, "id_nation": str, "id_birth": str, "id_address": str,
-             "id_num": str, "id_num_ok": "boolean", "id_authority": str, "id_valid_date": str, "id_valid": "boolean",
-             "id_warn": str, "id_quality": "Int64"},
+             "id_num": str, "id_num_ok": bool, "id_authority": str, "id_valid_date": str, "id_valid": bool,
+             "id_warn": str, "id_quality": int},
     flatten=flatten, models=("ocr", faces.MODEL, "brisque"), fork_safe=True,
     description="Chinese resident ID card, front or back: fields, crops and warnings (rapidocr + layout rules)"))
 
