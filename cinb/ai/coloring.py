@@ -44,7 +44,7 @@ def image_coloring(inp: ImageInput) -> Answer:
     ...
     cinb.errors.CIError: AIImageColoring needs a colourisation model, ... (X-ErrNo -163)
     """
-    inp.header()
+    inp.image(64)  # header, CI's limits and a (reduced) decode: an unreadable picture is its own error
     raise CIError(REASON, code=CONFIGURATION_MISSING, token="AIImageColoring")
 
 
