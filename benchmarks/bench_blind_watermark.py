@@ -13,27 +13,33 @@ returned as present, false positives on unmarked photos (as they are, recompress
 Payloads: cinb type 3 carries 8 random alphanumeric characters (64 bits + a 16-bit CRC); BER counts
 those 64 bits. blind-watermark and invisible-watermark (dwtDctSvd) carry 32 random bits.
 
-Corpora (``--corpus``):
+Corpora (``--corpus``, comma-separated; default ``natural,hard``):
 
-- ``natural`` (default): ``benchmarks.natural.ensure_natural`` -- whole camera photographs from Debian
+- ``natural``: ``benchmarks.natural.ensure_natural`` -- the first 24 whole camera photographs from Debian
   wallpaper packages (licences per photo in ``benchmarks/natural.py``), long side 1024 px.
-- ``hard``: a second set for the mark's visibility: flat skies, dark and foggy scenes from the same
-  packages (``HARD_NATURAL``: summer_1am, Kite, ColdRipple, YellowFlower, DarkestHour, Path, Storm,
-  Bridge, Dune; several are also among the first 24 of ``natural``), plus ``HARD_SCREENS`` screenshots
-  rendered here with Pillow's built-in font (a document, a chat, a spreadsheet, a dark code editor, a
-  settings dialog; generated, no licence needed).
+- ``hard``: ``benchmarks.blind_corpus.hard_corpus`` -- 19 pictures where a mark shows most: flat skies,
+  fog and dark scenes (6 further wallpaper photos, 7 of ``benchmarks.heldout_photos``) and 6 screenshots
+  of real text rendered with DejaVu fonts (document, dark code editor, spreadsheet, chat, dialog, web page).
 - ``mosaic``: ``benchmarks.photos.ensure_photos_small`` (the first round's real-photo mosaics).
+
+Parts (``--part``, comma-separated; default all): ``robust`` (mark, attack, read, visibility, on the
+corpora), ``thumb`` (5 photos of 4000 px wide, 9-12 Mpx, marked, then ``imageMogr2/thumbnail/800x``),
+``fp`` (cinb on ``benchmarks.blind_corpus.unmarked_corpus``: 291 never-marked real photos as they are,
+after JPEG q75 and after halving) and ``timing`` (cinb, 1920x1080, one thread). ``peer_rule`` in the JSON
+lists, per corpus, the attacks where a peer recovers more photos exactly than cinb.
 
 Install the competitors without their declared dependencies (both require ``opencv-python``,
 which would clobber the headless OpenCV, and invisible-watermark pulls in torch)::
 
     .venv/bin/pip install --no-deps -r scripts/pip-nodeps.txt   # blind-watermark, invisible-watermark
 
-Run from the repository root (the issue-15 figures; see benchmarks/RESULTS.md)::
+Run from the repository root (the issue-15 figures, see benchmarks/RESULTS.md): the peers once (slow,
+they do not change), then cinb with the peers merged in::
 
-    .venv/bin/python -m benchmarks.bench_blind_watermark --n 24 --fp 200 --thumb12 5 \\
-        --json benchmarks/blind_watermark_results.json
-    .venv/bin/python -m benchmarks.bench_blind_watermark --corpus hard --methods cinb --fp 0 --thumb12 0
+    .venv/bin/python -m benchmarks.bench_blind_watermark --methods blind-watermark,invisible-watermark \\
+        --part robust,thumb --json benchmarks/.cache/blind/peers.json
+    .venv/bin/python -m benchmarks.bench_blind_watermark --methods cinb \\
+        --merge benchmarks/.cache/blind/peers.json --json benchmarks/blind_watermark_results.json
 """
 
 from __future__ import annotations
@@ -343,8 +349,12 @@ def _merge(summary: dict, other: dict) -> None:
                 mine[k].setdefault(m, v)
     for m, v in other.get("thumbnail_800_of_4000", {}).items():
         summary.setdefault("thumbnail_800_of_4000", {}).setdefault(m, v)
-    summary.setdefault("merged_from", []).append({"command": other.get("command"), "date": other.get("date"),
-                                                  "loadavg": [other.get("loadavg_start"), other.get("loadavg_end")]})
+    for key in ("false_positives", "cinb_1920x1080_one_thread"):
+        if other.get(key) and not summary.get(key):
+            summary[key] = other[key]
+    summary.setdefault("merged_from", []).append({
+        "command": other.get("command"), "date": other.get("date"), "wall_s": other.get("wall_s"),
+        "workers": other.get("workers"), "loadavg": [other.get("loadavg_start"), other.get("loadavg_end")]})
 
 
 def print_report(summary: dict) -> None:
@@ -357,7 +367,7 @@ def print_report(summary: dict) -> None:
         print("|---|" + "---|" * len(names))
         for attack in attack_names:
             cells = [f"BER {c['methods'][n]['ber'][attack]:.3f} / {100 * c['methods'][n]['exact'][attack]:.0f}%"
-                     for n in names]
+                     if attack in c["methods"][n]["exact"] else "-" for n in names]
             star = "**" if attack in GOAL_ATTACKS else ""
             print(f"| {star}{attack}{star} | " + " | ".join(cells) + " |")
         print()
@@ -395,11 +405,16 @@ def print_report(summary: dict) -> None:
         print(f"cinb 1920x1080, one thread, process CPU: {json.dumps(summary['cinb_1920x1080_one_thread'])}")
     print(f"\nwall {summary['wall_s']:.0f} s, {summary['workers']} workers, load average "
           f"{summary['loadavg_start'][0]:.2f} -> {summary['loadavg_end'][0]:.2f}")
+    for r in summary.get("merged_from", []):
+        load = r["loadavg"]
+        print(f"merged: {r['command']} ({r['date']}, wall {r['wall_s']:.0f} s, {r['workers']} workers, load "
+              f"{load[0][0]:.1f} -> {load[1][0]:.1f})")
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", default="all", help="comma-separated: robust, thumb, fp, timing, or all (default)")
+    ap.add_argument("--part", default="all", help="comma-separated: robust, thumb, fp, timing, all (default), or "
+                    "none (only --merge the JSONs of runs made part by part)")
     ap.add_argument("--corpus", default="natural,hard", help="comma-separated: natural, hard, mosaic")
     ap.add_argument("--n", type=int, default=None, help="photos per corpus (default: all; natural: 24)")
     ap.add_argument("--fp", type=int, default=None, help="unmarked photos for false positives (default: all)")
@@ -408,7 +423,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--methods", default="cinb,blind-watermark,invisible-watermark")
     ap.add_argument("--attacks", default=None, help="comma-separated attack names (default: all)")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--merge", help="a JSON written by another run (e.g. the peers): its methods are added")
+    ap.add_argument("--merge", action="append", default=[],
+                    help="a JSON written by another run (e.g. the peers): its methods are added (repeatable)")
     ap.add_argument("--json", help="also write the numbers to this JSON file (the notebook plots it)")
     args = ap.parse_args(argv)
 
@@ -428,7 +444,12 @@ def main(argv: list[str] | None = None) -> None:
         if corpora:
             jobs = [(m, c, i, p, attack_names) for c, paths in corpora.items() for m in methods
                     for i, p in enumerate(paths)]
-            results = pool.map(_one, jobs, chunksize=1)
+            results = []
+            for r in pool.imap_unordered(_one, jobs, chunksize=1):  # progress on stderr: long runs on a busy machine
+                results.append(r)
+                failed = [a for a, v in r["rows"].items() if not v["exact"]]
+                print(f"[{len(results)}/{len(jobs)}] {r['method']} {r['corpus']} {r['photo']} SSIMULACRA2 "
+                      f"{r['ssimulacra2']:.1f} failed {failed}", file=sys.stderr, flush=True)
             for c in corpora:
                 summary["corpora"][c] = summarise_corpus([r for r in results if r["corpus"] == c], attack_names)
         if "thumb" in parts and args.thumb12:
@@ -440,7 +461,14 @@ def main(argv: list[str] | None = None) -> None:
                 for n, ts in mine.items()}
         if "fp" in parts and has_cinb:
             photos = unmarked_corpus()[: args.fp]
-            fp = pool.map(_unmarked, [(s, p, v) for s, p in photos for v in FP_VARIANTS], chunksize=4)
+            fp = []
+            for r in pool.imap_unordered(_unmarked, [(s, p, v) for s, p in photos for v in FP_VARIANTS], chunksize=4):
+                fp.append(r)
+                if len(fp) % 30 == 0 or (r["status"] or 0) >= 60:
+                    st = [x["status"] for x in fp if x["status"] is not None]
+                    print(f"[fp {len(fp)}/{3 * len(photos)}] over 75: {sum(v > 75 for v in st)}, >= 60: "
+                          f"{sum(v >= 60 for v in st)}, max {max(st, default=None)} (last: {r['photo']} {r['variant']} "
+                          f"{r['status']})", file=sys.stderr, flush=True)
             read = [r for r in fp if not r["refused"]]
             summary["false_positives"] = {
                 "photos": len(photos), "sources": {s: sum(1 for x, _ in photos if x == s)
@@ -457,8 +485,8 @@ def main(argv: list[str] | None = None) -> None:
         summary["cinb_1920x1080_one_thread"] = times_1080p(args.level)
     summary.update(workers=args.workers, wall_s=time.perf_counter() - wall, loadavg_start=load0,
                    loadavg_end=os.getloadavg())
-    if args.merge:
-        with open(args.merge) as fh:
+    for path in args.merge:
+        with open(path) as fh:
             _merge(summary, json.load(fh))
     summary["peer_rule"] = peer_rule(summary)
     print_report(summary)
