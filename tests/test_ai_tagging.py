@@ -140,6 +140,15 @@ def test_the_category_is_a_label_when_it_says_more_than_the_labels():
     assert [x["Name"] for x in scene_labels(sure)] == ["espresso", "cup"]
 
 
+def test_a_catch_all_category_is_named_by_its_first_category():
+    p = np.zeros(1000)
+    p[_ids("coil", "knot", "maze", "honeycomb")] = 0.25
+    label = scene_labels(p)[0]
+    assert label == {"Name": "objects", "Confidence": 100, "FirstCategory": "objects",
+                     "SecondCategory": "other objects"}
+    assert scene_labels(p, "zh")[0]["Name"] == "物品"
+
+
 def test_the_response_carries_the_category_and_each_label_its_own(cat):
     r = cinb.ci_process(cat, "detect-label")
     labels = r.json["CameraLabels"]["Labels"]

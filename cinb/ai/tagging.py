@@ -354,22 +354,29 @@ def category(probs: np.ndarray, lang: str = "en") -> dict:
     >>> category(p, "zh")["SecondCategory"]
     '狗'
     """
+    first, second, second_p, first_p = _decide(probs)
+    cat = label_table().categories[first]
+    return {"FirstCategory": cat[lang], "SecondCategory": cat["second"][second][lang],
+            "Confidence": min(100, int(round(100 * second_p))), "FirstConfidence": min(100, int(round(100 * first_p)))}
+
+
+def _decide(probs: np.ndarray) -> tuple[str, str, float, float]:
+    """(first key, second key, the second's summed probability, the first's) of :func:`category`."""
     firsts, keys, member, parent, count = _membership()
     second_mass = member @ np.asarray(probs, dtype=np.float64)
     first_mass, first_count = parent @ second_mass, parent @ count
     f = int(np.argmax(first_mass / first_count ** CATEGORY_PRIOR_POWER))
     mine = np.flatnonzero(parent[f] * (count > 0))
     j = int(mine[np.argmax(second_mass[mine] / count[mine] ** CATEGORY_PRIOR_POWER)])
-    cat = label_table().categories[firsts[f]]
-    return {"FirstCategory": cat[lang], "SecondCategory": cat["second"][keys[j][1]][lang],
-            "Confidence": min(100, int(round(100 * second_mass[j]))),
-            "FirstConfidence": min(100, int(round(100 * first_mass[f])))}
+    return firsts[f], keys[j][1], float(second_mass[j]), float(first_mass[f])
 
 
 def scene_labels(probs: np.ndarray, lang: str = "en", limit: int = MAX_LABELS) -> list[dict]:
     """CI's ``Labels`` of one scene: :func:`top_labels`, plus the image's :func:`category` as a label
     named after its SecondCategory when it says more than they do (it is :data:`CATEGORY_MARGIN`
     points surer than the top label, or of another FirstCategory); at most ``limit``, by confidence.
+    A catch-all SecondCategory ("other objects", "other vehicles") names no label: the label is then
+    the FirstCategory ("objects"), with the FirstCategory's probability.
 
     Examples
     --------
@@ -384,13 +391,15 @@ def scene_labels(probs: np.ndarray, lang: str = "en", limit: int = MAX_LABELS) -
     """
     labels = top_labels(probs, lang, limit)
     cat = category(probs, lang)
+    name, confidence = cat["SecondCategory"], cat["Confidence"]
+    if _decide(probs)[1].startswith("other"):
+        name, confidence = cat["FirstCategory"], cat["FirstConfidence"]
     top = labels[0]
-    adds = (cat["Confidence"] >= top["Confidence"] + CATEGORY_MARGIN
-            or cat["FirstCategory"] != top["FirstCategory"])
-    if not adds or cat["Confidence"] < 1 or any(x["Name"] == cat["SecondCategory"] for x in labels):
+    adds = confidence >= top["Confidence"] + CATEGORY_MARGIN or cat["FirstCategory"] != top["FirstCategory"]
+    if not adds or confidence < 1 or any(x["Name"] == name for x in labels):
         return labels
-    label = {"Name": cat["SecondCategory"], "Confidence": cat["Confidence"],
-             "FirstCategory": cat["FirstCategory"], "SecondCategory": cat["SecondCategory"]}
+    label = {"Name": name, "Confidence": confidence, "FirstCategory": cat["FirstCategory"],
+             "SecondCategory": cat["SecondCategory"]}
     merged = sorted([*labels, label], key=lambda x: -x["Confidence"])  # stable: the category after a tie
     return merged[:limit]
 
