@@ -897,7 +897,7 @@ def id_card_ocr(inp: ImageInput, *, CardSide: str | None = None, Config: dict | 
                "Birth": f.get("Birth", ""), "Address": f.get("Address", ""), "IdNum": f.get("IdNum", ""),
                "Authority": f.get("Authority", ""), "ValidDate": f.get("ValidDate", "")}
     response: dict[str, Any] = {"IdInfo": id_info}
-    if any(config.values()):
+    if any(v for k, v in config.items() if k != "MultiCardDetect"):  # it adds nothing to AdvancedInfo
         response["AdvancedInfo"] = _advanced(inp, reading, config, problem, rgb.shape)
         info["copy_chroma"] = round(copy_chroma(reading.card), 1)
     return Answer(response, info=info)
@@ -1248,10 +1248,10 @@ def specimen(person: Person | None = None, *, side: str = "FRONT", portrait_imag
         if spacing:
             x = x_mm * s
             for ch in text:
-                d.text((x, y_mm * s), ch, fill=fill, font=font, anchor="lm")
+                d.text((x, y_mm * s), ch, fill=fill, font=font, anchor="lm", language="zh-Hans")
                 x += d.textlength(ch, font=font) + spacing * s
         else:
-            d.text((x_mm * s, y_mm * s), text, fill=fill, font=font, anchor="lm")
+            d.text((x_mm * s, y_mm * s), text, fill=fill, font=font, anchor="lm", language="zh-Hans")
 
     if side == "FRONT":
         put(7, 10, "姓名", 2.8, label, spacing=1.2)
@@ -1328,7 +1328,8 @@ def license_specimen(person: Person | None = None, *, px_per_mm: float = 12.0, f
     ink, label = (20, 20, 20), (40, 40, 40)
 
     def put(x_mm, y_mm, text, size_mm, fill=ink, *, mono=False):
-        d.text((x_mm * s, y_mm * s), text, fill=fill, font=_font(size_mm * s, mono=mono), anchor="lm")
+        d.text((x_mm * s, y_mm * s), text, fill=fill, font=_font(size_mm * s, mono=mono), anchor="lm",
+               language="zh-Hans")
 
     put(14, 6, "中华人民共和国机动车驾驶证", 4.4)
     put(5, 13, "证号", 3.0, label)
