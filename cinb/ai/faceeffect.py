@@ -97,7 +97,7 @@ SMOOTH_EDGE = (0.04, 0.2)
 #: whitening raises Lab lightness by up to this share of its headroom (L * (100 - L) / 100 scaled),
 #: and scales the skin's chroma (a, b) down by up to these shares (yellow more than red: skin stays rosy);
 WHITEN_L = 0.5
-WHITEN_A, WHITEN_B = 0.15, 0.35
+WHITEN_A, WHITEN_B = 0.1, 0.25
 #: faceLifting moves each jaw point toward the midline by up to this share of its distance to it;
 LIFT_MAX = 0.12
 #: eyeEnlarging magnifies an eye's centre by up to 1 / (1 - EYE_MAX) (1.33x at 100, 1.21x at 70).
@@ -347,14 +347,14 @@ def skin_mask(rgb: np.ndarray, shape: FaceShape, window: tuple[int, int, int, in
     offset = np.array([x0, y0], float)
     oval = np.zeros((h, w), np.uint8)
     cv2.fillPoly(oval, [np.round(shape.oval - offset).astype(np.int32)], 255)
-    holes = np.zeros((h, w), np.uint8)
+    holes: np.ndarray = np.zeros((h, w), np.uint8)
     cv2.fillPoly(holes, [np.round(p - offset).astype(np.int32) for p in shape.holes], 255)
     grow = max(1, round(0.03 * size))
     holes = cv2.dilate(holes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     core = (oval > 0) & (holes == 0)
     crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
     ycc = cv2.cvtColor(crop, cv2.COLOR_RGB2YCrCb).astype(np.float32)
-    like = np.ones((h, w), np.float32)
+    like: np.ndarray = np.ones((h, w), np.float32)
     if core.sum() >= 16:
         sample = ycc[core]
         median = np.median(sample, axis=0)
@@ -371,9 +371,20 @@ def skin_mask(rgb: np.ndarray, shape: FaceShape, window: tuple[int, int, int, in
     # soft edges, kept inside the oval: erode by two blur widths, then blur
     pad = max(1, round(2 * sigma))
     inner = cv2.erode(oval, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pad + 1, 2 * pad + 1)))
-    region = cv2.GaussianBlur(inner.astype(np.float32) / 255.0, (0, 0), sigma)
+    region: np.ndarray = cv2.GaussianBlur(inner.astype(np.float32) / 255.0, (0, 0), sigma)
     region *= 1.0 - cv2.GaussianBlur(holes.astype(np.float32) / 255.0, (0, 0), sigma)
     return np.clip(region * like * (oval > 0), 0.0, 1.0).astype(np.float32)
+
+
+def skin_map(rgb: np.ndarray, shape: FaceShape) -> np.ndarray:
+    """The face's skin weight (float32 0-1) over the whole picture: :func:`skin_mask` on the window
+    the skin effects work in (the face's box grown by 5 %), zeros elsewhere."""
+    window = _window(shape.box, 0.05, rgb.shape)
+    x0, y0, x1, y1 = window
+    out = np.zeros(rgb.shape[:2], np.float32)
+    if x1 > x0 and y1 > y0:
+        out[y0:y1, x0:x1] = skin_mask(rgb, shape, window)
+    return out
 
 
 def _box(a: np.ndarray, r: int) -> np.ndarray:
@@ -406,7 +417,7 @@ def _smooth(roi: np.ndarray, mask: np.ndarray, strength: float, size: float) -> 
 def _whiten(roi: np.ndarray, mask: np.ndarray, strength: float) -> np.ndarray:
     import cv2  # noqa: PLC0415
 
-    lab = cv2.cvtColor(np.ascontiguousarray(roi / 255.0, dtype=np.float32), cv2.COLOR_RGB2Lab)
+    lab: np.ndarray = cv2.cvtColor(np.ascontiguousarray(roi / 255.0, dtype=np.float32), cv2.COLOR_RGB2Lab)
     lightness = lab[..., 0]
     lab[..., 0] = lightness + strength * WHITEN_L * lightness * (100.0 - lightness) / 100.0
     lab[..., 1] *= 1.0 - WHITEN_A * strength
@@ -420,7 +431,8 @@ def _warp_maps(shape: FaceShape, lifting: float, enlarging: float,
     """Backward maps (source x, y for each pixel of ``window``) of the face's two warps, or None."""
     x0, y0, x1, y1 = window
     gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
-    sx, sy = gx.copy(), gy.copy()
+    sx: np.ndarray = gx.copy()
+    sy: np.ndarray = gy.copy()
     moved = False
     if enlarging > 0:
         a = EYE_MAX * enlarging
@@ -519,7 +531,8 @@ def beautify(image: Image.Image | np.ndarray, *, whitening: int = 30, smoothing:
     if faces is None:
         faces = treatable(face_detection.detect(rgb))
     out = rgb.copy()
-    shapes, windows = [], []
+    shapes: list[FaceShape] = []
+    windows: list[tuple[int, int, int, int]] = []
     if not any(strengths.values()) or not faces:
         return (out, BeautifyReport(faces, shapes, windows)) if report else out
     shapes = face_shapes(rgb, faces)
@@ -659,15 +672,15 @@ def face_effect(inp: ImageInput, *, type: str, whitening: int = 30, smoothing: i
         raise CIError(f"{inp.label}: no face to beautify (CI's service answers DetectNoFace; faces under "
                       f"{MIN_FACE} px are not treated)", code=BAD_PARAMETER, token="DetectNoFace")
     frame = _upright_frame(inp)
-    alpha = frame.getchannel("A") if frame.mode in ("RGBA", "LA") else None
+    transparency = frame.getchannel("A") if frame.mode in ("RGBA", "LA") else None
     rgb = np.asarray(frame.convert("RGB"))
     out, done = beautify(rgb, whitening=whitening, smoothing=smoothing, face_lifting=faceLifting,
                          eye_enlarging=eyeEnlarging, faces=chosen, report=True)
     result = Image.fromarray(out, "RGB")
     if frame.mode in ("L", "LA"):
         result = result.convert("L")  # a grey picture stays grey (whitening only lifts its lightness)
-    if alpha is not None:
-        result.putalpha(alpha)
+    if transparency is not None:
+        result.putalpha(transparency)
     info = {"type": type, "model": f"{face_detection.MODEL} + {MODEL}", "faces": len(chosen),
             "face_boxes": [[round(v) for v in (f.x, f.y, f.width, f.height)] for f in chosen],
             "landmarks": [s.source for s in done.shapes], "seconds": round(time.perf_counter() - start, 3)}
@@ -691,5 +704,5 @@ ENDPOINT = register_endpoint(Endpoint(
                 "(face-segmentation); gender/age transformation refused (no offline model)"))
 
 __all__ = ["BEAUTIFY_LIMITS", "ENDPOINT", "FaceMesh", "FaceShape", "MODEL", "PARAMS", "SEGMENT_LIMITS", "TYPES",
-           "beautify", "check_limits", "face_effect", "face_shapes", "guided_smooth", "landmarks", "skin_mask",
-           "treatable"]
+           "beautify", "check_limits", "face_effect", "face_shapes", "guided_smooth", "landmarks", "skin_map",
+           "skin_mask", "treatable"]
