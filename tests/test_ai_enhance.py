@@ -64,7 +64,8 @@ def test_super_resolution_is_closer_to_the_original_than_bicubic_and_lanczos(mag
     lrs = [_down(hr, magnify) for hr in hrs]
     ours = _mean_psnr((hr, upscale(lr, magnify=magnify)[0]) for hr, lr in zip(hrs, lrs, strict=True))
     size = hrs[0].shape[1::-1]
-    bicubic = _mean_psnr((hr, cv2.resize(lr, size, interpolation=cv2.INTER_CUBIC)) for hr, lr in zip(hrs, lrs, strict=True))
+    bicubic = _mean_psnr((hr, cv2.resize(lr, size, interpolation=cv2.INTER_CUBIC))
+                         for hr, lr in zip(hrs, lrs, strict=True))
     lanczos = _mean_psnr((hr, cv2.resize(lr, size, interpolation=cv2.INTER_LANCZOS4))
                          for hr, lr in zip(hrs, lrs, strict=True))
     assert ours > bicubic + 0.5 and ours > lanczos + 0.3, (ours, bicubic, lanczos)
