@@ -24,6 +24,9 @@ TYPES = (1, 2, 3)
 DEFAULT_LEVEL = 2
 #: Smallest side we mark: the extractor needs a couple of tile periods to find the lattice.
 MIN_SIDE = TILE
+#: Pilot z-score from which a payload that plain Viterbi cannot decode is list-decoded (unmarked
+#: photos stay under ~6, see ``mark.SYNC_Z``).
+LIST_Z = SYNC_Z + 1.5
 #: Visibility budget of image payloads (types 1/2) relative to text ones (see ``embed``).
 IMAGE_BUDGET = 2.0
 
@@ -237,6 +240,15 @@ def extract(src: Any, *, type: int = 3, image: Any = None, original: Any = None,
                 if r.z < SYNC_Z - 1:
                     continue
                 text, _ = payload.decode_text(r.soft, key=key)
+                if text is not None:
+                    return Extraction(3, _present_status(r.z - SYNC_Z), text=text, sync=r.z,
+                                      details=_details(r, legacy))
+            # Near the decoding limit: the list decoder, only where the pilots show a mark, so an
+            # unmarked image never gets the extra CRC tries.
+            for r in reading.all()[:2]:
+                if r.z < LIST_Z:
+                    continue
+                text, _ = payload.decode_text(r.soft, key=key, list_size=payload.LIST_SIZE)
                 if text is not None:
                     return Extraction(3, _present_status(r.z - SYNC_Z), text=text, sync=r.z,
                                       details=_details(r, legacy))

@@ -115,3 +115,48 @@ def viterbi_decode(soft: np.ndarray, n_bits: int) -> np.ndarray:
         bits[t] = state >> (K - 2)
         state = _PRED[state, choices[t, state]]
     return bits[:n_bits]
+
+
+def list_viterbi_decode(soft: np.ndarray, n_bits: int, size: int = 8) -> list[np.ndarray]:
+    """Parallel list Viterbi decoding: the ``size`` most likely information-bit sequences, best first.
+
+    Each state keeps its ``size`` best paths instead of one. With an error-detecting code on the
+    payload (the keyed CRC), the first sequence of the list that passes the check is taken: about
+    half a decibel to a decibel better than plain Viterbi on short blocks, at the cost of ``size``
+    CRC checks (false acceptance ``size * 2**-16`` per failed reading).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.blind.ecc import conv_encode, list_viterbi_decode, viterbi_decode
+    >>> bits = np.array([1, 0, 0, 1, 1, 0, 1, 0], dtype=np.uint8)
+    >>> soft = 1.0 - 2.0 * conv_encode(bits)
+    >>> paths = list_viterbi_decode(soft, 8, size=4)
+    >>> len(paths), paths[0].tolist() == viterbi_decode(soft, 8).tolist() == bits.tolist()
+    (4, True)
+    """
+    steps = n_bits + K - 1
+    y = np.asarray(soft, dtype=np.float64).reshape(steps, len(GENERATORS))
+    metric = np.full((N_STATES, size), -np.inf)
+    metric[0, 0] = 0.0
+    # back[t, ns, r] = index into the 2 * size candidates (predecessor choice x, rank) of path r
+    back = np.empty((steps, N_STATES, size), dtype=np.int16)
+    for t in range(steps):
+        branch = _SIGNS @ y[t]  # (ns, 2)
+        cand = (metric[_PRED] + branch[:, :, None]).reshape(N_STATES, 2 * size)  # (ns, x * size + r)
+        order = np.argsort(-cand, axis=1, kind="stable")[:, :size]
+        back[t] = order
+        metric = np.take_along_axis(cand, order, axis=1)
+    out = []
+    for r in range(size):
+        if not np.isfinite(metric[0, r]):
+            break
+        state, rank = 0, r
+        bits = np.empty(steps, dtype=np.uint8)
+        for t in range(steps - 1, -1, -1):
+            c = int(back[t, state, rank])
+            x, rank = divmod(c, size)
+            bits[t] = state >> (K - 2)
+            state = int(_PRED[state, x])
+        out.append(bits[:n_bits])
+    return out
