@@ -190,7 +190,9 @@ def _to_working_mode(img: Image.Image) -> Image.Image:
                 if _SRGB is None:
                     _SRGB = ImageCms.createProfile("sRGB")
                 src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-                return ImageCms.profileToProfile(img, src, _SRGB, outputMode="RGB")
+                converted = ImageCms.profileToProfile(img, src, _SRGB, outputMode="RGB")
+                if converted is not None:  # None only when converting in place, which this does not ask
+                    return converted
             except Exception:  # noqa: BLE001 - a broken profile: fall back to the naive conversion
                 pass
         return img.convert("RGB")
@@ -198,7 +200,7 @@ def _to_working_mode(img: Image.Image) -> Image.Image:
         import numpy as np
 
         a = np.asarray(img, dtype=np.uint32 if mode == "I" else np.uint16)
-        return Image.fromarray((a >> 8).clip(0, 255).astype("uint8"), "L")
+        return Image.fromarray(np.right_shift(a, 8).clip(0, 255).astype("uint8"), "L")
     if mode == "F":
         return img.convert("L")
     if mode == "1":
@@ -322,7 +324,8 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
                     nominal = (header.width, header.height)
                     scale = img.decoderconfig[0]  # Pillow's ceil(W / scale) x ceil(H / scale)
                     nominal_box = (0.0, 0.0, header.width / scale, header.height / scale)
-        frames, durations = [], []
+        frames: list[Image.Image] = []
+        durations: list[int] = []
         unreadable = 0
         # A multi-image HEIF is a collection (bursts, depth maps, thumbnails), not an animation:
         # viewers and CI show its primary image, which is what pillow-heif opens; image 0 may differ.

@@ -142,9 +142,10 @@ def _run(src: Source, rule: Rule, opts: EncodeOptions, ctx: Context) -> Result:
     canvas = open_canvas(src, draft=_draft_size(rule))
     for stage in rule.stages:
         canvas = stage.apply(canvas, ctx)
-    bare_info = len(rule.stages) == 1 and rule.stages[0].terminal and canvas.source_bytes
-    if bare_info:  # a bare ?imageInfo / ?exif describes the stored file: nothing to encode
-        data, fmt, info = canvas.source_bytes, canvas.source_format, dict(canvas.info)
+    stored = canvas.source_bytes
+    if len(rule.stages) == 1 and rule.stages[0].terminal and stored:
+        # a bare ?imageInfo / ?exif describes the stored file: nothing to encode
+        data, fmt, info = stored, canvas.source_format, dict(canvas.info)
     else:
         data, fmt, info = _encode(canvas, opts)
     response = dict(canvas.response)

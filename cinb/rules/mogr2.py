@@ -132,7 +132,7 @@ _VIEW2_ENCODER_KEYS = frozenset({"format", "q", "rq", "lq", "quality", "rquality
                                  "ignore-error"})
 
 
-def _encoder_param(key: str, value: str | None, enc: dict, view2: bool = False) -> bool:
+def _encoder_param(key: str, value: str, enc: dict, view2: bool = False) -> bool:
     """Collect an encoder parameter into ``enc``; False when ``key`` is not one."""
     qkeys = {"q": "quality", "rq": "rquality", "lq": "lquality"} if view2 else {}
     if key == "format":
@@ -294,9 +294,11 @@ def parse_mogr2(segments: list[str]) -> Stage:
     gravity = "NorthWest"
     # Crops written before any gravity take the first gravity that follows them: Tencent's own
     # examples write imageMogr2/crop/300x400/gravity/center (Qiniu writes the gravity first).
-    gravity_seen, crops_before_gravity = False, []
+    gravity_seen = False
+    crops_before_gravity: list[int] = []
     pad, pad_color = False, None
-    for key, value in pairs(segments, frozenset({"strip", "auto-orient"}), "imageMogr2"):
+    for key, given in pairs(segments, frozenset({"strip", "auto-orient"}), "imageMogr2"):
+        value = given or ""  # None only for the flags (strip, auto-orient), which read no value
         if _encoder_param(key, value, enc):
             continue
         if key == "thumbnail":
@@ -374,15 +376,16 @@ def parse_view2(segments: list[str]) -> Stage:
         raise bad("imageView2 needs a mode 0-5 or encoder options (format, q, interlace)", "imageView2")
     if not segments[0].isdigit() and segments[0] in _VIEW2_ENCODER_KEYS:
         options: dict = {}
-        for key, value in pairs(segments, frozenset(), "imageView2"):
-            if not _encoder_param(key, value, options, view2=True):
+        for key, given in pairs(segments, frozenset(), "imageView2"):
+            if not _encoder_param(key, given or "", options, view2=True):  # no flags: never None
                 raise bad(f"imageView2 without a mode takes only encoder options "
                           f"({', '.join(sorted(_VIEW2_ENCODER_KEYS))}), got {key!r}", key)
         return View2Stage(None, EncodeOptions(**options))
     mode = parse_int(segments[0], "imageView2 mode", lo=0, hi=5)
     w = h = None
     enc: dict = {}
-    for key, value in pairs(segments[1:], frozenset(), "imageView2"):
+    for key, given in pairs(segments[1:], frozenset(), "imageView2"):
+        value = given or ""  # no flags: never None
         if key == "w":
             w = _side(str(parse_int(value, "w")), value)
         elif key == "h":

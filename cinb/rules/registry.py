@@ -100,7 +100,8 @@ def _immutable(value) -> bool:
     if isinstance(value, (tuple, frozenset)):
         return all(_immutable(v) for v in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        if not type(value).__dataclass_params__.frozen:
+        params = getattr(type(value), "__dataclass_params__", None)
+        if params is None or not params.frozen:
             return False
         return all(_immutable(getattr(value, f.name)) for f in dataclasses.fields(value))
     return False
