@@ -417,6 +417,7 @@ def main(argv: list[str] | None = None) -> None:
                     "none (only --merge the JSONs of runs made part by part)")
     ap.add_argument("--corpus", default="natural,hard", help="comma-separated: natural, hard, mosaic")
     ap.add_argument("--n", type=int, default=None, help="photos per corpus (default: all; natural: 24)")
+    ap.add_argument("--stride", type=int, default=1, help="every k-th photo of each corpus (a spread subset)")
     ap.add_argument("--fp", type=int, default=None, help="unmarked photos for false positives (default: all)")
     ap.add_argument("--thumb12", type=int, default=5, help="4000 px photos for the CI thumbnail check (max 5)")
     ap.add_argument("--level", type=int, default=blind.DEFAULT_LEVEL, help="cinb level (default: cinb's default)")
@@ -432,7 +433,7 @@ def main(argv: list[str] | None = None) -> None:
     attack_names = args.attacks.split(",") if args.attacks else list(ATTACKS)
     methods = _methods(args.methods.split(","), args.level)
     has_cinb = any(isinstance(m, Cinb) for m in methods)
-    corpora = {c: corpus(c, args.n) for c in args.corpus.split(",")} if "robust" in parts else {}
+    corpora = {c: corpus(c, args.n)[:: args.stride] for c in args.corpus.split(",")} if "robust" in parts else {}
     ctx = multiprocessing.get_context("fork")
     wall = time.perf_counter()
     load0 = os.getloadavg()
