@@ -996,15 +996,14 @@ def _value_box(row: list[Line], label: str | None, x_from: float | None) -> tupl
     for ln in row:
         x0, x1 = ln.x0, ln.x1
         text = ln.text.replace(" ", "")
-        if label and label in text:
+        if label and text.endswith(label):
+            continue  # the label alone
+        if label and label in text and x_from is None:  # no layout: cut the label off by its share of the text
             before = text[:text.find(label) + len(label)]
             total = _text_width(text)
             if total <= 0:
                 continue
-            cut = x0 + (x1 - x0) * _text_width(before) / total
-            if text.endswith(label):
-                continue
-            x0 = cut
+            x0 = x0 + (x1 - x0) * _text_width(before) / total
         if x_from is not None:
             x0 = max(x0, x_from)
         if x1 - x0 < 0.5:
