@@ -204,7 +204,9 @@ def open_image(fp) -> Image.Image:
             try:
                 if ident == "JPEG":
                     return _open_jpeg(source)
-                return factory(source, source if isinstance(source, str) else "")
+                # Pillow types the factory's first argument as a file; ImageFile also takes a path and
+                # then owns the handle (closed after load), which is why a path is passed.
+                return factory(source, source if isinstance(source, str) else "")  # type: ignore[arg-type]
             except (SyntaxError, IndexError, TypeError, struct.error):
                 continue  # as Image.open: the next plugin may know these bytes
             except Image.DecompressionBombError as exc:

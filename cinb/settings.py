@@ -131,7 +131,7 @@ class Settings:
     sample_dir: str | None = None
 
     def __post_init__(self) -> None:
-        dirs = self.watermark_dirs
+        dirs: Any = self.watermark_dirs  # whatever the caller gave: checked here
         if isinstance(dirs, (str, os.PathLike)):
             dirs = (dirs,)
         try:
