@@ -317,3 +317,83 @@ def test_imageslim_searches_jpegli_above_the_rule_quality_when_its_scale_needs_i
     monkeypatch.setattr(slim_mod, "JPEG_SEARCH_TOP", 0)  # capped at the rule's quality, as before
     capped = cinb.process(png.getvalue(), "imageMogr2/format/jpg|imageSlim")
     assert capped.response["X-Slimflag"] == 2 and capped.data == plain.data
+
+
+# --- luma and chroma from two encodes (imageSlim's chroma offsets) -----------------------------------
+
+def ycbcr(data: bytes) -> np.ndarray:
+    """The decoded planes without colour conversion (libjpeg's YCbCr output)."""
+    im = Image.open(io.BytesIO(data))
+    im.draft("YCbCr", im.size)
+    assert im.mode == "YCbCr"
+    return np.asarray(im)
+
+
+def test_component_tables_reads_the_frame_header():
+    img = photo()
+    assert jpegcoef.component_tables(pil_jpeg(img, quality=80)) == [0, 1, 1]
+    assert jpegcoef.component_tables(pil_jpeg(img.convert("L"), quality=80)) == [0]
+    assert jpegcoef.component_tables(pil_jpeg(img, quality=80, progressive=True)) == [0, 1, 1]  # SOF2
+    with pytest.raises(ValueError, match="not a JPEG"):
+        jpegcoef.component_tables(b"\x89PNG\r\n\x1a\n")
+    header_only = pil_jpeg(img, quality=80)
+    sof = header_only.index(b"\xff\xc0")
+    with pytest.raises(ValueError, match="frame header"):
+        jpegcoef.component_tables(header_only[:sof + 8])  # cut inside the SOF0 segment
+
+
+@needs_ext
+def test_with_chroma_takes_luma_from_one_encode_and_chroma_from_the_other():
+    img = photo()
+    encode = jpegli_encoder(img)
+    luma, chroma = encode(90), encode(60.5)
+    out = jpegcoef.with_chroma(luma, chroma)
+    assert out is not None and sof_markers(out) == {0xC0}
+    tables = jpegcoef.quantization_tables(out)
+    assert tables == {0: jpegcoef.quantization_tables(luma)[0], 1: jpegcoef.quantization_tables(chroma)[1]}
+    mixed, y_src, c_src = ycbcr(out), ycbcr(luma), ycbcr(chroma)
+    assert np.array_equal(mixed[..., 0], y_src[..., 0])
+    assert np.array_equal(mixed[..., 1:], c_src[..., 1:])
+    assert len(encode(60.5)) < len(out) < len(encode(90))
+
+
+@needs_ext
+def test_with_chroma_gives_none_for_inputs_that_cannot_merge():
+    img = photo()
+    a = pil_jpeg(img, quality=90)
+    assert jpegcoef.with_chroma(a, pil_jpeg(img.resize((64, 64)), quality=60)) is None  # sizes differ
+    assert jpegcoef.with_chroma(a, pil_jpeg(img, quality=60, subsampling=0)) is None  # sampling differs
+    grey = pil_jpeg(img.convert("L"), quality=90)
+    assert jpegcoef.with_chroma(grey, grey) is None  # no chroma
+    assert jpegcoef.with_chroma(a, b"junk") is None
+    assert jpegcoef.with_chroma(b"junk", a) is None
+    assert jpegcoef.with_chroma(a[: len(a) // 2], a) is None  # truncated: libjpeg warns, no merge
+
+
+def test_with_chroma_without_the_extension_gives_none(no_extension):
+    a = pil_jpeg(photo(), quality=90)
+    assert jpegcoef.with_chroma(a, a) is None
+
+
+@needs_ext
+def test_imageslim_chroma_offsets_give_fewer_bytes_and_keep_the_promise(monkeypatch):
+    import importlib
+
+    slim_mod = importlib.import_module("cinb.compression.slim")
+    offsets = slim_mod.CHROMA_OFFSETS
+    with Image.open(SAMPLE / "coffee.jpg") as im:
+        src_img = im.convert("RGB").crop((100, 60, 420, 300))
+    buf = io.BytesIO()
+    src_img.save(buf, "JPEG", quality=95)
+    out = cinb.process(buf.getvalue(), "imageSlim")
+    monkeypatch.setattr(slim_mod, "CHROMA_OFFSETS", ())
+    plain = cinb.process(buf.getvalue(), "imageSlim")
+    assert "slim_chroma_quality" not in plain.info
+    # on this crop a chroma offset wins (measured: 12,662 vs 12,770 bytes)
+    assert len(out.data) < len(plain.data)
+    offset = out.info["slim_chroma_quality"] - out.info["slim_quality"]
+    assert offset in offsets
+    assert out.info["quality"] == int(out.info["slim_quality"])
+    assert out.info["slim_score"] >= 80.05
+    source = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    assert reference_ssimulacra2(source, Image.open(io.BytesIO(out.data)).convert("RGB")) >= 80.0
