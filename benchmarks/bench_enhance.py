@@ -109,7 +109,9 @@ def bench_denoise(imgs: list[np.ndarray]) -> None:
     rows: dict = {}
     for clean in imgs:
         for sigma in (0, 5, 10, 20):
-            noisy = np.clip(clean + rng.normal(0, sigma, clean.shape) + 0.5, 0, 255).astype(np.uint8) if sigma else clean
+            noisy = clean
+            if sigma:
+                noisy = np.clip(clean + rng.normal(0, sigma, clean.shape) + 0.5, 0, 255).astype(np.uint8)
             case = f"sigma {sigma}"
             mpx = clean.shape[0] * clean.shape[1] / 1e6
             rows.setdefault((case, "input (noisy)"), []).append((*_score(clean, noisy), 0.0, mpx))
