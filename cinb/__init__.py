@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import importlib
 import sys
-import types
 from typing import TYPE_CHECKING
 
 from .errors import CIError
+from .lazy import lazy_names as _lazy_names
 
 __version__ = "0.1.0"
 
@@ -63,37 +63,7 @@ if TYPE_CHECKING:  # what the lazy table resolves to, for type checkers and IDEs
     from .styles import Styles
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is not None:
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value  # later lookups skip this function
-        return value
-    if not name.startswith("_"):  # a subpackage or module: cinb.watermark, cinb.compression, ...
-        try:
-            return importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
-
-class _Package(types.ModuleType):
-    """``cinb.pic_operations`` is a function and a submodule. Importing the submodule sets the
-    package attribute to the module; keep the function there instead, as the eager
-    ``from .pic_operations import pic_operations`` at the top of this file used to."""
-
-    def __setattr__(self, name: str, value) -> None:
-        if name in _LAZY and isinstance(value, types.ModuleType) and value.__name__ == f"{__name__}.{name}":
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+_lazy_names(__name__, _LAZY, submodules=True)
 
 
 if "pandas" in sys.modules:  # pandas came first (a notebook): df.ci at once, as users expect

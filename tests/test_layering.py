@@ -2,7 +2,7 @@
 
 The order, low to high (docs/architecture.md, "Layers"):
 
-0. base: errors, limits, formats, settings, tokens, fileio, caches, data (no cinb imports but these)
+0. base: errors, limits, formats, settings, tokens, fileio, caches, data, lazy (no cinb imports but these)
 1. model: canvas, result
 2. ops, codecs (ops build canvases; codecs encode them; ``EncodeOptions`` lives in codecs)
 3. rules, decode, header, imageinput (the grammar builds ops and carries encode options)
@@ -30,7 +30,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "cinb"
 #: Layers, low to high: module prefixes (the longest matching prefix decides).
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("cinb.errors", "cinb.limits", "cinb.formats", "cinb.settings", "cinb.tokens", "cinb.fileio",
-              "cinb.caches", "cinb.data")),
+              "cinb.caches", "cinb.data", "cinb.lazy")),
     ("model", ("cinb.canvas", "cinb.result")),
     ("ops, codecs", ("cinb.ops", "cinb.codecs")),
     ("rules, decode", ("cinb.rules", "cinb.decode", "cinb.header", "cinb.imageinput")),

@@ -20,10 +20,9 @@ True
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
 from typing import TYPE_CHECKING
+
+from ..lazy import lazy_names as _lazy_names
 
 #: Public name -> the module that defines it, imported on first access.
 _LAZY: dict[str, str] = dict.fromkeys(
@@ -51,31 +50,7 @@ if TYPE_CHECKING:  # what the lazy table resolves to, for type checkers and IDEs
     from .tagging import tag
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is not None:
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value  # later lookups skip this function
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
-
-class _Package(types.ModuleType):
-    """``cinb.ai.endpoints`` is a function and a submodule. Importing the submodule sets the package
-    attribute to the module; keep the function there instead, as the eager
-    ``from .endpoints import endpoints`` of this file used to."""
-
-    def __setattr__(self, name: str, value) -> None:
-        if name in _LAZY and isinstance(value, types.ModuleType) and value.__name__ == f"{__name__}.{name}":
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+_lazy_names(__name__, _LAZY)
 
 __all__ = ["Answer", "Endpoint", "Param", "Request", "bool_param", "choice_param", "ci_process", "endpoints",
            "get_endpoint", "int_param", "parse_request", "register_endpoint", "run_request", "str_param",
