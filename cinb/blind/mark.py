@@ -10,6 +10,7 @@ copy folds into the same tile, mirrored or turned, so trying them costs 8 small 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -214,19 +215,28 @@ def _first_guesses(shape: tuple[int, int]) -> list[np.ndarray]:
 
 
 def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 3,
-               legacy: bool = False) -> Reading:
+               legacy: bool = False, accept: Callable[[Reading], bool] | None = None) -> Reading:
     """Blind reading: find the tile lattice and orientation, fold, find the shift, return soft bits.
 
     ``legacy=True`` reads marks of the first layout (tile at 128 image px whatever the image size).
+    ``accept`` (e.g. "the payload decodes and its CRC verifies") is asked about every geometry as soon
+    as it is read; the first it accepts ends the search (a found mark costs no further searching).
     """
     layout = Layout(key, n_coded)
     y = working_frame(pixels, legacy=legacy)
-    readings = []
+    readings: list[Reading] = []
+
+    def done(reading: Reading) -> Reading | None:
+        readings.append(reading)
+        if reading.z > 2 * SYNC_Z or (accept is not None and accept(reading)):
+            reading.alternatives = [r for r in sorted(readings, key=lambda r: r.z, reverse=True) if r is not reading]
+            return reading
+        return None
+
     for basis in (_first_guesses(y.shape) if not legacy else [np.eye(2) * TILE]):
         soft, z, shift, o = read_tile(fold(y, basis), layout, None)
-        readings.append(Reading(soft, z, basis, shift, o))
-        if z > 2 * SYNC_Z:  # untouched geometry (or a plain thumbnail): done
-            return readings[-1]
+        if found := done(Reading(soft, z, basis, shift, o)):  # untouched geometry, a plain thumbnail
+            return found
     # Candidates are screened and refined on a central region (fast); the winner reads everything.
     h, w = y.shape
     y0, x0 = max(0, (h - REFINE_REGION) // 2), max(0, (w - REFINE_REGION) // 2)
@@ -238,11 +248,8 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
         period, angle, _ = _refine(region, layout, period, 0.0, z0, o)
         basis = _basis(period, angle)
         soft, z, shift, o = read_tile(fold(y, basis), layout, None)
-        readings.append(Reading(soft, z, basis, shift, o))
-        if z > 2 * SYNC_Z:
-            readings.sort(key=lambda r: r.z, reverse=True)
-            readings[0].alternatives = readings[1:]
-            return readings[0]
+        if found := done(Reading(soft, z, basis, shift, o)):
+            return found
     trials = []
     full = residual(y)
     # The spectral comb first; the autocorrelation comb (slower) only when no candidate stands out.
@@ -259,9 +266,8 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
         period, angle, _ = _refine(region, layout, period, angle, z0, o)
         basis = _basis(period, angle)
         soft, z, shift, o = read_tile(fold(y, basis), layout, None)
-        readings.append(Reading(soft, z, basis, shift, o))
-        if z > 2 * SYNC_Z:
-            break
+        if found := done(Reading(soft, z, basis, shift, o)):
+            return found
     # Best sync first; a near-identity lattice that only edges out the untouched geometry is kept as
     # an alternative, so a payload check can still pick the exact one (crops keep the scale).
     readings.sort(key=lambda r: r.z, reverse=True)
