@@ -27,6 +27,10 @@ MIN_SIDE = TILE
 #: Pilot z-score from which a payload that plain Viterbi cannot decode is list-decoded (unmarked
 #: photos stay under ~6, see ``mark.SYNC_Z``).
 LIST_Z = SYNC_Z + 1.5
+#: Pilot z-score from which a mark whose payload does not decode is "suspected" (status 60-75). The
+#: round-3 searches try more geometries, so chance peaks on unmarked photos reach ~6.0 (1 of 236 unmarked
+#: readings); the bar sits above that.
+SUSPECT_Z = SYNC_Z + 0.75
 #: Visibility budget of image payloads (types 1/2) relative to text ones (see ``embed``).
 IMAGE_BUDGET = 2.0
 
@@ -186,8 +190,8 @@ class Extraction:
 
 def _sync_status(z: float) -> int:
     """Status from the sync strength alone (no decodable payload): below 60 unless very strong."""
-    return int(np.clip(round(60 * (z - 3.0) / (SYNC_Z - 3.0)), 0, 59)) if z < SYNC_Z else \
-        int(np.clip(round(60 + (z - SYNC_Z)), 60, 75))
+    return int(np.clip(round(60 * (z - 3.0) / (SUSPECT_Z - 3.0)), 0, 59)) if z < SUSPECT_Z else \
+        int(np.clip(round(60 + (z - SUSPECT_Z)), 60, 75))
 
 
 def _present_status(score: float) -> int:
