@@ -13,10 +13,11 @@ own model file; waifu2x's photo denoisers are trained on JPEG artefacts at 2x an
   7 px patches, 21 px search window) with a strength set from the picture's own noise: the noise's
   standard deviation is measured (:func:`noise_sigma`, the median absolute response of Immerkær's
   noise mask, per channel) and the filter's ``h`` is :data:`DENOISE_FACTORS` [denoise] times it. On
-  real photos with added Gaussian noise, ``h`` = 0.6-0.65 sigma gave the best PSNR at every noise
-  level (sigma 5, 10, 20); level 3 uses 0.65, lower levels leave more grain, higher ones smooth more.
-  So a clean photo is left almost untouched at any level, where a fixed ``h`` (OpenCV's tutorial
-  value, 10) blurs it: see ``benchmarks/RESULTS.md``.
+  real photos with added Gaussian noise (sigma 5, 10, 20) PSNR peaks at ``h`` = 0.45-0.65 sigma,
+  while SSIMULACRA2, which punishes lost texture, prefers less; level 3 uses 0.5 (within 0.05 dB of
+  the best PSNR at sigma 5-10, SSIMULACRA2 8 points higher than at 0.65), lower levels leave more
+  grain, higher ones smooth more. So a clean photo is left almost untouched at levels 1-3, where a
+  fixed ``h`` (OpenCV's tutorial value, 10) blurs it: see ``benchmarks/RESULTS.md``.
 - **sharpen**: an unsharp mask on luminance only (YCrCb's Y; colours do not fringe), radius sigma
   1 px, amount :data:`SHARPEN_AMOUNTS` [sharpen] (1.0 at level 3: on real photos blurred by a
   sigma 0.7-1.5 px Gaussian it raised PSNR at every blur; level 5 over-sharpens a sharp photo).
@@ -44,7 +45,7 @@ from ..ops.rotation import AutoOrient
 from .endpoints import Answer, Endpoint, bool_param, int_param, register_endpoint
 
 #: Non-local means ``h`` as a multiple of the measured noise sigma, for denoise = 0..5.
-DENOISE_FACTORS = (0.0, 0.35, 0.5, 0.65, 0.85, 1.1)
+DENOISE_FACTORS = (0.0, 0.3, 0.4, 0.5, 0.65, 0.85)
 #: Unsharp-mask amount for sharpen = 0..5.
 SHARPEN_AMOUNTS = (0.0, 0.3, 0.6, 1.0, 1.5, 2.0)
 #: Gaussian sigma (px) of the unsharp mask.
