@@ -27,10 +27,11 @@ photos keep their corpus recipe (long side
 1024, JPEG q95 4:4:4). Files are written under ``benchmarks/.cache/blind/`` (git-ignored), nothing is
 committed.
 
-``unmarked_corpus()`` -- the photos that were never marked, for false positives: the 225 photos of
+``unmarked_corpus()`` -- the photos that were never marked, for false positives: the 32 of
+:mod:`benchmarks.heldout_photos`, the 37 of :mod:`benchmarks.natural` and the 222 of
 :mod:`benchmarks.labelled` (ImageNet validation photos from foolbox, gcompris animal photos, tuxpaint photo
-stamps on white), the 32 of :mod:`benchmarks.heldout_photos` and the 37 of :mod:`benchmarks.natural`:
-294 real photos. Each is read as it is, after JPEG q75 and after halving.
+stamps on white; largest first): 291 real photos. The benchmark reads each as it is, after JPEG q75 and
+after halving.
 
 Example
 -------
@@ -242,9 +243,15 @@ def unmarked_corpus() -> list[tuple[str, Path]]:
     """(source, path) of every never-marked photo used for false positives (see the module docstring)."""
     from benchmarks.labelled import ensure_labelled
 
-    out = [("labelled", Path(item.path)) for item in ensure_labelled()]
-    out += [("heldout", p) for p in ensure_heldout()]
+    out = [("heldout", p) for p in ensure_heldout()]
     out += [("natural", p) for p in ensure_natural(n=37)]
+
+    def side(path: Path) -> int:
+        with Image.open(path) as im:
+            return min(im.size)
+
+    # Largest first: ``unmarked_corpus()[:n]`` keeps the photos whose halves are still readable (>= 128 px).
+    out += sorted((("labelled", Path(item.path)) for item in ensure_labelled()), key=lambda sp: -side(sp[1]))
     return out
 
 
