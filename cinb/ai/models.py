@@ -25,12 +25,14 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 import importlib.util
 import os
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -123,6 +125,36 @@ def onnxruntime() -> ModuleType:
     """
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     return require("onnxruntime", package="onnxruntime")
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the block (Python's ``sys.stderr`` is flushed first).
+
+    For a native library that prints to fd 2 with no switch to stop it: LiteRT's C++ core prints
+    "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." when an interpreter allocates its
+    tensors, and no option or environment variable turns it off (TF_CPP_MIN_LOG_LEVEL does not).
+    Wrap only that one call: anything else written to fd 2 in the block is lost too.
+
+    Examples
+    --------
+    >>> import os
+    >>> from cinb.ai.models import quiet_stderr
+    >>> with quiet_stderr():
+    ...     _ = os.write(2, b"not shown")
+    """
+    try:
+        sys.stderr.flush()
+    except (AttributeError, ValueError):  # a replaced or closed sys.stderr: nothing to flush
+        pass
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def threads() -> int:
@@ -230,5 +262,5 @@ def table():
     return pd.DataFrame(rows, columns=columns)
 
 
-__all__ = ["Model", "get", "loaded", "models", "onnxruntime", "register_model", "require", "table", "threads",
-           "unload"]
+__all__ = ["Model", "get", "loaded", "models", "onnxruntime", "quiet_stderr", "register_model", "require", "table",
+           "threads", "unload"]
