@@ -142,8 +142,11 @@ def _run(src: Source, rule: Rule, opts: EncodeOptions, ctx: Context) -> Result:
     canvas = open_canvas(src, draft=_draft_size(rule))
     for stage in rule.stages:
         canvas = stage.apply(canvas, ctx)
-    stored = canvas.source_bytes
-    if len(rule.stages) == 1 and rule.stages[0].terminal and stored:
+    # Only a bare ?imageInfo / ?exif asks for the stored bytes: reading them for every rule would undo
+    # decoding a JPEG straight from disk (cinb.decode._open_for_decode).
+    bare_info = len(rule.stages) == 1 and rule.stages[0].terminal
+    stored = canvas.source_bytes if bare_info else None
+    if stored:
         # a bare ?imageInfo / ?exif describes the stored file: nothing to encode
         data, fmt, info = stored, canvas.source_format, dict(canvas.info)
     else:
