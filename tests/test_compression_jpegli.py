@@ -18,6 +18,7 @@ import cinb
 from cinb import data
 from cinb.codecs import jpegcoef
 from cinb.codecs.jpeg import encode_jpeg, jpeg_segments, jpegli_encoder
+from cinb.compression import slim
 from reference_metrics import reference_ssimulacra2
 
 pyjpegli = pytest.importorskip("pyjpegli")
@@ -397,3 +398,6 @@ def test_imageslim_chroma_offsets_give_fewer_bytes_and_keep_the_promise(monkeypa
     assert out.info["slim_score"] >= 80.05
     source = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
     assert reference_ssimulacra2(source, Image.open(io.BytesIO(out.data)).convert("RGB")) >= 80.0
+    monkeypatch.undo()
+    fast = slim(buf.getvalue(), effort=3)  # below the default: no chroma-offset search
+    assert "slim_chroma_quality" not in fast.info and fast.data == plain.data

@@ -40,7 +40,7 @@ from PIL import Image
 from ..canvas import Canvas
 from ..codecs import jpegcoef
 from ..codecs.jpeg import encode_jpeg, jpegli_encoder, splice_metadata
-from ..codecs.options import check_effort
+from ..codecs.options import DEFAULT_EFFORT, check_effort
 from ..codecs.quality_search import find_boundary
 from ..codecs.registry import Codec, pil_save, register_strategy, save_kwargs
 from ..decode import open_canvas
@@ -84,7 +84,8 @@ class SlimStage(Stage):
 
     threshold: float = DEFAULT_THRESHOLD
     metric: str = DEFAULT_METRIC
-    #: AVIF/WebP encoder effort (cinb's Python API, not CI's grammar: ``str`` stays ``imageSlim``).
+    #: Search effort (cinb's Python API, not CI's grammar: ``str`` stays ``imageSlim``): AVIF/WebP encoder
+    #: effort; for JPEG, below the default the chroma-offset searches are skipped.
     effort: int | None = None
 
     def __post_init__(self) -> None:
@@ -247,7 +248,8 @@ def slim_encode(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int 
             if jpegcoef.available() and canvas.frames[0].mode != "L" and _has_jpegli():
                 encode = jpegli_encoder(canvas.frames[0])
                 found = _jpeg_fine_search(canvas, opts, top, ref, metric, threshold + SCORE_MARGIN, encode=encode)
-                for offset in CHROMA_OFFSETS if found else ():
+                thorough = opts.effort is None or opts.effort >= DEFAULT_EFFORT
+                for offset in CHROMA_OFFSETS if found and thorough else ():
                     split = _jpeg_chroma_search(canvas, opts, encode, found[1], offset, top, ref, metric,
                                                 threshold + SCORE_MARGIN)
                     if split:
@@ -303,10 +305,12 @@ def slim(src: Any, rule: str = "", *, threshold: float = DEFAULT_THRESHOLD, metr
     styles : cinb.Styles, optional
         For ``style/<name>`` stages in ``rule``.
     effort : int, optional
-        AVIF and WebP encoder effort 0-6 for the search (:func:`cinb.codecs.options.check_effort`;
-        default 4, CI's speed; higher is slower and smaller at the same score: the trade-off is measured
-        in benchmarks/RESULTS.md, "Compression round 2", and notebooks/31-compression.ipynb). cinb's own
-        setting, not part of CI's grammar. Other formats ignore it.
+        0-6 (:func:`cinb.codecs.options.check_effort`; default 4; higher is slower and smaller at the
+        same score: measured in benchmarks/RESULTS.md, "Compression round 2", and
+        notebooks/31-compression.ipynb). AVIF and WebP: the encoder effort of the search (4 is CI's
+        speed). JPEG: 0-3 skip the chroma-offset searches (:data:`CHROMA_OFFSETS`), about a third of the
+        CPU for 0.7 % more bytes on photos. cinb's own setting, not part of CI's grammar. Other formats
+        ignore it.
 
     Raises
     ------
