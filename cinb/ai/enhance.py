@@ -124,10 +124,12 @@ def sharpen_rgb(rgb: np.ndarray, level: int) -> np.ndarray:
     amount = SHARPEN_AMOUNTS[level]
     if amount == 0:
         return rgb
-    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb).astype(np.float32)
-    y = ycc[..., 0]
-    ycc[..., 0] = y + amount * (y - cv2.GaussianBlur(y, (0, 0), SHARPEN_SIGMA))
-    return cv2.cvtColor(np.clip(ycc + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2RGB)
+    a = rgb.astype(np.float32)
+    y = a @ np.array([0.299, 0.587, 0.114], np.float32)
+    # the same detail added to R, G and B changes luminance by it and leaves Cr and Cb alone, with no
+    # colour-space round trip (which moved flat colours by a level: pure red came back 254)
+    detail = amount * (y - cv2.GaussianBlur(y, (0, 0), SHARPEN_SIGMA))
+    return np.clip(a + detail[..., None] + 0.5, 0, 255).astype(np.uint8)
 
 
 def enhance_frame(frame: Image.Image, *, denoise_level: int = 3, sharpen_level: int = 3) -> tuple[Image.Image, dict]:
