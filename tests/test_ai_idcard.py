@@ -255,3 +255,9 @@ def test_idcard_analysis_and_cli(tmp_path):
     out = subprocess.run([sys.executable, "-m", "cinb", "ai", "IDCardOCR", str(tmp_path / "front.png"),
                           "CardSide=FRONT"], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout)["IdInfo"]["Nation"] == "回"
+
+
+def test_a_sideways_photo_is_read_upright():
+    img = photograph(specimen(HONG), angle=-80, tilt=0.05, seed=12)
+    r = cinb.ci_process(encoded(img), "IDCardOCR")
+    assert r.json["IdInfo"] == expected_front(HONG) and r.info["side"] == "FRONT"

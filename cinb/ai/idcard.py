@@ -344,19 +344,38 @@ def _scale_of(quad: np.ndarray) -> float:
     return float(np.linalg.norm(quad[1] - quad[0]) / CARD_PX[0])
 
 
-def _fit_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray | None:
-    """Least-squares similarity (rotation, scale, shift) taking ``src`` points to ``dst``, as a 3x3 matrix."""
+def _direction(boxes: np.ndarray) -> float:
+    """The text lines' reading direction (radians, image y down), the median of their long edges."""
+    angles, weights = [], []
+    for box in np.asarray(boxes, float):
+        edges = [box[(i + 1) % 4] - box[i] for i in range(4)]
+        d = max(edges, key=lambda e: float(np.hypot(*e)))
+        if d[0] < 0:
+            d = -d
+        angles.append(math.atan2(d[1], d[0]))
+        weights.append(float(np.hypot(*d)))
+    if not angles:
+        return 0.0
+    order = np.argsort(angles)
+    cum = np.cumsum(np.asarray(weights)[order])
+    return float(np.asarray(angles)[order][np.searchsorted(cum, cum[-1] / 2)])
+
+
+def _fit_scaled_rotation(src: np.ndarray, dst: np.ndarray, theta: float) -> np.ndarray | None:
+    """Least-squares scale and shift taking ``src`` (turned by ``-theta``) to ``dst``, as a 3x3 matrix."""
     if len(src) < 2:
         return None
-    a, b = [], []
-    for (x, y), (u, v) in zip(src, dst, strict=True):
-        a += [[x, -y, 1, 0], [y, x, 0, 1]]
-        b += [u, v]
-    sol, *_ = np.linalg.lstsq(np.asarray(a, float), np.asarray(b, float), rcond=None)
-    p, q, tx, ty = sol
-    if math.hypot(p, q) <= 1e-9:
+    c, sn = math.cos(theta), math.sin(theta)
+    rot = np.array([[c, sn], [-sn, c]])
+    r = np.asarray(src, float) @ rot.T
+    a = np.zeros((2 * len(r), 3))
+    a[0::2, 0], a[0::2, 1] = r[:, 0], 1
+    a[1::2, 0], a[1::2, 2] = r[:, 1], 1
+    sol, *_ = np.linalg.lstsq(a, np.asarray(dst, float).reshape(-1), rcond=None)
+    scale, tx, ty = sol
+    if scale <= 1e-9:
         return None
-    return np.array([[p, -q, tx], [q, p, ty], [0, 0, 1]], float)
+    return np.array([[scale * c, scale * sn, tx], [-scale * sn, scale * c, ty], [0, 0, 1]], float)
 
 
 # --- reading -------------------------------------------------------------------------------------------
@@ -450,16 +469,21 @@ def _label_reading(engine, rgb: np.ndarray, scale: float) -> Reading | None:
         return Reading(None, [], np.zeros((CARD_PX[1], CARD_PX[0], 3), np.uint8), np.zeros((4, 2)), "labels", texts)
     anchors = FRONT_ANCHORS if side == "FRONT" else BACK_ANCHORS
     boxes = np.asarray(out.boxes, float)  # in the page turned upright
+    # The card's direction is the lines' (median, length-weighted): rapidocr's corner order is not
+    # always the text's own (a line at -80 degrees came back starting at its right end), and the
+    # labels alone, all at x = 7 mm on the front, leave the rotation badly conditioned.
+    theta = _direction(boxes)
+    along = np.array([math.cos(theta), math.sin(theta)])
     src, dst = [], []
     for box, text in zip(boxes, texts, strict=False):
         flat = text.replace(" ", "")
         for word, (ax, ay) in anchors.items():
             if flat.startswith(word) or (word in ("中华人民共和国", "居民身份证") and word in flat):
-                left = (box[0] + box[3]) / 2  # middle of the line's left edge
-                src.append(left)
+                first = np.argsort(box @ along)[:2]  # the two corners where the text starts
+                src.append(box[first].mean(axis=0))
                 dst.append((ax * PX_PER_MM, ay * PX_PER_MM))
                 break
-    sim = _fit_similarity(np.asarray(src), np.asarray(dst))
+    sim = _fit_scaled_rotation(np.asarray(src), np.asarray(dst), theta)
     if sim is None:
         return None
     height, width = rgb.shape[:2]
