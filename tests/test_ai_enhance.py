@@ -207,6 +207,12 @@ def test_sharpen_brings_back_detail_a_blur_took():
     assert psnr(clean, out) > psnr(clean, blurred) + 1.0
 
 
+def test_sharpening_leaves_flat_colours_alone():
+    flat = Image.new("RGB", (40, 30), (255, 0, 0))
+    r = cinb.ci_process(_png(flat), "AIEnhanceImage", denoise=5, sharpen=5)
+    assert set(r.image.getdata()) == {(255, 0, 0)}
+
+
 def test_zero_and_zero_returns_the_pixels_unchanged():
     src = _png(Image.fromarray(_photo()))
     r = cinb.ci_process(src, "ci-process=AIEnhanceImage&denoise=0&sharpen=0")
