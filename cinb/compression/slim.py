@@ -72,7 +72,8 @@ JPEG_SEARCH_TOP = 95
 #: and chroma precision is tuned for Butteraugli, and on some photos SSIMULACRA2 80 is reached in fewer
 #: bytes with chroma a few qualities lower (more luma) or higher (less luma). Each offset is one more
 #: search on the luma quality (:func:`_jpeg_chroma_search`); the smallest result wins. Measured
-#: (benchmarks/RESULTS.md, "Compression round 2"): 0.9 % fewer bytes on natural photos for +55 % search CPU.
+#: (benchmarks/RESULTS.md, "Compression round 2"): 0.7 % fewer bytes on natural photos, 1.4 % on screenshots
+#: and scans, for 2.1-3x the search CPU (``effort`` 0-3 skips them).
 CHROMA_OFFSETS: tuple[float, ...] = (-3.0, 3.0)
 #: How far (jpegli qualities) from the 1-D answer an offset search looks for the luma quality.
 CHROMA_SPAN = 4
@@ -308,8 +309,8 @@ def slim(src: Any, rule: str = "", *, threshold: float = DEFAULT_THRESHOLD, metr
         0-6 (:func:`cinb.codecs.options.check_effort`; default 4; higher is slower and smaller at the
         same score: measured in benchmarks/RESULTS.md, "Compression round 2", and
         notebooks/31-compression.ipynb). AVIF and WebP: the encoder effort of the search (4 is CI's
-        speed). JPEG: 0-3 skip the chroma-offset searches (:data:`CHROMA_OFFSETS`), about a third of the
-        CPU for 0.7 % more bytes on photos. cinb's own setting, not part of CI's grammar. Other formats
+        speed). JPEG: 0-3 skip the chroma-offset searches (:data:`CHROMA_OFFSETS`): less than half the
+        CPU, 0.7 % more bytes on photos. cinb's own setting, not part of CI's grammar. Other formats
         ignore it.
 
     Raises
