@@ -278,3 +278,19 @@ def test_malformed_rule(text, code, tokens):
     message = str(err)
     assert any(token in message for token in tokens), message
 
+
+
+@pytest.mark.parametrize("query", [
+    # padded Base64 (spec §2.1 accepts I0ZGRkZGRg==) in the rule of a signed URL's query
+    "imageMogr2/thumbnail/300x300/pad/1/color/I0ZGRkZGRg==&q-sign-algorithm=sha1&q-ak=AKID",
+    "?q-sign-algorithm=sha1&q-signature=ab/c=&imageMogr2/thumbnail/300x300/pad/1/color/I0ZGRkZGRg==",
+    "?imageMogr2/thumbnail/300x300/pad/1/color/I0ZGRkZGRg%3D%3D&x-cos-security-token=t0k/en==",
+])
+def test_the_rule_of_a_signed_query_may_hold_base64_padding(query):
+    assert str(cinb.parse_rule(query)) == M + "thumbnail/300x300/pad/1/color/I0ZGRkZGRg"
+
+
+def test_a_query_of_parameters_only_names_no_rule():
+    with pytest.raises(CIError) as info:
+        cinb.parse_rule("q-sign-algorithm=sha1&q-ak=AKID")
+    assert info.value.code == -103

@@ -113,12 +113,28 @@ def families() -> list[str]:
     return sorted(_FAMILIES)
 
 
+def _is_parameter(item: str) -> bool:
+    """Whether a query item is ``key=value`` (a signature, a token) rather than a processing rule.
+
+    Examples
+    --------
+    >>> from cinb.rules.registry import _is_parameter
+    >>> _is_parameter("q-ak=AKID"), _is_parameter("imageMogr2/color/I0ZGRkZGRg=="), _is_parameter("exif")
+    (True, False, False)
+    """
+    eq = item.find("=")
+    return eq >= 0 and "/" not in item[:eq]
+
+
 def _rule_text(rule: str) -> str:
     text = rule.strip()
     if text.startswith("?"):
         text = text[1:]
-    if "&" in text:  # a signed URL's query: the rule is the item without '='
-        items = [i for i in text.split("&") if i and "=" not in i]
+    if "&" in text:
+        # A signed URL's query: the rule is the item that is no ``key=value``. A rule may hold '='
+        # itself (padded Base64, ``color/I0ZGRkZGRg==``), but always after a '/'; a parameter's
+        # '=' comes before any '/' (``q-signature=ab/c``).
+        items = [i for i in text.split("&") if i and not _is_parameter(i)]
         if len(items) != 1:
             raise bad(f"cannot find one processing rule in query {rule!r}", rule)
         text = items[0]
