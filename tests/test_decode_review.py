@@ -152,3 +152,41 @@ def test_a_truncated_jpeg_fails_or_decodes_alike_with_shrink_on_load(cut):
             assert info.value.code == -443
         else:
             assert cinb.process(data, rule).image.size == expected
+
+
+# --- the parsed-rule cache ---------------------------------------------------------------------------
+
+
+def test_a_cached_rule_resolves_its_watermark_with_the_settings_of_each_call(tmp_path):
+    from cinb.settings import using
+    from cinb.tokens import b64u_encode
+
+    folders = {}
+    for colour in ("red", "blue"):
+        folders[colour] = tmp_path / colour
+        folders[colour].mkdir()
+        Image.new("RGB", (20, 20), colour).save(folders[colour] / "wm.png")
+    rule = f"watermark/1/image/{b64u_encode('wm.png')}/gravity/center|imageMogr2/format/png"
+    assert cinb.parse_rule(rule) is cinb.parse_rule(rule)  # one shared parse
+    seen = []
+    for colour in ("red", "blue", "red"):
+        with using(watermark_dirs=[folders[colour]]):
+            seen.append(cinb.process(Image.new("RGB", (100, 100), "white"), rule).image.getpixel((50, 50)))
+    assert seen[0] == seen[2] and seen[0][0] > 200 > seen[0][2]
+    assert seen[1][2] > 200 > seen[1][0]
+
+
+def test_a_cached_rule_cannot_be_changed_through_what_parse_rule_returns():
+    import dataclasses
+
+    rule = "imageMogr2/auto-orient/thumbnail/300x300/pad/1/color/I0ZGRkZGRg/crop/100x/quality/80"
+    parsed = cinb.parse_rule(rule)
+    thumb = parsed.stages[0].ops[1]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        thumb.width = 10
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parsed.stages[0].encode.quality = None
+    with pytest.raises((TypeError, AttributeError)):
+        parsed.stages[0].ops.append(None)
+    assert isinstance(thumb.pad_color, tuple)
+    assert str(cinb.parse_rule(rule)) == rule
