@@ -174,6 +174,27 @@ def _checked_header(img: Image.Image, data: bytes | None, name: str | None, *, l
 _SRGB = None
 
 
+def _profile_for_frames(icc: bytes | None) -> bytes | None:
+    """The profile to keep with the working frames: a CMYK profile is not (None).
+
+    CMYK frames become sRGB (through that profile when it reads, :func:`_to_working_mode`), so a
+    CMYK profile written beside them would describe data that is not there: colour managers refuse
+    it (LittleCMS, libvips) and browsers ignore or misread it. Without a profile the pixels read as
+    sRGB, which they are.
+
+    Examples
+    --------
+    >>> from cinb.decode import _profile_for_frames
+    >>> _profile_for_frames(bytes(16) + b"CMYK" + bytes(108)) is None
+    True
+    >>> _profile_for_frames(bytes(16) + b"RGB " + bytes(108)) is not None
+    True
+    """
+    if icc and icc[16:20] == b"CMYK":
+        return None
+    return icc or None
+
+
 def _to_working_mode(img: Image.Image) -> Image.Image:
     """Normalise a decoded frame to RGB, RGBA, L or LA."""
     global _SRGB
@@ -344,6 +365,7 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
         raise CIError(f"{label} is truncated or corrupt: {exc}", code=CORRUPT_IMAGE, token=name) from None
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8")
+    icc = _profile_for_frames(icc)
     info: dict = {"frames_unreadable": unreadable} if unreadable else {}
     if img.info.get("metadata_dropped"):  # a block Pillow could not open the file with (cinb.header)
         info["metadata_dropped"] = list(img.info["metadata_dropped"])
@@ -470,7 +492,7 @@ def _canvas_from_pil(img: Image.Image) -> Canvas:
         frames=[_to_working_mode(img.copy())],
         source_format=fmt,
         exif=exif if isinstance(exif, bytes) and exif else None,
-        icc=img.info.get("icc_profile") or None,
+        icc=_profile_for_frames(img.info.get("icc_profile")),
         orientation=orientation_of(img) if exif else 1,
         source_quality=source_jpeg_quality(getattr(img, "quantization", None)) if fmt == "jpeg" else None,
     )

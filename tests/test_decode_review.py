@@ -190,3 +190,32 @@ def test_a_cached_rule_cannot_be_changed_through_what_parse_rule_returns():
         parsed.stages[0].ops.append(None)
     assert isinstance(thumb.pad_color, tuple)
     assert str(cinb.parse_rule(rule)) == rule
+
+
+# --- colour profiles ---------------------------------------------------------------------------------
+
+
+def _profile_space(data: bytes) -> str | None:
+    icc = Image.open(io.BytesIO(data)).info.get("icc_profile")
+    return icc[16:20].decode("ascii").strip() if icc else None
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("rule", ["imageMogr2/thumbnail/200x/format/jpg", "imageMogr2/format/png",
+                                  "imageMogr2/strip/format/webp"])
+def test_a_cmyk_jpeg_converted_through_its_profile_does_not_keep_the_cmyk_profile(rule):
+    # The pixels are converted to sRGB through the CMYK profile; written beside RGB pixels, that
+    # profile describes data that is not there (viewers and colour managers refuse or misread it).
+    src = REPO / "datasets" / "sample" / "cmyk.jpg"
+    assert _profile_space(src.read_bytes()) == "CMYK"
+    r = cinb.process(src, rule)
+    assert r.image.mode == "RGB"
+    assert _profile_space(r.data) in (None, "RGB")
+    assert _profile_space(cinb.process(Image.open(src), rule).data) in (None, "RGB")  # a PIL input too
+
+
+def test_an_rgb_profile_is_still_kept():
+    src = REPO / "datasets" / "sample" / "display-p3.jpg"
+    assert _profile_space(cinb.process(src, "imageMogr2/thumbnail/200x/format/jpg").data) == "RGB"
