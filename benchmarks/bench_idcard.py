@@ -36,8 +36,9 @@ from cinb.ai.idcard import Person, photograph, specimen
 
 PEOPLE = (
     Person(),
-    Person(name="李小红", sex="女", nation="回", birth=dt.date(1985, 11, 3), address="示例自治区样本州演示县虚构镇测试村三组",
-           sequence=456, authority="样本县公安局", valid="2015.07.21-2035.07.21"),
+    Person(name="李小红", sex="女", nation="回", birth=dt.date(1985, 11, 3),
+           address="示例自治区样本州演示县虚构镇测试村三组", sequence=456, authority="样本县公安局",
+           valid="2015.07.21-2035.07.21"),
     Person(name="欧阳明月", sex="女", nation="满", birth=dt.date(2001, 1, 9), address="演示市示范路8号", sequence=88,
            authority="演示市公安局示范分局", valid="2019.01.09-2029.01.09"),
     Person(name="王建国", sex="男", nation="蒙古", birth=dt.date(1962, 7, 30),
@@ -61,8 +62,8 @@ CONFIG = json.dumps({"CopyWarn": True, "BorderCheckWarn": True, "InvalidDateWarn
 
 def expected(p: Person, side: str) -> dict:
     if side == "FRONT":
-        return {"Name": p.name, "Sex": p.sex, "Nation": p.nation, "Birth": f"{p.birth.year}/{p.birth.month}/{p.birth.day}",
-                "Address": p.address, "IdNum": p.number}
+        return {"Name": p.name, "Sex": p.sex, "Nation": p.nation,
+                "Birth": f"{p.birth.year}/{p.birth.month}/{p.birth.day}", "Address": p.address, "IdNum": p.number}
     return {"Authority": p.authority, "ValidDate": p.valid}
 
 

@@ -17,21 +17,33 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 import cinb
 from cinb import CIError
 from cinb.ai import idcard
-from cinb.ai.idcard import (CONFIG_KEYS, Person, check_digit, correct_number, date_problem, license_specimen,
-                            parse_config, photograph, specimen, valid_number)
+from cinb.ai.idcard import (
+    CONFIG_KEYS,
+    Person,
+    check_digit,
+    correct_number,
+    date_problem,
+    license_specimen,
+    parse_config,
+    photograph,
+    specimen,
+    valid_number,
+)
 from cinb.errors import BAD_PARAMETER, CORRUPT_IMAGE, FILE_TOO_LARGE
 from cinb.imageinput import ImageInput
+from cinb.watermark.fonts import font_spec
 
 pytest.importorskip("rapidocr")
 
 ALL = json.dumps(dict.fromkeys(CONFIG_KEYS, True))
-HONG = Person(name="李小红", sex="女", nation="回", birth=dt.date(1985, 11, 3), address="示例自治区样本州演示县虚构镇测试村三组",
-              sequence=456, authority="样本县公安局", valid="2015.07.21-2035.07.21")
+HONG = Person(name="李小红", sex="女", nation="回", birth=dt.date(1985, 11, 3),
+              address="示例自治区样本州演示县虚构镇测试村三组", sequence=456, authority="样本县公安局",
+              valid="2015.07.21-2035.07.21")
 
 
 def encoded(img: Image.Image, fmt: str = "JPEG", **kw) -> bytes:
@@ -122,7 +134,8 @@ def test_front_photographed_reads_every_field_in_cis_shape(front_all):
     r = front_all
     assert r.format == "json" and list(r.json) == ["IdInfo", "AdvancedInfo"]
     assert r.json["IdInfo"] == expected_front(Person())
-    assert r.xml.startswith("<Response><IdInfo><Name>张三</Name><Sex>男</Sex><Nation>汉</Nation><Birth>1990/4/22</Birth>")
+    assert r.xml.startswith("<Response><IdInfo><Name>张三</Name><Sex>男</Sex><Nation>汉</Nation>"
+                            "<Birth>1990/4/22</Birth>")
     assert r.info["side"] == "FRONT" and r.info["method"] == "outline" and r.info["id_checksum"] is True
     assert r.info["consistent"] is True
 
@@ -153,7 +166,8 @@ def test_back_upside_down_in_perspective():
 
 
 def test_blurred_compressed_small_card_still_reads():
-    p = Person(name="欧阳明月", sex="女", nation="满", birth=dt.date(2001, 1, 9), address="演示市示范路8号", sequence=88)
+    p = Person(name="欧阳明月", sex="女", nation="满", birth=dt.date(2001, 1, 9), address="演示市示范路8号",
+               sequence=88)
     small = specimen(p, px_per_mm=6)
     img = photograph(small, angle=-5, blur=1.2, quality_=35, seed=4)
     r = cinb.ci_process(encoded(img, quality=40), "IDCardOCR", Config='{"Quality":true}')
@@ -188,8 +202,6 @@ def test_wrong_side_and_no_card_are_errors():
         cinb.ci_process(specimen(side="BACK"), "IDCardOCR", CardSide="FRONT")
     assert err.value.code == CORRUPT_IMAGE and "CardSideError" in str(err.value)
     page = Image.new("RGB", (640, 200), "white")
-    from cinb.watermark.fonts import font_spec
-    from PIL import ImageDraw
     ImageDraw.Draw(page).text((20, 70), "数据万象图片处理 2026", fill="black", font=font_spec("simhei").load(40))
     with pytest.raises(CIError) as err:
         cinb.ci_process(page, "IDCardOCR")

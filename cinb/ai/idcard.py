@@ -621,10 +621,11 @@ def _front_fields(rows: list[list[Line]]) -> dict[str, Any]:
 
 
 #: The 56 ethnic groups as the card prints them (without 族).
-NATIONS = ("汉", "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白", "土家", "哈尼", "哈萨克",
-           "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西", "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌",
-           "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌", "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安",
-           "裕固", "京", "塔塔尔", "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺")
+NATIONS = ("汉", "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗",
+           "瑶", "白", "土家", "哈尼", "哈萨克", "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜",
+           "水", "东乡", "纳西", "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌", "布朗", "撒拉", "毛南",
+           "仡佬", "锡伯", "阿昌", "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安", "裕固",
+           "京", "塔塔尔", "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺")
 #: Traditional forms the recogniser (trained on both scripts) may answer for these names.
 _TO_SIMPLIFIED = str.maketrans("漢滿維爾壯東納爾錫烏孜俄羅鄂溫倫門獨塔龍", "汉满维尔壮东纳尔锡乌孜俄罗鄂温伦门独塔龙")
 
@@ -724,9 +725,9 @@ def copy_chroma(card: np.ndarray) -> float:
     >>> copy_chroma(grey) < 5 and copy_chroma(warm) < 10
     True
     """
-    a = card.astype(np.float32)
-    white = np.percentile(a.reshape(-1, 3), 97, axis=0)
-    a = a * (255.0 / np.maximum(white, 1.0))
+    raw = card.astype(np.float32)
+    white = np.percentile(raw.reshape(-1, 3), 97, axis=0)
+    a = raw * (255.0 / np.maximum(white, 1.0))
     chroma = a.max(axis=2) - a.min(axis=2)
     return float(np.percentile(chroma, 99.5))
 
@@ -831,7 +832,8 @@ def parse_config(value: Any) -> dict[str, bool]:
 
 
 PARAMS: tuple[Param, ...] = (
-    choice_param("CardSide", ("FRONT", "BACK"), None, doc="FRONT (portrait side) | BACK (emblem side); omitted: decided"),
+    choice_param("CardSide", ("FRONT", "BACK"), None,
+                 doc="FRONT (portrait side) | BACK (emblem side); omitted: decided"),
     Param("Config", parse_config, None, doc='JSON of booleans, e.g. {"CropIdCard":true,"CropPortrait":true}'),
 )
 
@@ -908,8 +910,8 @@ def id_card_ocr(inp: ImageInput, *, CardSide: str | None = None, Config: dict | 
         number, ok = correct_number(f["IdNum"], birth=f["Birth"], sex=f["Sex"])
         f["IdNum"] = number
         info["id_checksum"] = ok
-        if ok:
-            day = _birth_of(number)
+        day = _birth_of(number) if ok else None
+        if day is not None:
             if not f["Birth"]:
                 f["Birth"] = f"{day.year}/{day.month}/{day.day}"
             if not f["Sex"]:
@@ -1007,7 +1009,8 @@ ENDPOINT = register_endpoint(Endpoint(
 # --- AILicenseRec ---------------------------------------------------------------------------------------
 
 #: Driving licence main page: CI's field names, in the order the page prints them.
-LICENSE_FIELDS = ("证号", "姓名", "性别", "国籍", "住址", "出生日期", "初次领证日期", "准驾车型", "有效期限", "发证单位")
+LICENSE_FIELDS = ("证号", "姓名", "性别", "国籍", "住址", "出生日期", "初次领证日期", "准驾车型", "有效期限",
+                  "发证单位")
 #: ID card front: CI's field names and the printed label each is found after.
 IDCARD_FIELDS = (("姓名", "姓名"), ("性别", "性别"), ("民族", "民族"), ("出生日期", "出生"), ("住址", "住址"),
                  ("公民身份证号", "公民身份号码"))
@@ -1165,14 +1168,14 @@ def _license_items(reading: Reading, scale: float = 1.0) -> list[dict]:
             if not value:
                 continue
             part = [ln for ln in row if label in ln.text.replace(" ", "") or value[:2] in ln.text.replace(" ", "")]
-            boxes = [_value_box(part or row, label_in_row, None)]
+            found = [_value_box(part or row, label_in_row, None)]
             if label == "住址":  # the address runs on over the rows without a label
                 for j in range(i + 1, min(i + 3, len(rows))):
                     if labelled[j]:
                         break
                     value += texts[j]
-                    boxes.append(_value_box(rows[j], None, None))
-            boxes = [b for b in boxes if b is not None]
+                    found.append(_value_box(rows[j], None, None))
+            boxes = [b for b in found if b is not None]
             if not boxes:
                 continue
             corners = np.concatenate([b[0] for b in boxes])
@@ -1411,7 +1414,7 @@ def photograph(card: Image.Image, *, angle: float = 0.0, tilt: float = 0.0, blur
     rng = np.random.default_rng(seed)
     src = np.asarray(card.convert("L").convert("RGB") if grey else card.convert("RGB"))
     ch, cw = src.shape[:2]
-    W, H = round(cw * (1 + 2 * margin)), round(ch * (1 + 2 * margin) + 0.35 * ch * margin * 2)  # noqa: N806
+    W, H = round(cw * (1 + 2 * margin)), round(ch * (1 + 2 * margin) + 0.35 * ch * margin * 2)
     corners = np.array([[0, 0], [cw, 0], [cw, ch], [0, ch]], float)
     centre = np.array([W / 2, H / 2])
     a = math.radians(angle)
@@ -1448,5 +1451,6 @@ def photograph(card: Image.Image, *, angle: float = 0.0, tilt: float = 0.0, blur
 
 __all__ = ["CARD_MM", "CARD_PX", "CONFIG_KEYS", "ENDPOINT", "LICENSE_ENDPOINT", "LICENSE_FIELDS", "MAX_BASE64_BYTES",
            "Person", "WARN_CODES", "border_value", "check_digit", "copy_chroma", "correct_number", "date_problem",
-           "find_cards", "flatten", "nation_name", "NATIONS", "id_card_ocr", "license_rec", "license_shapes", "make_number", "parse_config",
+           "find_cards", "flatten", "nation_name", "NATIONS",
+           "id_card_ocr", "license_rec", "license_shapes", "make_number", "parse_config",
            "license_specimen", "photograph", "portrait", "read_card", "shapes", "specimen", "valid_number"]
