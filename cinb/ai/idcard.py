@@ -29,7 +29,8 @@ a second copy):
    for). It is rectified to :data:`CARD_PX` (10 px per mm) and read. When no quadrilateral is
    found (a card that fills the picture, a cut border, a busy background), the whole picture is
    read and the card frame is fitted to where the printed labels are (姓名, 公民身份号码, 签发机关
-   ...: :data:`FRONT_ANCHORS`, :data:`BACK_ANCHORS`): a similarity transform, least squares.
+   ...: :data:`FRONT_ANCHORS`, :data:`BACK_ANCHORS`): the frame turned as the text lines run, then
+   scaled and shifted onto the labels by least squares.
 2. **Decide the side.** Labels found of each side; a forced ``CardSide`` that the card does not
    show is an error, as is a picture with no ID card (codes below).
 3. **Fields by layout.** Text lines are mapped to card millimetres, grouped into rows, and each
@@ -985,18 +986,6 @@ def flatten(response: dict, info: dict | None = None) -> dict:
             "id_quality": adv.get("Quality")}
 
 
-def shapes(response: dict, info: dict | None = None) -> list:
-    """What ``df.ci.show`` draws for IDCardOCR: nothing from CI's answer (it has no coordinates).
-
-    Examples
-    --------
-    >>> from cinb.ai.idcard import shapes
-    >>> shapes({"IdInfo": {}})
-    []
-    """
-    return []
-
-
 ENDPOINT = register_endpoint(Endpoint(
     "IDCardOCR", id_card_ocr, params=PARAMS, analysis="idcard",
     columns={"id_side": str, "id_name": str, "id_sex": str, "id_nation": str, "id_birth": str, "id_address": str,
@@ -1453,4 +1442,4 @@ __all__ = ["CARD_MM", "CARD_PX", "CONFIG_KEYS", "ENDPOINT", "LICENSE_ENDPOINT", 
            "Person", "WARN_CODES", "border_value", "check_digit", "copy_chroma", "correct_number", "date_problem",
            "find_cards", "flatten", "nation_name", "NATIONS",
            "id_card_ocr", "license_rec", "license_shapes", "make_number", "parse_config",
-           "license_specimen", "photograph", "portrait", "read_card", "shapes", "specimen", "valid_number"]
+           "license_specimen", "photograph", "portrait", "read_card", "specimen", "valid_number"]
