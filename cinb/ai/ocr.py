@@ -216,16 +216,41 @@ class OcrEngine:
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
         with self.lock:
             self._configure(setting, words)
-            state = self._detect(bgr, setting)
+            state = self._detect(_pad_short_side(bgr, setting.max_side), setting)
             if state is None:
                 return 0, None
             turn = page_turn(state[3].boxes, state[5].cls_res) if setting.classify else 0
             if turn:
                 bgr = np.ascontiguousarray(np.rot90(bgr, turn // 90))
-                state = self._detect(bgr, setting)
+                state = self._detect(_pad_short_side(bgr, setting.max_side), setting)
                 if state is None:
                     return turn, None
             return turn, self._recognise(bgr, state)
+
+
+def _pad_short_side(bgr: np.ndarray, max_side: int) -> np.ndarray:
+    """``bgr`` padded with white below or to the right when rapidocr's reduction would make its short side 0.
+
+    rapidocr scales the long side to ``max_side`` and rounds each side to a multiple of 32: a
+    10000 x 20 strip becomes 2000 x 0 and it raises ``ResizeImgError``. Padding (never scaling) at
+    the bottom/right keeps every box's coordinates those of the page. Pages that survive the
+    rounding are left as they are (a 6000 x 60 line reads exactly as before).
+    """
+    h, w = bgr.shape[:2]
+    longest, short = max(h, w), min(h, w)
+    if longest <= max_side:
+        return bgr
+
+    def reduced(side: int) -> int:  # rapidocr's reduce_max_side, for the short side
+        return int(round(int(side * (max_side / longest)) / 32) * 32)
+
+    if reduced(short) > 0:
+        return bgr
+    need = -(-17 * longest // max_side)  # int(need * ratio) >= 17: rounds to 32 (round(16 / 32) is 0)
+    while reduced(need) <= 0:
+        need += 1
+    pad = ((0, need - h), (0, 0), (0, 0)) if h < w else ((0, 0), (0, need - w), (0, 0))
+    return np.pad(bgr, pad, constant_values=255)
 
 
 def _package_dir() -> Path:
