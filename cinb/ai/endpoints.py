@@ -27,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -168,6 +169,43 @@ def str_param(name: str, default: str | None = None, *, required: bool = False, 
         return text
 
     return Param(name, parse, default, required, doc)
+
+
+def local_path(value: Any, name: str) -> str:
+    """A parameter naming a local file or folder (cinb's extensions ``library``, ``logos``, ``MaskPic``).
+
+    Only the path is checked, not what it names (missing is the caller's to report): text the OS
+    cannot take as a path (empty, a NUL byte, over the name-length limits, behind a folder it may
+    not enter) is a CIError -103 naming the parameter instead of the ``ValueError``/``OSError`` the
+    first file-system call would raise.
+
+    Examples
+    --------
+    >>> from cinb.ai.endpoints import local_path
+    >>> local_path("/no/such/folder", "library")
+    '/no/such/folder'
+    >>> local_path("9" * 5000, "library")
+    Traceback (most recent call last):
+    ...
+    cinb.errors.CIError: parameter library='99999999999...': expected a local path (File name too long) (X-ErrNo -103)
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise _bad(name, value, "a local path")
+    text = os.fspath(value)
+    if not isinstance(text, str) or not text or "\x00" in text:
+        raise _bad(name, _short(text), "a local path")
+    try:
+        os.stat(text)
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    except (OSError, ValueError) as exc:  # ENAMETOOLONG, ELOOP, EACCES, EIO...: nothing to read or write there
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise _bad(name, _short(text), f"a local path ({reason})") from None
+    return text
+
+
+def _short(text: Any) -> Any:
+    return text[:11] + "..." if isinstance(text, str) and len(text) > 40 else text
 
 
 @dataclass
@@ -363,4 +401,4 @@ def endpoints() -> list[Endpoint]:
 
 
 __all__ = ["Answer", "Endpoint", "Param", "bool_param", "choice_param", "endpoints", "get_endpoint", "int_param",
-           "register_endpoint", "str_param", "unregister_endpoint"]
+           "local_path", "register_endpoint", "str_param", "unregister_endpoint"]

@@ -47,7 +47,7 @@ from ..caches import register_cache
 from ..errors import BAD_PARAMETER, CONFIGURATION_MISSING, CIError
 from ..imageinput import ImageInput
 from . import models, objects
-from .endpoints import Answer, Endpoint, Param, int_param, register_endpoint
+from .endpoints import Answer, Endpoint, Param, int_param, local_path, register_endpoint
 
 #: Long side (px) a logo is reduced to before its features are computed.
 LOGO_SIDE = 512
@@ -206,19 +206,25 @@ class LogoLibrary:
     def __post_init__(self):
         items: list[Logo] = []
         if self.folder is not None:
-            root = Path(self.folder)
+            root = Path(local_path(self.folder, "logos"))
             if not root.is_dir():
                 raise CIError(f"logo folder {root} does not exist", code=BAD_PARAMETER, token=str(root))
-            for path in sorted(root.iterdir()):
-                if path.is_file() and path.suffix.lower() in LOGO_EXTENSIONS:
-                    items.append(_cached_logo(path))
+            try:
+                found = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in LOGO_EXTENSIONS)
+            except OSError as exc:  # a folder it may not list
+                raise CIError(f"cannot list the logo folder {root}: {exc.strerror or exc}", code=BAD_PARAMETER,
+                              token=str(root)) from None
+            items.extend(_cached_logo(path) for path in found)
         for name, picture in (self.logos or {}).items():
             if isinstance(picture, Logo):
                 items.append(picture)
             elif isinstance(picture, Image.Image):
                 items.append(logo_features(str(name), picture))
+            elif not isinstance(picture, (str, os.PathLike)) or not str(picture):
+                raise CIError(f"logo {name!r}: expected a picture or its file, got {picture!r}", code=BAD_PARAMETER,
+                              token=str(name))
             else:
-                path = Path(picture)
+                path = Path(local_path(picture, f"logos[{name!r}]"))
                 if not path.is_file():
                     raise CIError(f"logo {name!r}: no such file {path}", code=BAD_PARAMETER, token=str(path))
                 logo = _cached_logo(path)

@@ -46,7 +46,7 @@ from ..ops.rotation import AutoOrient
 from ..rules.grammar import b64u_text
 from ..tokens import b64u_encode
 from . import models
-from .endpoints import Answer, Endpoint, Param, register_endpoint
+from .endpoints import Answer, Endpoint, Param, local_path, register_endpoint
 
 #: Longest side of the window PatchMatch fills at full detail (larger windows are reduced first).
 REPAIR_SIZE = 1024
@@ -107,7 +107,7 @@ def _parse_maskpic(value: Any) -> Any:
     if isinstance(value, (Image.Image, np.ndarray, MaskPath)):
         return value
     if isinstance(value, os.PathLike):
-        return MaskPath(os.fspath(value))
+        return MaskPath(local_path(value, "MaskPic"))
     text = b64u_text(str(value).strip(), "MaskPic")
     if text.lower().startswith(("http://", "https://")):
         raise CIError(f"MaskPic is the URL {text!r}: CI fetches it, cinb never touches the network; give the "
@@ -115,7 +115,7 @@ def _parse_maskpic(value: Any) -> Any:
                       code=BAD_PARAMETER, token="MaskPic")
     if not text.strip():
         raise CIError("MaskPic decodes to an empty path", code=BAD_PARAMETER, token="MaskPic")
-    return MaskPath(text)
+    return MaskPath(local_path(text, "MaskPic"))
 
 
 def _parse_maskpoly(value: Any) -> tuple[tuple[tuple[float, float], ...], ...]:
@@ -126,7 +126,7 @@ def _parse_maskpoly(value: Any) -> tuple[tuple[tuple[float, float], ...], ...]:
         text = b64u_text(str(value).strip(), "MaskPoly")
         try:
             polys = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # "[" nested past the recursion limit is no polygon either
             raise CIError(f"MaskPoly is not JSON once decoded: {text[:80]!r}", code=BAD_PARAMETER,
                           token="MaskPoly") from None
     bad = CIError("MaskPoly must be a list of polygons, each a list of at least 3 [x, y] points, e.g. "
@@ -163,8 +163,11 @@ def _mask_path(path: Path, base_dir: str | None) -> Path:
     if not path.is_absolute() and base_dir:
         candidates.insert(0, Path(base_dir) / path)
     for c in candidates:
-        if c.is_file():
-            return c
+        try:
+            if c.is_file():
+                return c
+        except OSError:  # the source's folder joined with the mask path is over the OS's limits: not there
+            continue
     where = " or ".join(str(c) for c in candidates)
     raise CIError(f"MaskPic {str(path)!r} not found (looked for {where}); cinb never downloads",
                   code=BAD_PARAMETER, token="MaskPic")

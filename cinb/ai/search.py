@@ -103,7 +103,7 @@ from ..errors import BAD_PARAMETER, CIError
 from ..fileio import atomic_path
 from ..imageinput import ImageInput
 from . import models
-from .endpoints import Answer, Endpoint, Param, choice_param, int_param, register_endpoint, str_param
+from .endpoints import Answer, Endpoint, Param, choice_param, int_param, local_path, register_endpoint, str_param
 
 #: Files of a library folder.
 DB_FILE = "library.sqlite"
@@ -416,7 +416,7 @@ def _check_tags(tags: Any) -> str | None:
     if isinstance(tags, str):
         try:
             value = json.loads(tags)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, a 5000-digit number, "[" nested past the recursion limit
             raise _bad(f"Tags must be a JSON object of key/value pairs, got {tags!r}", tags) from None
     else:
         value = tags
@@ -464,12 +464,16 @@ class Library:
     def __init__(self, path: str | os.PathLike, *, readonly: bool = False):
         self.path = Path(path)
         self.readonly = readonly
-        if not readonly:
-            self.path.mkdir(parents=True, exist_ok=True)
-        elif not (self.path / DB_FILE).is_file():
-            raise CIError(f"no image library at {self.path}", code=BAD_PARAMETER, token=str(self.path))
-        self._lock = threading.RLock()
-        self._db = self._connect()
+        try:
+            if not readonly:
+                self.path.mkdir(parents=True, exist_ok=True)
+            elif not (self.path / DB_FILE).is_file():
+                raise CIError(f"no image library at {self.path}", code=BAD_PARAMETER, token=str(self.path))
+            self._lock = threading.RLock()
+            self._db = self._connect()
+        except (OSError, sqlite3.Error) as exc:  # a file, a read-only or unreachable place: no library there
+            raise CIError(f"cannot open an image library at {self.path}: {exc}", code=BAD_PARAMETER,
+                          token=str(self.path)) from None
         found = self._db.execute("SELECT value FROM meta WHERE key='features'").fetchone()
         self.feature_kind = found[0] if found else FEATURES_POOLED
         if self.feature_kind not in (FEATURES, FEATURES_POOLED):
@@ -954,7 +958,7 @@ def open_library(value: Any) -> Library:
         return value
     if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
         raise _bad(f"library must be a folder path or a cinb.Library, got {value!r}", value)
-    key = os.path.realpath(os.fspath(value))
+    key = os.path.realpath(local_path(value, "library"))
     with _OPEN_LOCK:
         lib = _OPEN.get(key)
         if lib is None:
