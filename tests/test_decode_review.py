@@ -219,3 +219,32 @@ def test_a_cmyk_jpeg_converted_through_its_profile_does_not_keep_the_cmyk_profil
 def test_an_rgb_profile_is_still_kept():
     src = REPO / "datasets" / "sample" / "display-p3.jpg"
     assert _profile_space(cinb.process(src, "imageMogr2/thumbnail/200x/format/jpg").data) == "RGB"
+
+
+# --- metadata after auto-orient --------------------------------------------------------------------
+
+XMP = (b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+       b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""'
+       b' xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6" tiff:Make="cinb">'
+       b'<tiff:Orientation>6</tiff:Orientation></rdf:Description></rdf:RDF></x:xmpmeta>'
+       b'<?xpacket end="w"?>')
+
+
+def _xmp_of(data: bytes) -> bytes:
+    img = Image.open(io.BytesIO(data))
+    xmp = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp") or b""
+    return xmp.encode() if isinstance(xmp, str) else xmp
+
+
+@pytest.mark.parametrize("fmt", ["jpg"])  # the PNG and WebP writers keep no XMP at all
+def test_auto_orient_resets_the_xmp_orientation_too(fmt):
+    # Lightroom, exiftool and Windows read tiff:Orientation from XMP: left at 6 beside upright
+    # pixels (and EXIF 1), they turn the picture a second time.
+    src = ei.encode(Image.fromarray(ei._photo_array(64, 48)), "JPEG", exif=ei._exif(6).tobytes(), xmp=XMP)
+    upright = cinb.process(src, f"imageMogr2/auto-orient/format/{fmt}")
+    assert upright.image.size == (48, 64) and upright.image.getexif().get(0x0112) == 1
+    xmp = _xmp_of(upright.data)
+    assert b'tiff:Orientation="1"' in xmp and b"<tiff:Orientation>1</tiff:Orientation>" in xmp
+    assert b'tiff:Make="cinb"' in xmp and b"6" not in xmp.replace(b"W5M0MpCehiHzreSzNTczkc9d", b"")
+    kept = _xmp_of(cinb.process(src, f"imageMogr2/thumbnail/32x/format/{fmt}").data)
+    assert b'tiff:Orientation="6"' in kept  # not applied: still pending, as in EXIF

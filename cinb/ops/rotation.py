@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from PIL import Image
@@ -77,11 +78,38 @@ class AutoOrient:
             return canvas.replace(orientation=1) if canvas.orientation != 1 else canvas
         out = canvas.map_frames(lambda f: f.transpose(op))
         out.orientation = 1
+        out.xmp = xmp_upright(canvas.xmp)
         if canvas.nominal_size and canvas.orientation >= 5:
             out.nominal_size = canvas.nominal_size[::-1]
         if canvas.nominal_size and canvas.nominal_box:
             out.nominal_box = transpose_box(canvas.nominal_box, canvas.size, op)
         return out
+
+
+#: XMP's copy of the EXIF orientation (``tiff:Orientation``), attribute or element form, any prefix.
+_XMP_ORIENTATION = (
+    re.compile(rb"""(\b[\w.-]+:Orientation\s*=\s*["'])\s*[1-8]\s*(["'])"""),
+    re.compile(rb"(<[\w.-]+:Orientation\s*>)\s*[1-8]\s*(</)"),
+)
+
+
+def xmp_upright(xmp: bytes | None) -> bytes | None:
+    """``xmp`` with its ``tiff:Orientation`` set to 1, once the orientation is applied to the pixels.
+
+    Lightroom, exiftool and Windows read the orientation from XMP as well as EXIF: left at 6 beside
+    upright pixels, they would turn the picture a second time.
+
+    Examples
+    --------
+    >>> from cinb.ops.rotation import xmp_upright
+    >>> xmp_upright(b'<d tiff:Orientation="6"/><tiff:Orientation>8</tiff:Orientation>')
+    b'<d tiff:Orientation="1"/><tiff:Orientation>1</tiff:Orientation>'
+    """
+    if not xmp or b"Orientation" not in xmp:
+        return xmp
+    for pattern in _XMP_ORIENTATION:
+        xmp = pattern.sub(rb"\g<1>1\g<2>", xmp)
+    return xmp
 
 
 def transpose_box(box: tuple[float, float, float, float], size: tuple[int, int],
