@@ -337,6 +337,24 @@ def peer_rule(summary: dict) -> dict:
     return out
 
 
+def fp_summary(fp: list[dict], planned: int) -> dict:
+    """False positives of cinb on unmarked photos, from the readings (``_unmarked`` rows) of one or more runs."""
+    read = [r for r in fp if not r["refused"]]
+    photos = {(r["source"], r["photo"]) for r in fp}
+    done = {p for p in photos if sum((r["source"], r["photo"]) == p for r in fp) == len(FP_VARIANTS)}
+    return {
+        "photos": len(photos), "photos_all_variants": len(done),
+        "sources": {s: sum(1 for x, _ in photos if x == s) for s in sorted({x for x, _ in photos})},
+        "readings": len(fp), "planned": planned, "refused": len(fp) - len(read),
+        "over_75": sum(r["status"] > 75 for r in read), "suspected_60": sum(r["status"] >= 60 for r in read),
+        "max_status": max((r["status"] for r in read), default=None),
+        "by_variant": {v: {"readings": sum(r["variant"] == v for r in read),
+                           "max_status": max((r["status"] for r in read if r["variant"] == v), default=None)}
+                       for v in FP_VARIANTS},
+        "texts": sorted({r["text"] for r in read if r["text"]}),
+        "highest": sorted(read, key=lambda r: -r["status"])[:5]}
+
+
 def _merge(summary: dict, other: dict) -> None:
     """Add another run's methods (e.g. the peers, run once on a quiet machine) to this run's summary."""
     for cname, c in other.get("corpora", {}).items():
@@ -349,6 +367,9 @@ def _merge(summary: dict, other: dict) -> None:
                 mine[k].setdefault(m, v)
     for m, v in other.get("thumbnail_800_of_4000", {}).items():
         summary.setdefault("thumbnail_800_of_4000", {}).setdefault(m, v)
+    if other.get("fp_readings"):  # shards of the false-positive part: their readings add up
+        summary["fp_readings"] = summary.get("fp_readings", []) + other["fp_readings"]
+        summary["fp_planned"] = summary.get("fp_planned", 0) + other["fp_planned"]
     for key in ("false_positives", "cinb_1920x1080_one_thread"):
         if other.get(key) and not summary.get(key):
             summary[key] = other[key]
@@ -398,7 +419,8 @@ def print_report(summary: dict) -> None:
                                               b if isinstance(b, str) else b["attack"] for b in below)))
     f = summary.get("false_positives")
     if f:
-        print(f"\ncinb on unmarked photos: {f['photos']} photos, {f['readings']} readings ({f['refused']} refused: "
+        print(f"\ncinb on unmarked photos: {f['photos']} photos ({f['photos_all_variants']} with all three variants), "
+              f"{f['readings']} of {f['planned']} planned readings ({f['refused']} refused: "
               f"under 128 px), {f['over_75']} with status > 75, {f['suspected_60']} >= 60, max status "
               f"{f['max_status']}; by variant {json.dumps(f['by_variant'])}")
     if summary.get("cinb_1920x1080_one_thread"):
@@ -407,8 +429,8 @@ def print_report(summary: dict) -> None:
           f"{summary['loadavg_start'][0]:.2f} -> {summary['loadavg_end'][0]:.2f}")
     for r in summary.get("merged_from", []):
         load = r["loadavg"]
-        print(f"merged: {r['command']} ({r['date']}, wall {r['wall_s']:.0f} s, {r['workers']} workers, load "
-              f"{load[0][0]:.1f} -> {load[1][0]:.1f})")
+        print(f"merged: {r['command']} ({r['date']}, wall {r['wall_s'] or 0:.0f} s, {r['workers']} workers, load "
+              f"{(load[0] or [0])[0]:.1f} -> {(load[1] or [0])[0]:.1f})")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -419,6 +441,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, default=None, help="photos per corpus (default: all; natural: 24)")
     ap.add_argument("--stride", type=int, default=1, help="every k-th photo of each corpus (a spread subset)")
     ap.add_argument("--fp", type=int, default=None, help="unmarked photos for false positives (default: all)")
+    ap.add_argument("--fp-shard", default="0/1", help="k/n: this run reads every n-th unmarked photo from the k-th")
     ap.add_argument("--thumb12", type=int, default=5, help="4000 px photos for the CI thumbnail check (max 5)")
     ap.add_argument("--level", type=int, default=blind.DEFAULT_LEVEL, help="cinb level (default: cinb's default)")
     ap.add_argument("--methods", default="cinb,blind-watermark,invisible-watermark")
@@ -461,27 +484,23 @@ def main(argv: list[str] | None = None) -> None:
                 n: {"photos": len(big), "exact": float(np.mean([t["exact"] for t in ts])), "per_photo": ts}
                 for n, ts in mine.items()}
         if "fp" in parts and has_cinb:
-            photos = unmarked_corpus()[: args.fp]
+            k, n = (int(x) for x in args.fp_shard.split("/"))
+            photos = unmarked_corpus()[: args.fp][k::n]
             fp = []
-            for r in pool.imap_unordered(_unmarked, [(s, p, v) for s, p in photos for v in FP_VARIANTS], chunksize=4):
+            for r in pool.imap_unordered(_unmarked, [(s, p, v) for s, p in photos for v in FP_VARIANTS], chunksize=2):
                 fp.append(r)
                 if len(fp) % 30 == 0 or (r["status"] or 0) >= 60:
                     st = [x["status"] for x in fp if x["status"] is not None]
                     print(f"[fp {len(fp)}/{3 * len(photos)}] over 75: {sum(v > 75 for v in st)}, >= 60: "
                           f"{sum(v >= 60 for v in st)}, max {max(st, default=None)} (last: {r['photo']} {r['variant']} "
                           f"{r['status']})", file=sys.stderr, flush=True)
-            read = [r for r in fp if not r["refused"]]
-            summary["false_positives"] = {
-                "photos": len(photos), "sources": {s: sum(1 for x, _ in photos if x == s)
-                                                   for s in dict.fromkeys(s for s, _ in photos)},
-                "readings": len(fp), "refused": len(fp) - len(read),
-                "over_75": sum(r["status"] > 75 for r in read), "suspected_60": sum(r["status"] >= 60 for r in read),
-                "max_status": max((r["status"] for r in read), default=None),
-                "by_variant": {v: {"readings": sum(r["variant"] == v for r in read),
-                                   "max_status": max((r["status"] for r in read if r["variant"] == v), default=None)}
-                               for v in FP_VARIANTS},
-                "texts": sorted({r["text"] for r in read if r["text"]}),
-                "highest": sorted(read, key=lambda r: -r["status"])[:5]}
+                    if args.json:  # a partial record: a run stopped on a busy machine still counts what it read
+                        with open(args.json, "w") as fh:
+                            json.dump(dict(summary, fp_readings=fp, fp_planned=3 * len(photos), partial=True,
+                                           workers=args.workers, wall_s=time.perf_counter() - wall,
+                                           loadavg_start=load0, loadavg_end=os.getloadavg()), fh)
+            summary["fp_readings"] = fp
+            summary["fp_planned"] = 3 * len(photos)
     if "timing" in parts and has_cinb:
         summary["cinb_1920x1080_one_thread"] = times_1080p(args.level)
     summary.update(workers=args.workers, wall_s=time.perf_counter() - wall, loadavg_start=load0,
@@ -489,6 +508,8 @@ def main(argv: list[str] | None = None) -> None:
     for path in args.merge:
         with open(path) as fh:
             _merge(summary, json.load(fh))
+    if summary.get("fp_readings"):
+        summary["false_positives"] = fp_summary(summary.pop("fp_readings"), summary.pop("fp_planned"))
     summary["peer_rule"] = peer_rule(summary)
     print_report(summary)
     if args.json:
