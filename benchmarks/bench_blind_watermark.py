@@ -487,7 +487,8 @@ def main(argv: list[str] | None = None) -> None:
             k, n = (int(x) for x in args.fp_shard.split("/"))
             photos = unmarked_corpus()[: args.fp][k::n]
             fp = []
-            for r in pool.imap_unordered(_unmarked, [(s, p, v) for s, p in photos for v in FP_VARIANTS], chunksize=2):
+            # Variant by variant: a run stopped early has read every photo as it is before any recompressed one.
+            for r in pool.imap_unordered(_unmarked, [(s, p, v) for v in FP_VARIANTS for s, p in photos], chunksize=2):
                 fp.append(r)
                 if len(fp) % 30 == 0 or (r["status"] or 0) >= 60:
                     st = [x["status"] for x in fp if x["status"] is not None]
@@ -509,7 +510,9 @@ def main(argv: list[str] | None = None) -> None:
         with open(path) as fh:
             _merge(summary, json.load(fh))
     if summary.get("fp_readings"):
-        summary["false_positives"] = fp_summary(summary.pop("fp_readings"), summary.pop("fp_planned"))
+        summary["false_positives"] = fp_summary(summary["fp_readings"], summary["fp_planned"])
+        if args.part == "none":  # the merged record keeps the summary; each run's own JSON keeps its readings
+            del summary["fp_readings"], summary["fp_planned"]
     summary["peer_rule"] = peer_rule(summary)
     print_report(summary)
     if args.json:
