@@ -22,6 +22,7 @@ from .errors import CORRUPT_IMAGE, EMPTY_INPUT, FILE_TOO_LARGE, UNSUPPORTED_TYPE
 from .formats import ci_name
 from .header import Header, check_header, gif_frame_count, header_from_image, open_image, orientation_of, read_header  # noqa: F401
 from .limits import LIMITS, Limits
+from .ops.rotation import xmp_upright
 
 Source = str | os.PathLike | bytes | bytearray | memoryview | Image.Image
 
@@ -365,6 +366,8 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
         raise CIError(f"{label} is truncated or corrupt: {exc}", code=CORRUPT_IMAGE, token=name) from None
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8")
+    if header.format in ("tiff", "heif"):  # decoded upright (cinb.header): no orientation is pending
+        xmp = xmp_upright(xmp)
     icc = _profile_for_frames(icc)
     info: dict = {"frames_unreadable": unreadable} if unreadable else {}
     if img.info.get("metadata_dropped"):  # a block Pillow could not open the file with (cinb.header)

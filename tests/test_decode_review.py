@@ -248,3 +248,18 @@ def test_auto_orient_resets_the_xmp_orientation_too(fmt):
     assert b'tiff:Make="cinb"' in xmp and b"6" not in xmp.replace(b"W5M0MpCehiHzreSzNTczkc9d", b"")
     kept = _xmp_of(cinb.process(src, f"imageMogr2/thumbnail/32x/format/{fmt}").data)
     assert b'tiff:Orientation="6"' in kept  # not applied: still pending, as in EXIF
+
+
+def test_a_tiff_decoded_upright_does_not_keep_its_xmp_orientation():
+    # Pillow applies a TIFF's orientation when it loads it; the XMP copy (which Pillow's own
+    # getexif() falls back to) then has to say 1, or the picture is turned twice.
+    from PIL import TiffImagePlugin
+
+    tags = TiffImagePlugin.ImageFileDirectory_v2()
+    tags[274] = 6
+    tags[700] = XMP
+    src = ei.encode(Image.new("RGB", (64, 48), "red"), "TIFF", tiffinfo=tags)
+    out = cinb.process(src, "imageMogr2/format/jpg")
+    assert out.image.size == (48, 64)
+    assert b'tiff:Orientation="1"' in _xmp_of(out.data)
+    assert out.image.getexif().get(0x0112, 1) == 1
