@@ -124,7 +124,7 @@ def license_accuracy(people=PEOPLE) -> dict:
                        "出生日期": f"{p.birth.year}/{p.birth.month}/{p.birth.day}", "住址": p.address,
                        "公民身份证号": p.number},
             "DriverLicense": {"证号": p.number, "姓名": p.name, "性别": p.sex, "国籍": "中国",
-                              "住址": p.address[:32], "出生日期": f"{p.birth:%Y-%m-%d}", "初次领证日期": "2010-06-01",
+                              "住址": p.address[:30], "出生日期": f"{p.birth:%Y-%m-%d}", "初次领证日期": "2010-06-01",
                               "准驾车型": "C1", "有效期限": "2016-06-01至2026-06-01"},
         }
         for kind, card in (("IDCard", specimen(p)), ("DriverLicense", license_specimen(p))):

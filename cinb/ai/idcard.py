@@ -1360,9 +1360,9 @@ def license_specimen(person: Person | None = None, *, px_per_mm: float = 12.0, f
     put(50, 19, "国籍", 3.0, label)
     put(58, 19, "中国", 3.4)
     put(5, 25, "住址", 3.0, label)
-    put(16, 25, p.address[:16], 3.2)
-    if p.address[16:]:
-        put(16, 30, p.address[16:32], 3.2)
+    put(16, 25, p.address[:15], 3.0)  # 15 characters end at 61 mm, left of the photo
+    if p.address[15:]:
+        put(16, 30, p.address[15:30], 3.0)
     put(5, 36, "出生日期", 3.0, label)
     put(22, 36, f"{p.birth:%Y-%m-%d}", 3.4, mono=True)
     put(5, 42, "初次领证日期", 3.0, label)
