@@ -9,7 +9,7 @@ from PIL import Image
 
 from ..canvas import Canvas
 from ..codecs.registry import encode
-from ..errors import BAD_PARAMETER, CIError
+from ..errors import BAD_PARAMETER, CIError, as_cierror
 from ..formats import get_format
 from ..imageinput import ImageInput
 from ..result import Result
@@ -70,7 +70,14 @@ def run_request(src: Any, request: Request) -> Result:
                           token=endpoint.name)
         return answer_to_result(endpoint, endpoint.run(None, **request.params), None)
     inp = src if isinstance(src, ImageInput) else ImageInput(src)
-    answer = endpoint.run(inp, **request.params)
+    try:
+        answer = endpoint.run(inp, **request.params)
+    except OSError as exc:
+        if inp.path is None:
+            raise
+        # A path that is missing, a folder or unreadable: -113 naming the file, as cinb.process answers
+        # (ImageInput itself lets the OSError through to its callers).
+        raise as_cierror(exc, inp.path or "(empty path)") from None
     return answer_to_result(endpoint, answer, inp)
 
 
