@@ -250,6 +250,7 @@ def test_license_rec_reads_a_driving_licence_and_not_an_id_back():
     got = {i["Name"]: i["DetectedText"] for i in r.json["IdInfo"]}
     assert r.json["Status"] == 1 and got["证号"] == Person().number and got["姓名"] == "张三"
     assert got["准驾车型"] == "C1" and got["出生日期"] == "1990-04-22" and got["有效期限"] == "2016-06-01至2026-06-01"
+    assert got["住址"] == Person().address  # two printed lines joined
     back = cinb.ci_process(specimen(side="BACK"), "AILicenseRec", CardType="IDCard")
     assert back.json == {"Status": 0, "IdInfo": []}
 
