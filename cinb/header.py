@@ -362,19 +362,29 @@ def gif_frame_count(data: bytes) -> int:
 
 
 def _jpeg_header(f, buf: bytes, size: int) -> Header | None:
-    """Walk JPEG markers up to the frame header. None means "let Pillow decide"."""
+    """Walk JPEG markers up to the frame header. None means "let Pillow decide".
+
+    Without EXIF before the frame header, the walk goes on to the scan within the bytes already
+    read (no more I/O): an EXIF segment after the frame header is rare but legal, and Pillow, hence
+    the decode, reads it; the header said "no orientation" while ``process`` turned the picture.
+    """
     has_exif = has_icc = False
     summary: dict = {}
+    frame = None
     pos = 2
     while True:
         # Segments may run past the first read (a big EXIF block): fetch more as needed.
         if pos + 4 > len(buf):
+            if frame is not None:
+                break
             more = f.read(max(65536, pos + 4 - len(buf)))
             if not more:
                 return None
             buf += more
             continue
         if buf[pos] != 0xFF:
+            if frame is not None:
+                break
             return None
         marker = buf[pos + 1]
         if marker == 0xFF:  # fill byte
@@ -383,13 +393,17 @@ def _jpeg_header(f, buf: bytes, size: int) -> Header | None:
         if marker == 0x01 or 0xD0 <= marker <= 0xD7:
             pos += 2
             continue
-        if marker in (0xD9, 0xDA):  # end of image / start of scan before any frame header
-            return None
+        if marker in (0xD9, 0xDA):  # end of image / start of scan
+            if frame is None:
+                return None
+            break
         length = (buf[pos + 2] << 8) | buf[pos + 3]
         end = pos + 2 + length
         if length < 2:
+            if frame is not None:
+                break
             return None
-        if marker in _SOF_MARKERS:
+        if marker in _SOF_MARKERS and frame is None:
             if end > len(buf):
                 buf += f.read(end - len(buf))
             if end > len(buf) or length < 8:
@@ -397,11 +411,18 @@ def _jpeg_header(f, buf: bytes, size: int) -> Header | None:
             height, width, ncomp = struct.unpack(">HHB", buf[pos + 5:pos + 10])
             if not width or not height or ncomp not in _JPEG_MODES:
                 return None
-            return Header(format="jpeg", width=width, height=height, frames=1, mode=_JPEG_MODES[ncomp],
-                          orientation=_valid_orientation(summary.get("exif_orientation")), size_bytes=size,
-                          has_icc=has_icc, has_exif=has_exif, **summary)
-        if marker in (0xE1, 0xE2):
+            frame = (width, height, _JPEG_MODES[ncomp])
+            # On only for a file without EXIF so far whose bytes up to the scan hold an APP1 marker
+            # (walking every segment after the frame header cost read_header 6 %).
+            if has_exif:
+                break
+            sos = buf.find(b"\xff\xda", end)
+            if buf.find(b"\xff\xe1", end, sos if sos >= 0 else len(buf)) < 0:
+                break
+        elif marker in (0xE1, 0xE2):
             if end > len(buf):
+                if frame is not None:
+                    break
                 buf += f.read(end - len(buf))
                 if end > len(buf):
                     return None
@@ -412,6 +433,10 @@ def _jpeg_header(f, buf: bytes, size: int) -> Header | None:
             elif marker == 0xE2 and payload[:12] == b"ICC_PROFILE\x00":
                 has_icc = True
         pos = end
+    width, height, mode = frame
+    return Header(format="jpeg", width=width, height=height, frames=1, mode=mode,
+                  orientation=_valid_orientation(summary.get("exif_orientation")), size_bytes=size,
+                  has_icc=has_icc, has_exif=has_exif, **summary)
 
 
 def _summary_from_pil(exif: Image.Exif) -> dict:

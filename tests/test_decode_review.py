@@ -263,3 +263,22 @@ def test_a_tiff_decoded_upright_does_not_keep_its_xmp_orientation():
     assert out.image.size == (48, 64)
     assert b'tiff:Orientation="1"' in _xmp_of(out.data)
     assert out.image.getexif().get(0x0112, 1) == 1
+
+
+# --- header ------------------------------------------------------------------------------------------
+
+
+def test_an_exif_block_after_the_frame_header_is_read_by_the_header_as_by_the_decode():
+    from cinb.header import read_header
+
+    data = ei.encode(Image.fromarray(ei._photo_array(64, 48)), "JPEG", exif=ei._exif(6).tobytes())
+    app1 = data.index(b"\xff\xe1")
+    segment = data[app1:app1 + 2 + int.from_bytes(data[app1 + 2:app1 + 4], "big")]
+    rest = data[:app1] + data[app1 + len(segment):]
+    sof = rest.index(b"\xff\xc0")
+    after = sof + 2 + int.from_bytes(rest[sof + 2:sof + 4], "big")
+    moved = rest[:after] + segment + rest[after:]  # legal: APPn may come anywhere before the scan
+    header = read_header(moved)
+    assert (header.width, header.height, header.orientation, header.has_exif) == (64, 48, 6, True)
+    assert cinb.process(moved, "imageMogr2/auto-orient/format/png").image.size == (48, 64)
+    assert read_header(rest).orientation == 1 and not read_header(rest).has_exif
