@@ -3,6 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_compression_effort.py [--n 12] [--side 512] [--workers 2] [--json out.json]
+        [--reverse] [--report a.json,b.json]
 
 Corpora: the first ``n`` photos of :mod:`benchmarks.natural` and ``n`` images of :mod:`benchmarks.graphics`
 (screenshots, charts, scanned pages), downscaled to ``side`` px on the long side. For every image, variant
@@ -137,10 +138,17 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma list of variant names")
     ap.add_argument("--json", default=None)
-    ap.add_argument("--report", default=None, help="print the tables of a saved --json file and exit")
+    ap.add_argument("--reverse", action="store_true",
+                    help="images in reverse order (a second run alongside the first covers the rest sooner)")
+    ap.add_argument("--report", default=None,
+                    help="comma list of saved --json files: merge them (one row per image) and print the tables")
     args = ap.parse_args()
     if args.report:
-        report(json.loads(Path(args.report).read_text()))
+        merged: dict = {}
+        for name in args.report.split(","):
+            for corpus, rows in json.loads(Path(name).read_text()).items():
+                merged.setdefault(corpus, {}).update({r["path"]: r for r in rows})
+        report({corpus: [rows[k] for k in sorted(rows)] for corpus, rows in merged.items()})
         return
     names = tuple(v for v in args.variants.split(",") if v)
     unknown = [v for v in names if v not in VARIANTS]
@@ -163,6 +171,8 @@ def main() -> None:
     results: dict = {corpus: [] for corpus in corpora}
     jobs = [(corpus, p) for pair in zip(*corpora.values(), strict=True)
             for corpus, p in zip(corpora, pair, strict=True)]
+    if args.reverse:
+        jobs.reverse()
     with ProcessPoolExecutor(args.workers) as pool:  # corpora interleaved; results saved as they come
         futures = {pool.submit(measure, p, args.side, names): corpus for corpus, p in jobs}
         for fut in as_completed(futures):
