@@ -122,6 +122,10 @@ def odd_inputs() -> dict[str, bytes]:
         "gif_subrect_frames": _save(frames[0], "GIF", save_all=True, duration=60,
                                     append_images=[_photo(20, 44, 3), _photo(10, 10, 4)]),
         "apng_mixed_frames": _save(frames[0], "PNG", save_all=True, append_images=[_photo(20, 44, 3)]),
+        "bomb_area": _png_header_only(20000, 15000),  # each side under 30000, 300 Mpx over CI's 250
+        "gif_400_frames": _save(frames[0], "GIF", save_all=True, duration=10,
+                                append_images=[frames[i % 3].resize((8, 8)) for i in range(399)]),
+        "over_32mb": _png_with_text(b"Comment", b"\0" * (33 << 20)),  # a valid PNG over CI's 32 MB input limit
         "aigc_deep_json": _png_with_text(b"AIGC", b"[" * 100000),
         "aigc_not_json": _png_with_text(b"AIGC", b"\xff\xfe{" * 50),
     }
@@ -158,7 +162,8 @@ ODD_SOURCES = {"empty_path": "", "none": None, "number": 42, "array": np.zeros((
                "png_signature_only": b"\x89PNG\r\n\x1a\n"}
 
 #: Inputs that are refused before any model runs (decode errors, limits): cheap, so every endpoint gets them.
-REFUSED = ("empty", "text", "zero_size", "bomb_header", "truncated_jpeg", "truncated_png", "missing_path",
+REFUSED = ("empty", "text", "zero_size", "bomb_header", "bomb_area", "gif_400_frames", "over_32mb",
+           "truncated_jpeg", "truncated_png", "missing_path",
            "folder_path", "pil_0x0", "pil_0x10", "pil_over_limit", *ODD_SOURCES)
 
 #: The decodable odd inputs a slow endpoint runs its model on: the smallest picture, the extreme
