@@ -339,6 +339,7 @@ def peer_rule(summary: dict) -> dict:
 
 def fp_summary(fp: list[dict], planned: int) -> dict:
     """False positives of cinb on unmarked photos, from the readings (``_unmarked`` rows) of one or more runs."""
+    fp = list({(r["source"], r["photo"], r["variant"]): r for r in fp}.values())  # runs may overlap
     read = [r for r in fp if not r["refused"]]
     photos = {(r["source"], r["photo"]) for r in fp}
     done = {p for p in photos if sum((r["source"], r["photo"]) == p for r in fp) == len(FP_VARIANTS)}
@@ -441,6 +442,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, default=None, help="photos per corpus (default: all; natural: 24)")
     ap.add_argument("--stride", type=int, default=1, help="every k-th photo of each corpus (a spread subset)")
     ap.add_argument("--fp", type=int, default=None, help="unmarked photos for false positives (default: all)")
+    ap.add_argument("--fp-variants", help="comma-separated, in this order (default: as is, jpeg q75, resize 0.5)")
     ap.add_argument("--fp-shard", default="0/1", help="k/n: this run reads every n-th unmarked photo from the k-th")
     ap.add_argument("--thumb12", type=int, default=5, help="4000 px photos for the CI thumbnail check (max 5)")
     ap.add_argument("--level", type=int, default=blind.DEFAULT_LEVEL, help="cinb level (default: cinb's default)")
@@ -488,20 +490,21 @@ def main(argv: list[str] | None = None) -> None:
             photos = unmarked_corpus()[: args.fp][k::n]
             fp = []
             # Variant by variant: a run stopped early has read every photo as it is before any recompressed one.
-            for r in pool.imap_unordered(_unmarked, [(s, p, v) for v in FP_VARIANTS for s, p in photos], chunksize=2):
+            variants = args.fp_variants.split(",") if args.fp_variants else FP_VARIANTS
+            for r in pool.imap_unordered(_unmarked, [(s, p, v) for v in variants for s, p in photos], chunksize=2):
                 fp.append(r)
                 if len(fp) % 30 == 0 or (r["status"] or 0) >= 60:
                     st = [x["status"] for x in fp if x["status"] is not None]
-                    print(f"[fp {len(fp)}/{3 * len(photos)}] over 75: {sum(v > 75 for v in st)}, >= 60: "
+                    print(f"[fp {len(fp)}/{len(variants) * len(photos)}] over 75: {sum(v > 75 for v in st)}, >= 60: "
                           f"{sum(v >= 60 for v in st)}, max {max(st, default=None)} (last: {r['photo']} {r['variant']} "
                           f"{r['status']})", file=sys.stderr, flush=True)
                     if args.json:  # a partial record: a run stopped on a busy machine still counts what it read
                         with open(args.json, "w") as fh:
-                            json.dump(dict(summary, fp_readings=fp, fp_planned=3 * len(photos), partial=True,
-                                           workers=args.workers, wall_s=time.perf_counter() - wall,
+                            json.dump(dict(summary, fp_readings=fp, fp_planned=len(variants) * len(photos),
+                                           partial=True, workers=args.workers, wall_s=time.perf_counter() - wall,
                                            loadavg_start=load0, loadavg_end=os.getloadavg()), fh)
             summary["fp_readings"] = fp
-            summary["fp_planned"] = 3 * len(photos)
+            summary["fp_planned"] = len(variants) * len(photos)
     if "timing" in parts and has_cinb:
         summary["cinb_1920x1080_one_thread"] = times_1080p(args.level)
     summary.update(workers=args.workers, wall_s=time.perf_counter() - wall, loadavg_start=load0,
