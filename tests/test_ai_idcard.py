@@ -98,7 +98,8 @@ def test_valid_dates_are_5_10_20_years_or_long_term():
 def test_config_is_cis_json_of_booleans():
     assert parse_config(None) == dict.fromkeys(CONFIG_KEYS, False)
     assert parse_config('{"CropIdCard":true,"CropPortrait":false}')["CropIdCard"] is True
-    for bad in ('{"CropIdCard":tru}', "[true]", '{"CropIDCard":true}', '{"Quality":"yes"}', '{"Quality":2}'):
+    for bad in ('{"CropIdCard":tru}', "[true]", '{"CropIDCard":true}', '{"Quality":"yes"}', '{"Quality":2}',
+                "9" * 5000, "[" * 100000):  # past Python's int digit limit; past its recursion limit
         with pytest.raises(CIError) as err:
             parse_config(bad)
         assert err.value.code == BAD_PARAMETER

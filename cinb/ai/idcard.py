@@ -815,6 +815,9 @@ def parse_config(value: Any) -> dict[str, bool]:
         except json.JSONDecodeError as exc:
             raise CIError(f"parameter Config={text!r}: not JSON ({exc.msg} at {exc.pos})", code=BAD_PARAMETER,
                           token=f"Config={text}") from None
+        except (ValueError, RecursionError) as exc:  # a 5000-digit number (int digit limit), '[' * 100000
+            raise CIError(f"parameter Config={text[:40]!r}...: not usable JSON ({type(exc).__name__})",
+                          code=BAD_PARAMETER, token="Config") from None
     if not isinstance(data, Mapping):
         raise CIError(f"parameter Config={value!r}: expected a JSON object of booleans", code=BAD_PARAMETER,
                       token="Config")
