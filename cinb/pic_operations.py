@@ -13,7 +13,7 @@ import os
 import posixpath
 from pathlib import Path
 
-from .decode import Source, open_canvas, read_header, read_source
+from .decode import Source, open_header, read_header, read_source, source_jpeg_quality
 from .engine import process
 from .errors import BAD_PARAMETER, CIError
 from .fileio import write_atomic
@@ -142,7 +142,11 @@ def _object(dest_key: str, path: Path, out) -> dict:
 def _original_info(source_key: str, data: bytes, bucket: Path) -> dict:
     info = image_info(data)
     header = read_header(data)
-    quality = open_canvas(data).source_quality if info["format"] == "jpeg" else None
+    quality = None
+    if info["format"] == "jpeg":  # from the quantisation tables: no pixel decoded (was a full decode)
+        img, _ = open_header(data)
+        with img:
+            quality = source_jpeg_quality(getattr(img, "quantization", None))
     return {
         "Key": source_key,
         "Location": str(bucket / source_key),
