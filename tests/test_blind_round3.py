@@ -112,3 +112,9 @@ def test_dark_sky_photo_is_less_visible_than_in_round_2():
     # dimming dark tones further reaches 72 but costs the darkest natural photo its crops.
     assert Reference(rgb).ssimulacra2(marked) >= 69.5
     assert blind.extract(marked).text == "sky-2026"
+
+
+@pytest.mark.parametrize("degrees", [2, -4])
+def test_rotation_that_keeps_the_size_is_read(marked, degrees):
+    # Black corners, same canvas: the coherent angle search at the untouched period finds it.
+    assert blind.extract(attacks.rotate(marked, degrees)).text == "crop-r3"

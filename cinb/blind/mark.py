@@ -89,11 +89,12 @@ def _periods(shape: tuple[int, int]) -> np.ndarray:
     return periods[np.argsort(np.abs(np.log(periods / guess)), kind="stable")]
 
 
-def _scale_candidates(r: np.ndarray, layout: Layout) -> list[tuple[float, float, tuple[bool, int]]]:
-    """(z, period, orientation) of the best zero-rotation periods (coherent pilot search), best first."""
-    periods = _periods(r.shape)
-    z = pilot_scale_search(padded_spectrum(r), _oriented_pilots(layout.key, layout.n_coded), periods,
-                           stop=SCALE_STOP)
+def _scale_candidates(spec: np.ndarray, shape: tuple[int, int], layout: Layout
+                      ) -> list[tuple[float, float, tuple[bool, int]]]:
+    """(z, period, orientation) of the best zero-rotation periods (coherent pilot search on ``spec``,
+    the padded spectrum of a ``shape`` residual), best first."""
+    periods = _periods(shape)
+    z = pilot_scale_search(spec, _oriented_pilots(layout.key, layout.n_coded), periods, stop=SCALE_STOP)
     best = z.max(axis=1)
     out: list[tuple[float, float, tuple[bool, int]]] = []
     names = list(ORIENTATIONS)
@@ -107,6 +108,25 @@ def _scale_candidates(r: np.ndarray, layout: Layout) -> list[tuple[float, float,
         if len(out) >= 2:
             break
     return out
+
+
+#: Rotations the coherent angle search covers (degrees either way) and its step (degrees).
+ANGLE_RANGE, ANGLE_STEP = 10.0, 0.1
+
+
+def _angle_candidates(spec: np.ndarray, layout: Layout, periods: list[float]
+                      ) -> list[tuple[float, float, float, tuple[bool, int]]]:
+    """(z, period, angle, orientation) of the best rotations at the given periods (coherent pilot
+    search), best first; at most one."""
+    steps = np.radians(np.arange(ANGLE_STEP, ANGLE_RANGE + ANGLE_STEP / 2, ANGLE_STEP))
+    angles = np.concatenate([np.stack([steps, -steps], axis=1).ravel()] * len(periods))
+    per = np.repeat(np.asarray(periods, float), 2 * len(steps))
+    z = pilot_scale_search(spec, _oriented_pilots(layout.key, layout.n_coded), per, angles=angles,
+                           stop=SCALE_STOP)
+    k = int(np.argmax(z.max(axis=1)))
+    if z[k].max() < SCALE_MIN_Z:
+        return []
+    return [(float(z[k].max()), float(per[k]), float(angles[k]), list(ORIENTATIONS)[int(np.argmax(z[k]))])]
 
 
 def embed_coded(pixels: np.ndarray, coded: np.ndarray, *, key: str, level: int, budget: float = 1.0) -> np.ndarray:
@@ -233,7 +253,8 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
             return reading
         return None
 
-    for basis in (_first_guesses(y.shape) if not legacy else [np.eye(2) * TILE]):
+    guesses = _first_guesses(y.shape) if not legacy else [np.eye(2) * TILE]
+    for basis in guesses:
         soft, z, shift, o = read_tile(fold(y, basis), layout, None)
         if found := done(Reading(soft, z, basis, shift, o)):  # untouched geometry, a plain thumbnail
             return found
@@ -243,9 +264,19 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
     region = residual(y[y0 : y0 + REFINE_REGION, x0 : x0 + REFINE_REGION])
     # Crops, screenshots and resizes keep the tile upright: a coherent search over the period alone
     # finds marks the combs below miss, for a fraction of their time.
-    for _, period, o in _scale_candidates(residual(y, weighted=True), layout):
+    spec = padded_spectrum(residual(y, weighted=True))
+    for _, period, o in _scale_candidates(spec, y.shape, layout):
         _, z0, _, _ = read_tile(fold(region, _basis(period, 0.0), filtered=True), layout, o)
         period, angle, _ = _refine(region, layout, period, 0.0, z0, o)
+        basis = _basis(period, angle)
+        soft, z, shift, o = read_tile(fold(y, basis), layout, None)
+        if found := done(Reading(soft, z, basis, shift, o)):
+            return found
+    # A rotation that kept the size (black corners) leaves the tile's period at a first guess: a coherent
+    # search over the angle alone (+-MAX_ANGLE) at those periods.
+    for _, period, angle, o in _angle_candidates(spec, layout, [float(np.hypot(*b[:, 0])) for b in guesses]):
+        _, z0, _, _ = read_tile(fold(region, _basis(period, angle), filtered=True), layout, o)
+        period, angle, _ = _refine(region, layout, period, angle, z0, o)
         basis = _basis(period, angle)
         soft, z, shift, o = read_tile(fold(y, basis), layout, None)
         if found := done(Reading(soft, z, basis, shift, o)):

@@ -333,7 +333,8 @@ def harmonic_grid(pilot: np.ndarray, h: int = COHERENT_HARMONICS) -> np.ndarray:
 
 
 def pilot_scale_search(spec: np.ndarray, pilots: np.ndarray, periods: np.ndarray, *,
-                       h: int = COHERENT_HARMONICS, stop: float = np.inf, batch: int = 16) -> np.ndarray:
+                       h: int = COHERENT_HARMONICS, stop: float = np.inf, batch: int = 16,
+                       angles: np.ndarray | None = None) -> np.ndarray:
     """Coherent search over the tile period at zero rotation: for each period, the pilot correlation
     over every cyclic shift, computed from the image spectrum sampled on the tile's harmonics.
 
@@ -352,6 +353,8 @@ def pilot_scale_search(spec: np.ndarray, pilots: np.ndarray, periods: np.ndarray
         (K, 2h+1, 2h+1) :func:`harmonic_grid` of the pilots to try (e.g. one per orientation).
     periods : ndarray
         Tile periods (pixels of the residual) to try, in the order given.
+    angles : ndarray, optional
+        A rotation (radians) for each period (default: upright).
     stop : float
         Stop after the first batch of ``batch`` periods whose best z-score exceeds this (the rest stay 0).
 
@@ -369,13 +372,24 @@ def pilot_scale_search(spec: np.ndarray, pilots: np.ndarray, periods: np.ndarray
     out = np.zeros((len(periods), k), np.float32)
     for start in range(0, len(periods), batch):
         p = np.asarray(periods[start : start + batch], float)[:, None]
-        bx, by = idx[None, :] * (pw / p), jdx[None, :] * (ph / p)
-        x0, y0 = np.floor(bx), np.floor(by)
-        ax, ay = (bx - x0).astype(np.float32)[:, None, :], (by - y0).astype(np.float32)[:, :, None]
-        x0, y0 = x0.astype(int) % pw, y0.astype(int) % ph
-        x1, y1 = (x0 + 1) % pw, (y0 + 1) % ph
-        r0, r1 = y0[:, :, None], y1[:, :, None]
-        c0, c1 = x0[:, None, :], x1[:, None, :]
+        if angles is None:  # separable: one row of x bins and one column of y bins per period
+            bx, by = idx[None, :] * (pw / p), jdx[None, :] * (ph / p)
+            x0, y0 = np.floor(bx), np.floor(by)
+            ax, ay = (bx - x0).astype(np.float32)[:, None, :], (by - y0).astype(np.float32)[:, :, None]
+            x0, y0 = x0.astype(int) % pw, y0.astype(int) % ph
+            x1, y1 = (x0 + 1) % pw, (y0 + 1) % ph
+            r0, r1 = y0[:, :, None], y1[:, :, None]
+            c0, c1 = x0[:, None, :], x1[:, None, :]
+        else:  # rotated lattice: every harmonic has its own bin
+            a = np.asarray(angles[start : start + batch], float)[:, None, None]
+            c, sn = np.cos(a), np.sin(a)
+            ii, jj = idx[None, None, :], jdx[None, :, None]
+            bx = (ii * c - jj * sn) * (pw / p[:, :, None])
+            by = (ii * sn + jj * c) * (ph / p[:, :, None])
+            x0, y0 = np.floor(bx), np.floor(by)
+            ax, ay = (bx - x0).astype(np.float32), (by - y0).astype(np.float32)
+            c0, r0 = x0.astype(int) % pw, y0.astype(int) % ph
+            c1, r1 = (c0 + 1) % pw, (r0 + 1) % ph
         top = spec[r0, c0] + (spec[r0, c1] - spec[r0, c0]) * ax
         bot = spec[r1, c0] + (spec[r1, c1] - spec[r1, c0]) * ax
         g = top + (bot - top) * ay  # (B, 2h+1, h+1)
