@@ -216,7 +216,10 @@ def label_fields(text: str) -> dict[str, str]:
     >>> label_fields('{"Label": 1, "ContentProducer": "001191", "Other": "x"}')
     {'Label': '1', 'ContentProducer': '001191'}
     """
-    value = json.loads(text)
+    try:
+        value = json.loads(text)
+    except RecursionError:  # a label of "[" nested past Python's recursion limit, in a file anyone can write
+        raise ValueError("the label nests deeper than any TC260 label") from None
     if not isinstance(value, dict):
         raise ValueError(f"the label is a JSON {type(value).__name__}, not an object")
     out = {k: value[k] if isinstance(value[k], str) else json.dumps(value[k], ensure_ascii=False)
