@@ -267,10 +267,16 @@ def test_odd_input_gives_an_answer_or_a_cierror(name, kind, extras, tmp_path):
     if kind.startswith("exif_") and isinstance(out, cinb.Result) and out.format != "json" and name != "AIImageCrop":
         # the 40 x 24 picture is shown 24 x 40 under orientations 5-8: an image answer is upright
         assert (out.height > out.width) == (int(kind[-1]) >= 5), (kind, out.width, out.height)
+    if kind in WITH_ALPHA and isinstance(out, cinb.Result) and out.format != "json":
+        with Image.open(io.BytesIO(out.data)) as shown:  # transparency is not flattened away silently
+            assert "A" in shown.getbands() or "transparency" in shown.info, (kind, shown.mode)
     if kind.startswith("exif_") and isinstance(out, cinb.Result) and {"ImageWidth", "ImageHeight"} <= set(out.response):
         size = out.response["ImageWidth"], out.response["ImageHeight"]  # CI reports the displayed size
         assert size == ((24, 40) if int(kind[-1]) >= 5 else (40, 24)), (kind, size)
 
+
+#: Inputs with transparency (alpha channel, palette transparency, the PIL alpha modes).
+WITH_ALPHA = frozenset({"rgba", "la", "palette", "pil_LA", "pil_PA", "pil_La", "pil_RGBa"})
 
 #: Endpoints that answer about the stored file, not its pixels: a 0x0 or truncated file still has a
 #: header and metadata to report on (ImageInspect flags it; the AIGC label sits before the pixels).

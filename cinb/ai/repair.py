@@ -338,10 +338,26 @@ def image_repair(inp: ImageInput, *, MaskPic: Any = None, MaskPoly: Any = None) 
     info: dict = {"masked_pixels": count}
     if count == 0:
         info.update(method="none (empty mask)", seconds=round(time.perf_counter() - start, 3))
-        return Answer({}, image=image, info=info)
+        return Answer({}, image=_with_alpha(image, inp), info=info)
     out, diag = fill(np.asarray(image), mask)
     info.update(diag, seconds=round(time.perf_counter() - start, 3))
-    return Answer({}, image=Image.fromarray(out), info=info)
+    return Answer({}, image=_with_alpha(Image.fromarray(out), inp), info=info)
+
+
+def _with_alpha(image: Image.Image, inp: ImageInput) -> Image.Image:
+    """``image`` (RGB, upright) with the source's transparency put back, when it has any.
+
+    The fill works on the picture flattened over white; without this a transparent PNG, WebP or
+    AVIF came back opaque, in its own format, white where it was transparent.
+    """
+    canvas = inp.canvas()  # the decode image(None) made: cached
+    frame = canvas.frames[0]
+    if "A" not in frame.getbands():
+        return image
+    alpha = AutoOrient().apply(canvas.replace(frames=[frame.getchannel("A")], durations=canvas.durations[:1]))
+    out = image.convert("RGBA")
+    out.putalpha(alpha.frames[0])
+    return out
 
 
 ENDPOINT = register_endpoint(Endpoint(
