@@ -201,10 +201,17 @@ def _kinds_for(name: str) -> tuple[str, ...]:
 # --- minimal valid extras -------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _in_a_scratch_folder(tmp_path, monkeypatch):
+    """Relative paths among the bad values (``library=-7``) land in a scratch folder, not the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="module")
 def extras(tmp_path_factory) -> dict[str, dict]:
     """The parameters an endpoint cannot run without, minimal and valid."""
     root = tmp_path_factory.mktemp("extras")
+    cinb.Library(root / "library")  # searching needs an existing library: only AddImage creates one
     logos = root / "logos"
     logos.mkdir()
     _photo(96, 96, 9).save(logos / "mark.png")

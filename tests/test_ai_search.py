@@ -376,6 +376,16 @@ def test_bad_endpoint_parameters_are_cierror_103(tmp_path, folder, params):
     assert err.value.code == -103
 
 
+@pytest.mark.parametrize("action", ["SearchImage", "DeleteImage"])
+def test_only_add_image_creates_a_library(tmp_path, folder, action):
+    missing = tmp_path / "typo"
+    with pytest.raises(CIError) as err:
+        cinb.ci_process(folder / "coffee.jpg", "ImageSearch", action=action, library=str(missing), EntityId="c")
+    assert err.value.code == -103 and "no image library" in str(err.value) and not missing.exists()
+    cinb.ci_process(folder / "coffee.jpg", "ImageSearch", action="AddImage", library=str(missing), EntityId="c")
+    assert (missing / "library.sqlite").is_file()
+
+
 def test_the_endpoint_needs_a_library(folder):
     with pytest.raises(CIError) as err:
         cinb.ci_process(folder / "coffee.jpg", "ImageSearch")

@@ -951,18 +951,30 @@ _OPEN: dict[str, Library] = {}
 _OPEN_LOCK = threading.Lock()
 
 
-def open_library(value: Any) -> Library:
-    """The ``library`` parameter: a :class:`Library` as is, or a folder path (opened once per process
-    and kept open; created when missing)."""
+def _library_param(value: Any) -> Library | str:
+    """The ``library`` parameter: a :class:`Library` as is, or a checked folder path (opened by the
+    action: only ``AddImage`` creates a library, so a mistyped path is an error, not a new folder)."""
     if isinstance(value, Library):
         return value
     if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
         raise _bad(f"library must be a folder path or a cinb.Library, got {value!r}", value)
-    key = os.path.realpath(local_path(value, "library"))
+    return os.path.realpath(local_path(value, "library"))
+
+
+def open_library(value: Any, *, create: bool = True) -> Library:
+    """A :class:`Library` as is, or the library in a folder (opened once per process and kept open).
+
+    A missing library is created when ``create`` (``AddImage``), else it is CIError -103.
+    """
+    value = _library_param(value)
+    if isinstance(value, Library):
+        return value
     with _OPEN_LOCK:
-        lib = _OPEN.get(key)
+        lib = _OPEN.get(value)
         if lib is None:
-            lib = _OPEN[key] = Library(key)
+            if not create and not (Path(value) / DB_FILE).is_file():
+                raise _bad(f"no image library at {value}: add pictures first (action=AddImage)", value)
+            lib = _OPEN[value] = Library(value)
         return lib
 
 
@@ -973,8 +985,8 @@ def _threshold(value: Any) -> int:
 PARAMS = (
     choice_param("action", ("SearchImage", "AddImage", "DeleteImage"), "SearchImage",
                  doc="SearchImage (default), AddImage or DeleteImage"),
-    Param("library", open_library, None, True,
-          doc="cinb extension: the library folder (created when missing) or a cinb.Library"),
+    Param("library", _library_param, None, True,
+          doc="cinb extension: the library folder (AddImage creates it when missing) or a cinb.Library"),
     str_param("EntityId", doc="AddImage/DeleteImage: the entity (1-64 characters)"),
     Param("CustomContent", lambda v: _check_custom(v), None, doc="AddImage: text returned with results"),
     Param("Tags", lambda v: _check_tags(v), None, doc="AddImage: JSON object of up to 10 key/value pairs"),
@@ -986,10 +998,11 @@ PARAMS = (
 )
 
 
-def image_search(inp: ImageInput, *, action: str, library: Library, EntityId: str | None,  # noqa: N803
+def image_search(inp: ImageInput, *, action: str, library: Library | str, EntityId: str | None,  # noqa: N803
                  CustomContent: str | None, Tags: str | None, PicName: str | None, MatchThreshold: int,
                  Offset: int, Limit: int, Filter: str | None) -> Answer:
     """``ci-process=ImageSearch``: ``action`` on ``library`` (see :class:`Library`)."""
+    library = open_library(library, create=action == "AddImage")
     if action == "SearchImage":
         answer = library.search(inp, limit=Limit, match_threshold=MatchThreshold, offset=Offset, filter=Filter)
         return Answer(answer, info={"library": str(library.path), "pictures": len(library)})
