@@ -416,9 +416,6 @@ def test_analysis_over_a_mixed_folder_gives_error_rows_and_answers_the_good_ones
         json.dumps(rows[name][f"{analysis}_response"])
 
 
-@pytest.mark.xfail(strict=True, reason="owner: lead (cinb/collection/analyses/endpoints.py): a malformed option "
-                                       "value is parsed per row, so every row gets the same -103 error instead "
-                                       "of analyze refusing the call as it does for an unknown option")
 def test_analysis_refuses_a_malformed_option_value_once(mixed_folder):
     with pytest.raises(cinb.CIError) as info:
         cinb.analyze(str(mixed_folder), "qrcode", options={"qrcode": {"cover": "zz"}}, max_workers=1, progress=False)

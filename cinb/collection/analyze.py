@@ -108,7 +108,10 @@ def _options(analysis: Analysis, options: Mapping[str, Mapping]) -> dict:
     if unknown:
         raise CIError(f"analysis {analysis.name!r} has no option(s) {sorted(unknown)}; "
                       f"it takes {sorted(analysis.defaults) or 'none'}", code=BAD_PARAMETER, token=analysis.name)
-    return {**analysis.defaults, **given}
+    merged = {**analysis.defaults, **given}
+    if given and analysis.check_options is not None:
+        analysis.check_options(merged)
+    return merged
 
 
 def _check_unused(options: Mapping[str, Mapping], used: list[Analysis]) -> None:

@@ -36,6 +36,10 @@ class EndpointAnalysis:
         flat = ep.flatten(answer.response, answer.info) if _arity(ep.flatten) == 2 else ep.flatten(answer.response)
         return {**flat, f"{ep.analysis}_response": answer.response}
 
+    def check_options(self, options) -> None:
+        """CI's parameter parsing on the given options: CIError -103 before any image is read."""
+        get_endpoint(self.endpoint).parse_params({k: v for k, v in options.items() if v is not None})
+
     def __repr__(self) -> str:
         return f"EndpointAnalysis({self.endpoint!r})"
 
@@ -50,7 +54,8 @@ def register_endpoint_analysis(ep: Endpoint) -> None:
     """Register ``ep``'s analysis (its ``analysis`` name, ``columns`` and parameters as options)."""
     if not ep.analysis:
         return
-    register_analysis(ep.analysis, EndpointAnalysis(ep.name),
+    fn = EndpointAnalysis(ep.name)
+    register_analysis(ep.analysis, fn, check_options=fn.check_options,
                       columns={**ep.columns, f"{ep.analysis}_response": object},
                       defaults={p.python_name: p.default for p in ep.params},
                       description=f"ci-process={ep.name}: {ep.description}", fork_safe=ep.fork_safe)

@@ -70,6 +70,9 @@ class Analysis:
     fork_safe : bool
         False for an analysis using a library that does not survive ``fork()`` (torch, an ONNX Runtime
         session): ``analyze`` then runs it in a spawn pool (or inline) and refuses ``pool="fork"``.
+    check_options : callable, optional
+        ``check_options(options)`` raises CIError for a malformed option value; ``analyze`` calls it
+        once before any image, so a bad value refuses the call instead of failing every row.
     """
 
     name: str
@@ -81,6 +84,7 @@ class Analysis:
     description: str = ""
     batch_fn: Callable[..., Any] | None = None
     fork_safe: bool = True
+    check_options: Callable[[Mapping[str, Any]], None] | None = None
 
     def run(self, ctx: Any, **options: Any) -> dict:
         """This analysis on one image."""
@@ -130,7 +134,8 @@ def _load_plugins() -> None:
 def register_analysis(name: str, fn: Callable[..., Any] | None, *, columns: Mapping[str, Any], kind: str = "image",
                       requires: tuple[str, ...] | list[str] = (), defaults: Mapping[str, Any] | None = None,
                       description: str = "", aliases: tuple[str, ...] | list[str] = (),
-                      batch_fn: Callable[..., Any] | None = None, fork_safe: bool = True) -> Analysis:
+                      batch_fn: Callable[..., Any] | None = None, fork_safe: bool = True,
+                      check_options: Callable[[Mapping[str, Any]], None] | None = None) -> Analysis:
     """Add (or replace) an analysis in the registry.
 
     Parameters
@@ -156,6 +161,8 @@ def register_analysis(name: str, fn: Callable[..., Any] | None, *, columns: Mapp
         A function over a list of images (model throughput), see :class:`Analysis`.
     fork_safe : bool
         False if the analysis must not run in a forked worker (see :class:`Analysis`).
+    check_options : callable, optional
+        Validates the options once per call (see :class:`Analysis`).
 
     Returns
     -------
@@ -186,7 +193,7 @@ def register_analysis(name: str, fn: Callable[..., Any] | None, *, columns: Mapp
         fn = _BatchOfOne(batch_fn)
     analysis = Analysis(name=name, fn=fn, columns=dict(columns), kind=kind, requires=tuple(requires),
                         defaults=dict(defaults or {}), description=description, batch_fn=batch_fn,
-                        fork_safe=bool(fork_safe))
+                        fork_safe=bool(fork_safe), check_options=check_options)
     _REGISTRY[name] = analysis
     for alias in aliases:
         _ALIASES[alias] = name
