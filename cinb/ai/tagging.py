@@ -55,7 +55,6 @@ import importlib.util
 import json
 import os
 import re
-import sys
 import threading
 import weakref
 from dataclasses import dataclass
@@ -147,28 +146,6 @@ def label_table() -> LabelTable:
 # --- the model ---------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _stderr_silenced():
-    """Send file descriptor 2 to /dev/null for the block.
-
-    LiteRT's C++ core prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." straight to
-    fd 2 when the interpreter allocates its tensors; no option or environment variable turns it off
-    (TF_CPP_MIN_LOG_LEVEL does not). Only that one call is wrapped.
-    """
-    try:
-        sys.stderr.flush()
-    except (AttributeError, ValueError):  # a replaced or closed sys.stderr: nothing to flush
-        pass
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def _with_extra_outputs(model: bytes, side: int = INPUT_SIZE) -> tuple[bytes, list[str]]:
     """The model for ``side`` px input, with its logits and pooled features added to its outputs
     (a flatbuffer rewrite, ~0.5 s: the head's average pool gets the window of the ``side / 32``
@@ -210,7 +187,7 @@ class Classifier:
         self.interpreter = litert.Interpreter(model_content=content, num_threads=threads)
         self.input = self.interpreter.get_input_details()[0]["index"]
         self.interpreter.resize_tensor_input(self.input, [1, INPUT_SIZE, INPUT_SIZE, 3])
-        with _stderr_silenced():
+        with models.quiet_stderr():  # LiteRT's XNNPACK line on fd 2 (no switch)
             self.interpreter.allocate_tensors()
         outputs = {d["name"]: d for d in self.interpreter.get_output_details()}
         self.pooled, self.logits = (outputs[n] for n in extra)
