@@ -30,6 +30,32 @@ class Limits:
 LIMITS = Limits()
 
 
+def check_base64_size(label: str, size_bytes: int | None, max_base64: int, *, service: str) -> None:
+    """Refuse an input whose Base64 text would exceed ``max_base64`` bytes (CI states some AI endpoints'
+    limits on the Base64 body: OCR and ID cards 7 MB, AssessQuality 4 MB).
+
+    Raises
+    ------
+    CIError
+        -167 when ``4 * ceil(size_bytes / 3) > max_base64``; nothing when the size is unknown.
+
+    Examples
+    --------
+    >>> from cinb.limits import check_base64_size
+    >>> check_base64_size("a", 3072, 4096, service="OCR")
+    >>> check_base64_size("a", 3073, 4096, service="OCR")
+    Traceback (most recent call last):
+    ...
+    cinb.errors.CIError: a is 3073 bytes, 4100 in Base64; CI's OCR accepts at most 4096 bytes of Base64 (X-ErrNo -167)
+    """
+    if size_bytes is None:
+        return
+    encoded = 4 * -(-size_bytes // 3)
+    if encoded > max_base64:
+        raise CIError(f"{label} is {size_bytes} bytes, {encoded} in Base64; CI's {service} accepts at most "
+                      f"{max_base64} bytes of Base64", code=FILE_TOO_LARGE, token=label)
+
+
 def check_input(label: str, *, width: int, height: int, frames: int = 1, size_bytes: int | None = None,
                 token: str | None = None, limits: Limits = LIMITS) -> None:
     """Refuse an input over CI's limits, from its header alone (the one place they are checked).

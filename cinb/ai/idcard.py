@@ -93,8 +93,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from ..errors import BAD_PARAMETER, CORRUPT_IMAGE, FILE_TOO_LARGE, CIError
+from ..errors import BAD_PARAMETER, CORRUPT_IMAGE, CIError
 from ..imageinput import ImageInput
+from ..limits import check_base64_size
 from . import faces, models, quality
 from .endpoints import Answer, Endpoint, Param, choice_param, register_endpoint
 
@@ -843,12 +844,7 @@ PARAMS: tuple[Param, ...] = (
 
 
 def _check_input(inp: ImageInput) -> None:
-    size = inp.size_bytes
-    if size is not None and 4 * math.ceil(size / 3) > MAX_BASE64_BYTES:
-        # CI states this limit on the Base64 text, which limits.check_input cannot express.
-        raise CIError(f"{inp.label} is {size} bytes, {4 * math.ceil(size / 3)} in Base64; CI's ID card recognition "
-                      f"accepts at most {MAX_BASE64_BYTES} bytes of Base64 (7 MB)", code=FILE_TOO_LARGE,
-                      token=inp.label)
+    check_base64_size(inp.label, inp.size_bytes, MAX_BASE64_BYTES, service="ID card recognition")
     inp.header()  # not an image, corrupt, or over CI's pixel limits: CIError before the model loads
 
 

@@ -38,7 +38,6 @@ model, and vertical (top-to-bottom) Chinese text, which it takes for a turned pa
 from __future__ import annotations
 
 import importlib.util
-import math
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -47,8 +46,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BAD_PARAMETER, FILE_TOO_LARGE, UNSUPPORTED_TYPE, CIError
+from ..errors import BAD_PARAMETER, UNSUPPORTED_TYPE, CIError
 from ..imageinput import ImageInput
+from ..limits import check_base64_size
 from . import models
 from .endpoints import Answer, Endpoint, Param, bool_param, choice_param, int_param, register_endpoint
 
@@ -368,11 +368,7 @@ def _detected_language(texts: list[str], requested: str) -> str:
 
 
 def _check_input(inp: ImageInput, ispdf: bool) -> None:
-    size = inp.size_bytes
-    if size is not None and 4 * math.ceil(size / 3) > MAX_BASE64_BYTES:
-        # CI states this limit on the Base64 text, which limits.check_input cannot express.
-        raise CIError(f"{inp.label} is {size} bytes, {4 * math.ceil(size / 3)} in Base64; CI's OCR accepts at "
-                      f"most {MAX_BASE64_BYTES} bytes of Base64 (7 MB)", code=FILE_TOO_LARGE, token=inp.label)
+    check_base64_size(inp.label, inp.size_bytes, MAX_BASE64_BYTES, service="OCR")
     data = inp.data
     if data is not None and data[:5] == b"%PDF-":
         raise CIError("OCR of a PDF needs a PDF renderer, and none ships offline with cinb; render the page "

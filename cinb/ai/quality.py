@@ -83,8 +83,9 @@ import numpy as np
 from PIL import Image
 
 from ..codecs.registry import flatten
-from ..errors import CONFIGURATION_MISSING, FILE_TOO_LARGE, CIError
+from ..errors import CONFIGURATION_MISSING, CIError
 from ..imageinput import WORK_SIZE, ImageInput
+from ..limits import check_base64_size
 from ..ops.rotation import AutoOrient
 from . import models
 from .endpoints import Answer, Endpoint, bool_param, register_endpoint
@@ -670,12 +671,7 @@ def is_pure(rgb: np.ndarray) -> bool:
 
 
 def _check_input(inp: ImageInput) -> None:
-    size = inp.size_bytes
-    if size is not None and 4 * math.ceil(size / 3) > MAX_BASE64_BYTES:
-        # CI states this limit on the Base64 text, which limits.check_input cannot express.
-        raise CIError(f"{inp.label} is {size} bytes, {4 * math.ceil(size / 3)} in Base64; CI's AssessQuality "
-                      f"accepts at most {MAX_BASE64_BYTES} bytes of Base64 (4 MB)", code=FILE_TOO_LARGE,
-                      token=inp.label)
+    check_base64_size(inp.label, inp.size_bytes, MAX_BASE64_BYTES, service="AssessQuality")
     inp.header()  # not an image, corrupt, or over CI's pixel limits: CIError before any measure
 
 
