@@ -108,7 +108,9 @@ def _broken_check() -> str:
 
 
 @pytest.mark.parametrize("check", [_session_loaded, _broken_check])
-def test_a_fork_check_makes_the_default_pool_spawn(check, mark_parent):
+def test_a_fork_check_makes_the_default_pool_spawn(check, mark_parent, monkeypatch):
+    # only this test's check: a model run earlier in this process (ncnn) may have registered its own
+    monkeypatch.setattr(parallel, "_FORK_CHECKS", [])
     parallel.register_fork_check(check)
     try:
         default = map_values(ROWS, _where, max_workers=2, progress=False)
