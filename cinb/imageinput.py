@@ -160,6 +160,18 @@ class ImageInput:
         except Exception:  # noqa: BLE001 - the caller's decode reports it
             return False
 
+    def frame(self) -> Image.Image:
+        """The first frame at full size, upright, in its own mode (RGB, RGBA, L or LA): what an endpoint
+        that answers with a picture starts from (transparency and grey kept; later frames not turned)."""
+        canvas = self.canvas(None)
+        if canvas.is_animated:
+            canvas = canvas.replace(frames=canvas.frames[:1], durations=canvas.durations[:1])
+        return _AUTO_ORIENT.apply(canvas).frames[0]
+
+    def frame_count(self) -> int:
+        """Frames of the full decode (an endpoint answering with one picture drops ``frame_count() - 1``)."""
+        return len(self.canvas(None).frames)
+
     def image(self, size: int | None = WORK_SIZE) -> Image.Image:
         """First frame as RGB, displayed orientation, alpha on white, fitted within ``size`` x ``size``.
 

@@ -41,7 +41,6 @@ from PIL import Image
 
 from ..errors import CIError
 from ..imageinput import ImageInput
-from ..ops.rotation import AutoOrient
 from .endpoints import Answer, Endpoint, bool_param, int_param, register_endpoint
 
 #: Non-local means ``h`` as a multiple of the measured noise sigma, for denoise = 0..5.
@@ -180,13 +179,12 @@ def enhance_image(inp: ImageInput, *, denoise: int = 3, sharpen: int = 3, ignore
     start = time.perf_counter()
     try:
         inp.header()  # CI's limits and an unreadable file fail here, before any pixel is decoded
-        canvas = AutoOrient().apply(inp.canvas())
-        image, diag = enhance_frame(canvas.frames[0], denoise_level=denoise, sharpen_level=sharpen)
+        image, diag = enhance_frame(inp.frame(), denoise_level=denoise, sharpen_level=sharpen)
     except CIError as exc:
         if not ignore_error:
             raise
         return _original(inp, exc)
-    info = {"denoise": denoise, "sharpen": sharpen, **diag, "frames_dropped": len(canvas.frames) - 1,
+    info = {"denoise": denoise, "sharpen": sharpen, **diag, "frames_dropped": inp.frame_count() - 1,
             "seconds": round(time.perf_counter() - start, 3)}
     return Answer({}, image=image, info=info)
 

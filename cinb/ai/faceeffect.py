@@ -58,7 +58,6 @@ from PIL import Image
 from ..errors import BAD_PARAMETER, CONFIGURATION_MISSING, UNSUPPORTED_TYPE, CIError
 from ..imageinput import ImageInput
 from ..limits import LIMITS, check_input
-from ..ops.rotation import AutoOrient
 from . import faces as face_detection
 from . import matting, models
 from .endpoints import Answer, Endpoint, choice_param, int_param, register_endpoint
@@ -549,14 +548,6 @@ def treatable(found: list[face_detection.Face]) -> list[face_detection.Face]:
 # --- the endpoint --------------------------------------------------------------------------------
 
 
-def _upright_frame(inp: ImageInput) -> Image.Image:
-    """The first frame, upright, in its own mode (RGB, RGBA, L or LA: transparency not flattened)."""
-    canvas = inp.canvas(None)
-    if canvas.is_animated:
-        canvas = canvas.replace(frames=canvas.frames[:1], durations=canvas.durations[:1])
-    return AutoOrient().apply(canvas).frames[0]
-
-
 def _png(image: Image.Image) -> str:
     buf = io.BytesIO()
     image.save(buf, "PNG")
@@ -644,7 +635,7 @@ def face_effect(inp: ImageInput, *, type: str, whitening: int = 30, smoothing: i
     if not chosen:
         raise CIError(f"{inp.label}: no face to beautify (CI's service answers DetectNoFace; faces under "
                       f"{MIN_FACE} px are not treated)", code=BAD_PARAMETER, token="DetectNoFace")
-    frame = _upright_frame(inp)
+    frame = inp.frame()
     transparency = frame.getchannel("A") if frame.mode in ("RGBA", "LA") else None
     rgb = np.asarray(frame.convert("RGB"))
     out, done = beautify(rgb, whitening=whitening, smoothing=smoothing, face_lifting=faceLifting,

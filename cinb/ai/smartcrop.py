@@ -42,7 +42,7 @@ from ..imageinput import ImageInput
 from ..limits import LIMITS, check_input
 from ..ops.frames import check_output_size, resize
 from ..ops.frames import crop as crop_frame
-from ..ops.rotation import ORIENTATION_TRANSPOSE, AutoOrient
+from ..ops.rotation import ORIENTATION_TRANSPOSE
 from ..rules.grammar import bad, out_of_range
 from ..rules.mogr2 import register_op
 from .endpoints import Answer, Endpoint, bool_param, int_param, register_endpoint
@@ -369,8 +369,7 @@ def ai_image_crop(inp: ImageInput, *, width: int, height: int, fixed: bool = Fal
                           code=BAD_PARAMETER, token=f"width={width}" if width > W else f"height={height}")
         (x0, y0, x1, y1), faces = smart_box(inp, (width, height))
         # cut the decoded frame itself (upright), not the flattened RGB view: alpha and grey stay
-        first = AutoOrient().apply(inp.canvas()).frames[0]
-        image = crop_frame(first, (x0, y0, x1, y1))
+        image = crop_frame(inp.frame(), (x0, y0, x1, y1))
         if fixed and image.size != (width, height):
             image = resize(image, (width, height))
     except CIError as exc:

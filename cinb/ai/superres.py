@@ -52,7 +52,6 @@ from PIL import Image
 from ..errors import CONFIGURATION_MISSING, CIError
 from ..imageinput import ImageInput
 from ..limits import LIMITS, check_input
-from ..ops.rotation import AutoOrient
 from ..parallel import register_fork_check
 from . import models
 from .endpoints import Answer, Endpoint, choice_param, register_endpoint
@@ -262,10 +261,10 @@ def super_resolution(inp: ImageInput, *, magnify: str | int = "2", method: str |
     h = inp.header()
     check_input(inp.label, width=h.width, height=h.height, size_bytes=inp.size_bytes, token=inp.label,
                 limits=SR_LIMITS)
-    canvas = AutoOrient().apply(inp.canvas())
-    out, used = _enlarge_frame(canvas.frames[0], factor, method)
-    info = {"method": used, "magnify": factor, "source_size": list(canvas.frames[0].size),
-            "frames_dropped": len(canvas.frames) - 1, "seconds": round(time.perf_counter() - start, 3)}
+    frame = inp.frame()
+    out, used = _enlarge_frame(frame, factor, method)
+    info = {"method": used, "magnify": factor, "source_size": list(frame.size),
+            "frames_dropped": inp.frame_count() - 1, "seconds": round(time.perf_counter() - start, 3)}
     return Answer({}, image=out, info=info)
 
 
