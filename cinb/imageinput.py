@@ -139,26 +139,36 @@ class ImageInput:
     def canvas(self, size: int | None = None):
         """The engine's decode (:func:`cinb.decode.open_canvas`): full size, or JPEG shrink-on-load
         to at least ``size`` px a side. Frames are RGB, RGBA, L or LA; orientation is *not* applied.
+
+        Decodes are cached by the scale they come out at, not by the size asked: ``canvas(2000)`` of a
+        picture that cannot be reduced for it *is* ``canvas(None)`` (one decode, one cached copy), as
+        is every size of a non-JPEG picture (no reduced decode exists).
         """
-        if size is not None and self._reduced_decode_impossible():
-            size = None  # one full decode serves every size (two cached copies of a 250 Mpx PNG: 1.5 GB)
-        if size not in self._canvases:
+        scale = self._draft_scale(size)  # reads the header: its error (cached) is the caller's
+        if scale not in self._canvases:
             try:
-                self.header()  # fast limit check and a clear error before any decode
-                self._canvases[size] = open_canvas(self.source, draft=(size, size) if size else None)
+                found = open_canvas(self.source, draft=(size, size) if scale > 1 else None)
             except Exception as exc:  # noqa: BLE001 - remembered: the next caller gets the same error free
-                self._canvases[size] = exc
-        found = self._canvases[size]
+                found = exc
+            self._canvases[scale] = found
+            if not isinstance(found, Exception) and found.nominal_size is None:
+                self._canvases[1] = found  # the decoder could not reduce it after all: the full decode
+        found = self._canvases[scale]
         if isinstance(found, Exception):
             raise found
         return found
 
-    def _reduced_decode_impossible(self) -> bool:
-        """Only JPEG decodes reduced (shrink-on-load); an unreadable header answers False (its error follows)."""
-        try:
-            return self.header().format != "jpeg"
-        except Exception:  # noqa: BLE001 - the caller's decode reports it
-            return False
+    def _draft_scale(self, size: int | None) -> int:
+        """The JPEG DCT scale (1, 2, 4 or 8) a decode for ``size`` comes out at; 1 is the full decode.
+
+        Pillow's ``draft`` rule for ``(size, size)``: the largest 1/s that keeps both sides at least
+        ``size``. Only JPEG decodes reduced (shrink-on-load), and only a single-frame one.
+        """
+        header = self.header()
+        if size is None or header.format != "jpeg" or header.frames > 1:
+            return 1
+        fit = min(header.width // size, header.height // size)
+        return next((s for s in (8, 4, 2) if fit >= s), 1)
 
     def frame(self) -> Image.Image:
         """The first frame at full size, upright, in its own mode (RGB, RGBA, L or LA): what an endpoint
@@ -179,10 +189,7 @@ class ImageInput:
         ``open_canvas`` + ``auto-orient`` + flattening, then a bilinear fit.
         """
         if size not in self._images:
-            # Reuse a full decode if one exists (identical for non-JPEG sources, where
-            # shrink-on-load does nothing); otherwise decode small.
-            full = self._canvases.get(None) if self.header().format != "jpeg" else None
-            canvas = full if full is not None and not isinstance(full, Exception) else self.canvas(size)
+            canvas = self.canvas(size)  # the full decode when no reduced one exists for this size
             self.mode = canvas.frames[0].mode
             if canvas.is_animated:
                 canvas = canvas.replace(frames=canvas.frames[:1], durations=canvas.durations[:1])

@@ -137,3 +137,57 @@ def test_engine_analyses_read_bytes_and_pil_sources_too():
     assert image_info(ImageInput(path.read_bytes())) == expected
     assert image_ave(ImageInput(Image.open(path)))["ave_rgb"] == image_ave(ImageInput(path))["ave_rgb"]
     assert ImageInput(path).source == str(path) and ImageInput(b"x").source == b"x"
+
+
+@pytest.fixture
+def decodes(monkeypatch):
+    """Every decode ImageInput makes, as the draft it asked for (the real open_canvas runs)."""
+    import cinb.imageinput as module
+
+    calls = []
+    real = module.open_canvas
+
+    def counting(src, *, draft=None, **kw):
+        calls.append(draft)
+        return real(src, draft=draft, **kw)
+
+    monkeypatch.setattr(module, "open_canvas", counting)
+    return calls
+
+
+def _jpeg(tmp_path, size, name="p.jpg", **save):
+    rng = np.random.default_rng(1)
+    img = Image.fromarray(rng.integers(0, 256, (size[1] // 8, size[0] // 8, 3), dtype=np.uint8)).resize(size)
+    path = tmp_path / name
+    img.save(path, quality=90, **save)
+    return path
+
+
+@pytest.mark.parametrize("size", [(1200, 800), (2000, 1500), (640, 2000)])
+def test_a_decode_that_comes_out_full_size_serves_the_full_size_too(tmp_path, decodes, size):
+    # DetectFace / face-effect: find_faces asks image(2000), the answer's picture frame(): one decode
+    from cinb.ai.faces import DETECT_SIDE
+
+    view = ImageInput(_jpeg(tmp_path, size))
+    assert view.image(DETECT_SIDE).size == size
+    assert view.frame().size == size and view.frame_count() == 1
+    assert view.canvas(None) is view.canvas(DETECT_SIDE) and view.image(None).size == size
+    assert len(decodes) == 1
+    # and the other way round: a full decode first serves a request it could not reduce for
+    other = ImageInput(_jpeg(tmp_path, size, "q.jpg"))
+    other.frame()
+    other.image(max(size))
+    other.image(3000)
+    assert len(decodes) == 2
+
+
+def test_face_effect_and_detect_face_decode_a_small_jpeg_once(tmp_path, decodes):
+    import cinb
+    from cinb import data
+
+    path = tmp_path / "astronaut.jpg"
+    Image.open(data.astronaut()).convert("RGB").save(path, quality=92)
+    cinb.ci_process(path, "DetectFace")
+    assert len(decodes) == 1
+    cinb.ci_process(path, "face-effect", type="face-beautify")
+    assert len(decodes) == 2
