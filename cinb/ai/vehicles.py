@@ -22,7 +22,8 @@ How cinb answers:
   (:data:`PLATE_TYPES`), and ``PlateLocation`` is the text box's four corners.
 
 What cannot be known offline, and is therefore **left empty** (never guessed): ``Brand``,
-``Serial`` (model) and ``Year``. CI recognises makes and models with a model trained on them; no
+``Serial`` (model) and ``Year`` (``""``, ``""`` and ``0``: ``Year`` is an integer in CI's Go SDK, and
+Tencent Cloud's car-tag service, the one behind DetectCar, answers 0 when it recognised no year). CI recognises makes and models with a model trained on them; no
 such model ships in a package, and a detector that says "car" cannot tell a Toyota from a Tesla.
 A vehicle without a readable Chinese plate has no ``PlateContent``. Plates of other countries are
 not reported (the OCR reads them, the pattern refuses them).
@@ -222,7 +223,7 @@ def _points(values) -> list[dict]:
 
 def detect_car(inp: ImageInput, *, min_score: int = 40, lang: str = "en", plates: bool = True,
                tiles: str = "auto") -> Answer:
-    """CI's ``DetectCar``: ``CarTags[]`` with type, colour, box and plate; Brand, Serial and Year empty.
+    """CI's ``DetectCar``: ``CarTags[]`` with type, colour, box and plate; Brand, Serial empty, Year 0.
 
     Parameters
     ----------
@@ -254,7 +255,7 @@ def detect_car(inp: ImageInput, *, min_score: int = 40, lang: str = "en", plates
         color = vehicle_color(crop)
         tag = {"Serial": "", "Brand": "", "Type": VEHICLE_TYPES[det.name][1 if zh else 0],
                "Color": COLORS[color] if zh else color, "Confidence": max(1, min(100, round(det.score * 100))),
-               "Year": "", "CarLocation": _points([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])}
+               "Year": 0, "CarLocation": _points([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])}
         plate = _read_plate(engine, image, det.box, scale) if engine is not None else None
         if plate is not None:
             kind = PLATE_TYPES[plate["color"]]

