@@ -5,6 +5,7 @@ Usage (from the repository root)::
     .venv/bin/python -m benchmarks.bench_faces                 # everything (about 4 minutes on 2 cores)
     .venv/bin/python -m benchmarks.bench_faces --part accuracy # or speed, or cpu
     .venv/bin/python -m benchmarks.bench_faces --part accuracy --detector before  # the 20 px pyramid
+    .venv/bin/python -m benchmarks.bench_faces --part decode   # 12 Mpx: the 1/2 DCT decode against the full one
 
 The labelled set (no public face benchmark installs offline):
 
@@ -351,9 +352,53 @@ def bench_cpu(args) -> dict:
     return out
 
 
+def bench_decode(args) -> dict:
+    """CPU ms of DetectFace's decode of a 12 Mpx JPEG (``ImageInput.image(2000)``) and of the whole endpoint:
+    the 1/2 DCT decode it makes now against the full decode it made before (asking 2000 x 2000 of a 4000 x
+    3000 photo let no reduction through), alternating picture by picture."""
+    from cinb.imageinput import ImageInput as Input  # noqa: PLC0415
+
+    def full(self, size):  # the decode before: full size for a 4:3 photo at 2000 px
+        return 1, None
+
+    reduced = Input._draft
+    out: dict = {"load_before": _load(), "repeat": args.repeat_cpu}
+    rows: dict = {"full_decode": [], "reduced_decode": [], "endpoint_full": [], "endpoint_reduced": []}
+    agree = []
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i, (g, _) in enumerate(group_set(4, seed=11)[1:]):
+            path = Path(tmp) / f"{i}.jpg"
+            g.resize((4000, 3000), Image.Resampling.LANCZOS).save(path, quality=90)
+            paths.append(str(path))
+        cinb.ci_process(paths[0], "DetectFace")  # the model loads outside the timings
+        for p in paths:
+            answers = {}
+            for name, draft in (("full", full), ("reduced", reduced)):
+                Input._draft = draft
+                try:
+                    rows[f"{name}_decode"].append(_cpu_ms(lambda p=p: Input(p).image(DETECT_SIDE), args.repeat_cpu))
+                    rows[f"endpoint_{name}"].append(_cpu_ms(
+                        lambda p=p: cinb.ci_process(p, "DetectFace", max_face_num=120), args.repeat_cpu))
+                    answers[name] = cinb.ci_process(p, "DetectFace", max_face_num=120).json["FaceInfos"]
+                finally:
+                    Input._draft = reduced
+            a = [Face(f["X"], f["Y"], f["Width"], f["Height"], 1.0) for f in answers["reduced"]]
+            b = [Face(f["X"], f["Y"], f["Width"], f["Height"], 1.0) for f in answers["full"]]
+            agree.append(_agreement(a, b))
+    med = {k: round(statistics.median(v), 1) for k, v in rows.items()}
+    out["4000x3000 JPEG (3 group pictures)"] = {
+        **{f"{k}_cpu_ms": v for k, v in med.items()},
+        "decode_reduced_vs_full": round(med["reduced_decode"] / med["full_decode"], 3),
+        "endpoint_reduced_vs_full": round(med["endpoint_reduced"] / med["endpoint_full"], 3),
+        "same_count": f"{sum(s for s, _ in agree)}/{len(agree)}", "min_box_iou": round(min(i for _, i in agree), 3)}
+    out["load_after"] = _load()
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=("accuracy", "speed", "cpu", "all"), default="all")
+    ap.add_argument("--part", choices=("accuracy", "speed", "cpu", "decode", "all"), default="all")
     ap.add_argument("--detector", choices=sorted(DETECTORS), default="after",
                     help="accuracy: cinb's detector (after) or the 20 px pyramid it replaced (before)")
     ap.add_argument("--repeat-cpu", type=int, default=3, help="cpu: calls per picture (median kept)")
@@ -370,6 +415,8 @@ def main(argv: list[str] | None = None) -> None:
         out["cpu"] = bench_cpu(args)
     if args.part in ("speed", "all"):
         out["speed"] = bench_speed(args)
+    if args.part == "decode":
+        out["decode"] = bench_decode(args)
     print(json.dumps(out, indent=1))
 
 

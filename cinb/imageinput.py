@@ -138,16 +138,16 @@ class ImageInput:
 
     def canvas(self, size: int | None = None):
         """The engine's decode (:func:`cinb.decode.open_canvas`): full size, or JPEG shrink-on-load
-        to at least ``size`` px a side. Frames are RGB, RGBA, L or LA; orientation is *not* applied.
+        to a long side of at least ``size`` px (1/2, 1/4 or 1/8 scale). Frames are RGB, RGBA, L or LA; orientation is *not* applied.
 
         Decodes are cached by the scale they come out at, not by the size asked: ``canvas(2000)`` of a
         picture that cannot be reduced for it *is* ``canvas(None)`` (one decode, one cached copy), as
         is every size of a non-JPEG picture (no reduced decode exists).
         """
-        scale = self._draft_scale(size)  # reads the header: its error (cached) is the caller's
+        scale, target = self._draft(size)  # reads the header: its error (cached) is the caller's
         if scale not in self._canvases:
             try:
-                found = open_canvas(self.source, draft=(size, size) if scale > 1 else None)
+                found = open_canvas(self.source, draft=target if scale > 1 else None)
             except Exception as exc:  # noqa: BLE001 - remembered: the next caller gets the same error free
                 found = exc
             self._canvases[scale] = found
@@ -158,17 +158,24 @@ class ImageInput:
             raise found
         return found
 
-    def _draft_scale(self, size: int | None) -> int:
-        """The JPEG DCT scale (1, 2, 4 or 8) a decode for ``size`` comes out at; 1 is the full decode.
+    def _draft(self, size: int | None) -> tuple[int, tuple[int, int] | None]:
+        """The JPEG DCT scale (1, 2, 4 or 8) a decode for ``size`` comes out at (1: the full decode), and
+        the size to ask the decoder for.
 
-        Pillow's ``draft`` rule for ``(size, size)``: the largest 1/s that keeps both sides at least
-        ``size``. Only JPEG decodes reduced (shrink-on-load), and only a single-frame one.
+        The request is the picture fitted within ``size`` x ``size`` (what :meth:`image` makes of it),
+        and Pillow's ``draft`` takes the largest 1/s that keeps both sides at least that: the long side
+        stays at least ``size`` (a 4000 x 3000 photo searched at 2000 px decodes at 1/2, 2000 x 1500;
+        asking 2000 x 2000 made it decode in full). Only a single-frame JPEG decodes reduced.
         """
         header = self.header()
         if size is None or header.format != "jpeg" or header.frames > 1:
-            return 1
-        fit = min(header.width // size, header.height // size)
-        return next((s for s in (8, 4, 2) if fit >= s), 1)
+            return 1, None
+        width, height = header.width, header.height
+        if max(width, height) <= size or min(width, height) < 1:
+            return 1, None
+        target = _fit(width, height, size)
+        fit = min(width // target[0], height // target[1])
+        return next((s for s in (8, 4, 2) if fit >= s), 1), target
 
     def frame(self) -> Image.Image:
         """The first frame at full size, upright, in its own mode (RGB, RGBA, L or LA): what an endpoint
@@ -198,9 +205,7 @@ class ImageInput:
             if img.mode != "RGB":
                 img = img.convert("RGB")
             if size is not None and max(img.size) > size:
-                scale = size / max(img.size)
-                fit = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-                img = img.resize(fit, Image.Resampling.BILINEAR, reducing_gap=2.0)
+                img = img.resize(_fit(img.width, img.height, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
             self._images[size] = img
         return self._images[size]
 
@@ -218,6 +223,12 @@ class ImageInput:
             a = self.rgb(size).astype(np.float32)
             self._arrays[key] = a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
         return self._arrays[key]
+
+
+def _fit(width: int, height: int, size: int) -> tuple[int, int]:
+    """``width`` x ``height`` fitted within ``size`` x ``size`` (aspect kept, at least 1 px a side)."""
+    scale = size / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 __all__ = ["WORK_SIZE", "ImageInput"]

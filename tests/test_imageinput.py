@@ -191,3 +191,53 @@ def test_face_effect_and_detect_face_decode_a_small_jpeg_once(tmp_path, decodes)
     assert len(decodes) == 1
     cinb.ci_process(path, "face-effect", type="face-beautify")
     assert len(decodes) == 2
+
+
+def _photo(size) -> Image.Image:
+    from cinb import data
+
+    return Image.open(data.astronaut()).convert("RGB").resize(size, Image.Resampling.BICUBIC)
+
+
+def _shift_error(a: np.ndarray, b: np.ndarray, dx: int, dy: int) -> float:
+    h, w = min(a.shape[0], b.shape[0]) - 4, min(a.shape[1], b.shape[1]) - 4
+    return float(np.abs(a[2:2 + h, 2:2 + w].astype(float) - b[2 + dy:2 + dy + h, 2 + dx:2 + dx + w]).mean())
+
+
+@pytest.mark.parametrize("size, orientation, mode", [
+    ((4000, 3000), 1, "RGB"), ((4001, 3001), 6, "RGB"), ((3001, 4001), 8, "RGB"), ((4000, 2250), 3, "CMYK"),
+    ((4000, 3000), 1, "L")])
+def test_detection_size_decodes_reduced_with_the_full_decodes_geometry(tmp_path, decodes, size, orientation, mode):
+    # image(2000) of a 4000 x 3000 JPEG: the 1/2 DCT decode (long side >= 2000), not the full one
+    from cinb.ai.faces import DETECT_SIDE
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "big.jpg"
+    _photo(size).convert(mode).save(path, quality=92, exif=exif.tobytes())
+    view = ImageInput(path)
+    small = view.image(DETECT_SIDE)
+    canvas = view.canvas(DETECT_SIDE)
+    assert decodes == [(2000, round(2000 * min(size) / max(size))) if size[0] >= size[1]
+                       else (round(2000 * min(size) / max(size)), 2000)]
+    assert canvas.size == tuple((v + 1) // 2 for v in size) and canvas.nominal_size == size
+    full = ImageInput(path)
+    upright = full.image(None)
+    expected = _fit(upright, DETECT_SIDE)
+    assert small.size == expected.size and small.mode == "RGB"
+    a, b = np.asarray(small.convert("L")), np.asarray(expected.convert("L"))
+    error = _shift_error(a, b, 0, 0)
+    assert error < 2.5  # the same picture: DCT scaling against a bilinear reduction
+    for dx, dy in ((1, 0), (0, 1), (-1, 0), (0, -1)):  # and in the same place: any 1 px shift is worse
+        assert _shift_error(a, b, dx, dy) > error * 1.5
+    assert view.canvas(DETECT_SIDE).icc == full.canvas(None).icc
+
+
+def test_reduced_decode_keeps_the_icc_profile(tmp_path):
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    path = tmp_path / "icc.jpg"
+    _photo((4000, 3000)).save(path, quality=90, icc_profile=icc)
+    view = ImageInput(path)
+    assert view.canvas(2000).size == (2000, 1500) and view.canvas(2000).icc == icc
