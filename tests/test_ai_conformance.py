@@ -82,3 +82,22 @@ def test_aigamerec_is_registered_and_refused_with_163():
     with pytest.raises(CIError) as err:  # a parameter CI does not document
         cinb.ci_process(data.astronaut(), "AIGameRec", scenes="web")
     assert err.value.code == -103
+
+
+# --- DetectCar: CI's 4 MB Base64 limit ------------------------------------------------------------------
+
+def test_detectcar_refuses_over_4mb_of_base64_before_any_model(tmp_path):
+    # CI's DetectCar page (436/121116, 460): "所下载图片经 Base64 编码后不超过4MB". 3 MiB of file is 4 MiB of Base64.
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (1030, 1030, 3), np.uint8)).save(buf, "PNG", compress_level=0)
+    big = buf.getvalue()
+    assert len(big) > 3 * 1024 * 1024
+    with pytest.raises(CIError) as err:
+        cinb.ci_process(big, "DetectCar")
+    assert err.value.code == -167 and "DetectCar" in str(err.value)

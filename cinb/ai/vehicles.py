@@ -27,6 +27,10 @@ Tencent Cloud's car-tag service, the one behind DetectCar, answers 0 when it rec
 such model ships in a package, and a detector that says "car" cannot tell a Toyota from a Tesla.
 A vehicle without a readable Chinese plate has no ``PlateContent``. Plates of other countries are
 not reported (the OCR reads them, the pattern refuses them).
+
+Input limit: CI's page allows at most 4 MB of Base64 (:data:`MAX_BASE64_BYTES`, a 3 MiB file); more is
+CIError -167 before any model runs. Its other figures ("larger than 50 x 50 px", "long side under
+5 x the short one") are advice, not limits, and are not enforced.
 """
 
 from __future__ import annotations
@@ -37,8 +41,12 @@ import numpy as np
 from PIL import Image
 
 from ..imageinput import ImageInput
+from ..limits import check_base64_size
 from . import models, objects
 from .endpoints import Answer, Endpoint, bool_param, choice_param, int_param, register_endpoint
+
+#: CI's DetectCar page: the picture may be at most 4 MB once Base64-encoded.
+MAX_BASE64_BYTES = 4 * 1024 * 1024
 
 #: The detector classes DetectCar reports, and their ``Type`` in English and Chinese.
 VEHICLE_TYPES: dict[str, tuple[str, str]] = {"car": ("car", "轿车"), "bus": ("bus", "客车"),
@@ -242,6 +250,7 @@ def detect_car(inp: ImageInput, *, min_score: int = 40, lang: str = "en", plates
     >>> ci_process(data.chelsea(), "DetectCar").json
     {'CarTags': []}
     """
+    check_base64_size(inp.label, inp.size_bytes, MAX_BASE64_BYTES, service="DetectCar")
     found, _size = objects.detect_input(inp, min_score=min_score / 100, classes=tuple(VEHICLE_TYPES), tiles=tiles)
     image = inp.image(objects.DECODE_SIZE)
     scale = _size[0] / image.width
@@ -314,5 +323,5 @@ ENDPOINT = register_endpoint(Endpoint(
     flatten=flatten, models=(objects.MODEL, "ocr"), shapes=shapes,
     description="vehicles: type, colour, box and Chinese plate (brand, model and year are not known offline)"))
 
-__all__ = ["COLORS", "ENDPOINT", "PLATE_PATTERN", "PLATE_TYPES", "PROVINCES", "VEHICLE_TYPES", "detect_car",
+__all__ = ["COLORS", "ENDPOINT", "MAX_BASE64_BYTES", "PLATE_PATTERN", "PLATE_TYPES", "PROVINCES", "VEHICLE_TYPES", "detect_car",
            "flatten", "plate_color", "plate_text", "shapes", "vehicle_color"]
