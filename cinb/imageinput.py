@@ -9,6 +9,7 @@ failures cached too (ten analyses asking a corrupt file cost one failed decode).
 
 from __future__ import annotations
 
+import errno
 import os
 
 import numpy as np
@@ -16,7 +17,7 @@ from PIL import Image
 
 from .codecs.registry import flatten
 from .decode import Header, check_header, header_from_image, open_canvas, read_header, read_source
-from .errors import UNSUPPORTED_TYPE, CIError
+from .errors import UNSUPPORTED_TYPE, CIError, as_cierror
 from .ops.rotation import AutoOrient
 
 #: Long side of the working image most analyses use. Large enough for blur and hashes, small
@@ -104,10 +105,11 @@ class ImageInput:
             return len(self._data)
         if self.path is not None:
             try:
-                return os.path.getsize(self.path)
+                if not os.path.isdir(self.path):
+                    return os.path.getsize(self.path)
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), self.path)
             except OSError as exc:
-                raise CIError(f"cannot read {self.path}: {exc.strerror or exc}", code=UNSUPPORTED_TYPE,
-                              token=self.path) from None
+                raise _unreadable(self.path, exc) from None
         return None
 
     def header(self) -> Header:
@@ -116,7 +118,8 @@ class ImageInput:
         Raises
         ------
         CIError
-            Not an image, corrupt, or over CI's limits (the same error on every call).
+            Not an image, corrupt, or over CI's limits; -113 for a path with no file to read (missing,
+            a folder, unreadable), as :func:`cinb.decode.read_source` answers. The same error on every call.
         """
         if self._header is None:
             try:
@@ -129,7 +132,10 @@ class ImageInput:
 
     def _read_header(self) -> Header:
         if self.path is not None:
-            return read_header(self.path)
+            try:
+                return read_header(self.path)
+            except OSError as exc:  # missing, a folder, unreadable: the decoder's CIError, not the OS's
+                raise _unreadable(self.path, exc) from None
         if self._data is not None:
             return read_header(self._data)
         if self._pil is not None:
@@ -223,6 +229,18 @@ class ImageInput:
             a = self.rgb(size).astype(np.float32)
             self._arrays[key] = a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
         return self._arrays[key]
+
+
+def _unreadable(path: str, exc: OSError) -> CIError:
+    """The error for a path the OS cannot read: :func:`cinb.decode.read_source`'s (-113 naming the file),
+    so a missing file reads the same from ImageInput as from ``cinb.process``."""
+    if not path:
+        return CIError("no such file: (empty path)", code=UNSUPPORTED_TYPE, token=path)
+    try:
+        read_source(path)
+    except CIError as err:
+        return err
+    return as_cierror(exc, path)  # it came back meanwhile: still this call's error, in CI's terms
 
 
 def _fit(width: int, height: int, size: int) -> tuple[int, int]:

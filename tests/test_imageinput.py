@@ -98,8 +98,9 @@ def test_jpeg_shrinks_on_load():
 def test_construction_never_reads_and_failures_are_cached(tmp_path):
     missing = ImageInput(tmp_path / "gone.jpg")  # no error yet
     assert missing.label == "gone.jpg"
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(CIError) as err:
         missing.header()
+    assert err.value.code == -113 and "gone.jpg" in str(err.value)
     garbage = ImageInput(b"definitely not an image")
     with pytest.raises(CIError) as first:
         garbage.image()
@@ -241,3 +242,23 @@ def test_reduced_decode_keeps_the_icc_profile(tmp_path):
     _photo((4000, 3000)).save(path, quality=90, icc_profile=icc)
     view = ImageInput(path)
     assert view.canvas(2000).size == (2000, 1500) and view.canvas(2000).icc == icc
+
+
+@pytest.mark.parametrize("kind", ["missing", "folder", "empty path"])
+def test_a_path_that_is_no_file_is_cierror_113_as_the_decoder_says(tmp_path, kind):
+    # one answer for a path with nothing to read, whichever accessor asks first (cinb.decode.read_source's)
+    from cinb.decode import read_source
+
+    path = {"missing": tmp_path / "gone.jpg", "folder": tmp_path, "empty path": ""}[kind]
+    with pytest.raises(CIError) as engine:
+        read_source(path) if kind != "empty path" else read_source("")
+    for first in ("header", "image", "canvas", "frame", "size_bytes"):
+        view = ImageInput(path)
+        with pytest.raises(CIError) as err:
+            attr = getattr(view, first)
+            attr() if callable(attr) else attr
+        assert err.value.code == engine.value.code == -113
+        assert type(err.value) is CIError and err.value.__cause__ is None
+        with pytest.raises(CIError) as again:
+            view.header()
+        assert again.value.code == -113
