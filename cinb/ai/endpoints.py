@@ -48,7 +48,7 @@ PLUGINS: tuple[str, ...] = ("cinb.ai.inspect", "cinb.ai.qrcode", "cinb.ai.ocr", 
                             "cinb.ai.idcard",
                             "cinb.ai.matting", "cinb.ai.repair",
                             "cinb.ai.superres", "cinb.ai.enhance", "cinb.ai.coloring",
-                            "cinb.ai.gamerec")
+                            "cinb.ai.gamerec", "cinb.ai.targetrec")
 
 
 @dataclass(frozen=True)

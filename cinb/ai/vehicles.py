@@ -23,8 +23,9 @@ How cinb answers:
 
 What cannot be known offline, and is therefore **left empty** (never guessed): ``Brand``,
 ``Serial`` (model) and ``Year`` (``""``, ``""`` and ``0``: ``Year`` is an integer in CI's Go SDK, and
-Tencent Cloud's car-tag service, the one behind DetectCar, answers 0 when it recognised no year). CI recognises makes and models with a model trained on them; no
-such model ships in a package, and a detector that says "car" cannot tell a Toyota from a Tesla.
+Tencent Cloud's car-tag service, the one behind DetectCar, answers 0 when it recognised no year).
+CI recognises makes and models with a model trained on them; no such model ships in a package, and a
+detector that says "car" cannot tell a Toyota from a Tesla.
 A vehicle without a readable Chinese plate has no ``PlateContent``. Plates of other countries are
 not reported (the OCR reads them, the pattern refuses them).
 
@@ -186,7 +187,7 @@ def plate_text(text: str) -> str | None:
     return None
 
 
-def _read_plate(engine, image: Image.Image, box: tuple[float, float, float, float], scale: float) -> dict | None:
+def read_plate(engine, image: Image.Image, box: tuple[float, float, float, float], scale: float) -> dict | None:
     """OCR the lower part of a vehicle box (image pixels = input pixels / scale); the best plate found."""
     from .ocr import TYPES  # noqa: PLC0415 - rapidocr loads only when a vehicle is found
 
@@ -265,7 +266,7 @@ def detect_car(inp: ImageInput, *, min_score: int = 40, lang: str = "en", plates
         tag = {"Serial": "", "Brand": "", "Type": VEHICLE_TYPES[det.name][1 if zh else 0],
                "Color": COLORS[color] if zh else color, "Confidence": max(1, min(100, round(det.score * 100))),
                "Year": 0, "CarLocation": _points([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])}
-        plate = _read_plate(engine, image, det.box, scale) if engine is not None else None
+        plate = read_plate(engine, image, det.box, scale) if engine is not None else None
         if plate is not None:
             kind = PLATE_TYPES[plate["color"]]
             tag["PlateContent"] = {"Plate": plate["plate"], "Color": COLORS[plate["color"]] if zh else plate["color"],
@@ -323,5 +324,5 @@ ENDPOINT = register_endpoint(Endpoint(
     flatten=flatten, models=(objects.MODEL, "ocr"), shapes=shapes,
     description="vehicles: type, colour, box and Chinese plate (brand, model and year are not known offline)"))
 
-__all__ = ["COLORS", "ENDPOINT", "MAX_BASE64_BYTES", "PLATE_PATTERN", "PLATE_TYPES", "PROVINCES", "VEHICLE_TYPES", "detect_car",
-           "flatten", "plate_color", "plate_text", "shapes", "vehicle_color"]
+__all__ = ["COLORS", "ENDPOINT", "MAX_BASE64_BYTES", "PLATE_PATTERN", "PLATE_TYPES", "PROVINCES", "VEHICLE_TYPES",
+           "detect_car", "flatten", "plate_color", "plate_text", "read_plate", "shapes", "vehicle_color"]
