@@ -101,3 +101,12 @@ def test_detectcar_refuses_over_4mb_of_base64_before_any_model(tmp_path):
     with pytest.raises(CIError) as err:
         cinb.ci_process(big, "DetectCar")
     assert err.value.code == -167 and "DetectCar" in str(err.value)
+
+
+# --- ai-recognition: the detect-type words of CI's Go SDK example -------------------------------------
+
+def test_ai_recognition_takes_the_go_sdk_detect_type_words():
+    # cos-go-sdk-v5 example/CI/ai_recognition/ai_recognize.go: DetectType "DetectVehicle,DetectPet,DetectPedestrian"
+    ep = get_endpoint("ai-recognition")
+    assert ep.parse_params({"detect-type": "DetectVehicle,DetectPet,DetectPedestrian"})["detect_type"] == (
+        "vehicle", "pet", "pedestrian")
