@@ -174,8 +174,8 @@ class ImageInput:
         asking 2000 x 2000 made it decode in full). Only a single-frame JPEG decodes reduced.
         """
         header = self.header()
-        if size is None or header.format != "jpeg" or header.frames > 1:
-            return 1, None
+        if size is None or header.format != "jpeg" or header.frames > 1 or self._pil is not None:
+            return 1, None  # a PIL image is already decoded: open_canvas copies it whole
         width, height = header.width, header.height
         if max(width, height) <= size or min(width, height) < 1:
             return 1, None

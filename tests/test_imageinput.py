@@ -262,3 +262,15 @@ def test_a_path_that_is_no_file_is_cierror_113_as_the_decoder_says(tmp_path, kin
         with pytest.raises(CIError) as again:
             view.header()
         assert again.value.code == -113
+
+
+def test_a_pil_jpeg_is_copied_once_for_every_size(decodes):
+    from cinb import data
+
+    view = ImageInput(Image.open(data.astronaut()).convert("RGB").resize((900, 600)))
+    buf = io.BytesIO()
+    Image.open(data.astronaut()).convert("RGB").save(buf, "JPEG")
+    opened = ImageInput(Image.open(io.BytesIO(buf.getvalue())))  # format "JPEG": still no reduced decode
+    for v in (view, opened):
+        assert v.image(100).size[0] == 100 and v.image(200).size[0] == 200 and v.image(None) is not None
+    assert len(decodes) == 2
