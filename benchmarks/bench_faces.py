@@ -400,8 +400,8 @@ def bench_large(args) -> dict:
             searched.append((np.ascontiguousarray(np.asarray(small)), img.width / small.width, truth))
     detect(searched[0][0][:64, :64])  # the model loads outside the timings
     for name, rule in LARGE_RULES.items():
-        hits = {b: 0 for b in LARGE_BINS}
-        totals = {b: 0 for b in LARGE_BINS}
+        hits = dict.fromkeys(LARGE_BINS, 0)
+        totals = dict.fromkeys(LARGE_BINS, 0)
         extra = 0
         cpu = []
         for rgb, s, truth in searched:

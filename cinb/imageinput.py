@@ -144,7 +144,8 @@ class ImageInput:
 
     def canvas(self, size: int | None = None):
         """The engine's decode (:func:`cinb.decode.open_canvas`): full size, or JPEG shrink-on-load
-        to a long side of at least ``size`` px (1/2, 1/4 or 1/8 scale). Frames are RGB, RGBA, L or LA; orientation is *not* applied.
+        to a long side of at least ``size`` px (1/2, 1/4 or 1/8 scale). Frames are RGB, RGBA, L or LA;
+        orientation is *not* applied.
 
         Decodes are cached by the scale they come out at, not by the size asked: ``canvas(2000)`` of a
         picture that cannot be reduced for it *is* ``canvas(None)`` (one decode, one cached copy), as
