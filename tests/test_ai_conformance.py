@@ -110,3 +110,22 @@ def test_ai_recognition_takes_the_go_sdk_detect_type_words():
     ep = get_endpoint("ai-recognition")
     assert ep.parse_params({"detect-type": "DetectVehicle,DetectPet,DetectPedestrian"})["detect_type"] == (
         "vehicle", "pet", "pedestrian")
+
+
+# --- canonical text of comma-list parameters ----------------------------------------------------------
+
+@pytest.mark.parametrize("query", ["ci-process=ai-recognition&detect-type=vehicle,pet",
+                                   "ci-process=detect-label&scenes=web,camera",
+                                   "ci-process=ImageTargetRec&detect-type=body,face&cover=1"])
+def test_comma_list_parameters_keep_cis_spelling_in_the_canonical_query(query):
+    from cinb.ai.request import parse_request
+
+    r = parse_request(query)
+    assert str(r) == query and parse_request(str(r)) == r
+
+
+def test_comma_list_parameters_keep_cis_spelling_in_the_canonical_rule():
+    from cinb.rules import parse_rule
+
+    r = parse_rule("ImageTargetRec/detect-type/face,body/cover/1")
+    assert str(r) == "ImageTargetRec/detect-type/body,face/cover/1" and parse_rule(str(r)) == r
