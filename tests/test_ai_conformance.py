@@ -129,3 +129,23 @@ def test_comma_list_parameters_keep_cis_spelling_in_the_canonical_rule():
 
     r = parse_rule("ImageTargetRec/detect-type/face,body/cover/1")
     assert str(r) == "ImageTargetRec/detect-type/body,face/cover/1" and parse_rule(str(r)) == r
+
+
+# --- CI's Pic-Operations text for endpoint rules (ci-process=Name&k=v) --------------------------------
+
+def test_query_stage_reads_cis_pic_operations_rule_text():
+    # GoodsMatting page (436/79733): "rule": "ci-process=GoodsMatting";
+    # ImageTargetRec page (460/118934): "rule": "ci-process=ImageTargetRec&detect-type=car,face,plate,body&cover=1"
+    from cinb.ai.stages import query_stage
+    from cinb.rules import parse_rule
+
+    assert query_stage("ci-process=GoodsMatting") == parse_rule("GoodsMatting").stages[0]
+    assert query_stage("ci-process=ImageTargetRec&detect-type=car,face,plate,body&cover=1") == \
+        parse_rule("ImageTargetRec/detect-type/body,car,face,plate/cover/1").stages[0]
+    assert query_stage("ci-process=QRcode&cover=1&q-ak=AKID") == parse_rule("QRcode/cover/1").stages[0]
+    assert query_stage("imageMogr2/thumbnail/100x") is None and query_stage("watermark/4/type/3") is None
+    for bad in ("ci-process=DetectFace", "ci-process=NoSuch", "ci-process=GoodsMatting&center-layout=7",
+                "ci-process=ImageTargetRec"):
+        with pytest.raises(CIError) as err:
+            query_stage(bad)
+        assert err.value.code == -103, bad
