@@ -15,6 +15,7 @@ import os
 import numpy as np
 from PIL import Image
 
+from .canvas import Canvas
 from .codecs.registry import flatten
 from .decode import Header, check_header, header_from_image, open_canvas, read_header, read_source
 from .errors import UNSUPPORTED_TYPE, CIError, as_cierror
@@ -69,7 +70,7 @@ class ImageInput:
         self.path: str | None = os.fspath(src) if isinstance(src, (str, os.PathLike)) else None
         self.label: str = os.path.basename(self.path) if self.path else "input"
         self._header: Header | Exception | None = None
-        self._canvases: dict = {}
+        self._canvases: dict[int, Canvas | Exception] = {}
         self._images: dict = {}
         self._arrays: dict = {}
         self.mode: str | None = None
@@ -153,13 +154,14 @@ class ImageInput:
         """
         scale, target = self._draft(size)  # reads the header: its error (cached) is the caller's
         if scale not in self._canvases:
+            decoded: Canvas | Exception
             try:
-                found = open_canvas(self.source, draft=target if scale > 1 else None)
+                decoded = open_canvas(self.source, draft=target if scale > 1 else None)
             except Exception as exc:  # noqa: BLE001 - remembered: the next caller gets the same error free
-                found = exc
-            self._canvases[scale] = found
-            if not isinstance(found, Exception) and found.nominal_size is None:
-                self._canvases[1] = found  # the decoder could not reduce it after all: the full decode
+                decoded = exc
+            self._canvases[scale] = decoded
+            if not isinstance(decoded, Exception) and decoded.nominal_size is None:
+                self._canvases[1] = decoded  # the decoder could not reduce it after all: the full decode
         found = self._canvases[scale]
         if isinstance(found, Exception):
             raise found
