@@ -75,10 +75,10 @@ def flatten(frame: Image.Image, background=(255, 255, 255)) -> Image.Image:
 
 def resolve_quality(canvas: Canvas, opts: EncodeOptions, codec: Codec) -> int | None:
     """Quality to encode with under CI's rules (spec §6; defaults in docs/ci-compatibility.md)."""
-    return lossy_quality(canvas, opts) if codec.lossy else None
+    return _lossy_quality(canvas, opts) if codec.lossy else None
 
 
-def lossy_quality(canvas: Canvas, opts: EncodeOptions) -> int:
+def _lossy_quality(canvas: Canvas, opts: EncodeOptions) -> int:
     """The quality a lossy codec encodes ``canvas`` with under CI's rules."""
     if opts.quality is not None:
         return opts.quality.resolve(canvas.source_quality)
@@ -138,7 +138,7 @@ def encode(canvas: Canvas, opts: EncodeOptions) -> tuple[bytes, Codec, int | Non
         original.response.update(response)
         return data, codec, quality
     if opts.size_limit is not None:
-        return _fit_size(canvas, opts, opts.size_limit.max_bytes, codec, lossy_quality(canvas, opts), original)
+        return _fit_size(canvas, opts, opts.size_limit.max_bytes, codec, _lossy_quality(canvas, opts), original)
     data = save_dropping_metadata(codec, canvas, quality, opts, original)
     return data, codec, quality
 
