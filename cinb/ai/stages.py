@@ -79,6 +79,7 @@ def _parser(ep: Endpoint):
         params = ep.parse_params(given)
         return EndpointStage(ep.name, tuple(params.items()))
 
+    parse.endpoint = ep.name  # type: ignore[attr-defined]  # unregister_endpoint removes only its own
     return parse
 
 

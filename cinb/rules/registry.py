@@ -66,6 +66,40 @@ def register_family(prefix: str, parser: FamilyParser) -> None:
     clear_parsed()
 
 
+def unregister_family(prefix: str, *, where: Callable[[FamilyParser], bool] | None = None) -> bool:
+    """Forget a stage family (the undo of :func:`register_family`).
+
+    Parameters
+    ----------
+    prefix : str
+        The prefix it was registered under.
+    where : callable, optional
+        ``where(parser) -> bool``: remove the family only when its parser passes, so a caller
+        removes what it registered and leaves alone a family someone else registered since
+        (``cinb.ai.endpoints.unregister_endpoint`` checks the parser's ``endpoint`` attribute).
+
+    Returns
+    -------
+    bool
+        Whether a family was removed (False: the prefix is not registered, or ``where`` said no).
+
+    Examples
+    --------
+    >>> from cinb.rules.registry import families, parse_rule, register_family, unregister_family
+    >>> register_family("flipDemo", lambda segments: parse_rule("imageMogr2/flip/vertical").stages[0])
+    >>> str(parse_rule("flipDemo"))
+    'imageMogr2/flip/vertical'
+    >>> unregister_family("flipDemo"), "flipDemo" in families(), unregister_family("flipDemo")
+    (True, False, False)
+    """
+    parser = _FAMILIES.get(prefix)
+    if parser is None or (where is not None and not where(parser)):
+        return False
+    del _FAMILIES[prefix]
+    clear_parsed()  # a cached rule of the family would still apply it
+    return True
+
+
 #: Rules parsed from text, most recently used last: a batch applies one rule to every photo, and
 #: parsing ``imageMogr2/thumbnail/512x512/quality/85!`` costs about 0.1 ms, as much as the rest of
 #: a small thumbnail's Python. Only rules made wholly of immutable values are kept (frozen
