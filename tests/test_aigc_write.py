@@ -222,8 +222,8 @@ def test_apply_over_a_collection_then_the_aigc_analysis(tmp_path):
     src.mkdir()
     for i in range(3):
         (src / f"p{i}.jpg").write_bytes(jpeg(size=(40 + i, 30)))
-    out = cinb.apply(cinb.scan(src, progress=False), rule_for({"Label": "1", "ContentProducer": "001191"}) + "/format/png",
-                     tmp_path / "out", pool="inline", progress=False)
+    rule = rule_for({"Label": "1", "ContentProducer": "001191"}) + "/format/png"
+    out = cinb.apply(cinb.scan(src, progress=False), rule, tmp_path / "out", pool="inline", progress=False)
     assert isinstance(out, pd.DataFrame) and out["error"].isna().all()
     labelled = cinb.analyze(cinb.scan(tmp_path / "out", progress=False), "aigc", pool="inline", progress=False)
     assert labelled["aigc"].all() and set(labelled["aigc_producer"]) == {"001191"}
