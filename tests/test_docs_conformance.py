@@ -154,3 +154,22 @@ def test_density_sets_the_output_dpi(fmt):
     out = cinb.process(_with_dpi("JPEG", 72), M + f"density/300/format/{fmt}")
     info = cinb.image_info(out.data)
     assert (info["horizontal_dpi"], info["vertical_dpi"]) == ("300", "300")
+
+
+@pytest.mark.parametrize(("mode", "size"), [(1, (500, 400)), (2, (500, 250)), (3, (800, 400)), (4, (800, 400)),
+                                            (5, (500, 400))])
+def test_image_view2_modes_follow_the_documented_1000x500_example(mode, size):
+    # CI's imageView2 page (460/6929): 1000x500 with w/500/h/400 -> mode 1 500x400 (800x400 then a
+    # centre crop), mode 2 500x250, mode 3 800x400; modes 4 and 5 by the long/short-edge rules
+    r = cinb.process(ei.photo_jpeg(1000, 500), f"imageView2/{mode}/w/500/h/400")
+    assert (r.width, r.height) == size
+
+
+def test_watermark_defaults_are_the_documented_ones():
+    # text: font tahoma.ttf, fontsize 13 (points), fill #3D3D3D, dissolve 90, gravity SouthEast, dx = dy = 0
+    # (1246/45371, 1045/33721); image: dissolve 90, gravity SouthEast, dx = dy = 0 (1045/33720)
+    text = cinb.parse_rule("watermark/2/text/Y2luYg").stages[0]
+    assert (text.font, text.fontsize, text.fill, text.dissolve, text.gravity, text.dx, text.dy) == \
+        ("tahoma.ttf", 13, (0x3D, 0x3D, 0x3D), 90, "SouthEast", 0, 0)
+    image = cinb.parse_rule("watermark/1/image/aHR0cDovL2EvYi5wbmc").stages[0]
+    assert (image.dissolve, image.gravity, image.dx, image.dy) == (90, "SouthEast", 0, 0)
