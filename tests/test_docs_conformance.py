@@ -92,6 +92,19 @@ def test_cgif_reduces_gif_frames_and_leaves_other_sources_alone():
     assert cinb.process(jpeg, M + "cgif/5").format == "jpeg"
 
 
+def test_cgif_1_cuts_the_frames_after_the_30th():
+    # 1045/33716 and 436/36369: "FrameNumber=1: cuts the input GIF to the default number of frames
+    # (30). If the original number of frames is greater than 30, the exceeded frames will be cut"
+    # ("则截取"), unlike (1,100], which compresses the animation to that many frames
+    gif = ei.animated_gif(frames=40)
+    out = cinb.process(gif, M + "cgif/1").data
+    assert ei.gif_durations(out) == ei.gif_durations(gif)[:30]
+    first, last = Image.open(io.BytesIO(out)), Image.open(io.BytesIO(gif))
+    first.seek(29)
+    last.seek(29)
+    assert ei.close(first.convert("RGB").getpixel((100, 45)), last.convert("RGB").getpixel((100, 45)), tol=12)
+
+
 def test_interlace_is_ignored_for_outputs_other_than_jpeg():
     # 1045/33716: "如果输出非 jpg 图片格式,会忽略该参数"
     plain = cinb.process(_jpeg(), M + "format/png").data
