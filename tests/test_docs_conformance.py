@@ -37,6 +37,10 @@ RANGES = [
     # blur: radius 1-50, sigma above 0 (436/36371)
     (M + "blur/1x0.5", True), (M + "blur/50x3", True), (M + "blur/0x3", False), (M + "blur/51x3", False),
     (M + "blur/3x0", False),
+    # bright and contrast: integers -100..100 (436/41159, 1045/40647; contrast 436/41160); grayscale 0/1 (436/66518)
+    (M + "bright/-100", True), (M + "bright/100", True), (M + "bright/-101", False), (M + "bright/101", False),
+    (M + "contrast/-100", True), (M + "contrast/100", True), (M + "contrast/101", False),
+    (M + "grayscale/0", True), (M + "grayscale/1", True), (M + "grayscale/2", False),
     # rotate: 0-360 (1045/33715)
     (M + "rotate/0", True), (M + "rotate/360", True), (M + "rotate/361", False),
     # cgif: 1, or (1, 100] (1045/33716)
