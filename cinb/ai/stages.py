@@ -3,7 +3,9 @@
 CI accepts some ``ci-process`` endpoints as upload-time rules; Pic-Operations then stores the image
 (processed, for image endpoints or ``cover=1``) and reports the endpoint's response fields in
 ``ProcessResults/Object``. Locally such a rule is a pipeline stage like any other: it runs the
-endpoint on the image so far (upright) and adds the answer to ``Result.response``.
+endpoint on the image so far (upright) and adds the answer to ``Result.response``. CI's pages write
+such a rule as a query (``ci-process=QRcode&cover=1``): :func:`query_stage` reads that text into the
+same stage, for ``parse_rule`` too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ..imageinput import ImageInput
 from ..ops.rotation import AutoOrient
 from ..rules.grammar import keyed_values
 from ..rules.model import Stage
-from ..rules.registry import register_family
+from ..rules.registry import register_family, register_query_parser
 from .endpoints import Endpoint, endpoints, get_endpoint
 from .process import as_canvas
 from .request import _query_items, _query_text, parse_request
@@ -79,6 +81,7 @@ def _parser(ep: Endpoint):
         params = ep.parse_params(given)
         return EndpointStage(ep.name, tuple(params.items()))
 
+    parse.endpoint = ep.name  # type: ignore[attr-defined]  # unregister_endpoint removes only its own
     return parse
 
 
@@ -95,6 +98,8 @@ def query_stage(text: str) -> EndpointStage | None:
     436/79733), ``"ci-process=ImageTargetRec&detect-type=car,face,plate,body&cover=1"`` (460/118934).
     The stage is the one the slash form (``GoodsMatting``, ``ImageTargetRec/detect-type/...``) parses
     to, so both spellings run the same; signature items are ignored as in :func:`parse_request`.
+    Registered with ``cinb.rules.registry.register_query_parser``, so ``parse_rule``, ``cinb.process``
+    and Pic-Operations take CI's text as a whole rule (a pipeline stage takes the slash form).
 
     Raises
     ------
@@ -124,5 +129,6 @@ def query_stage(text: str) -> EndpointStage | None:
 
 for _ep in endpoints():
     register_rule_form(_ep)
+register_query_parser("ci-process", query_stage)
 
 __all__ = ["EndpointStage", "query_stage", "register_rule_form"]
