@@ -19,7 +19,16 @@ import numpy as np
 from ..caches import register_cache
 from .embed import CANON, add_pattern, frame_scale, luma, to_frame
 from .pattern import CHIP, TILE, Layout, cyclic_smooth
-from .sync import find_shift, fold, whiten_tile, harmonic_grid, lattice_candidates, padded_spectrum, pilot_scale_search, residual
+from .sync import (
+    find_shift,
+    fold,
+    harmonic_grid,
+    lattice_candidates,
+    padded_spectrum,
+    pilot_scale_search,
+    residual,
+    whiten_tile,
+)
 
 #: Pilot z-score below which no mark is assumed (chance peaks over TILE^2 shifts stay under ~5).
 SYNC_Z = 6.0
