@@ -190,3 +190,14 @@ def test_watermark_defaults_are_the_documented_ones():
         ("tahoma.ttf", 13, (0x3D, 0x3D, 0x3D), 90, "SouthEast", 0, 0)
     image = cinb.parse_rule("watermark/1/image/aHR0cDovL2EvYi5wbmc").stages[0]
     assert (image.dissolve, image.gravity, image.dx, image.dy) == (90, "SouthEast", 0, 0)
+
+
+def test_text_watermark_degree_applies_only_when_tiled():
+    # 1045/33721: degree "当 batch 值为1时生效" (takes effect when batch is 1)
+    src = ei.photo_jpeg(200, 150)
+    plain = cinb.process(src, "watermark/2/text/Y2luYg/fontsize/30|imageMogr2/format/png").data
+    turned = cinb.process(src, "watermark/2/text/Y2luYg/fontsize/30/degree/45|imageMogr2/format/png").data
+    tiled = cinb.process(src, "watermark/2/text/Y2luYg/fontsize/30/batch/1|imageMogr2/format/png").data
+    tiled_turned = cinb.process(src, "watermark/2/text/Y2luYg/fontsize/30/batch/1/degree/45|imageMogr2/format/png").data
+    assert plain == turned
+    assert tiled != tiled_turned
