@@ -155,18 +155,15 @@ def _with_dpi(fmt: str, dpi: int) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.xfail(strict=True, reason="needs the lead's wiring: decode sets Canvas.dpi from the source, "
-                   "codecs write Canvas.dpi (JPEG JFIF density, PNG pHYs); see the MC audit report")
 @pytest.mark.parametrize(("source", "rule"), [("JPEG", M + "thumbnail/!50p"), ("PNG", M + "thumbnail/!50p"),
-                                              ("JPEG", M + "format/png"), ("PNG", M + "format/jpg")])
+                                              ("JPEG", M + "format/png"), ("PNG", M + "format/jpg"),
+                                              ("JPEG", M + "format/yjpeg"), ("PNG", M + "format/bmp")])
 def test_output_keeps_the_source_dpi(source, rule):
     out = cinb.process(_with_dpi(source, 300), rule)
     assert cinb.image_info(out.data)["vertical_dpi"] == "300"
 
 
-@pytest.mark.xfail(strict=True, reason="needs rules.mogr2 to register ops.density.parse_density (LR) and the "
-                   "codecs to write Canvas.dpi (lead); see the MC audit report")
-@pytest.mark.parametrize("fmt", ["jpg", "png"])
+@pytest.mark.parametrize("fmt", ["jpg", "png", "yjpeg", "bmp"])
 def test_density_sets_the_output_dpi(fmt):
     out = cinb.process(_with_dpi("JPEG", 72), M + f"density/300/format/{fmt}")
     info = cinb.image_info(out.data)

@@ -227,6 +227,8 @@ def save_kwargs(canvas: Canvas, opts: EncodeOptions) -> dict:
     xmp = label_only(canvas.xmp) if opts.strip else canvas.xmp  # strip keeps the AIGC label (ops.aigc)
     if xmp:
         kw["xmp"] = xmp
+    if canvas.dpi:
+        kw["dpi"] = canvas.dpi
     return kw
 
 
