@@ -77,6 +77,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -339,7 +340,7 @@ def brisque_features(gray01: np.ndarray) -> np.ndarray:
     feats: list[float] = []
     # float32: half the memory traffic of float64; BRISQUE moves by up to 5 (of 100)
     # on the natural photos, and CALIBRATION was fitted with it.
-    img = np.asarray(gray01, dtype=np.float32)
+    img: np.ndarray = np.asarray(gray01, dtype=np.float32)
     for scale in (1, 2):
         if scale == 2:
             img = cv2.resize(np.asarray(gray01, dtype=np.float32), (gray01.shape[1] // 2, gray01.shape[0] // 2),
@@ -366,7 +367,7 @@ def brisque_features(gray01: np.ndarray) -> np.ndarray:
 class Brisque:
     """OpenCV's BRISQUE regressor: the SVM and the feature ranges it was trained with."""
 
-    svm: object
+    svm: Any  # cv2.ml.SVM (OpenCV's stubs do not type it)
     low: np.ndarray
     high: np.ndarray
 
@@ -394,7 +395,7 @@ def _load_brisque(threads: int) -> Brisque:
         raise CIError("AssessQuality needs OpenCV's BRISQUE model files (brisque_model_live.yml, "
                       "brisque_range_live.yml): apt-get install opencv-data (looked in "
                       + ", ".join(BRISQUE_DIRS) + ")", code=CONFIGURATION_MISSING, token="opencv-data")
-    svm = cv2.ml.SVM_load(str(folder / BRISQUE_FILES[0]))
+    svm = cv2.ml.SVM_load(str(folder / BRISQUE_FILES[0]))  # type: ignore[attr-defined]
     fs = cv2.FileStorage(str(folder / BRISQUE_FILES[1]), cv2.FILE_STORAGE_READ)
     ranges = fs.getNode("range").mat().astype(np.float64)
     fs.release()
@@ -685,7 +686,7 @@ def is_pure(rgb: np.ndarray) -> bool:
     q = (rgb // 16).astype(np.int32)
     codes = (q[..., 0] << 8) | (q[..., 1] << 4) | q[..., 2]
     dominant = np.bincount(codes.ravel(), minlength=4096).max() / codes.size
-    luma_std = float((rgb.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])).std())
+    luma_std = float((rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).std())
     return bool(dominant >= 0.90 or luma_std < 2.0)
 
 
