@@ -10,7 +10,7 @@ copy folds into the same tile, mirrored or turned, so trying them costs 8 small 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -19,7 +19,8 @@ import numpy as np
 from ..caches import register_cache
 from .embed import CANON, add_pattern, frame_scale, luma, to_frame
 from .pattern import CHIP, TILE, Layout, cyclic_smooth
-from .sync import find_shift, fold, harmonic_grid, lattice_candidates, padded_spectrum, pilot_scale_search, residual
+from .sync import (COHERENT_HARMONICS, find_shift, fold, harmonic_grid, lattice_candidates, padded_spectrum,
+                   pilot_scale_search, residual)
 
 #: Pilot z-score below which no mark is assumed (chance peaks over TILE^2 shifts stay under ~5).
 SYNC_Z = 6.0
@@ -67,13 +68,13 @@ def redo_orientation(tile: np.ndarray, orientation: tuple[bool, int]) -> np.ndar
 
 @register_cache
 @lru_cache(maxsize=8)
-def _oriented_pilots(key: str, n_coded: int) -> np.ndarray:
-    """The pilot's conjugate harmonics as the 8 orientations turn it, in ``ORIENTATIONS`` order."""
+def _oriented_pilots(key: str, n_coded: int, h: int = COHERENT_HARMONICS) -> np.ndarray:
+    """The pilot's conjugate harmonics (up to ``h``) as the 8 orientations turn it, in ``ORIENTATIONS`` order."""
     pilot = Layout(key, n_coded).pilot_tile()
-    return np.stack([harmonic_grid(redo_orientation(pilot, o)) for o in ORIENTATIONS])
+    return np.stack([harmonic_grid(redo_orientation(pilot, o), h) for o in ORIENTATIONS])
 
 
-def _periods(shape: tuple[int, int]) -> np.ndarray:
+def _periods(shape: tuple[int, int], step: float = SCALE_STEP) -> np.ndarray:
     """Tile periods (working-frame px) the zero-rotation search covers, likeliest first.
 
     A crop keeping a share ``k`` of each side of a marked image leaves the tile at ``TILE / k`` in the
@@ -84,7 +85,7 @@ def _periods(shape: tuple[int, int]) -> np.ndarray:
     """
     c = min(1.0, math.sqrt(shape[0] * shape[1]) / CANON)
     lo, hi = 0.9 * TILE * c, 1.05 * max(TILE, 2 * TILE * c)
-    periods = lo * np.exp(np.arange(0.0, math.log(hi / lo), SCALE_STEP))
+    periods = lo * np.exp(np.arange(0.0, math.log(hi / lo), step))
     guess = TILE * c / 0.9
     return periods[np.argsort(np.abs(np.log(periods / guess)), kind="stable")]
 
@@ -127,6 +128,107 @@ def _angle_candidates(spec: np.ndarray, layout: Layout, periods: list[float]
     if z[k].max() < SCALE_MIN_Z:
         return []
     return [(float(z[k].max()), float(per[k]), float(angles[k]), list(ORIENTATIONS)[int(np.argmax(z[k]))])]
+
+
+#: Joint coherent (period, angle) search, coarse stage: the tile harmonics up to ``COARSE_H`` each way hold
+#: most of the pilot's energy (its chips are 4 px: the harmonics past 16 are weaker aliases), make a 4x
+#: smaller correlation and tolerate a 2x coarser grid (``COARSE_STEP`` relative period, ``COARSE_ANGLE``
+#: degrees). ``COARSE_STOP``: coarse z-score that ends the scan (chance peaks stay under ~6);
+#: ``COARSE_PEAKS``: distinct coarse peaks verified on all harmonics.
+COARSE_H = 15
+COARSE_STEP, COARSE_ANGLE = 0.005, 0.2
+COARSE_STOP = 8.0
+COARSE_PEAKS = 3
+#: Fine stage around each coarse peak: (relative period step, angle step in degrees, steps either way).
+FINE_GRIDS = ((0.0025, 0.1, 1), (0.001, 0.04, 1), (0.0005, 0.02, 1))
+
+
+def _tile_periods(marked_gm: float, seen_gm: float) -> list[float]:
+    """Tile periods (working-frame px) when the picture seen (geometric-mean side ``seen_gm`` px) shows
+    the tile as marked on a picture of geometric-mean side ``marked_gm`` px at the same pixel scale:
+    marked at that size, or (when that is under the canonical frame) a thumbnail of a larger marked
+    picture, whose tile shrank with it."""
+    seen = max(1.0, seen_gm / CANON)
+    out = [TILE * max(1.0, marked_gm / CANON) / seen]
+    if marked_gm < CANON * 0.97:
+        out.append(TILE * marked_gm / CANON / seen)
+    return out
+
+
+def _geometries(shape: tuple[int, int], frame_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The coarse (period, angle) grid of the joint search, likeliest first: upright crops and resizes
+    (every period of :func:`_periods`), then rotations by growing angle (up to ``ANGLE_RANGE``) of three
+    kinds: the size kept (black corners), the black corners cropped away by the largest centred box of
+    the picture's aspect ratio (a photo editor's straighten tool; also boxes 0.5 % and 1 % tighter), and
+    the canvas enlarged to hold the whole turned picture (CI's ``imageMogr2/rotate``).
+
+    ``shape`` is the picture's (height, width) in pixels, ``frame_shape`` its working frame's.
+    """
+    h, w = shape
+    g = math.sqrt(h * w)
+    ar = max(h, w) / min(h, w)
+    upright = _periods(frame_shape, COARSE_STEP)
+    periods, angles = [upright], [np.zeros(len(upright))]
+    for a in np.arange(COARSE_ANGLE, ANGLE_RANGE + COARSE_ANGLE / 2, COARSE_ANGLE):
+        t = math.radians(a)
+        c, s = math.cos(t), math.sin(t)
+        cands = _tile_periods(g, g)
+        k = 1.0 / (c + ar * s)  # the straighten box keeps this share of each side
+        cands += [p * f for p in _tile_periods(g / k, g) for f in (1.0, 1.005, 1.01)]
+        ow, oh = (w * c - h * s) / (c * c - s * s), (h * c - w * s) / (c * c - s * s)
+        if ow > 0 and oh > 0:
+            cands += _tile_periods(math.sqrt(ow * oh), g)
+        uniq: list[float] = []
+        for p in cands:
+            if all(abs(math.log(p / q)) > COARSE_STEP / 2 for q in uniq):
+                uniq.append(p)
+        for sign in (1.0, -1.0):
+            periods.append(np.array(uniq))
+            angles.append(np.full(len(uniq), sign * t))
+    return np.concatenate(periods), np.concatenate(angles)
+
+
+def _joint_candidates(spec: np.ndarray, shape: tuple[int, int], frame_shape: tuple[int, int], layout: Layout,
+                      stats: dict | None = None) -> Iterator[tuple[float, float, float, tuple[bool, int]]]:
+    """(z, period, angle, orientation) of the likeliest tile geometries, likeliest first: a coherent pilot
+    search (:func:`cinb.blind.sync.pilot_scale_search`) over :func:`_geometries` on the low harmonics,
+    then on all harmonics around its ``COARSE_PEAKS`` best distinct peaks.
+
+    ``stats``, if given, counts the geometries tried (``"coarse"``, ``"fine"``).
+    """
+    periods, angles = _geometries(shape, frame_shape)
+    upright = int(np.sum(angles == 0))
+    coarse_pilots = _oriented_pilots(layout.key, layout.n_coded, COARSE_H)
+    z = np.zeros(len(periods), np.float32)
+    z[:upright] = pilot_scale_search(spec, coarse_pilots, periods[:upright], h=COARSE_H, stop=COARSE_STOP,
+                                     batch=64).max(axis=1)
+    if z.max() <= COARSE_STOP:
+        z[upright:] = pilot_scale_search(spec, coarse_pilots, periods[upright:], angles=angles[upright:],
+                                         h=COARSE_H, stop=COARSE_STOP, batch=64).max(axis=1)
+    tried = int(np.count_nonzero(z))
+    peaks: list[tuple[float, float]] = []
+    for k in np.argsort(z)[::-1]:
+        if z[k] <= 0 or len(peaks) >= COARSE_PEAKS:
+            break
+        p, a = float(periods[k]), float(angles[k])
+        if all(abs(math.log(p / q)) > 0.01 or abs(a - b) > math.radians(0.5) for q, b in peaks):
+            peaks.append((p, a))
+    if stats is not None:
+        stats["coarse"] = stats.get("coarse", 0) + tried
+    pilots = _oriented_pilots(layout.key, layout.n_coded)
+    for p, a in peaks:  # verified one by one: a caller that reads the first peak may stop there
+        best = (0.0, p, a, 0)
+        for step, astep, n in FINE_GRIDS:
+            d = np.arange(-n, n + 1)
+            gp, ga = np.meshgrid(best[1] * (1 + step * d), best[2] + math.radians(astep) * d, indexing="ij")
+            zz = pilot_scale_search(spec, pilots, gp.ravel(), angles=ga.ravel(), batch=32)
+            if stats is not None:
+                stats["fine"] = stats.get("fine", 0) + zz.shape[0]
+            i, o = np.unravel_index(int(np.argmax(zz)), zz.shape)
+            if zz[i, o] > best[0]:
+                best = (float(zz[i, o]), float(gp.ravel()[i]), float(ga.ravel()[i]), int(o))
+        if best[0] >= SCALE_MIN_Z:
+            yield best[0], best[1], best[2], list(ORIENTATIONS)[best[3]]
 
 
 def embed_coded(pixels: np.ndarray, coded: np.ndarray, *, key: str, level: int, budget: float = 1.0) -> np.ndarray:
@@ -235,7 +337,8 @@ def _first_guesses(shape: tuple[int, int]) -> list[np.ndarray]:
 
 
 def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 3,
-               legacy: bool = False, accept: Callable[[Reading], bool] | None = None) -> Reading:
+               legacy: bool = False, accept: Callable[[Reading], bool] | None = None,
+               stats: dict | None = None) -> Reading:
     """Blind reading: find the tile lattice and orientation, fold, find the shift, return soft bits.
 
     ``legacy=True`` reads marks of the first layout (tile at 128 image px whatever the image size).
@@ -254,33 +357,27 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
         return None
 
     guesses = _first_guesses(y.shape) if not legacy else [np.eye(2) * TILE]
+    white = residual(y, weighted=True)  # the untouched geometry's fold and the spectrum share it
     for basis in guesses:
-        soft, z, shift, o = read_tile(fold(y, basis), layout, None)
+        plain = basis is guesses[0]
+        soft, z, shift, o = read_tile(fold(white if plain else y, basis, filtered=plain), layout, None)
         if found := done(Reading(soft, z, basis, shift, o)):  # untouched geometry, a plain thumbnail
             return found
-    # Candidates are screened and refined on a central region (fast); the winner reads everything.
+    # One coherent search over (period, angle) proposes the geometry of crops, resizes, screenshots and
+    # rotations (size kept, straightened or on an enlarged canvas); the combs below cover the rest.
+    spec = padded_spectrum(white)
+    for _, period, angle, o in _joint_candidates(spec, pixels.shape[:2] if not legacy else y.shape, y.shape,
+                                                 layout, stats):
+        basis = _basis(period, angle)
+        soft, z, shift, o = read_tile(fold(y, basis), layout, None)
+        if stats is not None:
+            stats["folds"] = stats.get("folds", 0) + 1
+        if found := done(Reading(soft, z, basis, shift, o)):
+            return found
+    # Comb candidates are screened and refined on a central region (fast); the winner reads everything.
     h, w = y.shape
     y0, x0 = max(0, (h - REFINE_REGION) // 2), max(0, (w - REFINE_REGION) // 2)
     region = residual(y[y0 : y0 + REFINE_REGION, x0 : x0 + REFINE_REGION])
-    # Crops, screenshots and resizes keep the tile upright: a coherent search over the period alone
-    # finds marks the combs below miss, for a fraction of their time.
-    spec = padded_spectrum(residual(y, weighted=True))
-    for _, period, o in _scale_candidates(spec, y.shape, layout):
-        _, z0, _, _ = read_tile(fold(region, _basis(period, 0.0), filtered=True), layout, o)
-        period, angle, _ = _refine(region, layout, period, 0.0, z0, o)
-        basis = _basis(period, angle)
-        soft, z, shift, o = read_tile(fold(y, basis), layout, None)
-        if found := done(Reading(soft, z, basis, shift, o)):
-            return found
-    # A rotation that kept the size (black corners) leaves the tile's period at a first guess: a coherent
-    # search over the angle alone (+-MAX_ANGLE) at those periods.
-    for _, period, angle, o in _angle_candidates(spec, layout, [float(np.hypot(*b[:, 0])) for b in guesses]):
-        _, z0, _, _ = read_tile(fold(region, _basis(period, angle), filtered=True), layout, o)
-        period, angle, _ = _refine(region, layout, period, angle, z0, o)
-        basis = _basis(period, angle)
-        soft, z, shift, o = read_tile(fold(y, basis), layout, None)
-        if found := done(Reading(soft, z, basis, shift, o)):
-            return found
     trials = []
     full = residual(y)
     # The spectral comb first; the autocorrelation comb (slower) only when no candidate stands out.

@@ -322,8 +322,10 @@ def padded_spectrum(r: np.ndarray) -> np.ndarray:
     ph, pw = cv2.getOptimalDFTSize(2 * h), cv2.getOptimalDFTSize(2 * w)
     pad = np.zeros((ph, pw), np.float32)
     pad[:h, :w] = r - r.mean()
-    spec = cv2.dft(pad, flags=cv2.DFT_COMPLEX_OUTPUT)
-    return spec[..., 0] + 1j * spec[..., 1]
+    # Only the first h rows hold data (OpenCV skips the others' row transforms); the (re, im) pairs
+    # are viewed as complex64 in place.
+    spec = cv2.dft(pad, flags=cv2.DFT_COMPLEX_OUTPUT, nonzeroRows=h)
+    return spec.view(np.complex64)[..., 0]
 
 
 def harmonic_grid(pilot: np.ndarray, h: int = COHERENT_HARMONICS) -> np.ndarray:
