@@ -27,8 +27,14 @@ texture now and then: 1 of 46 people-free photos (a dog) at :data:`MIN_SCORE`.
   same faces on the labelled set. A face a little smaller is often still found (from about 28 px);
   a 20 px one is not.
 - **Detection size.** Images are searched at most :data:`DETECT_SIDE` px on the long side (CI's own
-  limit for non-JPEG input): a 4000 px JPEG is searched at half size, so its smallest findable
-  face is about 40 px; boxes are scaled back to full-size pixels.
+  limit for non-JPEG input): a 4000 px JPEG is decoded at half size (JPEG shrink-on-load) and
+  searched there, so its smallest findable face is about 40 px; boxes are scaled back to full-size
+  pixels.
+- **The minimum does not grow with the picture** (Azure Face's does: 36 px up to 1920x1080,
+  proportionally more above). CI's page gives no face size, and Tencent Cloud's DetectFace documents
+  an absolute one (``MinFaceSize``). Measured on 12 Mpx crowd pictures (``bench_faces --part large``):
+  a minimum of 1/60 of the long side halves the CPU there but misses faces of 30-44 px that the
+  34 px rule finds (benchmarks/RESULTS.md); cinb keeps CI's contract.
 - **Limits.** CI's: at most 5 MB (-167) and a long side of at most 4000 px for JPEG, 2000 px for
   other formats (-447). CI documents PNG, JPG and BMP input; cinb also reads the other formats it
   decodes (the pixels are the same), as the other AI endpoints do.

@@ -48,8 +48,18 @@ class Request:
 
 
 def _query_text(value: Any) -> str:
+    """A parameter value as CI's query writes it: switches 0/1, comma lists joined (``detect-type=car,face``).
+
+    Examples
+    --------
+    >>> from cinb.ai.request import _query_text
+    >>> _query_text(True), _query_text(("vehicle", "pet")), _query_text(7)
+    ('1', 'vehicle,pet', '7')
+    """
     if isinstance(value, bool):
         return "1" if value else "0"
+    if isinstance(value, (tuple, list)):
+        return ",".join(_query_text(v) for v in value)
     return str(value)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..canvas import Canvas
+from ..errors import BAD_PARAMETER, CIError
 from ..imageinput import ImageInput
 from ..ops.rotation import AutoOrient
 from ..rules.grammar import keyed_values
@@ -19,7 +20,7 @@ from ..rules.model import Stage
 from ..rules.registry import register_family
 from .endpoints import Endpoint, endpoints, get_endpoint
 from .process import as_canvas
-from .request import _query_text
+from .request import _query_items, _query_text, parse_request
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,41 @@ def register_rule_form(ep: Endpoint) -> None:
         register_family(ep.rule, _parser(ep))
 
 
+def query_stage(text: str) -> EndpointStage | None:
+    """CI's Pic-Operations text for an endpoint rule, as a stage; None when ``text`` names no ``ci-process``.
+
+    CI's pages write these rules as a query: ``"rule": "ci-process=GoodsMatting"`` (GoodsMatting,
+    436/79733), ``"ci-process=ImageTargetRec&detect-type=car,face,plate,body&cover=1"`` (460/118934).
+    The stage is the one the slash form (``GoodsMatting``, ``ImageTargetRec/detect-type/...``) parses
+    to, so both spellings run the same; signature items are ignored as in :func:`parse_request`.
+
+    Raises
+    ------
+    CIError
+        -103 for an endpoint CI runs only as a request (no rule form: ``DetectFace``), an unknown
+        endpoint, or a bad parameter.
+
+    Examples
+    --------
+    >>> from cinb.ai.stages import query_stage
+    >>> from cinb.rules import parse_rule
+    >>> stage = query_stage("ci-process=ImageTargetRec&detect-type=face&cover=1")
+    >>> str(stage), stage == parse_rule("ImageTargetRec/detect-type/face/cover/1").stages[0]
+    ('ImageTargetRec/detect-type/face/cover/1', True)
+    >>> query_stage("imageMogr2/thumbnail/100x") is None
+    True
+    """
+    if not any(key.lower() == "ci-process" for key, _ in _query_items(text)):
+        return None
+    request = parse_request(text)
+    ep = request.endpoint
+    if not ep.rule:
+        raise CIError(f"{ep.name} has no rule form (CI runs it as a GET request): use cinb.ci_process",
+                      code=BAD_PARAMETER, token=ep.name)
+    return EndpointStage(ep.name, tuple(request.params.items()))
+
+
 for _ep in endpoints():
     register_rule_form(_ep)
 
-__all__ = ["EndpointStage", "register_rule_form"]
+__all__ = ["EndpointStage", "query_stage", "register_rule_form"]

