@@ -12,8 +12,17 @@ from PIL import Image
 
 from cinb import blind, data
 from cinb.blind import attacks, payload
-from cinb.blind.mark import (ANGLE_RANGE, COARSE_ANGLE, COARSE_PEAKS, COARSE_STEP, FINE_GRIDS, _geometries,
-                             _periods, read_coded, working_frame)
+from cinb.blind.mark import (
+    ANGLE_RANGE,
+    COARSE_ANGLE,
+    COARSE_PEAKS,
+    COARSE_STEP,
+    FINE_GRIDS,
+    _geometries,
+    _periods,
+    read_coded,
+    working_frame,
+)
 from cinb.blind.pattern import DEFAULT_KEY, TILE
 
 TEXT = "spin-r4"

@@ -19,8 +19,16 @@ import numpy as np
 from ..caches import register_cache
 from .embed import CANON, add_pattern, frame_scale, luma, to_frame
 from .pattern import CHIP, TILE, Layout, cyclic_smooth
-from .sync import (COHERENT_HARMONICS, find_shift, fold, harmonic_grid, lattice_candidates, padded_spectrum,
-                   pilot_scale_search, residual)
+from .sync import (
+    COHERENT_HARMONICS,
+    find_shift,
+    fold,
+    harmonic_grid,
+    lattice_candidates,
+    padded_spectrum,
+    pilot_scale_search,
+    residual,
+)
 
 #: Pilot z-score below which no mark is assumed (chance peaks over TILE^2 shifts stay under ~5).
 SYNC_Z = 6.0
@@ -44,11 +52,10 @@ ORIENTATIONS = {
 }
 
 
-#: Coherent period search at zero rotation (:func:`cinb.blind.sync.pilot_scale_search`): relative step
-#: between periods (finer than the ~0.25 % a frame of 6-8 tiles tolerates), z-score that ends the scan,
-#: and z-score below which its best period is not worth verifying (chance peaks stay under ~6).
+#: Coherent search (:func:`cinb.blind.sync.pilot_scale_search`): default relative step between upright
+#: periods (finer than the ~0.25 % a frame of 6-8 tiles tolerates), and the z-score on all harmonics
+#: below which a geometry is not worth folding (chance peaks stay under ~6).
 SCALE_STEP = 0.0025
-SCALE_STOP = 9.0
 SCALE_MIN_Z = 6.3
 
 
@@ -90,44 +97,8 @@ def _periods(shape: tuple[int, int], step: float = SCALE_STEP) -> np.ndarray:
     return periods[np.argsort(np.abs(np.log(periods / guess)), kind="stable")]
 
 
-def _scale_candidates(spec: np.ndarray, shape: tuple[int, int], layout: Layout
-                      ) -> list[tuple[float, float, tuple[bool, int]]]:
-    """(z, period, orientation) of the best zero-rotation periods (coherent pilot search on ``spec``,
-    the padded spectrum of a ``shape`` residual), best first."""
-    periods = _periods(shape)
-    z = pilot_scale_search(spec, _oriented_pilots(layout.key, layout.n_coded), periods, stop=SCALE_STOP)
-    best = z.max(axis=1)
-    out: list[tuple[float, float, tuple[bool, int]]] = []
-    names = list(ORIENTATIONS)
-    for k in np.argsort(best)[::-1][:12]:
-        if best[k] < SCALE_MIN_Z:
-            break
-        p = float(periods[k])
-        if any(abs(math.log(p / q)) < 0.01 for _, q, _ in out):
-            continue
-        out.append((float(best[k]), p, names[int(np.argmax(z[k]))]))
-        if len(out) >= 2:
-            break
-    return out
-
-
-#: Rotations the coherent angle search covers (degrees either way) and its step (degrees).
-ANGLE_RANGE, ANGLE_STEP = 10.0, 0.1
-
-
-def _angle_candidates(spec: np.ndarray, layout: Layout, periods: list[float]
-                      ) -> list[tuple[float, float, float, tuple[bool, int]]]:
-    """(z, period, angle, orientation) of the best rotations at the given periods (coherent pilot
-    search), best first; at most one."""
-    steps = np.radians(np.arange(ANGLE_STEP, ANGLE_RANGE + ANGLE_STEP / 2, ANGLE_STEP))
-    angles = np.concatenate([np.stack([steps, -steps], axis=1).ravel()] * len(periods))
-    per = np.repeat(np.asarray(periods, float), 2 * len(steps))
-    z = pilot_scale_search(spec, _oriented_pilots(layout.key, layout.n_coded), per, angles=angles,
-                           stop=SCALE_STOP)
-    k = int(np.argmax(z.max(axis=1)))
-    if z[k].max() < SCALE_MIN_Z:
-        return []
-    return [(float(z[k].max()), float(per[k]), float(angles[k]), list(ORIENTATIONS)[int(np.argmax(z[k]))])]
+#: Rotations the joint search covers (degrees either way).
+ANGLE_RANGE = 10.0
 
 
 #: Joint coherent (period, angle) search, coarse stage: the tile harmonics up to ``COARSE_H`` each way
@@ -136,9 +107,10 @@ def _angle_candidates(spec: np.ndarray, layout: Layout, periods: list[float]
 #: period) and ``COARSE_ANGLE`` degrees (a geometry half a step away keeps ~80 % of its z-score).
 COARSE_H = 23
 COARSE_STEP, COARSE_ANGLE = 0.004, 0.16
-#: The scan goes by chunks (upright by likeliest period, then rotations of growing angle, ``CHUNK_ANGLE`` degrees each way
-#: per chunk); a chunk's peaks over ``VERIFY_Z`` (chance peaks of a chunk stay under ~5.5) are verified
-#: at once, so a mark found early ends the search; then the ``COARSE_PEAKS`` best peaks overall.
+#: The scan goes by chunks (upright by likeliest period, then rotations of growing angle, ``CHUNK_ANGLE``
+#: degrees each way per chunk); a chunk's peaks over ``VERIFY_Z`` (chance peaks of a chunk stay under
+#: ~5.5) are verified at once, so a mark found early ends the search; then the ``COARSE_PEAKS`` best
+#: peaks overall.
 CHUNK_ANGLE = 1.0
 #: Upright periods per chunk (likeliest first: a crop of 80 % of the area is in the first), and the
 #: rotations scanned before the other upright chunks (degrees either way).
@@ -482,6 +454,8 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
             stats["refined"] = stats.get("refined", 0) + 1
         if found := done(Reading(soft, z, basis, shift, o)):
             return found
+    if legacy:  # marks of the first layout: the joint search covers their crops, rotations and flips
+        return _best(readings)
     if region is None:
         region = residual(y[y0 : y0 + REFINE_REGION, x0 : x0 + REFINE_REGION])
     trials = []
@@ -504,8 +478,12 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
         soft, z, shift, o = read_tile(fold(y, basis), layout, None)
         if found := done(Reading(soft, z, basis, shift, o)):
             return found
-    # Best sync first; a near-identity lattice that only edges out the untouched geometry is kept as
-    # an alternative, so a payload check can still pick the exact one (crops keep the scale).
+    return _best(readings)
+
+
+def _best(readings: list[Reading]) -> Reading:
+    """Best sync first; a near-identity lattice that only edges out the untouched geometry is kept as
+    an alternative, so a payload check can still pick the exact one (crops keep the scale)."""
     readings.sort(key=lambda r: r.z, reverse=True)
     best = readings[0]
     best.alternatives = readings[1:]
