@@ -14,7 +14,7 @@ from cinb.collection.analyses.endpoints import register_endpoint_analysis
 from cinb.collection.analyses.registry import get_analysis, list_analyses, register_analysis, unregister_analysis
 from cinb.errors import CIError
 from cinb.rules import parse_rule
-from cinb.rules.registry import families, register_family
+from cinb.rules.registry import families, register_family, unregister_family
 
 
 def _png() -> bytes:
@@ -80,8 +80,5 @@ def test_a_rule_family_or_analysis_of_the_same_name_that_is_not_the_endpoints_st
         unregister_endpoint(ep.name)
         assert "OtherDemo" in families() and "otherdemo" in list_analyses()
     finally:
-        from cinb.rules import registry
-
-        registry._FAMILIES.pop("OtherDemo", None)
-        registry.clear_parsed()
+        unregister_family("OtherDemo")
         unregister_analysis("otherdemo")

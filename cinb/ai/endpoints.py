@@ -379,27 +379,13 @@ def _forget_derived(ep: Endpoint) -> None:
     import sys  # noqa: PLC0415 - only here
 
     rules = sys.modules.get("cinb.rules.registry")
-    if ep.rule and rules is not None and _made_for(rules._FAMILIES.get(ep.rule), ep.name):
-        del rules._FAMILIES[ep.rule]
-        rules.clear_parsed()  # a parsed rule of the family would still apply it
+    if ep.rule and rules is not None:
+        rules.unregister_family(ep.rule, where=lambda parser: getattr(parser, "endpoint", None) == ep.name)
     analyses = sys.modules.get("cinb.collection.analyses.registry")
     if ep.analysis and analyses is not None:
         found = analyses._REGISTRY.get(ep.analysis)
         if found is not None and getattr(found.fn, "endpoint", None) == ep.name:
             analyses.unregister_analysis(ep.analysis)
-
-
-def _made_for(parser, name: str) -> bool:
-    """Whether a rule-family parser is the rule form made for endpoint ``name``: it says so (``endpoint``)
-    or it is ``cinb.ai.stages``'s parser closed over that endpoint."""
-    if parser is None:
-        return False
-    if getattr(parser, "endpoint", None) is not None:
-        return parser.endpoint == name
-    if getattr(parser, "__module__", None) != "cinb.ai.stages":
-        return False
-    return any(isinstance(cell.cell_contents, Endpoint) and cell.cell_contents.name == name
-               for cell in parser.__closure__ or ())
 
 
 def _load_plugins() -> None:

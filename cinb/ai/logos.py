@@ -203,7 +203,7 @@ class LogoLibrary:
     logos: Mapping[str, Any] | None = None
     _items: list[Logo] = field(default_factory=list, init=False, repr=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         items: list[Logo] = []
         if self.folder is not None:
             root = Path(local_path(self.folder, "logos"))

@@ -125,7 +125,7 @@ def vehicle_color(rgb: np.ndarray) -> str:
     hsv = _hsv(core)
     names = _hue_name(hsv[:, 0], hsv[:, 1], hsv[:, 2])
     counts = {n: int((names == n).sum()) for n in ("red", "orange", "yellow", "green", "blue", "purple", "brown")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     if counts[best] >= 0.2 * len(names):
         return best
     grey = hsv[names == "", 2]
@@ -157,7 +157,7 @@ def plate_color(rgb: np.ndarray) -> str:
     chroma = (s >= 60) & (v >= 60)
     counts = {"blue": int((chroma & (h >= 95) & (h < 130)).sum()), "yellow": int((chroma & (h >= 15) & (h < 35)).sum()),
               "green": int((chroma & (h >= 35) & (h < 95)).sum())}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     if counts[best] >= 0.25 * len(h):
         return best
     return "white" if float(np.median(v)) >= 128 else "black"

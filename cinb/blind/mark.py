@@ -28,6 +28,7 @@ from .sync import (
     padded_spectrum,
     pilot_scale_search,
     residual,
+    whiten_tile,
 )
 
 #: Pilot z-score below which no mark is assumed (chance peaks over TILE^2 shifts stay under ~5).
@@ -265,9 +266,10 @@ class Reading:
 
 def _orient(folded: np.ndarray, layout: Layout) -> tuple[tuple[bool, int], tuple[int, int, float]]:
     pilot = layout.pilot_tile()
+    white = whiten_tile(folded)
     best = None
     for o in ORIENTATIONS:
-        dy, dx, z = find_shift(undo_orientation(folded, o), pilot)
+        dy, dx, z = find_shift(undo_orientation(white, o), pilot, whiten=False)
         if best is None or z > best[1][2]:
             best = (o, (dy, dx, z))
     return best
@@ -294,8 +296,9 @@ def chip_features(aligned: np.ndarray) -> np.ndarray:
     raw = aligned.reshape(g, CHIP, g, CHIP).sum(axis=(1, 3))
     smooth = cyclic_smooth(aligned).reshape(g, CHIP, g, CHIP).sum(axis=(1, 3))
     cols = [raw, smooth]
+    pad = np.pad(raw, 2, mode="wrap")  # the tile repeats: neighbours wrap around
     for ring in RINGS:
-        cols.append(sum(np.roll(raw, off, axis=(0, 1)) for off in ring))
+        cols.append(sum(pad[2 + dy : 2 + dy + g, 2 + dx : 2 + dx + g] for dy, dx in ring))
     return np.stack([c.ravel() for c in cols], axis=1)
 
 

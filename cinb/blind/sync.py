@@ -325,11 +325,37 @@ def whiten_tile_spectrum(fa: np.ndarray) -> np.ndarray:
     return fa * weight[..., None]
 
 
-def find_shift(folded: np.ndarray, pilot: np.ndarray) -> tuple[int, int, float]:
-    """Cyclic shift (dy, dx) such that ``folded`` ~ ``roll(pilot, (dy, dx))``, and the peak z-score
-    (of the correlation after :func:`whiten_tile_spectrum`)."""
-    fa = whiten_tile_spectrum(cv2.dft(folded.astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT))
+#: DFTs of the last pilot tiles seen by :func:`find_shift` (the layouts' cached, never modified arrays),
+#: by identity: each entry holds its array, so an id is never reused while cached.
+_PILOT_DFTS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+register_cache(_PILOT_DFTS.clear, name="cinb.blind.sync pilot DFTs")
+
+
+def _pilot_dft(pilot: np.ndarray) -> np.ndarray:
+    hit = _PILOT_DFTS.get(id(pilot))
+    if hit is not None and hit[0] is pilot:
+        return hit[1]
     fb = cv2.dft(pilot.astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT)
+    if len(_PILOT_DFTS) >= 16:
+        _PILOT_DFTS.clear()
+    _PILOT_DFTS[id(pilot)] = (pilot, fb)  # the entry keeps the array alive, so its id is not reused
+    return fb
+
+
+def whiten_tile(folded: np.ndarray) -> np.ndarray:
+    """A folded tile after :func:`whiten_tile_spectrum` (the smoothing is symmetric, so whitening commutes
+    with the 8 orientations of the square: whiten once, then try them all)."""
+    fa = whiten_tile_spectrum(cv2.dft(folded.astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT))
+    return cv2.idft(fa, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
+
+
+def find_shift(folded: np.ndarray, pilot: np.ndarray, *, whiten: bool = True) -> tuple[int, int, float]:
+    """Cyclic shift (dy, dx) such that ``folded`` ~ ``roll(pilot, (dy, dx))``, and the peak z-score
+    (of the correlation after :func:`whiten_tile_spectrum`; ``whiten=False`` for a tile already whitened)."""
+    fa = cv2.dft(folded.astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT)
+    if whiten:
+        fa = whiten_tile_spectrum(fa)
+    fb = _pilot_dft(pilot)
     corr = cv2.idft(cv2.mulSpectrums(fa, fb, 0, conjB=True), flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
     dy, dx = np.unravel_index(int(np.argmax(corr)), corr.shape)
     z = (float(corr[dy, dx]) - float(corr.mean())) / (float(corr.std()) + 1e-12)

@@ -29,7 +29,7 @@ def save_heif(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes
     # pillow-heif falls back to the frame's own info (the source's EXIF/XMP) for what is not
     # given, which would undo /strip: say "none" explicitly.
     kw.setdefault("exif", None)
-    kw["xmp"] = None
+    kw.setdefault("xmp", None)
     frame = canvas.frames[0]
     if frame.mode not in ("RGB", "RGBA", "L"):
         frame = frame.convert("RGBA" if "A" in frame.mode else "RGB")

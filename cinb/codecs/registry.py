@@ -12,6 +12,8 @@ from PIL import Image
 from ..canvas import Canvas
 from ..errors import CORRUPT_IMAGE, UNSUPPORTED_TYPE, CIError
 from ..formats import find_format
+from ..ops.aigc import KEY as AIGC_KEY
+from ..ops.aigc import XMP_FORMATS, label_only
 from ..ops.animation import reduce_frames
 from ..ops.frames import check_output_size
 from .options import EncodeOptions
@@ -128,6 +130,9 @@ def encode(canvas: Canvas, opts: EncodeOptions) -> tuple[bytes, Codec, int | Non
     if opts.size_limit is not None and not codec.lossy:
         codec = _CODECS["jpeg"]  # size-limit works by lowering quality: needs a lossy format
         canvas = canvas.map_frames(flatten)
+    if canvas.info.get("aigc_written") and codec.name not in XMP_FORMATS:
+        raise CIError(f"{AIGC_KEY} writes XMP, which a {codec.name.upper()} output cannot carry (CI lists JPEG, PNG, "
+                      "AVIF; cinb also WebP, HEIF)", code=UNSUPPORTED_TYPE, token=codec.name)
     quality = resolve_quality(canvas, opts, codec)
     if strategy is not None:
         name, kwargs = strategy
@@ -219,8 +224,9 @@ def save_kwargs(canvas: Canvas, opts: EncodeOptions) -> dict:
         kw["exif"] = exif
     if canvas.icc:
         kw["icc_profile"] = canvas.icc
-    if canvas.xmp and not opts.strip:
-        kw["xmp"] = canvas.xmp
+    xmp = label_only(canvas.xmp) if opts.strip else canvas.xmp  # strip keeps the AIGC label (ops.aigc)
+    if xmp:
+        kw["xmp"] = xmp
     return kw
 
 
