@@ -491,9 +491,11 @@ def _same_mode(frames: list[Image.Image]) -> list[Image.Image]:
 def _dpi_of(img: Image.Image) -> tuple[float, float] | None:
     """The source's resolution in dots per inch (JFIF, EXIF, pHYs, BMP, TIFF), None when absent."""
     dpi = img.info.get("dpi")
+    if not isinstance(dpi, tuple | list) or len(dpi) < 2:
+        return None
     try:
         x, y = float(dpi[0]), float(dpi[1])
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError):
         return None
     return (x, y) if x > 0 and y > 0 else None
 

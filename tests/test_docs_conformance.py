@@ -212,15 +212,11 @@ def test_size_limit_lowers_a_jpeg_below_the_limit():
     assert r.format == "jpeg" and len(r.data) <= 15 * 1024
 
 
-@pytest.mark.xfail(strict=True, reason="codecs.registry turns a lossless output into JPEG for size-limit; CI's page "
-                   "says size-limit works on JPG outputs only (the user converts with /format/jpg): the lead's call")
 def test_size_limit_does_not_change_an_explicit_png_output():
     r = cinb.process(ei.quad_png(), M + "format/png/size-limit/5k")
     assert r.format == "png"
 
 
-@pytest.mark.xfail(strict=True, reason="compression.slim refuses size-limit with imageSlim (-103); CI's newest page: "
-                   "used together, only imageSlim takes effect (the lead's files)")
 def test_size_limit_with_image_slim_applies_only_image_slim():
     r = cinb.process(ei.photo_jpeg(400, 300, quality=95), M + "size-limit/15k|imageSlim")
     assert "X-Slimflag" in r.response
