@@ -29,9 +29,12 @@ Rounding to integer pixels is dithered so faint parts of the mark survive it.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from .pattern import TILE
 
 #: PSNR floor (dB) of the mark for each CI ``level`` 0-3 (higher level = stronger, more robust).
 LEVEL_PSNR = {0: 45.0, 1: 43.0, 2: 41.0, 3: 38.0}
@@ -155,6 +158,74 @@ def pattern_for(tile: np.ndarray, height: int, width: int, scale: float) -> np.n
                           borderMode=cv2.BORDER_WRAP)
 
 
+@dataclass
+class Canvas:
+    """An image ready to be marked: its JND amplitude map and the gain the visibility budget allows,
+    computed once (:func:`prepare`), so several tiles can be tried on it (:func:`render`)."""
+
+    pixels: np.ndarray
+    level: int
+    scale: float
+    #: Per-pixel JND amplitude (image resolution, grey levels, before the gain).
+    amp: np.ndarray
+    #: The gain over ``amp`` the level's visibility budget asks for (before :data:`GAIN_MAX`).
+    gain: float
+    #: The luminance (image resolution, float32).
+    y: np.ndarray
+
+    @property
+    def tiles(self) -> float:
+        """How many tiles the canonical frame of this image holds (36 for a frame of ``CANON`` px)."""
+        h, w = self.pixels.shape[:2]
+        return h * w / (self.scale * self.scale) / float(TILE * TILE)
+
+
+def prepare(pixels: np.ndarray, *, level: int, scale: float | None = None, budget: float = 1.0) -> Canvas:
+    """The JND map and gain of ``pixels`` for CI ``level`` (see :func:`add_pattern`)."""
+    h, w = pixels.shape[:2]
+    if scale is None:
+        scale = frame_scale(h, w)
+    y = luma(pixels)
+    amp, act = _frame_maps(y, scale)
+    # One visibility budget per level for every image: a busy photo gets less than its JND map allows,
+    # a smooth one more (up to GAIN_MAX), so the least visible marks are not wasted on easy photos.
+    gain = math.sqrt(budget * LEVEL_VISIBILITY[level] / max(visibility(amp, act), 1e-9))
+    if amp.shape != (h, w):
+        amp = cv2.resize(amp, (w, h), interpolation=cv2.INTER_LINEAR)
+    return Canvas(pixels, level, scale, amp, gain, y)
+
+
+def render(canvas: Canvas, tile: np.ndarray, *, boost: float = 1.0) -> np.ndarray:
+    """``canvas.pixels`` with the repeated ``tile`` added to the luminance, shaped by the JND map, at the
+    canvas's gain times ``sqrt(boost)`` (``boost`` multiplies the visibility budget, and
+    :data:`GAIN_MAX` with it), the level's PSNR floor still holding."""
+    pixels = canvas.pixels
+    h, w = pixels.shape[:2]
+    root = math.sqrt(boost)
+    gain = min(GAIN_MAX * root, canvas.gain * root)
+    delta = cv2.multiply(canvas.amp, pattern_for(tile, h, w, canvas.scale))
+    mse = 255.0**2 / 10 ** (LEVEL_PSNR[canvas.level] / 10)
+    power = float(cv2.mean(cv2.multiply(delta, delta))[0]) * gain * gain
+    if power > mse:
+        gain *= math.sqrt(mse / power)
+    # Pixels are integers, so round(p + d) == p + round(d): round once, add in 16-bit, saturate.
+    # Rounding is dithered (floor(d + u), u uniform in [0, 1)): a plain round would erase every change
+    # under half a grey level, which is most of the mark in lightly textured regions, while the dither
+    # keeps its mean (measured: +40 % decoding margin on the weakest photos at the same SSIMULACRA2).
+    # The dither is seeded: the same image and text give the same pixels.
+    u = _dither(h, w)
+    d16 = np.empty((h, w), np.int16)
+    np.floor(cv2.scaleAdd(delta, float(gain), u), out=d16, casting="unsafe")
+    if pixels.ndim == 2:
+        return cv2.add(pixels, d16, dtype=cv2.CV_8U)
+    planes = [d16, d16, d16] + ([np.zeros_like(d16)] if pixels.shape[2] == 4 else [])
+    return cv2.add(np.ascontiguousarray(pixels), cv2.merge(planes), dtype=cv2.CV_8U)
+
+
+def _dither(h: int, w: int) -> np.ndarray:
+    return np.random.default_rng(DITHER_SEED).random((h, w), dtype=np.float32)
+
+
 def add_pattern(pixels: np.ndarray, tile: np.ndarray, *, level: int, scale: float | None = None,
                 budget: float = 1.0) -> np.ndarray:
     """Add the repeated ``tile`` to the luminance of ``pixels``, shaped by the JND map.
@@ -187,29 +258,4 @@ def add_pattern(pixels: np.ndarray, tile: np.ndarray, *, level: int, scale: floa
     >>> out.shape, out.dtype
     ((64, 64, 3), dtype('uint8'))
     """
-    h, w = pixels.shape[:2]
-    if scale is None:
-        scale = frame_scale(h, w)
-    amp, act = _frame_maps(luma(pixels), scale)
-    # One visibility budget per level for every image: a busy photo gets less than its JND map allows,
-    # a smooth one more (up to GAIN_MAX), so the least visible marks are not wasted on easy photos.
-    gain = min(GAIN_MAX, math.sqrt(budget * LEVEL_VISIBILITY[level] / max(visibility(amp, act), 1e-9)))
-    if amp.shape != (h, w):
-        amp = cv2.resize(amp, (w, h), interpolation=cv2.INTER_LINEAR)
-    delta = cv2.multiply(amp, pattern_for(tile, h, w, scale))
-    mse = 255.0**2 / 10 ** (LEVEL_PSNR[level] / 10)
-    power = float(cv2.mean(cv2.multiply(delta, delta))[0]) * gain * gain
-    if power > mse:
-        gain *= math.sqrt(mse / power)
-    # Pixels are integers, so round(p + d) == p + round(d): round once, add in 16-bit, saturate.
-    # Rounding is dithered (floor(d + u), u uniform in [0, 1)): a plain round would erase every change
-    # under half a grey level, which is most of the mark in lightly textured regions, while the dither
-    # keeps its mean (measured: +40 % decoding margin on the weakest photos at the same SSIMULACRA2).
-    # The dither is seeded: the same image and text give the same pixels.
-    u = np.random.default_rng(DITHER_SEED).random((h, w), dtype=np.float32)
-    d16 = np.empty((h, w), np.int16)
-    np.floor(cv2.scaleAdd(delta, float(gain), u), out=d16, casting="unsafe")
-    if pixels.ndim == 2:
-        return cv2.add(pixels, d16, dtype=cv2.CV_8U)
-    planes = [d16, d16, d16] + ([np.zeros_like(d16)] if pixels.shape[2] == 4 else [])
-    return cv2.add(np.ascontiguousarray(pixels), cv2.merge(planes), dtype=cv2.CV_8U)
+    return render(prepare(pixels, level=level, scale=scale, budget=budget), tile)
