@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
 
+from ..caches import register_cache
 from .pattern import TILE
 
 #: PSNR floor (dB) of the mark for each CI ``level`` 0-3 (higher level = stronger, more robust).
@@ -124,8 +126,9 @@ def jnd_mask(y: np.ndarray, scale: float = 1.0) -> np.ndarray:
     return amp
 
 
-def _frame_maps(y: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """The JND amplitude and the local activity (std, grey levels), both in the canonical frame."""
+def _frame_maps(y: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The JND amplitude, the local activity (std, grey levels) and the luminance, all in the canonical
+    frame."""
     small = to_frame(y, scale)
     band = small - cv2.GaussianBlur(small, (0, 0), 2.0)
     act = np.sqrt(cv2.GaussianBlur(band * band, (0, 0), 3.0))
@@ -134,7 +137,7 @@ def _frame_maps(y: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
     mean = cv2.GaussianBlur(small, (0, 0), 4.0)
     amp = np.minimum(np.power(eroded, TEXTURE_POWER) * TEXTURE_SLOPE, MAX_AMPLITUDE)
     amp = cv2.GaussianBlur(amp * _luminance_factor(mean), (0, 0), 2.0)
-    return amp, act
+    return amp, act, small
 
 
 def visibility(amp: np.ndarray, act: np.ndarray) -> float:
@@ -170,8 +173,9 @@ class Canvas:
     amp: np.ndarray
     #: The gain over ``amp`` the level's visibility budget asks for (before :data:`GAIN_MAX`).
     gain: float
-    #: The luminance (image resolution, float32).
-    y: np.ndarray
+    #: The JND amplitude and the luminance in the canonical frame (what the reader sees).
+    amp_frame: np.ndarray
+    y_frame: np.ndarray
 
     @property
     def tiles(self) -> float:
@@ -185,14 +189,32 @@ def prepare(pixels: np.ndarray, *, level: int, scale: float | None = None, budge
     h, w = pixels.shape[:2]
     if scale is None:
         scale = frame_scale(h, w)
-    y = luma(pixels)
-    amp, act = _frame_maps(y, scale)
+    amp, act, small = _frame_maps(luma(pixels), scale)
     # One visibility budget per level for every image: a busy photo gets less than its JND map allows,
     # a smooth one more (up to GAIN_MAX), so the least visible marks are not wasted on easy photos.
     gain = math.sqrt(budget * LEVEL_VISIBILITY[level] / max(visibility(amp, act), 1e-9))
+    frame_amp = amp
     if amp.shape != (h, w):
         amp = cv2.resize(amp, (w, h), interpolation=cv2.INTER_LINEAR)
-    return Canvas(pixels, level, scale, amp, gain, y)
+    return Canvas(pixels, level, scale, amp, gain, frame_amp, small)
+
+
+def frame_mark(canvas: Canvas, tile: np.ndarray) -> np.ndarray:
+    """The mark :func:`render` would add, as the reader sees it in the canonical frame (float32, before
+    rounding; the PSNR floor applied): cheap on large pictures, whose frame is smaller."""
+    fh, fw = canvas.y_frame.shape
+    delta = cv2.multiply(canvas.amp_frame, pattern_for(tile, fh, fw, 1.0))
+    return delta * np.float32(_gain(canvas, delta, 1.0))
+
+
+def _gain(canvas: Canvas, delta: np.ndarray, boost: float) -> float:
+    root = math.sqrt(boost)
+    gain = min(GAIN_MAX * root, canvas.gain * root)
+    mse = 255.0**2 / 10 ** (LEVEL_PSNR[canvas.level] / 10)
+    power = float(cv2.mean(cv2.multiply(delta, delta))[0]) * gain * gain
+    if power > mse:
+        gain *= math.sqrt(mse / power)
+    return gain
 
 
 def render(canvas: Canvas, tile: np.ndarray, *, boost: float = 1.0) -> np.ndarray:
@@ -201,13 +223,8 @@ def render(canvas: Canvas, tile: np.ndarray, *, boost: float = 1.0) -> np.ndarra
     :data:`GAIN_MAX` with it), the level's PSNR floor still holding."""
     pixels = canvas.pixels
     h, w = pixels.shape[:2]
-    root = math.sqrt(boost)
-    gain = min(GAIN_MAX * root, canvas.gain * root)
     delta = cv2.multiply(canvas.amp, pattern_for(tile, h, w, canvas.scale))
-    mse = 255.0**2 / 10 ** (LEVEL_PSNR[canvas.level] / 10)
-    power = float(cv2.mean(cv2.multiply(delta, delta))[0]) * gain * gain
-    if power > mse:
-        gain *= math.sqrt(mse / power)
+    gain = _gain(canvas, delta, boost)
     # Pixels are integers, so round(p + d) == p + round(d): round once, add in 16-bit, saturate.
     # Rounding is dithered (floor(d + u), u uniform in [0, 1)): a plain round would erase every change
     # under half a grey level, which is most of the mark in lightly textured regions, while the dither
@@ -222,8 +239,13 @@ def render(canvas: Canvas, tile: np.ndarray, *, boost: float = 1.0) -> np.ndarra
     return cv2.add(np.ascontiguousarray(pixels), cv2.merge(planes), dtype=cv2.CV_8U)
 
 
+@register_cache
+@lru_cache(maxsize=1)
 def _dither(h: int, w: int) -> np.ndarray:
-    return np.random.default_rng(DITHER_SEED).random((h, w), dtype=np.float32)
+    # One draw per picture size (a small picture may be rendered up to five times).
+    u = np.random.default_rng(DITHER_SEED).random((h, w), dtype=np.float32)
+    u.flags.writeable = False
+    return u
 
 
 def add_pattern(pixels: np.ndarray, tile: np.ndarray, *, level: int, scale: float | None = None,

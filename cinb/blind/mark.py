@@ -19,7 +19,7 @@ import numpy as np
 
 from ..caches import register_cache
 from ..compression.metrics import Reference
-from .embed import CANON, frame_scale, luma, prepare, render, to_frame
+from .embed import CANON, frame_mark, frame_scale, luma, prepare, render, to_frame
 from .pattern import CHIP, TILE, Layout, cyclic_smooth
 from .sync import find_shift, fold, harmonic_grid, lattice_candidates, padded_spectrum, pilot_scale_search, residual
 
@@ -213,18 +213,17 @@ def _boosted(canvas, layout: Layout, coded: np.ndarray, out: np.ndarray, host: n
 def embed_coded(pixels: np.ndarray, coded: np.ndarray, *, key: str, level: int, budget: float = 1.0) -> np.ndarray:
     """Add the tile carrying ``coded`` (0/1 array) to a uint8 image array.
 
-    The mark is informed by the picture (see :data:`INFORMED_LAMBDA`): a first rendering at unit weights
-    measures how much each coded bit's chips read from the mark and from the picture, and the tile is
+    The mark is informed by the picture (see :data:`INFORMED_LAMBDA`): the mark at unit weights, added
+    to the picture in the reader's frame, measures how much each coded bit's chips read from the mark and from the picture, and the tile is
     weighted per coded bit. A small picture (:data:`SMALL_TARGET_SNR`) whose mark would read too weakly
     after JPEG gets a larger visibility budget, up to :data:`SMALL_BOOST_MAX`. The reader is unchanged.
     """
     layout = Layout(key, int(coded.size))
     canvas = prepare(pixels, level=level, budget=budget)
-    first = render(canvas, layout.tile(coded))
     signs = 1.0 - 2.0 * np.asarray(coded, np.float64)
     per_bit = np.bincount(layout.data_bit, minlength=layout.n_coded).astype(np.float64)
-    host = signs * _bit_votes(to_frame(canvas.y, canvas.scale), layout)
-    mark = signs * _bit_votes(working_frame(first), layout) - host
+    host = signs * _bit_votes(canvas.y_frame, layout)
+    mark = signs * _bit_votes(canvas.y_frame + frame_mark(canvas, layout.tile(coded)), layout) - host
     # A bit whose chips sit where the JND map allows almost nothing reads little of the mark: do not
     # let it ask for the whole budget.
     mark = np.maximum(mark, 0.2 * max(float(np.median(mark)), 1e-6))
