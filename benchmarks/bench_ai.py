@@ -65,7 +65,7 @@ PHOTOS = [SAMPLE / f"{n}.jpg" for n in ("astronaut", "chelsea", "coffee", "grace
 
 
 def _load() -> dict:
-    return dict(zip(("load1", "load5", "load15"), (round(v, 2) for v in os.getloadavg())))
+    return dict(zip(("load1", "load5", "load15"), (round(v, 2) for v in os.getloadavg()), strict=True))
 
 
 def _median_ms(fn, repeat: int) -> float:
@@ -143,7 +143,8 @@ def qr_hard_set(per_attack: int = 12, seed: int = 7) -> list[tuple[str, str, str
             angle = rng.uniform(0, 360) if attack == "rotate" else rng.uniform(-4, 4)
             out = _place(grays[rng.randrange(len(grays))], sym, angle, rng, 0.18 if attack == "perspective" else 0.0)
             if attack == "noise":
-                out = out + rng.uniform(25, 45) * np.random.default_rng(rng.randrange(1 << 30)).standard_normal(out.shape)
+                scale = rng.uniform(25, 45)  # drawn first, as before: the hard set stays the same
+                out = out + scale * np.random.default_rng(rng.randrange(1 << 30)).standard_normal(out.shape)
             if attack == "blur":
                 out = cv2.GaussianBlur(out, (0, 0), module * rng.uniform(0.45, 0.6))
             out = np.clip(out, 0, 255).astype(np.uint8)
@@ -175,12 +176,14 @@ def qr_code_folder(folder: Path, count: int = 40, seed: int = 11) -> list[Path]:
     paths = []
     for i in range(count):
         photo = Image.open(PHOTOS[i % len(PHOTOS)]).convert("RGB")
-        photo = photo.resize((round(photo.width * 1000 / max(photo.size)), round(photo.height * 1000 / max(photo.size))))
+        long_side = max(photo.size)
+        photo = photo.resize((round(photo.width * 1000 / long_side), round(photo.height * 1000 / long_side)))
         kind = ("qr", "code128", "ean13")[i % 3]
         text = {"qr": f"https://example.com/item/{i}", "code128": f"SKU-{i:05d}", "ean13": "590123412345"}[kind]
         sym = Image.fromarray(_symbol(kind, text, rng.uniform(3, 5))).convert("RGB").rotate(
             rng.uniform(-8, 8), expand=True, fillcolor="white")
-        photo.paste(sym, (rng.randrange(0, max(1, photo.width - sym.width)), rng.randrange(0, max(1, photo.height - sym.height))))
+        photo.paste(sym, (rng.randrange(0, max(1, photo.width - sym.width)),
+                          rng.randrange(0, max(1, photo.height - sym.height))))
         path = folder / f"code-{i:03d}.jpg"
         photo.save(path, quality=90)
         paths.append(path)
@@ -254,7 +257,7 @@ def bench_qrcode(args) -> dict:
                 "read_direct": int(sum(c > 0 for c in counts)), "read_cinb": int((df["qr_count"] > 0).sum())}
     # decode rates
     by_attack: dict = {}
-    for attack, kind, text, gray in qr_hard_set(args.per_attack):
+    for attack, _kind, text, gray in qr_hard_set(args.per_attack):
         row = by_attack.setdefault(attack, {"n": 0, "direct": 0, "cinb": 0})
         row["n"] += 1
         row["direct"] += _found([b.text for b in zxingcpp.read_barcodes(gray)], text)
@@ -295,8 +298,9 @@ OCR_ENGLISH = [
     "Visit our website for terms and conditions.", "Flight CA1831 boards at gate 27 (Terminal 3)",
 ]
 OCR_CHINESE = [
-    "数据万象提供图片处理服务", "请妥善保管您的购物小票", "营业时间为每天九点至十八点", "本店所有商品均支持七天无理由退货",
-    "会议改到周四下午三点举行", "北京市海淀区中关村大街一号", "今天天气晴朗，适合外出游玩。", "订单已发货，预计明天送达",
+    "数据万象提供图片处理服务", "请妥善保管您的购物小票", "营业时间为每天九点至十八点",
+    "本店所有商品均支持七天无理由退货", "会议改到周四下午三点举行", "北京市海淀区中关村大街一号",
+    "今天天气晴朗，适合外出游玩。", "订单已发货，预计明天送达",
     "禁止吸烟，违者罚款两百元", "欢迎使用腾讯云对象存储", "图片压缩后体积减少了百分之六十", "请在黄线外排队等候",
 ]
 OCR_BOOK = {

@@ -59,9 +59,9 @@ def _score(ref, data):
     return ref.ssimulacra2(encoders.decode_image(data))
 
 
-def _timed(fn):
+def _timed(fn, *args):
     t = time.perf_counter()
-    out = fn()
+    out = fn(*args)
     return out, (time.perf_counter() - t) * 1000.0
 
 
@@ -70,7 +70,7 @@ def equal_quality(ref, frame, fmt, target):
     lo, hi, best = 1, 100, None
     while lo <= hi:
         mid = (lo + hi) // 2
-        data, ms = _timed(lambda: encoders.encode_image(frame, fmt, mid))
+        data, ms = _timed(encoders.encode_image, frame, fmt, mid)
         s = _score(ref, data)
         if s >= target:
             best, hi = (data, mid, s, ms), mid - 1
@@ -98,24 +98,24 @@ def bench_photo(row: dict, *, guetzli: bool) -> dict:
     frame, facts = load_reference(path)
     ref = metrics.Reference(frame)
     out = {"path": path, "pixels": frame.width * frame.height, "source_bytes": facts["source_bytes"]}
-    data, ms = _timed(lambda: encoders.encode_image(frame, "jpeg", 85))
+    data, ms = _timed(encoders.encode_image, frame, "jpeg", 85)
     target = _score(ref, data)
     out["pillow-q85"] = {"bytes": len(data), "quality": 85, "score": target, "ms": ms}
-    res, ms = _timed(lambda: slim(path))
-    out["imageSlim"] = {"bytes": len(res.data), "quality": res.info.get("quality"), "flag": res.response.get("X-Slimflag"),
-                        "score": _score(ref, res.data), "ms": ms}
+    res, ms = _timed(slim, path)
+    out["imageSlim"] = {"bytes": len(res.data), "quality": res.info.get("quality"),
+                        "flag": res.response.get("X-Slimflag"), "score": _score(ref, res.data), "ms": ms}
     for fmt in ("yjpeg", "webp", "avif"):
         out[fmt] = equal_quality(ref, frame, fmt, target)
     # What a Pillow user needs for the same promise as imageSlim: the lowest quality scoring >= 80.
     out["pillow-80"] = equal_quality(ref, frame, "jpeg", slim_threshold)
     if guetzli:
-        data, ms = _timed(lambda: guetzli_pixels(frame, 84))
+        data, ms = _timed(guetzli_pixels, frame, 84)
         out["guetzli"] = {"bytes": len(data), "quality": 84, "score": _score(ref, data), "ms": ms}
     curves = {}
     for fmt in CURVE_FORMATS:
         pts, total_ms = [], 0.0
         for q in CURVE_QUALITIES:
-            data, ms = _timed(lambda: encoders.encode_image(frame, fmt, q))
+            data, ms = _timed(encoders.encode_image, frame, fmt, q)
             total_ms += ms
             pts.append((len(data), _score(ref, data)))
         curves[fmt] = {"points": pts, "ms": total_ms / len(CURVE_QUALITIES)}
@@ -238,7 +238,8 @@ def report(outs, photos, samples, bench_s, errors):
         slim_b = np.array([o["imageSlim"]["bytes"] for o in subset], float)
         p80 = np.array([o["pillow-80"]["bytes"] for o in subset], float)
         ok = ~np.isnan(p80)
-        print(f"imageSlim vs pillow-80 (equal promise, {ok.sum()} images): {100 * (1 - slim_b[ok].sum() / p80[ok].sum()):.1f} % "
+        print(f"imageSlim vs pillow-80 (equal promise, {ok.sum()} images): "
+              f"{100 * (1 - slim_b[ok].sum() / p80[ok].sum()):.1f} % "
               f"smaller in total, median {100 * np.median(1 - slim_b[ok] / p80[ok]):.1f} %")
         q85_ok = np.array([o["pillow-q85"]["score"] >= slim_threshold for o in subset])
         q85_b = np.array([o["pillow-q85"]["bytes"] for o in subset], float)

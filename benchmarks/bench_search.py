@@ -23,9 +23,9 @@ Parts (figures printed as JSON; the machine's load average before and after):
   find; with the library's features and, for comparison, the pooled features alone (exact cosine).
 - ``latency``: ``--vectors`` synthetic rows (2000 sparse non-negative unit "centres", like pooled
   ReLU features, plus small Gaussian noise: clustered like real data, where uniform random vectors
-  would be unrealistically hard for a graph index) inserted in a Library: its exact search and HNSW search (vector part of
-  ``Library.search``, features precomputed) p50/p99 ms, recall@10 of HNSW vs exact, and the size on
-  disk per 100k pictures (SQLite + index file).
+  would be unrealistically hard for a graph index) inserted in a Library: its exact search and HNSW
+  search (vector part of ``Library.search``, features precomputed) p50/p99 ms, recall@10 of HNSW vs
+  exact, and the size on disk per 100k pictures (SQLite + index file).
 """
 
 from __future__ import annotations

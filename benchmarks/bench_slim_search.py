@@ -78,7 +78,8 @@ def main() -> None:
     from cinb.collection import map_values
 
     rows = [{"path": str(p)} for p in ensure_natural(n=args.n)]
-    print("| format | same quality | encodes: bisection → cinb | CPU s: bisection → cinb | differing photos (bisection q, cinb q) |")
+    print("| format | same quality | encodes: bisection → cinb | CPU s: bisection → cinb "
+          "| differing photos (bisection q, cinb q) |")
     print("|---|---|---|---|---|")
     for fmt in ("yjpeg", "webp", "avif"):
         outs = [o for o in map_values(rows, one, fn_kwargs={"fmt": fmt}, workers=args.workers, progress=False)

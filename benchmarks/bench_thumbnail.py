@@ -52,13 +52,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 os.environ.setdefault("VIPS_CONCURRENCY", "1")  # before pyvips loads: one thread each, a per-core race
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+from PIL import Image
 
-import cinb  # noqa: E402
-from cinb.compression.metrics import Reference  # noqa: E402
-from photos import ensure_photos  # noqa: E402
-from thumbnail_reference import area_reference, lanczos_reference  # noqa: E402
+import cinb
+from cinb.compression.metrics import Reference
+from photos import ensure_photos
+from thumbnail_reference import area_reference, lanczos_reference
 
 BOX = 512
 QUALITY = 85
@@ -101,7 +101,7 @@ def ensure_large_natural(cache_dir: str | os.PathLike = "benchmarks/.cache/natur
     photos = [by_name[name] for name, _ in LARGE_NATURAL]
     natural._fetch_and_extract({ph.package for ph in photos}, root)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for (name, crop), ph, dst in zip(LARGE_NATURAL, photos, paths, strict=True):
+    for (_name, crop), ph, dst in zip(LARGE_NATURAL, photos, paths, strict=True):
         with Image.open(root / "src" / ph.package / ph.path) as im:
             im = im.convert("RGB")
             if crop is not None:

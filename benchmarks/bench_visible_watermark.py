@@ -21,6 +21,7 @@ import math
 import os
 import sys
 import time
+from functools import partial
 
 import numpy as np
 from PIL import Image
@@ -94,23 +95,24 @@ def main() -> None:
     cell[: mark.height, : mark.width] = np.asarray(mark)
     rng = np.random.default_rng(0)
     print(f"{'image':>10} {'case':<28} {'seconds':>8}")
+    # each case takes (canvas, (W, H)); bound per image size with partial, not a closure over the loop
+    cases = {
+        "text mark (corner)": lambda canvas, size: text.apply(canvas),
+        "image mark (corner)": lambda canvas, size: image.apply(canvas),
+        "tiled text, 0 deg": lambda canvas, size: tiled0.apply(canvas),
+        "tiled text, 30 deg": lambda canvas, size: tiled30.apply(canvas),
+        "30 deg layer only (cinb)": lambda canvas, size: tile_pattern(mark, size, spacing=50, degree=30),
+        "30 deg layer, 13 px dense": lambda canvas, size: tile_pattern(small, size, spacing=10, degree=30),
+        "30 deg layer resampled": lambda canvas, size: _turned_tiles(cell, size, 30),
+        "30 deg layer naive-rotate": lambda canvas, size: naive_rotate(mark, size, 50, 30),
+        "30 deg layer paste-loop": lambda canvas, size: paste_loop(mark, size, 50, 30),
+        "composite layer": lambda canvas, size: composite(canvas, tile_pattern(mark, size, spacing=50, degree=0),
+                                                          (0, 0)),
+    }
     for W, H in ((1200, 800), (4000, 3000)):
         canvas = Canvas(frames=[Image.fromarray(rng.integers(0, 255, (H, W, 3), dtype=np.uint8))])
-        cases = {
-            "text mark (corner)": lambda: text.apply(canvas),
-            "image mark (corner)": lambda: image.apply(canvas),
-            "tiled text, 0 deg": lambda: tiled0.apply(canvas),
-            "tiled text, 30 deg": lambda: tiled30.apply(canvas),
-            "30 deg layer only (cinb)": lambda: tile_pattern(mark, (W, H), spacing=50, degree=30),
-            "30 deg layer, 13 px dense": lambda: tile_pattern(small, (W, H), spacing=10, degree=30),
-            "30 deg layer resampled": lambda: _turned_tiles(cell, (W, H), 30),
-            "30 deg layer naive-rotate": lambda: naive_rotate(mark, (W, H), 50, 30),
-            "30 deg layer paste-loop": lambda: paste_loop(mark, (W, H), 50, 30),
-            "composite layer": lambda: composite(canvas, tile_pattern(mark, (W, H), spacing=50, degree=0), (0, 0)),
-        }
         for name, fn in cases.items():
-            print(f"{W}x{H:<5} {name:<28} {best(fn, args.repeat):8.3f}", flush=True)
-
+            print(f"{W}x{H:<5} {name:<28} {best(partial(fn, canvas, (W, H)), args.repeat):8.3f}", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -254,11 +254,11 @@ def ensure_natural(
     versions = _fetch_and_extract({ph.package for ph in photos}, root)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [(str(root / "src" / ph.package / ph.path), str(p), max_side)
-            for ph, p in zip(photos, paths) if not p.exists()]
+            for ph, p in zip(photos, paths, strict=True) if not p.exists()]
     # Two worker processes: decoding the 3-6k px sources dominates the build time.
     if jobs:
         with ProcessPoolExecutor(max_workers=min(2, len(jobs))) as pool:
-            list(pool.map(_convert, *zip(*jobs)))
+            list(pool.map(_convert, *zip(*jobs, strict=True)))
     for pkg in versions:
         shutil.copyfile(root / "src" / pkg / "usr/share/doc" / pkg / "copyright", out_dir / f"{pkg}.copyright")
     _write_manifest(out_dir, versions, max_side)
@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> None:
     paths = ensure_natural(n)
     took = time.perf_counter() - t0
     total = 0
-    for p, ph in zip(paths, PHOTOS):
+    for p, ph in zip(paths, PHOTOS[:len(paths)], strict=True):
         with Image.open(p) as im:
             size = im.size
         total += p.stat().st_size

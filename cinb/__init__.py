@@ -54,7 +54,9 @@ _LAZY = {
 if TYPE_CHECKING:  # what the lazy table resolves to, for type checkers and IDEs
     from .ai import ci_process
     from .caches import clear_caches
-    from .collection import analyze, apply, scan
+    from .collection.analyze import analyze  # the defining modules: mypy takes ".collection import analyze"
+    from .collection.apply import apply  # for the submodule of the same name (no-redef)
+    from .collection.scan import scan
     from .engine import process
     from .info import exif, image_ave, image_info
     from .pic_operations import pic_operations

@@ -41,6 +41,8 @@ class Canvas:
     response : dict
         CI's fields produced by processing, with CI's names (``WatermarkStatus``, ``X-Slimflag``,
         an AI endpoint's answer): reported in ``Result.response``.
+    dpi : tuple of float or None
+        Resolution (horizontal, vertical) in dots per inch for the output's metadata.
 
     Examples
     --------
@@ -73,6 +75,9 @@ class Canvas:
     #: last column stands for 2 columns of the image plus the JPEG's block padding). Resizing this box,
     #: not the whole frame, keeps the geometry exact; auto-orient turns it with the frames.
     nominal_box: tuple[float, float, float, float] | None = None
+    #: Horizontal and vertical resolution (dots per inch) to write into the output: the source's
+    #: (CI keeps it: "默认为原图 DPI 值", 460/129119) or what ``imageMogr2/density`` set; None: none.
+    dpi: tuple[float, float] | None = None
 
     @property
     def source_bytes(self) -> bytes | None:

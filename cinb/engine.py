@@ -173,7 +173,9 @@ def _encode(canvas, opts: EncodeOptions) -> tuple[bytes, str, dict]:
     fmt = codec.name
     if opts.size_limit is not None:
         info["size_limit_met"] = len(data) <= opts.size_limit.max_bytes
-        if opts.size_limit.keep_original and canvas.source_bytes and len(data) >= len(canvas.source_bytes):
+        # The original cannot stand in for an output that carries a label the original lacks (AIGCMetadata).
+        if (opts.size_limit.keep_original and canvas.source_bytes and len(data) >= len(canvas.source_bytes)
+                and not canvas.info.get("aigc_written")):
             data, fmt = canvas.source_bytes, canvas.source_format
             info["size_limit_kept_original"] = True
     return data, fmt, info

@@ -9,14 +9,16 @@ failures cached too (ten analyses asking a corrupt file cost one failed decode).
 
 from __future__ import annotations
 
+import errno
 import os
 
 import numpy as np
 from PIL import Image
 
+from .canvas import Canvas
 from .codecs.registry import flatten
 from .decode import Header, check_header, header_from_image, open_canvas, read_header, read_source
-from .errors import UNSUPPORTED_TYPE, CIError
+from .errors import UNSUPPORTED_TYPE, CIError, as_cierror
 from .ops.rotation import AutoOrient
 
 #: Long side of the working image most analyses use. Large enough for blur and hashes, small
@@ -68,7 +70,7 @@ class ImageInput:
         self.path: str | None = os.fspath(src) if isinstance(src, (str, os.PathLike)) else None
         self.label: str = os.path.basename(self.path) if self.path else "input"
         self._header: Header | Exception | None = None
-        self._canvases: dict = {}
+        self._canvases: dict[int, Canvas | Exception] = {}
         self._images: dict = {}
         self._arrays: dict = {}
         self.mode: str | None = None
@@ -104,10 +106,11 @@ class ImageInput:
             return len(self._data)
         if self.path is not None:
             try:
-                return os.path.getsize(self.path)
+                if not os.path.isdir(self.path):
+                    return os.path.getsize(self.path)
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), self.path)
             except OSError as exc:
-                raise CIError(f"cannot read {self.path}: {exc.strerror or exc}", code=UNSUPPORTED_TYPE,
-                              token=self.path) from None
+                raise _unreadable(self.path, exc) from None
         return None
 
     def header(self) -> Header:
@@ -116,7 +119,8 @@ class ImageInput:
         Raises
         ------
         CIError
-            Not an image, corrupt, or over CI's limits (the same error on every call).
+            Not an image, corrupt, or over CI's limits; -113 for a path with no file to read (missing,
+            a folder, unreadable), as :func:`cinb.decode.read_source` answers. The same error on every call.
         """
         if self._header is None:
             try:
@@ -129,7 +133,10 @@ class ImageInput:
 
     def _read_header(self) -> Header:
         if self.path is not None:
-            return read_header(self.path)
+            try:
+                return read_header(self.path)
+            except OSError as exc:  # missing, a folder, unreadable: the decoder's CIError, not the OS's
+                raise _unreadable(self.path, exc) from None
         if self._data is not None:
             return read_header(self._data)
         if self._pil is not None:
@@ -138,27 +145,46 @@ class ImageInput:
 
     def canvas(self, size: int | None = None):
         """The engine's decode (:func:`cinb.decode.open_canvas`): full size, or JPEG shrink-on-load
-        to at least ``size`` px a side. Frames are RGB, RGBA, L or LA; orientation is *not* applied.
+        to a long side of at least ``size`` px (1/2, 1/4 or 1/8 scale). Frames are RGB, RGBA, L or LA;
+        orientation is *not* applied.
+
+        Decodes are cached by the scale they come out at, not by the size asked: ``canvas(2000)`` of a
+        picture that cannot be reduced for it *is* ``canvas(None)`` (one decode, one cached copy), as
+        is every size of a non-JPEG picture (no reduced decode exists).
         """
-        if size is not None and self._reduced_decode_impossible():
-            size = None  # one full decode serves every size (two cached copies of a 250 Mpx PNG: 1.5 GB)
-        if size not in self._canvases:
+        scale, target = self._draft(size)  # reads the header: its error (cached) is the caller's
+        if scale not in self._canvases:
+            decoded: Canvas | Exception
             try:
-                self.header()  # fast limit check and a clear error before any decode
-                self._canvases[size] = open_canvas(self.source, draft=(size, size) if size else None)
+                decoded = open_canvas(self.source, draft=target if scale > 1 else None)
             except Exception as exc:  # noqa: BLE001 - remembered: the next caller gets the same error free
-                self._canvases[size] = exc
-        found = self._canvases[size]
+                decoded = exc
+            self._canvases[scale] = decoded
+            if not isinstance(decoded, Exception) and decoded.nominal_size is None:
+                self._canvases[1] = decoded  # the decoder could not reduce it after all: the full decode
+        found = self._canvases[scale]
         if isinstance(found, Exception):
             raise found
         return found
 
-    def _reduced_decode_impossible(self) -> bool:
-        """Only JPEG decodes reduced (shrink-on-load); an unreadable header answers False (its error follows)."""
-        try:
-            return self.header().format != "jpeg"
-        except Exception:  # noqa: BLE001 - the caller's decode reports it
-            return False
+    def _draft(self, size: int | None) -> tuple[int, tuple[int, int] | None]:
+        """The JPEG DCT scale (1, 2, 4 or 8) a decode for ``size`` comes out at (1: the full decode), and
+        the size to ask the decoder for.
+
+        The request is the picture fitted within ``size`` x ``size`` (what :meth:`image` makes of it),
+        and Pillow's ``draft`` takes the largest 1/s that keeps both sides at least that: the long side
+        stays at least ``size`` (a 4000 x 3000 photo searched at 2000 px decodes at 1/2, 2000 x 1500;
+        asking 2000 x 2000 made it decode in full). Only a single-frame JPEG decodes reduced.
+        """
+        header = self.header()
+        if size is None or header.format != "jpeg" or header.frames > 1 or self._pil is not None:
+            return 1, None  # a PIL image is already decoded: open_canvas copies it whole
+        width, height = header.width, header.height
+        if max(width, height) <= size or min(width, height) < 1:
+            return 1, None
+        target = _fit(width, height, size)
+        fit = min(width // target[0], height // target[1])
+        return next((s for s in (8, 4, 2) if fit >= s), 1), target
 
     def frame(self) -> Image.Image:
         """The first frame at full size, upright, in its own mode (RGB, RGBA, L or LA): what an endpoint
@@ -179,10 +205,7 @@ class ImageInput:
         ``open_canvas`` + ``auto-orient`` + flattening, then a bilinear fit.
         """
         if size not in self._images:
-            # Reuse a full decode if one exists (identical for non-JPEG sources, where
-            # shrink-on-load does nothing); otherwise decode small.
-            full = self._canvases.get(None) if self.header().format != "jpeg" else None
-            canvas = full if full is not None and not isinstance(full, Exception) else self.canvas(size)
+            canvas = self.canvas(size)  # the full decode when no reduced one exists for this size
             self.mode = canvas.frames[0].mode
             if canvas.is_animated:
                 canvas = canvas.replace(frames=canvas.frames[:1], durations=canvas.durations[:1])
@@ -191,9 +214,7 @@ class ImageInput:
             if img.mode != "RGB":
                 img = img.convert("RGB")
             if size is not None and max(img.size) > size:
-                scale = size / max(img.size)
-                fit = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-                img = img.resize(fit, Image.Resampling.BILINEAR, reducing_gap=2.0)
+                img = img.resize(_fit(img.width, img.height, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
             self._images[size] = img
         return self._images[size]
 
@@ -211,6 +232,24 @@ class ImageInput:
             a = self.rgb(size).astype(np.float32)
             self._arrays[key] = a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
         return self._arrays[key]
+
+
+def _unreadable(path: str, exc: OSError) -> CIError:
+    """The error for a path the OS cannot read: :func:`cinb.decode.read_source`'s (-113 naming the file),
+    so a missing file reads the same from ImageInput as from ``cinb.process``."""
+    if not path:
+        return CIError("no such file: (empty path)", code=UNSUPPORTED_TYPE, token=path)
+    try:
+        read_source(path)
+    except CIError as err:
+        return err
+    return as_cierror(exc, path)  # it came back meanwhile: still this call's error, in CI's terms
+
+
+def _fit(width: int, height: int, size: int) -> tuple[int, int]:
+    """``width`` x ``height`` fitted within ``size`` x ``size`` (aspect kept, at least 1 px a side)."""
+    scale = size / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 __all__ = ["WORK_SIZE", "ImageInput"]

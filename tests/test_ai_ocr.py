@@ -228,6 +228,20 @@ def test_missing_rapidocr_is_cierror_163_naming_the_extra(page, monkeypatch):
         models.unload()
 
 
+def test_missing_model_files_are_cierror_163(page, monkeypatch):
+    """rapidocr installed without the weights cinb names (another rapidocr build): -163, not FileNotFoundError."""
+    from cinb.ai import ocr
+
+    models.unload()
+    monkeypatch.setattr(ocr, "MODEL_FILES", (*ocr.MODEL_FILES[:1], "models/no_such_rec.onnx", *ocr.MODEL_FILES[2:]))
+    try:
+        with pytest.raises(CIError) as err:
+            cinb.ci_process(encoded(page), "OCR")
+        assert err.value.code == -163 and "no_such_rec.onnx" in str(err.value)
+    finally:
+        models.unload()
+
+
 # --- model table, orientation vote, collections, CLI ---------------------------------------------------
 
 

@@ -184,10 +184,12 @@ SLOW = frozenset({"AIObjectDetect", "AISuperResolution", "AIEnhanceImage"})
 #: detections; 3-4 s a call on the strip) and the matting family (about 5 s a call at load 30, u2netp
 #: at its fixed input size whatever the picture; AIPortraitMatting and GoodsMatting are AIPicMatting's
 #: function with another subject, so they get the refused inputs only).
-#: The ID card readers (OCR plus a face detector, 2-10 s a call at load 30) run one input each.
+#: The ID card readers (OCR plus a face detector, 2-10 s a call at load 30) run one input each;
+#: ImageTargetRec (the SSD detector, MTCNN and the plate OCR in one call) runs two.
 FEWER = {"AIBodyRecognition": ("one_px",), "DetectCar": ("cmyk_jpeg",), "ai-recognition": ("mixed_frames",),
          "detect-pet": ("one_px",), "AIPicMatting": ("strip_10000x20",), "AIPortraitMatting": (),
-         "GoodsMatting": (), "AILicenseRec": ("strip_10000x20",), "IDCardOCR": ("one_px",)}
+         "GoodsMatting": (), "AILicenseRec": ("strip_10000x20",), "IDCardOCR": ("one_px",),
+         "ImageTargetRec": ("one_px", "cmyk_jpeg")}
 
 
 def _kinds_for(name: str) -> tuple[str, ...]:
@@ -224,6 +226,7 @@ def extras(tmp_path_factory) -> dict[str, dict]:
         "ai-recognition": {"detect-type": "vehicle"},
         "face-effect": {"type": "face-beautify"},
         "qrcode-generate": {"qrcode-content": "cinb"},
+        "ImageTargetRec": {"detect-type": "body,face,car,plate", "cover": 1},
     }
 
 

@@ -80,7 +80,7 @@ def test_real_cars_are_found_with_type_colour_and_four_corners(name, colors):
     r = cinb.ci_process(DETECT / name, "DetectCar")
     (car,) = r.json["CarTags"]
     assert car["Type"] == "car" and car["Color"] in colors and 50 <= car["Confidence"] <= 100
-    assert car["Brand"] == car["Serial"] == car["Year"] == ""  # never guessed
+    assert car["Brand"] == car["Serial"] == "" and car["Year"] == 0  # never guessed (CI: 0 = no year)
     pts = [(p["X"], p["Y"]) for p in car["CarLocation"]]
     (x0, y0), (x1, y1), (x2, y2), (x3, y3) = pts
     assert x0 == x3 < x1 == x2 and y0 == y1 < y2 == y3

@@ -98,8 +98,9 @@ def test_jpeg_shrinks_on_load():
 def test_construction_never_reads_and_failures_are_cached(tmp_path):
     missing = ImageInput(tmp_path / "gone.jpg")  # no error yet
     assert missing.label == "gone.jpg"
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(CIError) as err:
         missing.header()
+    assert err.value.code == -113 and "gone.jpg" in str(err.value)
     garbage = ImageInput(b"definitely not an image")
     with pytest.raises(CIError) as first:
         garbage.image()
@@ -137,3 +138,139 @@ def test_engine_analyses_read_bytes_and_pil_sources_too():
     assert image_info(ImageInput(path.read_bytes())) == expected
     assert image_ave(ImageInput(Image.open(path)))["ave_rgb"] == image_ave(ImageInput(path))["ave_rgb"]
     assert ImageInput(path).source == str(path) and ImageInput(b"x").source == b"x"
+
+
+@pytest.fixture
+def decodes(monkeypatch):
+    """Every decode ImageInput makes, as the draft it asked for (the real open_canvas runs)."""
+    import cinb.imageinput as module
+
+    calls = []
+    real = module.open_canvas
+
+    def counting(src, *, draft=None, **kw):
+        calls.append(draft)
+        return real(src, draft=draft, **kw)
+
+    monkeypatch.setattr(module, "open_canvas", counting)
+    return calls
+
+
+def _jpeg(tmp_path, size, name="p.jpg", **save):
+    rng = np.random.default_rng(1)
+    img = Image.fromarray(rng.integers(0, 256, (size[1] // 8, size[0] // 8, 3), dtype=np.uint8)).resize(size)
+    path = tmp_path / name
+    img.save(path, quality=90, **save)
+    return path
+
+
+@pytest.mark.parametrize("size", [(1200, 800), (2000, 1500), (640, 2000)])
+def test_a_decode_that_comes_out_full_size_serves_the_full_size_too(tmp_path, decodes, size):
+    # DetectFace / face-effect: find_faces asks image(2000), the answer's picture frame(): one decode
+    from cinb.ai.faces import DETECT_SIDE
+
+    view = ImageInput(_jpeg(tmp_path, size))
+    assert view.image(DETECT_SIDE).size == size
+    assert view.frame().size == size and view.frame_count() == 1
+    assert view.canvas(None) is view.canvas(DETECT_SIDE) and view.image(None).size == size
+    assert len(decodes) == 1
+    # and the other way round: a full decode first serves a request it could not reduce for
+    other = ImageInput(_jpeg(tmp_path, size, "q.jpg"))
+    other.frame()
+    other.image(max(size))
+    other.image(3000)
+    assert len(decodes) == 2
+
+
+def test_face_effect_and_detect_face_decode_a_small_jpeg_once(tmp_path, decodes):
+    import cinb
+    from cinb import data
+
+    path = tmp_path / "astronaut.jpg"
+    Image.open(data.astronaut()).convert("RGB").save(path, quality=92)
+    cinb.ci_process(path, "DetectFace")
+    assert len(decodes) == 1
+    cinb.ci_process(path, "face-effect", type="face-beautify")
+    assert len(decodes) == 2
+
+
+def _photo(size) -> Image.Image:
+    from cinb import data
+
+    return Image.open(data.astronaut()).convert("RGB").resize(size, Image.Resampling.BICUBIC)
+
+
+def _shift_error(a: np.ndarray, b: np.ndarray, dx: int, dy: int) -> float:
+    h, w = min(a.shape[0], b.shape[0]) - 4, min(a.shape[1], b.shape[1]) - 4
+    return float(np.abs(a[2:2 + h, 2:2 + w].astype(float) - b[2 + dy:2 + dy + h, 2 + dx:2 + dx + w]).mean())
+
+
+@pytest.mark.parametrize("size, orientation, mode", [
+    ((4000, 3000), 1, "RGB"), ((4001, 3001), 6, "RGB"), ((3001, 4001), 8, "RGB"), ((4000, 2250), 3, "CMYK"),
+    ((4000, 3000), 1, "L")])
+def test_detection_size_decodes_reduced_with_the_full_decodes_geometry(tmp_path, decodes, size, orientation, mode):
+    # image(2000) of a 4000 x 3000 JPEG: the 1/2 DCT decode (long side >= 2000), not the full one
+    from cinb.ai.faces import DETECT_SIDE
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "big.jpg"
+    _photo(size).convert(mode).save(path, quality=92, exif=exif.tobytes())
+    view = ImageInput(path)
+    small = view.image(DETECT_SIDE)
+    canvas = view.canvas(DETECT_SIDE)
+    assert decodes == [(2000, round(2000 * min(size) / max(size))) if size[0] >= size[1]
+                       else (round(2000 * min(size) / max(size)), 2000)]
+    assert canvas.size == tuple((v + 1) // 2 for v in size) and canvas.nominal_size == size
+    full = ImageInput(path)
+    upright = full.image(None)
+    expected = _fit(upright, DETECT_SIDE)
+    assert small.size == expected.size and small.mode == "RGB"
+    a, b = np.asarray(small.convert("L")), np.asarray(expected.convert("L"))
+    error = _shift_error(a, b, 0, 0)
+    assert error < 2.5  # the same picture: DCT scaling against a bilinear reduction
+    for dx, dy in ((1, 0), (0, 1), (-1, 0), (0, -1)):  # and in the same place: any 1 px shift is worse
+        assert _shift_error(a, b, dx, dy) > error * 1.5
+    assert view.canvas(DETECT_SIDE).icc == full.canvas(None).icc
+
+
+def test_reduced_decode_keeps_the_icc_profile(tmp_path):
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    path = tmp_path / "icc.jpg"
+    _photo((4000, 3000)).save(path, quality=90, icc_profile=icc)
+    view = ImageInput(path)
+    assert view.canvas(2000).size == (2000, 1500) and view.canvas(2000).icc == icc
+
+
+@pytest.mark.parametrize("kind", ["missing", "folder", "empty path"])
+def test_a_path_that_is_no_file_is_cierror_113_as_the_decoder_says(tmp_path, kind):
+    # one answer for a path with nothing to read, whichever accessor asks first (cinb.decode.read_source's)
+    from cinb.decode import read_source
+
+    path = {"missing": tmp_path / "gone.jpg", "folder": tmp_path, "empty path": ""}[kind]
+    with pytest.raises(CIError) as engine:
+        read_source(path) if kind != "empty path" else read_source("")
+    for first in ("header", "image", "canvas", "frame", "size_bytes"):
+        view = ImageInput(path)
+        with pytest.raises(CIError) as err:
+            attr = getattr(view, first)
+            attr() if callable(attr) else attr
+        assert err.value.code == engine.value.code == -113
+        assert type(err.value) is CIError and err.value.__cause__ is None
+        with pytest.raises(CIError) as again:
+            view.header()
+        assert again.value.code == -113
+
+
+def test_a_pil_jpeg_is_copied_once_for_every_size(decodes):
+    from cinb import data
+
+    view = ImageInput(Image.open(data.astronaut()).convert("RGB").resize((900, 600)))
+    buf = io.BytesIO()
+    Image.open(data.astronaut()).convert("RGB").save(buf, "JPEG")
+    opened = ImageInput(Image.open(io.BytesIO(buf.getvalue())))  # format "JPEG": still no reduced decode
+    for v in (view, opened):
+        assert v.image(100).size[0] == 100 and v.image(200).size[0] == 200 and v.image(None) is not None
+    assert len(decodes) == 2

@@ -1,4 +1,4 @@
-"""ruff passes on the package and the tests (rules in pyproject.toml, [tool.ruff]).
+"""ruff passes on the package, the tests and the benchmarks (rules in pyproject.toml, [tool.ruff]).
 
 Skipped where ruff is not installed; the ``test`` extra installs it, so CI enforces it.
 """
@@ -13,9 +13,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: Benchmarks still being edited by others when benchmarks/ joined the check (2026-12-02); the lead removes
+#: each once it passes.
+NOT_YET = ("benchmarks/bench_blind_watermark.py", "benchmarks/blind_corpus.py", "benchmarks/bench_faces.py")
+
 
 def test_ruff_finds_nothing():
     pytest.importorskip("ruff")
-    res = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "cinb", "tests", "conftest.py"],
+    excluded = [arg for path in NOT_YET for arg in ("--extend-exclude", path)]
+    res = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", *excluded,
+                          "cinb", "tests", "conftest.py", "benchmarks"],
                          cwd=ROOT, capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stdout + res.stderr

@@ -27,6 +27,9 @@ was wrong (``aigc_problem``). A file that is no image at all is CIError -113, as
 
 Only the seven TC260 fields are answered, in CI's order; numbers in the JSON (``"Label": 1``) are
 answered as CI's strings (``"1"``).
+
+The label is written by ``imageMogr2/AIGCMetadata/...`` (:mod:`cinb.ops.aigc`, which holds the TC260
+XMP facts both share: namespace, fields, packet); reading it back answers what was written.
 """
 
 from __future__ import annotations
@@ -34,18 +37,12 @@ from __future__ import annotations
 import io
 import json
 import struct
-import xml.etree.ElementTree as ET
 import zlib
 
 from ..header import open_image
 from ..imageinput import ImageInput
+from ..ops.aigc import FIELDS, TC260_NS, LabelError, label_in_xmp, xmp_packet
 from .endpoints import Answer, Endpoint, register_endpoint
-
-#: The TC260 XMP namespace of the practice guide.
-TC260_NS = "http://www.tc260.org.cn/ns/AIGC/1.0/"
-#: CI's response fields, in its documentation's order.
-FIELDS: tuple[str, ...] = ("Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator",
-                           "PropagateID", "ReservedCode2")
 
 _XMP_STD = b"http://ns.adobe.com/xap/1.0/\x00"
 _XMP_EXT = b"http://ns.adobe.com/xmp/extension/\x00"
@@ -176,32 +173,6 @@ def _pillow_xmp(source) -> list[bytes]:
 # --- XMP / JSON -> CI's fields -----------------------------------------------------------------------
 
 
-def _label_in_xmp(packet: bytes) -> str | None:
-    """The text of the TC260 ``AIGC`` property (element or attribute form) in one XMP packet."""
-    packet = packet.strip(b"\x00 \t\r\n")
-    if b"AIGC" not in packet:
-        return None
-    start, end = packet.find(b"<"), packet.rfind(b">")
-    try:
-        root = ET.fromstring(packet[start:end + 1])
-    except ET.ParseError as exc:
-        raise _Problem(f"the XMP packet is not XML: {exc}") from None
-    for el in root.iter():
-        for name, value in el.attrib.items():
-            if _is_tc260(name):
-                return value
-        if isinstance(el.tag, str) and _is_tc260(el.tag):
-            return "".join(el.itertext())
-    return None
-
-
-def _is_tc260(name: str) -> bool:
-    """``{namespace}AIGC`` with TC260's namespace (its spelling varies: trailing slash, case)."""
-    if not name.startswith("{") or not name.endswith("}AIGC"):
-        return False
-    return "tc260" in name[1:-len("}AIGC")].lower()
-
-
 def label_fields(text: str) -> dict[str, str]:
     """CI's ``AIGC`` object from the JSON text of a TC260 label.
 
@@ -279,8 +250,15 @@ def read_aigc(data: bytes, fmt: str) -> tuple[dict, dict]:
 
 def _answer(packets: list[bytes], texts: list[bytes]) -> tuple[dict, dict]:
     """The label of the first XMP packet that has one, else of the first PNG ``AIGC`` text chunk."""
-    found = next(((text.encode("utf-8"), "xmp") for text in map(_label_in_xmp, packets) if text is not None),
-                 (texts[0], "png-text") if texts else None)
+    found = (texts[0], "png-text") if texts else None
+    for packet in packets:
+        try:
+            text = label_in_xmp(packet)
+        except LabelError as exc:
+            raise _Problem(str(exc)) from None
+        if text is not None:
+            found = (text.encode("utf-8"), "xmp")
+            break
     if found is None:
         return {}, {}
     try:
@@ -288,22 +266,6 @@ def _answer(packets: list[bytes], texts: list[bytes]) -> tuple[dict, dict]:
     except (UnicodeDecodeError, ValueError) as exc:
         raise _Problem(f"the TC260 label is unreadable: {exc}") from None
     return {"AIGC": fields}, {"aigc_source": found[1]}
-
-
-def xmp_packet(fields: dict) -> bytes:
-    """An XMP packet carrying a TC260 label (what generators write; for tests and demonstrations).
-
-    Examples
-    --------
-    >>> from cinb.ai.aigc import xmp_packet
-    >>> b"<TC260:AIGC>" in xmp_packet({"Label": "1"})
-    True
-    """
-    value = json.dumps(fields, ensure_ascii=False).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
-            '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-            f'<rdf:Description rdf:about="" xmlns:TC260="{TC260_NS}"><TC260:AIGC>{value}</TC260:AIGC>'
-            '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>').encode()
 
 
 def image_aigc_metadata(inp: ImageInput) -> Answer:

@@ -14,8 +14,8 @@ from .process import ci_process
 from .request import parse_request
 
 
-def _params(items: list[str]) -> dict:
-    out = {}
+def _params(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -27,8 +27,8 @@ def _params(items: list[str]) -> dict:
 def _cmd_ai(args) -> int:
     if args.name == "list":
         for ep in endpoints():
-            params = " ".join(f"{p.name}={p.default}" if not p.required else f"{p.name}=?" for p in ep.params)
-            print(f"{ep.name:<16} {ep.kind:<5} {params:<30} {ep.description}")
+            usage = " ".join(f"{p.name}={p.default}" if not p.required else f"{p.name}=?" for p in ep.params)
+            print(f"{ep.name:<16} {ep.kind:<5} {usage:<30} {ep.description}")
         return 0
     params = _params(args.params)
     src = args.input

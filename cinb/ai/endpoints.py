@@ -47,7 +47,8 @@ PLUGINS: tuple[str, ...] = ("cinb.ai.inspect", "cinb.ai.qrcode", "cinb.ai.ocr", 
                             "cinb.ai.objects", "cinb.ai.vehicles", "cinb.ai.logos",
                             "cinb.ai.idcard",
                             "cinb.ai.matting", "cinb.ai.repair",
-                            "cinb.ai.superres", "cinb.ai.enhance", "cinb.ai.coloring")
+                            "cinb.ai.superres", "cinb.ai.enhance", "cinb.ai.coloring",
+                            "cinb.ai.gamerec", "cinb.ai.targetrec")
 
 
 @dataclass(frozen=True)
@@ -346,11 +347,45 @@ def register_endpoint(endpoint: Endpoint) -> Endpoint:
 
 
 def unregister_endpoint(name: str) -> None:
-    """Remove an endpoint and its aliases."""
+    """Remove an endpoint and everything derived from it: its aliases, its rule form
+    (``cinb.ai.stages.register_rule_form``) and its collection analysis
+    (``cinb.collection.analyses.endpoints.register_endpoint_analysis``).
+
+    A rule family or an analysis registered under the same name by something else is left alone; a
+    name that is not registered is nothing to do.
+
+    Examples
+    --------
+    >>> from cinb.ai.endpoints import Answer, Endpoint, register_endpoint, unregister_endpoint
+    >>> from cinb.ai.stages import register_rule_form
+    >>> from cinb.rules.registry import families
+    >>> register_rule_form(register_endpoint(Endpoint("GoneDemo", lambda inp: Answer({}), rule="GoneDemo")))
+    >>> unregister_endpoint("GoneDemo")
+    >>> "GoneDemo" in families()
+    False
+    """
     ep = _ENDPOINTS.pop(name, None)
-    if ep is not None:
-        for alias in (ep.name, *ep.aliases):
+    if ep is None:
+        return
+    for alias in (ep.name, *ep.aliases):
+        if _NAMES.get(alias.lower()) == ep.name:
             _NAMES.pop(alias.lower(), None)
+    _forget_derived(ep)
+
+
+def _forget_derived(ep: Endpoint) -> None:
+    """Remove ``ep``'s rule form and analysis where they are registered (only modules already imported are
+    looked at: unregistering never loads the rules or the collection layer)."""
+    import sys  # noqa: PLC0415 - only here
+
+    rules = sys.modules.get("cinb.rules.registry")
+    if ep.rule and rules is not None:
+        rules.unregister_family(ep.rule, where=lambda parser: getattr(parser, "endpoint", None) == ep.name)
+    analyses = sys.modules.get("cinb.collection.analyses.registry")
+    if ep.analysis and analyses is not None:
+        found = analyses._REGISTRY.get(ep.analysis)
+        if found is not None and getattr(found.fn, "endpoint", None) == ep.name:
+            analyses.unregister_analysis(ep.analysis)
 
 
 def _load_plugins() -> None:

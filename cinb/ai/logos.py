@@ -47,7 +47,7 @@ from ..caches import register_cache
 from ..errors import BAD_PARAMETER, CONFIGURATION_MISSING, CIError
 from ..imageinput import ImageInput
 from . import models, objects
-from .endpoints import Answer, Endpoint, Param, int_param, local_path, register_endpoint
+from .endpoints import Answer, Endpoint, Param, bool_param, int_param, local_path, register_endpoint
 
 #: Long side (px) a logo is reduced to before its features are computed.
 LOGO_SIDE = 512
@@ -203,7 +203,7 @@ class LogoLibrary:
     logos: Mapping[str, Any] | None = None
     _items: list[Logo] = field(default_factory=list, init=False, repr=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         items: list[Logo] = []
         if self.folder is not None:
             root = Path(local_path(self.folder, "logos"))
@@ -329,8 +329,13 @@ def _library(value: Any) -> LogoLibrary:
                   "{name: picture}", code=BAD_PARAMETER, token="logos")
 
 
-def recognize_logo(inp: ImageInput, *, logos: LogoLibrary | None = None, min_inliers: int = MIN_INLIERS) -> Answer:
+def recognize_logo(inp: ImageInput, *, logos: LogoLibrary | None = None, min_inliers: int = MIN_INLIERS,
+                   ignore_error: bool = False) -> Answer:
     """CI's ``RecognizeLogo`` against the user's logos: ``Status`` and ``LogoInfo[]{Name, Sorce, Location}``.
+
+    ``ignore-error`` is accepted because CI's Go SDK sends it (``RecognizeLogoOptions``), but it changes
+    nothing: CI describes it only for picture answers ("return the original image instead of an
+    error"), and a JSON answer has no original to fall back to, so errors stay errors.
 
     Raises
     ------
@@ -399,7 +404,8 @@ ENDPOINT = register_endpoint(Endpoint(
     params=(Param("logos", _library, doc="cinb extension: folder of your logo pictures (name = file name), "
                                          "a LogoLibrary or {name: picture}"),
             int_param("min-inliers", MIN_INLIERS, lo=4, hi=1000,
-                      doc="cinb extension: agreeing feature matches needed (default 12)")),
+                      doc="cinb extension: agreeing feature matches needed (default 12)"),
+            bool_param("ignore-error", doc="CI's (Go SDK) switch, accepted; no effect on a JSON answer")),
     root="RecognitionResult", analysis="logos", columns={"logos": str, "logo_count": int}, flatten=flatten,
     shapes=shapes, description="your logos (a folder of pictures) found by SIFT + homography; CI's brands are "
                                "not available offline"))

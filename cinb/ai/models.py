@@ -263,11 +263,11 @@ def package_files(module: str, files: tuple[str, ...] | list[str], *, package: s
     cinb.errors.CIError: nothing.onnx is not installed (cinb-models): pip install 'cinb[ai]' (X-ErrNo -163)
     """
     folder = package_dir(module)
-    paths = [folder / f for f in files] if folder is not None else []
-    if not paths or not all(p.is_file() for p in paths):
-        raise CIError(f"{files[0]} is not installed ({package}): {install}", code=CONFIGURATION_MISSING,
-                      token=package)
-    return paths
+    missing = [f for f in files if folder is None or not (folder / f).is_file()]
+    if folder is None or not files or missing:
+        raise CIError(f"{missing[0] if missing else module} is not installed ({package}): {install}",
+                      code=CONFIGURATION_MISSING, token=package)
+    return [folder / f for f in files]
 
 
 def _files_size(model: Model) -> tuple[str, float | None]:

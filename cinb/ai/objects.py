@@ -287,7 +287,8 @@ def detect(image: Image.Image, *, min_score: float = SCORE_THRESHOLD, classes: t
                 continue
             if box[2] - box[0] < 1 or box[3] - box[1] < 1:
                 continue
-            found.append(Detection(name, float(score), tuple(float(v) * scale for v in box)))
+            left, top, right, bottom = (float(v) * scale for v in box)
+            found.append(Detection(name, float(score), (left, top, right, bottom)))
     return suppress(found)
 
 

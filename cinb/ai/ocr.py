@@ -37,11 +37,9 @@ model, and vertical (top-to-bottom) Chinese text, which it takes for a turned pa
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -146,14 +144,15 @@ class OcrEngine:
         rapidocr = models.require("rapidocr", package="rapidocr")
         from rapidocr.main import RapidOCRError  # noqa: PLC0415 - optional dependency, loaded with the model
 
-        root = _package_dir()
+        # -163 here when a weight file is missing (rapidocr would raise FileNotFoundError on first use)
+        det, rec, cls = models.package_files("rapidocr", MODEL_FILES, package="rapidocr")
         self.error = RapidOCRError
         self.ocr = rapidocr.RapidOCR(params={
             "Global.log_level": "critical",  # rapidocr logs every call at INFO otherwise
             # Explicit paths: rapidocr then never looks for (or downloads) a model by name.
-            "Det.model_path": str(root / MODEL_FILES[0]),
-            "Rec.model_path": str(root / MODEL_FILES[1]),
-            "Cls.model_path": str(root / MODEL_FILES[2]),
+            "Det.model_path": str(det),
+            "Rec.model_path": str(rec),
+            "Cls.model_path": str(cls),
             "EngineConfig.onnxruntime.intra_op_num_threads": max(1, int(threads)),
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
             "Det.limit_type": "max",
@@ -253,11 +252,6 @@ def _pad_short_side(bgr: np.ndarray, max_side: int) -> np.ndarray:
     return np.pad(bgr, pad, constant_values=255)
 
 
-def _package_dir() -> Path:
-    spec = importlib.util.find_spec("rapidocr")
-    return Path(list(spec.submodule_search_locations)[0])
-
-
 def _load(threads: int) -> OcrEngine:
     return OcrEngine(threads)
 
@@ -303,8 +297,8 @@ def page_turn(boxes, cls_res) -> int:
     votes = {0: 0.0, 90: 0.0, 180: 0.0, 270: 0.0}
     for box, (label, score) in zip(boxes, cls_res or [], strict=False):
         box = np.asarray(box, float)
-        width = max(np.linalg.norm(box[0] - box[1]), np.linalg.norm(box[2] - box[3]))
-        height = max(np.linalg.norm(box[0] - box[3]), np.linalg.norm(box[1] - box[2]))
+        width = float(max(np.linalg.norm(box[0] - box[1]), np.linalg.norm(box[2] - box[3])))
+        height = float(max(np.linalg.norm(box[0] - box[3]), np.linalg.norm(box[1] - box[2])))
         if width <= 0 or height <= 0:
             continue
         flipped = "180" in str(label)
@@ -315,7 +309,7 @@ def page_turn(boxes, cls_res) -> int:
         else:
             continue
         votes[angle] += max(width, height) * max(0.0, 2.0 * float(score) - 1.0)
-    best = max(votes, key=votes.get)
+    best = max(votes, key=votes.__getitem__)
     return best if votes[best] > votes[0] else 0
 
 

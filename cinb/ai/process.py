@@ -9,7 +9,7 @@ from PIL import Image
 
 from ..canvas import Canvas
 from ..codecs.registry import encode
-from ..errors import BAD_PARAMETER, CIError, as_cierror
+from ..errors import BAD_PARAMETER, CIError
 from ..formats import get_format
 from ..imageinput import ImageInput
 from ..result import Result
@@ -70,14 +70,9 @@ def run_request(src: Any, request: Request) -> Result:
                           token=endpoint.name)
         return answer_to_result(endpoint, endpoint.run(None, **request.params), None)
     inp = src if isinstance(src, ImageInput) else ImageInput(src)
-    try:
-        answer = endpoint.run(inp, **request.params)
-    except OSError as exc:
-        if inp.path is None:
-            raise
-        # A path that is missing, a folder or unreadable: -113 naming the file, as cinb.process answers
-        # (ImageInput itself lets the OSError through to its callers).
-        raise as_cierror(exc, inp.path or "(empty path)") from None
+    # No OSError is mapped here: ImageInput answers a missing, folder or unreadable input path with
+    # CIError -113 itself, and any other OSError (a model file not installed) is not the input's fault.
+    answer = endpoint.run(inp, **request.params)
     return answer_to_result(endpoint, answer, inp)
 
 

@@ -38,11 +38,14 @@ the width for barcodes), base64 in ``ResultImage``. It takes no input image.
 from __future__ import annotations
 
 import base64
+import functools
 import importlib
 import importlib.util
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -122,7 +125,7 @@ def _read(zx, gray: np.ndarray, formats, **options) -> tuple[list, list]:
 
 
 class _Collector:
-    def __init__(self, zx, linear_formats):
+    def __init__(self, zx, linear_formats: set) -> None:
         self.zx = zx
         self.codes: list[Code] = []
         self.linear = linear_formats
@@ -250,7 +253,7 @@ def read_codes(gray: np.ndarray, bar_type: int = 0, *, segment: bool = False, si
         return out.codes
     long_side = max(h, w)
     fast = {"try_invert": False, "try_downscale": False}  # the direct pass already tried both
-    variants = []
+    variants: list[tuple[str, Callable[[], tuple[np.ndarray, Any]], dict[str, Any]]] = []
     if bar_type != 1:  # zxing's try_invert covers 2-D codes only: light-on-dark bars need a negative
         variants.append(("invert", lambda: (255 - gray, _identity), {"formats": zx.AllLinear, **fast}))
     if long_side <= UPSCALE_LIMIT:
@@ -261,7 +264,7 @@ def read_codes(gray: np.ndarray, bar_type: int = 0, *, segment: bool = False, si
         # image by +-30 degrees brings codes at 30, 60, 120 and 150 degrees within reach
         base, base_map = (gray, _identity) if long_side <= ROTATE_LIMIT else (_resize(gray, 0.5), _scaled(0.5))
         for angle in (30, -30):
-            variants.append((f"rotate{angle}", lambda angle=angle: _turned(base, base_map, angle),
+            variants.append((f"rotate{angle}", functools.partial(_turned, base, base_map, angle),
                              {"formats": zx.AllLinear, **fast}))
     for name, make, options in variants:
         img, mapping = make()
@@ -437,9 +440,9 @@ def shapes(response: dict) -> list[tuple[list[tuple[float, float]], str]]:
     >>> shapes({"CodeStatus": 1, "QRcodeInfo": info})
     [([(1.0, 2.0), (9.0, 2.0), (9.0, 9.0), (1.0, 9.0)], 'hi')]
     """
-    out = []
+    out: list[tuple[list[tuple[float, float]], str]] = []
     for item in response.get("QRcodeInfo") or []:
-        pts = [tuple(float(v) for v in p.split(",")) for p in item.get("CodeLocation", {}).get("Point", [])]
+        pts = [(float(x), float(y)) for x, y in (p.split(",") for p in item.get("CodeLocation", {}).get("Point", []))]
         out.append((pts, item.get("CodeUrl", "")))
     return out
 

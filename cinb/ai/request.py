@@ -48,8 +48,18 @@ class Request:
 
 
 def _query_text(value: Any) -> str:
+    """A parameter value as CI's query writes it: switches 0/1, comma lists joined (``detect-type=car,face``).
+
+    Examples
+    --------
+    >>> from cinb.ai.request import _query_text
+    >>> _query_text(True), _query_text(("vehicle", "pet")), _query_text(7)
+    ('1', 'vehicle,pet', '7')
+    """
     if isinstance(value, bool):
         return "1" if value else "0"
+    if isinstance(value, (tuple, list)):
+        return ",".join(_query_text(v) for v in value)
     return str(value)
 
 
@@ -99,7 +109,7 @@ def parse_request(name: str, params: Mapping[str, Any] | None = None) -> Request
     if not isinstance(name, str) or not name.strip():
         raise CIError("a ci-process request needs an endpoint name, e.g. 'QRcode'", code=BAD_PARAMETER)
     items = _query_items(name)
-    names = [v for k, v in items if k.lower() == "ci-process"]
+    names: list[str | None] = [v for k, v in items if k.lower() == "ci-process"]  # None: "ci-process" bare
     rest = [(k, v) for k, v in items if k.lower() != "ci-process" and k.lower() not in SIGNATURE_KEYS]
     if not names:  # a bare name ("QRcode") or a bare-key endpoint ("?imageInspect")
         bare = [k for k, v in rest if v is None]
@@ -108,7 +118,7 @@ def parse_request(name: str, params: Mapping[str, Any] | None = None) -> Request
         if "/" in bare[0]:
             raise CIError(f"{bare[0]!r} is a processing rule, not a ci-process request: use cinb.process",
                           code=BAD_PARAMETER, token=bare[0])
-        names = bare
+        names = [*bare]
         rest = [(k, v) for k, v in rest if v is not None]
     if len(names) != 1 or not names[0]:
         raise CIError(f"a request names one ci-process, got {names!r}", code=BAD_PARAMETER, token=name)

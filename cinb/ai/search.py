@@ -5,8 +5,10 @@ CI keeps an image library per bucket: ``AddImage`` puts the object (``PicName``,
 image to it"), with an optional ``CustomContent`` (up to 4096 characters) and ``Tags`` (a JSON object of
 up to 10 key/value pairs); ``SearchImage`` answers the most similar pictures::
 
-    {"Count": 2, "ImageInfos": [{"EntityId": "apple", "CustomContent": "XXX",
-                                 "Tags": "{\\"key1\\":\\"value1\\"}", "PicName": "apple1.jpg", "Score": 99}, ...]}
+    {"Count": 2, "ImageInfos": [{"EntityId": "apple", "PicName": "apple1.jpg", "Score": 99,
+                                 "CustomContent": "XXX", "Tags": "{\\"key1\\":\\"value1\\"}"}, ...]}
+
+(the fields in the order of CI's SearchImage example, which the XML answer keeps)
 
 ``Score`` is an integer 0-100 (CI recommends ``MatchThreshold=80`` for "the same picture"), ``Tags`` is
 the JSON text given at ``AddImage``, ``Count`` the number of ``ImageInfos`` returned. ``DeleteImage``
@@ -823,7 +825,7 @@ class Library:
         Returns
         -------
         dict
-            ``{"Count": n, "ImageInfos": [{"EntityId", "CustomContent", "Tags", "PicName", "Score"}]}``;
+            ``{"Count": n, "ImageInfos": [{"EntityId", "PicName", "Score", "CustomContent", "Tags"}]}``;
             ``CustomContent`` and ``Tags`` (JSON text) are empty strings when the picture has none.
         """
         limit = _int_in("Limit", limit, 1, MAX_LIMIT)
@@ -914,8 +916,8 @@ class Library:
         marks = ",".join("?" * len(ids))
         rows = {r[0]: r[1:] for r in self._db.execute(
             f"SELECT id, entity_id, custom_content, tags, pic_name FROM images WHERE id IN ({marks})", ids)}
-        return [{"EntityId": rows[i][0], "CustomContent": rows[i][1] or "", "Tags": rows[i][2] or "",
-                 "PicName": rows[i][3], "Score": s} for i, s in zip(ids, scores, strict=True) if i in rows]
+        return [{"EntityId": rows[i][0], "PicName": rows[i][3], "Score": s, "CustomContent": rows[i][1] or "",
+                 "Tags": rows[i][2] or ""} for i, s in zip(ids, scores, strict=True) if i in rows]
 
 
 def _missing(value: Any) -> bool:

@@ -22,10 +22,16 @@ How cinb answers:
   (:data:`PLATE_TYPES`), and ``PlateLocation`` is the text box's four corners.
 
 What cannot be known offline, and is therefore **left empty** (never guessed): ``Brand``,
-``Serial`` (model) and ``Year``. CI recognises makes and models with a model trained on them; no
-such model ships in a package, and a detector that says "car" cannot tell a Toyota from a Tesla.
+``Serial`` (model) and ``Year`` (``""``, ``""`` and ``0``: ``Year`` is an integer in CI's Go SDK, and
+Tencent Cloud's car-tag service, the one behind DetectCar, answers 0 when it recognised no year).
+CI recognises makes and models with a model trained on them; no such model ships in a package, and a
+detector that says "car" cannot tell a Toyota from a Tesla.
 A vehicle without a readable Chinese plate has no ``PlateContent``. Plates of other countries are
 not reported (the OCR reads them, the pattern refuses them).
+
+Input limit: CI's page allows at most 4 MB of Base64 (:data:`MAX_BASE64_BYTES`, a 3 MiB file); more is
+CIError -167 before any model runs. Its other figures ("larger than 50 x 50 px", "long side under
+5 x the short one") are advice, not limits, and are not enforced.
 """
 
 from __future__ import annotations
@@ -36,8 +42,12 @@ import numpy as np
 from PIL import Image
 
 from ..imageinput import ImageInput
+from ..limits import check_base64_size
 from . import models, objects
 from .endpoints import Answer, Endpoint, bool_param, choice_param, int_param, register_endpoint
+
+#: CI's DetectCar page: the picture may be at most 4 MB once Base64-encoded.
+MAX_BASE64_BYTES = 4 * 1024 * 1024
 
 #: The detector classes DetectCar reports, and their ``Type`` in English and Chinese.
 VEHICLE_TYPES: dict[str, tuple[str, str]] = {"car": ("car", "轿车"), "bus": ("bus", "客车"),
@@ -115,7 +125,7 @@ def vehicle_color(rgb: np.ndarray) -> str:
     hsv = _hsv(core)
     names = _hue_name(hsv[:, 0], hsv[:, 1], hsv[:, 2])
     counts = {n: int((names == n).sum()) for n in ("red", "orange", "yellow", "green", "blue", "purple", "brown")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     if counts[best] >= 0.2 * len(names):
         return best
     grey = hsv[names == "", 2]
@@ -147,7 +157,7 @@ def plate_color(rgb: np.ndarray) -> str:
     chroma = (s >= 60) & (v >= 60)
     counts = {"blue": int((chroma & (h >= 95) & (h < 130)).sum()), "yellow": int((chroma & (h >= 15) & (h < 35)).sum()),
               "green": int((chroma & (h >= 35) & (h < 95)).sum())}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     if counts[best] >= 0.25 * len(h):
         return best
     return "white" if float(np.median(v)) >= 128 else "black"
@@ -177,7 +187,7 @@ def plate_text(text: str) -> str | None:
     return None
 
 
-def _read_plate(engine, image: Image.Image, box: tuple[float, float, float, float], scale: float) -> dict | None:
+def read_plate(engine, image: Image.Image, box: tuple[float, float, float, float], scale: float) -> dict | None:
     """OCR the lower part of a vehicle box (image pixels = input pixels / scale); the best plate found."""
     from .ocr import TYPES  # noqa: PLC0415 - rapidocr loads only when a vehicle is found
 
@@ -222,7 +232,7 @@ def _points(values) -> list[dict]:
 
 def detect_car(inp: ImageInput, *, min_score: int = 40, lang: str = "en", plates: bool = True,
                tiles: str = "auto") -> Answer:
-    """CI's ``DetectCar``: ``CarTags[]`` with type, colour, box and plate; Brand, Serial and Year empty.
+    """CI's ``DetectCar``: ``CarTags[]`` with type, colour, box and plate; Brand, Serial empty, Year 0.
 
     Parameters
     ----------
@@ -241,6 +251,7 @@ def detect_car(inp: ImageInput, *, min_score: int = 40, lang: str = "en", plates
     >>> ci_process(data.chelsea(), "DetectCar").json
     {'CarTags': []}
     """
+    check_base64_size(inp.label, inp.size_bytes, MAX_BASE64_BYTES, service="DetectCar")
     found, _size = objects.detect_input(inp, min_score=min_score / 100, classes=tuple(VEHICLE_TYPES), tiles=tiles)
     image = inp.image(objects.DECODE_SIZE)
     scale = _size[0] / image.width
@@ -254,8 +265,8 @@ def detect_car(inp: ImageInput, *, min_score: int = 40, lang: str = "en", plates
         color = vehicle_color(crop)
         tag = {"Serial": "", "Brand": "", "Type": VEHICLE_TYPES[det.name][1 if zh else 0],
                "Color": COLORS[color] if zh else color, "Confidence": max(1, min(100, round(det.score * 100))),
-               "Year": "", "CarLocation": _points([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])}
-        plate = _read_plate(engine, image, det.box, scale) if engine is not None else None
+               "Year": 0, "CarLocation": _points([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])}
+        plate = read_plate(engine, image, det.box, scale) if engine is not None else None
         if plate is not None:
             kind = PLATE_TYPES[plate["color"]]
             tag["PlateContent"] = {"Plate": plate["plate"], "Color": COLORS[plate["color"]] if zh else plate["color"],
@@ -313,5 +324,5 @@ ENDPOINT = register_endpoint(Endpoint(
     flatten=flatten, models=(objects.MODEL, "ocr"), shapes=shapes,
     description="vehicles: type, colour, box and Chinese plate (brand, model and year are not known offline)"))
 
-__all__ = ["COLORS", "ENDPOINT", "PLATE_PATTERN", "PLATE_TYPES", "PROVINCES", "VEHICLE_TYPES", "detect_car",
-           "flatten", "plate_color", "plate_text", "shapes", "vehicle_color"]
+__all__ = ["COLORS", "ENDPOINT", "MAX_BASE64_BYTES", "PLATE_PATTERN", "PLATE_TYPES", "PROVINCES", "VEHICLE_TYPES",
+           "detect_car", "flatten", "plate_color", "plate_text", "read_plate", "shapes", "vehicle_color"]

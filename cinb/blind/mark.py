@@ -10,7 +10,7 @@ copy folds into the same tile, mirrored or turned, so trying them costs 8 small 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -21,7 +21,17 @@ from ..caches import register_cache
 from ..compression.metrics import Reference
 from .embed import CANON, frame_mark, frame_scale, luma, prepare, render, to_frame
 from .pattern import CHIP, TILE, Layout, cyclic_smooth
-from .sync import find_shift, fold, harmonic_grid, lattice_candidates, padded_spectrum, pilot_scale_search, residual
+from .sync import (
+    COHERENT_HARMONICS,
+    find_shift,
+    fold,
+    harmonic_grid,
+    lattice_candidates,
+    padded_spectrum,
+    pilot_scale_search,
+    residual,
+    whiten_tile,
+)
 
 #: Pilot z-score below which no mark is assumed (chance peaks over TILE^2 shifts stay under ~5).
 SYNC_Z = 6.0
@@ -45,11 +55,10 @@ ORIENTATIONS = {
 }
 
 
-#: Coherent period search at zero rotation (:func:`cinb.blind.sync.pilot_scale_search`): relative step
-#: between periods (finer than the ~0.25 % a frame of 6-8 tiles tolerates), z-score that ends the scan,
-#: and z-score below which its best period is not worth verifying (chance peaks stay under ~6).
+#: Coherent search (:func:`cinb.blind.sync.pilot_scale_search`): default relative step between upright
+#: periods (finer than the ~0.25 % a frame of 6-8 tiles tolerates), and the z-score on all harmonics
+#: below which a geometry is not worth folding (chance peaks stay under ~6).
 SCALE_STEP = 0.0025
-SCALE_STOP = 9.0
 SCALE_MIN_Z = 6.3
 
 
@@ -69,13 +78,13 @@ def redo_orientation(tile: np.ndarray, orientation: tuple[bool, int]) -> np.ndar
 
 @register_cache
 @lru_cache(maxsize=8)
-def _oriented_pilots(key: str, n_coded: int) -> np.ndarray:
-    """The pilot's conjugate harmonics as the 8 orientations turn it, in ``ORIENTATIONS`` order."""
+def _oriented_pilots(key: str, n_coded: int, h: int = COHERENT_HARMONICS) -> np.ndarray:
+    """The pilot's conjugate harmonics (up to ``h``) as the 8 orientations turn it, in ``ORIENTATIONS`` order."""
     pilot = Layout(key, n_coded).pilot_tile()
-    return np.stack([harmonic_grid(redo_orientation(pilot, o)) for o in ORIENTATIONS])
+    return np.stack([harmonic_grid(redo_orientation(pilot, o), h) for o in ORIENTATIONS])
 
 
-def _periods(shape: tuple[int, int]) -> np.ndarray:
+def _periods(shape: tuple[int, int], step: float = SCALE_STEP) -> np.ndarray:
     """Tile periods (working-frame px) the zero-rotation search covers, likeliest first.
 
     A crop keeping a share ``k`` of each side of a marked image leaves the tile at ``TILE / k`` in the
@@ -86,49 +95,148 @@ def _periods(shape: tuple[int, int]) -> np.ndarray:
     """
     c = min(1.0, math.sqrt(shape[0] * shape[1]) / CANON)
     lo, hi = 0.9 * TILE * c, 1.05 * max(TILE, 2 * TILE * c)
-    periods = lo * np.exp(np.arange(0.0, math.log(hi / lo), SCALE_STEP))
+    periods = lo * np.exp(np.arange(0.0, math.log(hi / lo), step))
     guess = TILE * c / 0.9
     return periods[np.argsort(np.abs(np.log(periods / guess)), kind="stable")]
 
 
-def _scale_candidates(spec: np.ndarray, shape: tuple[int, int], layout: Layout
-                      ) -> list[tuple[float, float, tuple[bool, int]]]:
-    """(z, period, orientation) of the best zero-rotation periods (coherent pilot search on ``spec``,
-    the padded spectrum of a ``shape`` residual), best first."""
-    periods = _periods(shape)
-    z = pilot_scale_search(spec, _oriented_pilots(layout.key, layout.n_coded), periods, stop=SCALE_STOP)
-    best = z.max(axis=1)
-    out: list[tuple[float, float, tuple[bool, int]]] = []
-    names = list(ORIENTATIONS)
-    for k in np.argsort(best)[::-1][:12]:
-        if best[k] < SCALE_MIN_Z:
-            break
-        p = float(periods[k])
-        if any(abs(math.log(p / q)) < 0.01 for _, q, _ in out):
-            continue
-        out.append((float(best[k]), p, names[int(np.argmax(z[k]))]))
-        if len(out) >= 2:
-            break
+#: Rotations the joint search covers (degrees either way).
+ANGLE_RANGE = 10.0
+
+
+#: Joint coherent (period, angle) search, coarse stage: the tile harmonics up to ``COARSE_H`` each way
+#: (the residual's high-pass leaves little of the mark below harmonic 16: with 15, the weakest photos'
+#: peaks sank to chance; 23 keeps ~99 % of the z-score of all 31) on a grid of ``COARSE_STEP`` (relative
+#: period) and ``COARSE_ANGLE`` degrees (a geometry half a step away keeps ~80 % of its z-score).
+COARSE_H = 23
+COARSE_STEP, COARSE_ANGLE = 0.004, 0.16
+#: The scan goes by chunks (upright by likeliest period, then rotations of growing angle, ``CHUNK_ANGLE``
+#: degrees each way per chunk); a chunk's peaks over ``VERIFY_Z`` (chance peaks of a chunk stay under
+#: ~5.5) are verified at once, so a mark found early ends the search; then the ``COARSE_PEAKS`` best
+#: peaks overall.
+CHUNK_ANGLE = 1.0
+#: Upright periods per chunk (likeliest first: a crop of 80 % of the area is in the first), and the
+#: rotations scanned before the other upright chunks (degrees either way).
+UPRIGHT_CHUNK = 48
+SMALL_ANGLE = 5.0
+VERIFY_Z = 6.0
+COARSE_PEAKS = 3
+#: Fine stage around each coarse peak: (relative period step, angle step in degrees, steps either way,
+#: grid of shifts): all harmonics, the last levels with shifts a pixel apart.
+FINE_GRIDS = ((0.002, 0.08, 1, 64), (0.001, 0.04, 1, 128), (0.0005, 0.02, 1, 128))
+
+
+def _tile_periods(marked_gm: float, seen_gm: float) -> list[float]:
+    """Tile periods (working-frame px) when the picture seen (geometric-mean side ``seen_gm`` px) shows
+    the tile as marked on a picture of geometric-mean side ``marked_gm`` px at the same pixel scale:
+    marked at that size, or (when that is under the canonical frame) a thumbnail of a larger marked
+    picture, whose tile shrank with it."""
+    seen = max(1.0, seen_gm / CANON)
+    out = [TILE * max(1.0, marked_gm / CANON) / seen]
+    if marked_gm < CANON * 0.97:
+        out.append(TILE * marked_gm / CANON / seen)
     return out
 
 
-#: Rotations the coherent angle search covers (degrees either way) and its step (degrees).
-ANGLE_RANGE, ANGLE_STEP = 10.0, 0.1
+def _geometries(shape: tuple[int, int], frame_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The coarse (period, angle) grid of the joint search, likeliest first: upright crops and resizes
+    (every period of :func:`_periods`), then rotations by growing angle (up to ``ANGLE_RANGE``) of three
+    kinds: the size kept (black corners), the black corners cropped away by the largest centred box of
+    the picture's aspect ratio (a photo editor's straighten tool; also boxes up to 0.8 % tighter), and
+    the canvas enlarged to hold the whole turned picture (CI's ``imageMogr2/rotate``).
+
+    ``shape`` is the picture's (height, width) in pixels, ``frame_shape`` its working frame's.
+    """
+    h, w = shape
+    g = math.sqrt(h * w)
+    ar = max(h, w) / min(h, w)
+    upright = _periods(frame_shape, COARSE_STEP)
+    periods, angles = [upright], [np.zeros(len(upright))]
+    for a in np.arange(COARSE_ANGLE, ANGLE_RANGE + COARSE_ANGLE / 2, COARSE_ANGLE):
+        t = math.radians(a)
+        c, s = math.cos(t), math.sin(t)
+        cands = _tile_periods(g, g)
+        k = 1.0 / (c + ar * s)  # the straighten box keeps this share of each side
+        cands += [p * f for p in _tile_periods(g / k, g) for f in (1.0, 1.0 + COARSE_STEP, 1.0 + 2 * COARSE_STEP)]
+        ow, oh = (w * c - h * s) / (c * c - s * s), (h * c - w * s) / (c * c - s * s)
+        if ow > 0 and oh > 0:
+            cands += _tile_periods(math.sqrt(ow * oh), g)
+        uniq: list[float] = []
+        for p in cands:
+            if all(abs(math.log(p / q)) > COARSE_STEP / 2 for q in uniq):
+                uniq.append(p)
+        for sign in (1.0, -1.0):
+            periods.append(np.array(uniq))
+            angles.append(np.full(len(uniq), sign * t))
+    return np.concatenate(periods), np.concatenate(angles)
 
 
-def _angle_candidates(spec: np.ndarray, layout: Layout, periods: list[float]
-                      ) -> list[tuple[float, float, float, tuple[bool, int]]]:
-    """(z, period, angle, orientation) of the best rotations at the given periods (coherent pilot
-    search), best first; at most one."""
-    steps = np.radians(np.arange(ANGLE_STEP, ANGLE_RANGE + ANGLE_STEP / 2, ANGLE_STEP))
-    angles = np.concatenate([np.stack([steps, -steps], axis=1).ravel()] * len(periods))
-    per = np.repeat(np.asarray(periods, float), 2 * len(steps))
-    z = pilot_scale_search(spec, _oriented_pilots(layout.key, layout.n_coded), per, angles=angles,
-                           stop=SCALE_STOP)
-    k = int(np.argmax(z.max(axis=1)))
-    if z[k].max() < SCALE_MIN_Z:
-        return []
-    return [(float(z[k].max()), float(per[k]), float(angles[k]), list(ORIENTATIONS)[int(np.argmax(z[k]))])]
+def _joint_candidates(spec: np.ndarray, shape: tuple[int, int], frame_shape: tuple[int, int], layout: Layout,
+                      stats: dict | None = None) -> Iterator[tuple[float, float, float, tuple[bool, int]]]:
+    """(z, period, angle, orientation) of likely tile geometries, likeliest first, lazily: a coherent
+    pilot search (:func:`cinb.blind.sync.pilot_scale_search`) over :func:`_geometries` on the harmonics up
+    to ``COARSE_H``, chunk by chunk, each peak verified on all harmonics around it (``FINE_GRIDS``).
+    A caller that stops at the first geometry it can read saves the rest of the scan.
+
+    ``stats``, if given, counts the geometries tried (``"coarse"``, ``"fine"``).
+    """
+    periods, angles = _geometries(shape, frame_shape)
+    coarse_pilots = _oriented_pilots(layout.key, layout.n_coded, COARSE_H)
+    pilots = _oriented_pilots(layout.key, layout.n_coded)
+    z = np.full(len(periods), -np.inf, np.float32)
+    verified: list[tuple[float, float]] = []
+
+    def distinct(p: float, a: float, seen: list[tuple[float, float]]) -> bool:
+        return all(abs(math.log(p / q)) > 0.01 or abs(a - b) > math.radians(0.5) for q, b in seen)
+
+    def verify(p: float, a: float) -> tuple[float, float, float, tuple[bool, int]] | None:
+        verified.append((p, a))
+        best = (-np.inf, p, a, 0)
+        for step, astep, n, m in FINE_GRIDS:
+            d = np.arange(-n, n + 1)
+            gp, ga = np.meshgrid(best[1] * (1 + step * d), best[2] + math.radians(astep) * d, indexing="ij")
+            zz = pilot_scale_search(spec, pilots, gp.ravel(), angles=ga.ravel(), batch=32, shifts=m)
+            if stats is not None:
+                stats["fine"] = stats.get("fine", 0) + zz.shape[0]
+            i, o = np.unravel_index(int(np.argmax(zz)), zz.shape)
+            if zz[i, o] > best[0]:
+                best = (float(zz[i, o]), float(gp.ravel()[i]), float(ga.ravel()[i]), int(o))
+        return (best[0], best[1], best[2], list(ORIENTATIONS)[best[3]]) if best[0] >= SCALE_MIN_Z else None
+
+    def peaks(sel: np.ndarray, floor: float, most: int) -> list[tuple[float, float]]:
+        out: list[tuple[float, float]] = []
+        for k in sel[np.argsort(z[sel])[::-1]]:
+            if z[k] < floor or len(out) >= most:
+                break
+            p, a = float(periods[k]), float(angles[k])
+            if distinct(p, a, out) and distinct(p, a, verified):
+                out.append((p, a))
+        return out
+
+    upright = np.nonzero(angles == 0)[0]  # likeliest period first (:func:`_periods`)
+    still = [upright[i : i + UPRIGHT_CHUNK] for i in range(0, len(upright), UPRIGHT_CHUNK)]
+    turn = np.abs(np.degrees(angles))
+    turned = [np.nonzero((turn > lo + 1e-9) & (turn <= lo + CHUNK_ANGLE + 1e-9))[0]
+              for lo in np.arange(0.0, ANGLE_RANGE, CHUNK_ANGLE)]
+    # The likeliest crops, then small rotations, then the other crops and resizes, then larger rotations.
+    small = int(round(SMALL_ANGLE / CHUNK_ANGLE))
+    chunks = still[:1] + turned[:small] + still[1:] + turned[small:]
+    for sel in chunks:
+        if not len(sel):
+            continue
+        if angles[sel[0]] == 0:
+            z[sel] = pilot_scale_search(spec, coarse_pilots, periods[sel], h=COARSE_H, batch=64).max(axis=1)
+        else:
+            z[sel] = pilot_scale_search(spec, coarse_pilots, periods[sel], angles=angles[sel], h=COARSE_H,
+                                        batch=64).max(axis=1)
+        if stats is not None:
+            stats["coarse"] = stats.get("coarse", 0) + len(sel)
+        for p, a in peaks(sel, VERIFY_Z, 2):
+            if (found := verify(p, a)) is not None:
+                yield found
+    for p, a in peaks(np.arange(len(z)), -np.inf, COARSE_PEAKS):
+        if (found := verify(p, a)) is not None:
+            yield found
 
 
 #: Informed embedding (issue 15, round 4): share of the photo's own projection on each coded bit that
@@ -263,12 +371,67 @@ class Reading:
 
 def _orient(folded: np.ndarray, layout: Layout) -> tuple[tuple[bool, int], tuple[int, int, float]]:
     pilot = layout.pilot_tile()
+    white = whiten_tile(folded)
     best = None
     for o in ORIENTATIONS:
-        dy, dx, z = find_shift(undo_orientation(folded, o), pilot)
+        dy, dx, z = find_shift(undo_orientation(white, o), pilot, whiten=False)
         if best is None or z > best[1][2]:
             best = (o, (dy, dx, z))
     return best
+
+
+#: Neighbourhoods of a chip whose sums are features of the pilot-fitted chip filter (``chip_features``):
+#: rings at distances 1, sqrt 2, 2, sqrt 5 and sqrt 8 chips.
+RINGS = (
+    ((1, 0), (-1, 0), (0, 1), (0, -1)),
+    ((1, 1), (1, -1), (-1, 1), (-1, -1)),
+    ((2, 0), (-2, 0), (0, 2), (0, -2)),
+    ((1, 2), (2, 1), (-1, 2), (-2, 1), (1, -2), (2, -1), (-1, -2), (-2, -1)),
+    ((2, 2), (2, -2), (-2, 2), (-2, -2)),
+)
+#: Ridge of the pilot fit, relative to the features' mean variance (keeps a weak reading near the plain sum).
+CHIP_RIDGE = 0.02
+
+
+def chip_features(aligned: np.ndarray) -> np.ndarray:
+    """(chips, k) features of each chip of an aligned folded tile: its plain sum, its sum after the
+    tile's own smoothing, and the sums of the rings of :data:`RINGS` around it (column 1 alone is the
+    classic matched filter)."""
+    g = TILE // CHIP
+    raw = aligned.reshape(g, CHIP, g, CHIP).sum(axis=(1, 3))
+    smooth = cyclic_smooth(aligned).reshape(g, CHIP, g, CHIP).sum(axis=(1, 3))
+    cols = [raw, smooth]
+    pad = np.pad(raw, 2, mode="wrap")  # the tile repeats: neighbours wrap around
+    for ring in RINGS:
+        cols.append(sum(pad[2 + dy : 2 + dy + g, 2 + dx : 2 + dx + g] for dy, dx in ring))
+    return np.stack([c.ravel() for c in cols], axis=1)
+
+
+def combine_chips(features: np.ndarray, pilots: np.ndarray, pidx: np.ndarray) -> np.ndarray:
+    """One value per chip: the linear combination of ``features`` that reads the pilots best.
+
+    What an attack leaves of the mark, and the photo's own content that folds into the tile, vary from
+    picture to picture: after WebP q50 a flat sky keeps only the low frequencies of a 4 px chip, while
+    the folded photo adds noise that is correlated between neighbouring chips (chips are keyed at random,
+    so the mark is not). The pilots (known signs) measure both: the weights that maximise their
+    signal-to-noise ratio, ``w = C^-1 mu`` (``mu`` the mean and ``C`` the covariance of the pilots'
+    sign-corrected features; maximal-ratio combining), filter and whiten the chips for this picture.
+    Measured at the untouched geometry on 43 pictures: decoding margin x1.51 after WebP q50, x1.24 after
+    JPEG q50 and unattacked, never below the plain sum by more than 3 %.
+    """
+    p = features[pidx] * pilots[pidx, None]
+    mu = p.mean(axis=0)
+    d = p - mu
+    cov = d.T @ d / max(len(pidx) - 1, 1)
+    k = cov.shape[0]
+    cov += CHIP_RIDGE * max(float(np.trace(cov)) / k, 1e-12) * np.eye(k)
+    try:
+        w = np.linalg.solve(cov, mu)
+    except np.linalg.LinAlgError:
+        w = None
+    if w is None or not np.all(np.isfinite(w)) or not np.any(w):
+        return features[:, 1]
+    return features @ w
 
 
 def read_tile(folded: np.ndarray, layout: Layout, orientation: tuple[bool, int] | None = (False, 0)
@@ -282,11 +445,10 @@ def read_tile(folded: np.ndarray, layout: Layout, orientation: tuple[bool, int] 
         folded = undo_orientation(folded, orientation)
         dy, dx, z = find_shift(folded, layout.pilot_tile())
     aligned = np.roll(folded, (-dy, -dx), axis=(0, 1))
-    g = TILE // CHIP
-    chips = cyclic_smooth(aligned).reshape(g, CHIP, g, CHIP).sum(axis=(1, 3)).ravel()
-    # Noise level from the pilots: their chips should equal pilot sign * amplitude.
     pil = layout.pilot_chips.ravel()
     pidx = np.nonzero(pil)[0]
+    chips = combine_chips(chip_features(aligned), pil, pidx)
+    # Noise level from the pilots: their chips should equal pilot sign * amplitude.
     pv = chips[pidx] * pil[pidx]
     amp = max(float(pv.mean()), 1e-9)
     noise = float(np.std(pv - amp)) + 1e-9
@@ -340,12 +502,16 @@ def _first_guesses(shape: tuple[int, int]) -> list[np.ndarray]:
 
 
 def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 3,
-               legacy: bool = False, accept: Callable[[Reading], bool] | None = None) -> Reading:
+               legacy: bool = False, accept: Callable[[Reading], bool] | None = None,
+               stats: dict | None = None) -> Reading:
     """Blind reading: find the tile lattice and orientation, fold, find the shift, return soft bits.
 
     ``legacy=True`` reads marks of the first layout (tile at 128 image px whatever the image size).
     ``accept`` (e.g. "the payload decodes and its CRC verifies") is asked about every geometry as soon
     as it is read; the first it accepts ends the search (a found mark costs no further searching).
+    ``stats``, if given, counts the work done: ``"guesses"`` (folds of the untouched geometry and of a
+    plain thumbnail), ``"coarse"`` and ``"fine"`` (geometries of the joint search, :func:`_joint_candidates`),
+    ``"folds"`` (its candidates read) and ``"combs"`` (1 when the spectral/ACF combs ran).
     """
     layout = Layout(key, n_coded)
     y = working_frame(pixels, legacy=legacy)
@@ -359,35 +525,51 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
         return None
 
     guesses = _first_guesses(y.shape) if not legacy else [np.eye(2) * TILE]
+    white = residual(y, weighted=True)  # the untouched geometry's fold and the spectrum share it
     for basis in guesses:
-        soft, z, shift, o = read_tile(fold(y, basis), layout, None)
+        plain = basis is guesses[0]
+        soft, z, shift, o = read_tile(fold(white if plain else y, basis, filtered=plain), layout, None)
+        if stats is not None:
+            stats["guesses"] = stats.get("guesses", 0) + 1
         if found := done(Reading(soft, z, basis, shift, o)):  # untouched geometry, a plain thumbnail
             return found
-    # Candidates are screened and refined on a central region (fast); the winner reads everything.
+    # One coherent search over (period, angle) proposes the geometry of crops, resizes, screenshots and
+    # rotations (size kept, straightened or on an enlarged canvas); the combs below cover the rest.
+    spec = padded_spectrum(white)
+    # Candidates are refined on a central region (fast); the result reads everything.
     h, w = y.shape
     y0, x0 = max(0, (h - REFINE_REGION) // 2), max(0, (w - REFINE_REGION) // 2)
-    region = residual(y[y0 : y0 + REFINE_REGION, x0 : x0 + REFINE_REGION])
-    # Crops, screenshots and resizes keep the tile upright: a coherent search over the period alone
-    # finds marks the combs below miss, for a fraction of their time.
-    spec = padded_spectrum(residual(y, weighted=True))
-    for _, period, o in _scale_candidates(spec, y.shape, layout):
-        _, z0, _, _ = read_tile(fold(region, _basis(period, 0.0), filtered=True), layout, o)
-        period, angle, _ = _refine(region, layout, period, 0.0, z0, o)
+    region = None
+    for _, period, angle, o in _joint_candidates(spec, pixels.shape[:2] if not legacy else y.shape, y.shape,
+                                                 layout, stats):
         basis = _basis(period, angle)
         soft, z, shift, o = read_tile(fold(y, basis), layout, None)
+        if stats is not None:
+            stats["folds"] = stats.get("folds", 0) + 1
         if found := done(Reading(soft, z, basis, shift, o)):
             return found
-    # A rotation that kept the size (black corners) leaves the tile's period at a first guess: a coherent
-    # search over the angle alone (+-MAX_ANGLE) at those periods.
-    for _, period, angle, o in _angle_candidates(spec, layout, [float(np.hypot(*b[:, 0])) for b in guesses]):
-        _, z0, _, _ = read_tile(fold(region, _basis(period, angle), filtered=True), layout, o)
+        if z < SYNC_Z:
+            continue
+        # A weak mark: the spectral estimate is good to ~0.3 %, the payload may need ~0.1 %; the pilot
+        # z-score of folds (a pattern search) sharpens it.
+        if region is None:
+            region = residual(y[y0 : y0 + REFINE_REGION, x0 : x0 + REFINE_REGION])
+        _, z0, _, _ = read_tile(fold(region, basis, filtered=True), layout, o)
         period, angle, _ = _refine(region, layout, period, angle, z0, o)
         basis = _basis(period, angle)
         soft, z, shift, o = read_tile(fold(y, basis), layout, None)
+        if stats is not None:
+            stats["refined"] = stats.get("refined", 0) + 1
         if found := done(Reading(soft, z, basis, shift, o)):
             return found
+    if legacy:  # marks of the first layout: the joint search covers their crops, rotations and flips
+        return _best(readings)
+    if region is None:
+        region = residual(y[y0 : y0 + REFINE_REGION, x0 : x0 + REFINE_REGION])
     trials = []
     full = residual(y)
+    if stats is not None:
+        stats["combs"] = stats.get("combs", 0) + 1
     # The spectral comb first; the autocorrelation comb (slower) only when no candidate stands out.
     for method in ("spectral", "acf"):
         for basis in lattice_candidates(full, n=candidates, method=method):
@@ -404,8 +586,12 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
         soft, z, shift, o = read_tile(fold(y, basis), layout, None)
         if found := done(Reading(soft, z, basis, shift, o)):
             return found
-    # Best sync first; a near-identity lattice that only edges out the untouched geometry is kept as
-    # an alternative, so a payload check can still pick the exact one (crops keep the scale).
+    return _best(readings)
+
+
+def _best(readings: list[Reading]) -> Reading:
+    """Best sync first; a near-identity lattice that only edges out the untouched geometry is kept as
+    an alternative, so a payload check can still pick the exact one (crops keep the scale)."""
     readings.sort(key=lambda r: r.z, reverse=True)
     best = readings[0]
     best.alternatives = readings[1:]

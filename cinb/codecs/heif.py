@@ -15,20 +15,21 @@ from .registry import Codec, pil_save, register_codec, save_kwargs
 
 try:  # registers HEIF/HEIC reading and writing with Pillow; AVIF is built into Pillow >= 11.3
     import pillow_heif
-
-    pillow_heif.register_heif_opener()
 except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
-    pillow_heif = None
+    HAVE_PILLOW_HEIF = False
+else:
+    HAVE_PILLOW_HEIF = True
+    pillow_heif.register_heif_opener()
 
 
 def save_heif(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes:
-    if pillow_heif is None:  # pragma: no cover
+    if not HAVE_PILLOW_HEIF:  # pragma: no cover
         raise CIError("HEIF output needs pillow-heif", code=UNSUPPORTED_TYPE)
     kw = save_kwargs(canvas, opts)
     # pillow-heif falls back to the frame's own info (the source's EXIF/XMP) for what is not
     # given, which would undo /strip: say "none" explicitly.
     kw.setdefault("exif", None)
-    kw["xmp"] = None
+    kw.setdefault("xmp", None)
     frame = canvas.frames[0]
     if frame.mode not in ("RGB", "RGBA", "L"):
         frame = frame.convert("RGBA" if "A" in frame.mode else "RGB")
@@ -58,7 +59,7 @@ def encode_heif_10bit(frame: Image.Image, quality: int) -> bytes:
     """
     if isinstance(quality, bool) or not isinstance(quality, int | np.integer) or not 0 <= quality <= 100:
         raise CIError(f"HEIF quality must be 0-100, got {quality!r}", code=BAD_PARAMETER, token=str(quality))
-    if pillow_heif is None:  # pragma: no cover - a declared dependency
+    if not HAVE_PILLOW_HEIF:  # pragma: no cover - a declared dependency
         raise CIError("HEIF output needs pillow-heif", code=UNSUPPORTED_TYPE)
     mode = "RGBA" if "A" in frame.getbands() else "RGB"
     pixels = np.asarray(frame.convert(mode) if frame.mode != mode else frame, dtype=np.uint16) * 257

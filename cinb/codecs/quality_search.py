@@ -29,7 +29,7 @@ class Probe:
 def find_boundary(probe: Callable[[int], tuple[float, Any]], *, q_high: int, target: float,
                   below: Callable[[float], bool], log_scale: bool = False,
                   first_guess: Callable[[Probe], int] | None = None,
-                  q_low: int = 1) -> tuple[Probe | None, Probe | None]:
+                  q_low: int = 1) -> tuple[Probe, Probe | None] | tuple[Probe | None, Probe]:
     """Search qualities ``q_low..q_high`` for where ``below(value)`` stops holding.
 
     Parameters
@@ -55,7 +55,7 @@ def find_boundary(probe: Callable[[int], tuple[float, Any]], *, q_high: int, tar
     -------
     (low, high) : Probe or None each
         ``low``: the highest quality on the low side; ``high``: the lowest quality on the high
-        side (None where no probed quality lies on that side).
+        side (None where no probed quality lies on that side; never both: ``q_high`` is probed).
 
     Examples
     --------

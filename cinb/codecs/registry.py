@@ -12,6 +12,8 @@ from PIL import Image
 from ..canvas import Canvas
 from ..errors import CORRUPT_IMAGE, UNSUPPORTED_TYPE, CIError
 from ..formats import find_format
+from ..ops.aigc import KEY as AIGC_KEY
+from ..ops.aigc import XMP_FORMATS, label_only
 from ..ops.animation import reduce_frames
 from ..ops.frames import check_output_size
 from .options import EncodeOptions
@@ -75,8 +77,11 @@ def flatten(frame: Image.Image, background=(255, 255, 255)) -> Image.Image:
 
 def resolve_quality(canvas: Canvas, opts: EncodeOptions, codec: Codec) -> int | None:
     """Quality to encode with under CI's rules (spec §6; defaults in docs/ci-compatibility.md)."""
-    if not codec.lossy:
-        return None
+    return _lossy_quality(canvas, opts) if codec.lossy else None
+
+
+def _lossy_quality(canvas: Canvas, opts: EncodeOptions) -> int:
+    """The quality a lossy codec encodes ``canvas`` with under CI's rules."""
     if opts.quality is not None:
         return opts.quality.resolve(canvas.source_quality)
     return canvas.source_quality if canvas.source_quality is not None else DEFAULT_QUALITY
@@ -125,6 +130,9 @@ def encode(canvas: Canvas, opts: EncodeOptions) -> tuple[bytes, Codec, int | Non
     if opts.size_limit is not None and not codec.lossy:
         codec = _CODECS["jpeg"]  # size-limit works by lowering quality: needs a lossy format
         canvas = canvas.map_frames(flatten)
+    if canvas.info.get("aigc_written") and codec.name not in XMP_FORMATS:
+        raise CIError(f"{AIGC_KEY} writes XMP, which a {codec.name.upper()} output cannot carry (CI lists JPEG, PNG, "
+                      "AVIF; cinb also WebP, HEIF)", code=UNSUPPORTED_TYPE, token=codec.name)
     quality = resolve_quality(canvas, opts, codec)
     if strategy is not None:
         name, kwargs = strategy
@@ -135,7 +143,7 @@ def encode(canvas: Canvas, opts: EncodeOptions) -> tuple[bytes, Codec, int | Non
         original.response.update(response)
         return data, codec, quality
     if opts.size_limit is not None:
-        return (*_fit_size(canvas, opts, codec, quality, original), )
+        return _fit_size(canvas, opts, opts.size_limit.max_bytes, codec, _lossy_quality(canvas, opts), original)
     data = save_dropping_metadata(codec, canvas, quality, opts, original)
     return data, codec, quality
 
@@ -172,7 +180,7 @@ def save_dropping_metadata(codec: Codec, canvas: Canvas, quality: int | None, op
         return data
 
 
-def _fit_size(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int,
+def _fit_size(canvas: Canvas, opts: EncodeOptions, limit: int, codec: Codec, quality: int,
               report: Canvas | None = None) -> tuple[bytes, Codec, int]:
     """The highest quality (<= the resolved one) whose output fits ``size-limit``.
 
@@ -181,18 +189,15 @@ def _fit_size(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int,
     quality points (JPEG photos). It returns what plain bisection would (the largest q that fits, for
     outputs that grow with q) in fewer encodes (about 5 instead of 7-8 on the sample photos).
     """
-    limit = opts.size_limit.max_bytes
-
     def probe(q: int) -> tuple[float, bytes]:
         data = save_dropping_metadata(codec, canvas, q, opts, report)
         return len(data), data
 
-    fit, fail = find_boundary(probe, q_high=quality, target=limit, below=lambda size: size <= limit,
-                              log_scale=True,
-                              first_guess=lambda p: int(p.quality - 25 * math.log2(p.value / limit)) - 1)
-    if fit is None:  # even quality 1 is too big: return the smallest we can make
-        return fail.payload, codec, fail.quality
-    return fit.payload, codec, fit.quality
+    found = find_boundary(probe, q_high=quality, target=limit, below=lambda size: size <= limit, log_scale=True,
+                          first_guess=lambda p: int(p.quality - 25 * math.log2(p.value / limit)) - 1)
+    if found[0] is None:  # even quality 1 is too big: return the smallest we can make
+        return found[1].payload, codec, found[1].quality
+    return found[0].payload, codec, found[0].quality
 
 
 def exif_for_output(canvas: Canvas, opts: EncodeOptions) -> bytes | None:
@@ -219,8 +224,11 @@ def save_kwargs(canvas: Canvas, opts: EncodeOptions) -> dict:
         kw["exif"] = exif
     if canvas.icc:
         kw["icc_profile"] = canvas.icc
-    if canvas.xmp and not opts.strip:
-        kw["xmp"] = canvas.xmp
+    xmp = label_only(canvas.xmp) if opts.strip else canvas.xmp  # strip keeps the AIGC label (ops.aigc)
+    if xmp:
+        kw["xmp"] = xmp
+    if canvas.dpi:
+        kw["dpi"] = canvas.dpi
     return kw
 
 

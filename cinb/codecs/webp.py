@@ -14,7 +14,6 @@ from .registry import Codec, pil_save, register_codec, save_kwargs
 
 def save_webp(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes:
     kw = save_kwargs(canvas, opts)
-    kw.pop("xmp", None)
     if canvas.is_animated:
         # Without allow_mixed, libwebp's animation encoder drops the alpha of frames it codes lossy
         # (a GIF's transparent background turned opaque black, issue 12).

@@ -114,10 +114,13 @@ def apply(df: Any, rule: Any, out_dir: str | os.PathLike, *, name: str = "{stem}
               "overwrite": bool(overwrite), "token": token, "protected": None}
     if not is_dask(df):
         kwargs["protected"] = _inputs_inside(df["path"], out_dir)
+
+    def remove_own_partials() -> None:
+        remove_partials(out_dir, token)
+
     result = map_rows(df, apply_row, columns=APPLY_COLUMNS, inputs=inputs, fn_kwargs=kwargs,
                       max_workers=max_workers, workers=workers, pool=pool, desc="apply", progress=progress,
-                      chunksize=1,
-                      on_interrupt=lambda: remove_partials(out_dir, token))
+                      chunksize=1, on_interrupt=remove_own_partials)
     if "__index" in inputs:
         result = result.drop(columns="__index")
     return result

@@ -327,7 +327,9 @@ def _cell(row: pd.Series, uri: str | None, columns: list[str], size: int, overla
 
 
 def _grouped(cells: list[tuple[Any, str]], by: str) -> str:
-    out, current, row = [], object(), []
+    out: list[str] = []
+    row: list[str] = []
+    current: Any = object()
     for key, cell in cells:
         if key != current and row:
             out.append(_group_line(current, by, row))

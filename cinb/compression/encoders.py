@@ -87,7 +87,7 @@ def encode_image(image: Image.Image, fmt: str, quality: int | None = None, *, ef
         return encode_avif_10bit(image, q, effort=effort)
     if fmt == "heif10":
         return encode_heif_10bit(image, q)
-    codec = codec_for(canonical_token(fmt))
+    codec = codec_for(fmt)
     frame = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert(
         "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
     if not codec.alpha:

@@ -93,8 +93,8 @@ def _check_quality(quality: int) -> int:
     return q
 
 
-def check_source(canvas, name: str, *, max_megapixels: float = MAX_MEGAPIXELS) -> None:
-    """Raise CIError when CI would refuse to Guetzli this decoded source."""
+def check_source(canvas, name: str, *, max_megapixels: float = MAX_MEGAPIXELS) -> int:
+    """The source's quality; CIError when CI would refuse to Guetzli this decoded source."""
     if canvas.source_format != "jpeg":
         raise CIError(f"Guetzli compresses JPEG sources only; {name} is {canvas.source_format}",
                       code=UNSUPPORTED_TYPE, token=name)
@@ -105,6 +105,7 @@ def check_source(canvas, name: str, *, max_megapixels: float = MAX_MEGAPIXELS) -
     if mpx >= max_megapixels:
         raise CIError(f"Guetzli takes images under {max_megapixels:g} megapixels; {name} has {mpx:.1f}",
                       code=RESOLUTION_TOO_LARGE, token=name)
+    return canvas.source_quality
 
 
 def guetzli(src: Any, quality: int | None = None, *, max_megapixels: float = MAX_MEGAPIXELS,
@@ -149,8 +150,8 @@ def guetzli(src: Any, quality: int | None = None, *, max_megapixels: float = MAX
     """
     name = str(src) if isinstance(src, (str, os.PathLike)) else type(src).__name__
     canvas = open_canvas(src)
-    check_source(canvas, name, max_megapixels=max_megapixels)
-    q = _check_quality(quality if quality is not None else max(MIN_QUALITY, canvas.source_quality))
+    source_quality = check_source(canvas, name, max_megapixels=max_megapixels)
+    q = _check_quality(quality if quality is not None else max(MIN_QUALITY, source_quality))
     mpx = canvas.width * canvas.height / 1e6
     if warn and estimate_seconds(mpx) > WARN_SECONDS:
         warnings.warn(f"Guetzli is slow: about {estimate_seconds(mpx):.0f} s for {name} ({mpx:.1f} Mpx)",

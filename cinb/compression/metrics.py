@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import cv2
 import numpy as np
@@ -36,6 +37,7 @@ _KERNEL = cv2.getGaussianKernel(11, 1.5, cv2.CV_32F)
 _ONE = np.ones((1, 1), np.float32)
 
 
+@cache
 def _weights() -> np.ndarray:
     try:  # the maintained package carries the fitted weights; use them when present
         from ssimulacra2.ssimulacra2 import weights
@@ -43,8 +45,6 @@ def _weights() -> np.ndarray:
     except ImportError:  # pragma: no cover - ssimulacra2 is a dependency
         raise ImportError("SSIMULACRA2 needs the 'ssimulacra2' package (pip install ssimulacra2)") from None
 
-
-_W: np.ndarray | None = None
 
 
 def as_rgb_array(image) -> np.ndarray:
@@ -163,7 +163,7 @@ def _linear(arr: np.ndarray) -> np.ndarray:
 
 def _xyb(linear: np.ndarray) -> np.ndarray:
     mixed = cv2.transform(linear, _OPSIN_AFFINE)
-    cv2.max(mixed, 0.0, dst=mixed)
+    cv2.max(mixed, 0.0, dst=mixed)  # type: ignore[call-overload]  # cv2's stubs take no scalar operand
     cv2.pow(mixed, 1.0 / 3.0, dst=mixed)  # non-negative here, so pow is the cube root
     return cv2.transform(mixed, _XYB_AFFINE)
 
@@ -238,9 +238,7 @@ class Reference:
 
     def ssimulacra2(self, distorted) -> float:
         """SSIMULACRA2 score of ``distorted`` against this reference (100 = identical)."""
-        global _W
-        if _W is None:
-            _W = _weights()
+        weights = _weights()
         b = as_rgb_array(distorted)
         _same_shape(self.rgb, b)
         if np.array_equal(self.rgb, b):
@@ -256,17 +254,17 @@ class Reference:
             num_m = 1.0 - cv2.multiply(num_m, num_m)
             num_s = cv2.subtract(_blur(cv2.multiply(ref.xyb, x2)), mu12) * 2.0 + _C2
             den_s = ref.var + (_blur(cv2.multiply(x2, x2)) - cv2.multiply(mu2, mu2)) + _C2
-            d = cv2.max(1.0 - cv2.divide(cv2.multiply(num_m, num_s), den_s), 0.0)
+            d = cv2.max(1.0 - cv2.divide(cv2.multiply(num_m, num_s), den_s), 0.0)  # type: ignore[call-overload]
             ssim_mean, ssim_l4 = _pool(d)
             # ratio = (1 + |x2 - mu2|) / (1 + |x1 - mu1|) - 1: ringing where > 0, blurring where < 0
-            ratio = cv2.absdiff(x2, mu2)
+            ratio: np.ndarray = cv2.absdiff(x2, mu2)
             ratio += 1.0
             cv2.divide(ratio, ref.dev, dst=ratio)
             ratio -= 1.0
-            art_mean, art_l4 = _pool(cv2.max(ratio, 0.0))
-            det_mean, det_l4 = _pool(cv2.min(ratio, 0.0))
+            art_mean, art_l4 = _pool(cv2.max(ratio, 0.0))  # type: ignore[call-overload]  # (a scalar, as above)
+            det_mean, det_l4 = _pool(cv2.min(ratio, 0.0))  # type: ignore[call-overload]
             terms.append((ssim_mean, ssim_l4, art_mean, art_l4, -det_mean, det_l4))
-        return _score(terms)
+        return _score(terms, weights)
 
     def ssim(self, distorted) -> float:
         """SSIM of ``distorted`` against this reference."""
@@ -296,7 +294,7 @@ def _linear_pyramid(rgb: np.ndarray):
             lin = _downsample(lin)
 
 
-def _score(terms) -> float:
+def _score(terms, weights: np.ndarray) -> float:
     # Weight order of the reference: channel, scale, norm, then (ssim, ringing, blurring). Images
     # too small for all six scales use the first weights in order, as libjxl and the package do.
     total, i = 0.0, 0
@@ -304,7 +302,7 @@ def _score(terms) -> float:
         for t in terms:
             ssim_mean, ssim_l4, art_mean, art_l4, det_mean, det_l4 = t
             for s, a, dl in ((ssim_mean, art_mean, det_mean), (ssim_l4, art_l4, det_l4)):
-                total += _W[i] * abs(s[c]) + _W[i + 1] * abs(a[c]) + _W[i + 2] * abs(dl[c])
+                total += weights[i] * abs(s[c]) + weights[i + 1] * abs(a[c]) + weights[i + 2] * abs(dl[c])
                 i += 3
     s = total * 0.9562382616834844
     s = 2.326765642916932 * s - 0.020884521182843837 * s * s + 6.248496625763138e-05 * s * s * s

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .recommend import Recommendation
 from .sweep import summarise
 
 
@@ -70,8 +71,8 @@ def rd_curves(sweep_df: pd.DataFrame, metric: str = "ssimulacra2", *, x: str = "
     return ax
 
 
-def savings_histogram(sweep_df: pd.DataFrame, setting: tuple[str, int] | object, *, against: str = "source",
-                      ax=None, bins: int = 20):
+def savings_histogram(sweep_df: pd.DataFrame, setting: tuple[str, int] | Recommendation, *,
+                      against: str | tuple[str, int] = "source", ax=None, bins: int = 20):
     """Histogram of the per-image saving of one setting (fraction of bytes saved).
 
     Parameters
@@ -90,7 +91,7 @@ def savings_histogram(sweep_df: pd.DataFrame, setting: tuple[str, int] | object,
     matplotlib.axes.Axes
     """
     ax = _axes(ax)
-    fmt, q = (setting.format, setting.quality) if hasattr(setting, "format") else setting
+    fmt, q = (setting.format, setting.quality) if isinstance(setting, Recommendation) else setting
     ok = sweep_df[sweep_df["error"].isna()]
     chosen = ok[(ok["format"] == fmt) & (ok["quality"] == q)].set_index("path")["bytes"].astype(float)
     if against == "source":

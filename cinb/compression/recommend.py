@@ -60,7 +60,7 @@ class Recommendation:
         if self.saving == self.saving:  # NaN when the sources' sizes are unknown (pictures given in memory)
             text += f", {self.saving:.0%} smaller than the sources"
         text += f" ({self.met:.0%} of images meet {self.target})"
-        if self.saving_vs_baseline is not None:
+        if self.saving_vs_baseline is not None and self.baseline is not None:  # set together
             word = "smaller" if self.saving_vs_baseline >= 0 else "larger"
             text += f"; {abs(self.saving_vs_baseline):.0%} {word} than {self.baseline[0]} q{self.baseline[1]}"
         return text

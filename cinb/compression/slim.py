@@ -111,18 +111,20 @@ def parse_slim(segments: list[str]) -> Stage:
     return SlimStage()
 
 
-def _untouched(canvas: Canvas, codec: Codec) -> bool:
-    """True when the canvas is exactly the decoded source, to be written in the source's format."""
-    if canvas.source_bytes is None or codec.name != canvas.source_format:
-        return False
+def _untouched_source(canvas: Canvas, codec: Codec) -> bytes | None:
+    """The source file when the canvas is exactly the decoded source, to be written in its format; else None."""
+    source = canvas.source_bytes
+    if source is None or codec.name != canvas.source_format:
+        return None
     try:
-        fresh = open_canvas(canvas.source_bytes)
+        fresh = open_canvas(source)
     except CIError:
-        return False
+        return None
     if len(fresh.frames) != len(canvas.frames) or list(fresh.durations) != list(canvas.durations):
-        return False
-    return all(a.size == b.size and a.mode == b.mode and np.array_equal(np.asarray(a), np.asarray(b))
+        return None
+    same = all(a.size == b.size and a.mode == b.mode and np.array_equal(np.asarray(a), np.asarray(b))
                for a, b in zip(fresh.frames, canvas.frames, strict=True))
+    return source if same else None
 
 
 def _jpeg_candidate(canvas: Canvas, opts: EncodeOptions, q: int) -> bytes:
@@ -226,23 +228,27 @@ def _search(encode, decode, ref: Reference, metric: str, threshold: float, q_hi:
 
 
 def slim_encode(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int | None, *,
-                threshold: float = DEFAULT_THRESHOLD, metric: str = DEFAULT_METRIC) -> tuple[bytes, Any, dict]:
-    """The imageSlim encoding strategy (registered with the codec registry)."""
+                threshold: float = DEFAULT_THRESHOLD,
+                metric: str = DEFAULT_METRIC) -> tuple[bytes, int | None, dict[str, Any], dict[str, int]]:
+    """The imageSlim encoding strategy (registered with the codec registry).
+
+    ``quality`` is the codec registry's, resolved for every lossy codec (None for PNG).
+    """
     if opts.size_limit is not None:
         raise CIError("imageSlim cannot be combined with size-limit (CI refuses it too)", code=BAD_PARAMETER,
                       token="imageSlim")
     get_metric(metric)
-    untouched = _untouched(canvas, codec)
-    if untouched:
-        baseline, base_q = canvas.source_bytes, canvas.source_quality if codec.lossy else None
+    source = _untouched_source(canvas, codec)
+    if source is not None:
+        baseline, base_q = source, canvas.source_quality if codec.lossy else None
     else:
         baseline, base_q = codec.save(canvas, quality, opts), quality
     candidates: list[tuple] = []  # (data, quality, score[, extra info])
     if not canvas.is_animated:
         ref = Reference(canvas.frames[0])
-        if codec.name == "jpeg":
-            if untouched:
-                lossless = _lossless_jpeg(canvas.source_bytes)
+        if codec.name == "jpeg" and quality is not None:
+            if source is not None:
+                lossless = _lossless_jpeg(source)
                 if lossless:
                     candidates.append((lossless, base_q, 100.0))
             top = max(int(quality), JPEG_SEARCH_TOP)
@@ -262,20 +268,20 @@ def slim_encode(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int 
             if found:
                 data, q, s = found
                 candidates.append((_lossless_jpeg(data) or data, q, s))
-        elif codec.lossy:
+        elif codec.lossy and quality is not None:
             found = _search(lambda q: codec.save(canvas, q, opts), decode_image, ref, metric,
                             threshold + SCORE_MARGIN, int(quality))
             if found:
                 candidates.append(found)
         elif codec.name == "png":
-            candidates.append((_optimise_png(baseline if not untouched else codec.save(canvas, None, opts)),
+            candidates.append((_optimise_png(baseline if source is None else codec.save(canvas, None, opts)),
                                None, 100.0))
             pal = _palette(canvas, opts)
             if pal is not None:
                 s = float(ref.score(decode_image(pal), (metric,))[metric])
                 if s >= threshold:
                     candidates.append((_optimise_png(pal), None, s))
-    info = {"slim_metric": metric, "slim_threshold": threshold}
+    info: dict[str, Any] = {"slim_metric": metric, "slim_threshold": threshold}
     if candidates:
         data, q, s, *extra = min(candidates, key=lambda c: len(c[0]))
         if len(data) < len(baseline):
@@ -285,7 +291,7 @@ def slim_encode(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int 
                 info["slim_quality"] = q
                 q = max(1, int(q))
             return data, q, info, {"X-Slimflag": SLIMMED}
-    info.update({"slim_score": 100.0 if untouched else None, "slim_saving": 0.0})
+    info.update({"slim_score": 100.0 if source is not None else None, "slim_saving": 0.0})
     return baseline, base_q, info, {"X-Slimflag": ORIGINAL}
 
 

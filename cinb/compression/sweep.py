@@ -302,13 +302,10 @@ def tradeoff(table: pd.DataFrame, level: float = 80.0, *, metric: str = "ssimula
         raise CIError(f"no image reaches {metric} {level:g} with every variant of a format: sweep higher qualities",
                       code=BAD_PARAMETER, token=str(level))
     out = pd.DataFrame(rows)
-    base = {r["format"]: r for r in rows if r["variant"] == r["format"]}
-    base_of = {f: base.get(TEN_BIT.get(f, f)) for f in out["format"]}
-    out["bytes_vs_default"] = [r["bytes"] / base_of[r["format"]]["bytes"] if base_of[r["format"]] else float("nan")
-                               for r in rows]
-    out["cpu_vs_default"] = [r["encode_cpu_ms"] / base_of[r["format"]]["encode_cpu_ms"] if base_of[r["format"]]
-                             else float("nan") for r in rows]
     out["_family"] = [TEN_BIT.get(f, f) for f in out["format"]]
+    default = out[out["variant"] == out["format"]].set_index("format")  # one row per format at most
+    for column, ratio in (("bytes", "bytes_vs_default"), ("encode_cpu_ms", "cpu_vs_default")):
+        out[ratio] = out[column] / out["_family"].map(default[column])  # NaN where the family has no default
     return out.sort_values(["_family", "bytes"]).drop(columns=["format", "_family"]).reset_index(drop=True)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from PIL import Image
 
 from ..errors import OUTPUT_TOO_LARGE, CIError
 from ..limits import LIMITS
 
 
-def round_half_up(x: float) -> int:
+def round_half_up(x: float | Fraction) -> int:
     """Round a computed size half up, never below 1 px (cinb's rounding choice).
 
     Examples

@@ -9,6 +9,7 @@ from fractions import Fraction
 from PIL import Image
 
 from ..canvas import Canvas
+from ..errors import BAD_PARAMETER, CIError
 from ..tokens import color_token
 from .frames import check_output_size, fill_for, resize, round_half_up
 from .frames import crop as crop_frame
@@ -68,35 +69,52 @@ class Thumbnail:
         """The result size for a W x H source (before the animation rule)."""
         k, w, h = self.kind, self.width, self.height
         if k == "percent":
-            return round_half_up(W * self.percent / 100), round_half_up(H * self.percent / 100)
+            p = self._given(self.percent, "percent")
+            return round_half_up(W * p / 100), round_half_up(H * p / 100)
         if k == "width_percent":
-            return round_half_up(W * self.percent / 100), H
+            return round_half_up(W * self._given(self.percent, "percent") / 100), H
         if k == "height_percent":
-            return W, round_half_up(H * self.percent / 100)
+            return W, round_half_up(H * self._given(self.percent, "percent") / 100)
         if k == "width":
+            w = self._given(w, "width")
             return w, round_half_up(H * w / W)
         if k == "height":
+            h = self._given(h, "height")
             return round_half_up(W * h / H), h
         if k == "exact":
-            return w, h
+            return self._given(w, "width"), self._given(h, "height")
         if k == "area":
-            if W * H <= self.area:
+            area = self._given(self.area, "area")
+            if W * H <= area:
                 return W, H
             # floor(W * sqrt(A / (W H))) computed exactly: with floats 45 * sqrt(169 / 225) is 38.999...
-            return max(1, math.isqrt(W * self.area // H)), max(1, math.isqrt(H * self.area // W))
+            return max(1, math.isqrt(W * area // H)), max(1, math.isqrt(H * area // W))
         # exact factors: with floats 11 * (15 / 22) is 7.4999... and a 7.5 would round down
-        factors = [f for f in (Fraction(w, W) if w else None, Fraction(h, H) if h else None) if f is not None]
+        factors = [Fraction(side, whole) for side, whole in ((w, W), (h, H)) if side]
+        if not factors:
+            raise self._missing("width or height")
         s = max(factors) if k == "cover" else min(factors)
         if (k == "shrink" and s >= 1) or (k == "enlarge" and s < 1):
             return W, H
         return round_half_up(W * s), round_half_up(H * s)
+
+    def _given(self, value: int | None, name: str) -> int:
+        """``value``, which this form needs: a CIError if it was left out (the rule parser never does)."""
+        if value is None:
+            raise self._missing(name)
+        return value
+
+    def _missing(self, name: str) -> CIError:
+        return CIError(f"thumbnail form {self.kind!r} needs a {name}", code=BAD_PARAMETER, token="thumbnail")
 
     def apply(self, canvas: Canvas, ctx=None) -> Canvas:
         W, H = canvas.nominal_size or canvas.size
         tw, th = self.target_size(W, H)
         if canvas.is_animated and (tw > W or th > H):
             tw, th = W, H  # CI never enlarges animations
-        box = (self.width, self.height) if self.kind == "fit" and self.pad else None
+        box = None
+        if self.kind == "fit" and self.pad:
+            box = (self._given(self.width, "width"), self._given(self.height, "height"))
         check_output_size(box or (tw, th), f"thumbnail/{self.value()}")
         region = canvas.nominal_box if canvas.nominal_size else None
         out = canvas.map_frames(lambda f: resize(f, (tw, th), region))
@@ -142,16 +160,20 @@ class View2:
 
     def plan(self, W: int, H: int) -> tuple[tuple[int, int], tuple[int, int] | None]:
         """(scaled size, centre-crop size or None) for a W x H source."""
-        m, w, h = self.mode, self.width, self.height
+        m = self.mode
         long_, short = max(W, H), min(W, H)
-        if m in (1, 3, 4, 5):  # a missing minimum equals the given value
-            w, h = w or h, h or w
         F = Fraction  # exact factors, so that sizes of exactly n + 0.5 round up
-        if m == 0:
-            s = min(x for x in (F(w, long_) if w else None, F(h, short) if h else None) if x is not None)
-        elif m == 2:
-            s = min(x for x in (F(w, W) if w else None, F(h, H) if h else None) if x is not None)
-        elif m in (1, 3):
+        if m in (0, 2):
+            edges = ((self.width, long_), (self.height, short)) if m == 0 else ((self.width, W), (self.height, H))
+            factors = [F(side, edge) for side, edge in edges if side]
+            if not factors:
+                raise self._needs_w_or_h()
+            s = min(*factors, F(1))
+            return (round_half_up(W * s), round_half_up(H * s)), None
+        w, h = self.width or self.height, self.height or self.width  # a missing minimum equals the given value
+        if w is None or h is None:
+            raise self._needs_w_or_h()
+        if m in (1, 3):
             s = max(F(w, W), F(h, H))
         else:  # 4, 5: long edge >= w, short edge >= h
             s = max(F(w, long_), F(h, short))
@@ -166,6 +188,10 @@ class View2:
         if crop == scaled:
             crop = None
         return scaled, crop
+
+    def _needs_w_or_h(self) -> CIError:
+        token = f"imageView2/{self.mode}"
+        return CIError(f"{token} needs w or h", code=BAD_PARAMETER, token=token)
 
     def apply(self, canvas: Canvas, ctx=None) -> Canvas:
         W, H = canvas.nominal_size or canvas.size

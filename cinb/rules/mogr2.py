@@ -11,11 +11,15 @@ from ..canvas import Canvas
 from ..errors import UNSUPPORTED_TYPE
 from ..formats import canonical_token, formats
 from ..limits import LIMITS
+from ..ops.aigc import FIELDS as AIGC_FIELDS
+from ..ops.aigc import KEY as AIGC_KEY
+from ..ops.aigc import AIGCMetadata
 from ..ops.cropping import Crop, Cut, IRadius, RRadius
+from ..ops.density import parse_density
 from ..ops.filters import Blur, Bright, Contrast, Grayscale, Sharpen
 from ..ops.rotation import AutoOrient, Flip, Rotate
 from ..ops.scaling import Thumbnail, View2
-from .grammar import bad, out_of_range, pairs, parse_color, parse_float, parse_gravity, parse_int
+from .grammar import b64u_text, bad, out_of_range, pairs, parse_color, parse_float, parse_gravity, parse_int
 from .model import Context, EncodeOptions, Quality, SizeLimit, Stage
 from .registry import clear_parsed, families, register_family
 from .style import StyleRef
@@ -191,6 +195,7 @@ _SIMPLE_OPS = {
     "bright": lambda v: Bright(parse_int(v, "bright", lo=-100, hi=100, signed=True)),
     "contrast": lambda v: Contrast(parse_int(v, "contrast", lo=-100, hi=100, signed=True)),
     "grayscale": lambda v: Grayscale(parse_int(v, "grayscale", lo=0, hi=1)),
+    "density": parse_density,
 }
 
 
@@ -281,6 +286,37 @@ def _blur(value: str) -> Blur:
     return Blur(r, s)
 
 
+def _take_aigc(segments: list[str]) -> tuple[list[str], AIGCMetadata | None]:
+    """Lift ``AIGCMetadata/Label/<b64>/ContentProducer/<b64>/...`` out of the segments: its value is
+    a run of sub-parameters (CI 460/122024), which ``pairs`` cannot split. The label goes into the
+    output's metadata, so where it stands among the other operations does not matter."""
+    rest: list[str] = []
+    op = None
+    i = 0
+    while i < len(segments):
+        key = segments[i]
+        if key != AIGC_KEY:
+            step = 1 if key in ("strip", "auto-orient") else 2
+            rest += segments[i:i + step]
+            i += step
+            continue
+        if op is not None:
+            raise bad(f"{AIGC_KEY} is given twice", key)
+        i += 1
+        fields = []
+        while i < len(segments) and segments[i] in AIGC_FIELDS:
+            name = segments[i]
+            if i + 1 >= len(segments) or segments[i + 1] == "":
+                raise bad(f"{AIGC_KEY} field {name!r} has no value", name)
+            fields.append((name, b64u_text(segments[i + 1], f"{AIGC_KEY}/{name}")))
+            i += 2
+        if not fields:
+            raise bad(f"{AIGC_KEY} must be followed by Label/<URL-safe Base64> (fields: {', '.join(AIGC_FIELDS)})",
+                      segments[i] if i < len(segments) else key)
+        op = AIGCMetadata(tuple(fields))
+    return rest, op
+
+
 def parse_mogr2(segments: list[str]) -> Stage:
     """Parse the segments after ``imageMogr2/``."""
     if not segments or segments == [""]:
@@ -289,6 +325,7 @@ def parse_mogr2(segments: list[str]) -> Stage:
         if len(segments) != 2 or not segments[1]:
             raise bad("imageMogr2/style/ takes exactly one style name", "/".join(segments))
         return StyleRef(segments[1])
+    segments, aigc = _take_aigc(segments)
     ops: list = []
     enc: dict = {}
     gravity = "NorthWest"
@@ -342,6 +379,8 @@ def parse_mogr2(segments: list[str]) -> Stage:
             if isinstance(op, Thumbnail) and op.kind == "fit" else op
             for op in ops
         ]
+    if aigc is not None:
+        ops.append(aigc)
     return Mogr2Stage(tuple(ops), EncodeOptions(**enc))
 
 

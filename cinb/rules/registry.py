@@ -24,8 +24,10 @@ from .grammar import bad
 from .model import Rule, Stage
 
 FamilyParser = Callable[[list[str]], Stage]
+QueryParser = Callable[[str], Stage | None]
 
 _FAMILIES: dict[str, FamilyParser] = {}
+_QUERY_PARSERS: dict[str, QueryParser] = {}  # lower-case announcing key -> parser
 
 #: Modules that register families on import: the core ones (imageMogr2/imageView2, style/, the info
 #: stages), then the feature packages. A new family module adds its name here.
@@ -63,6 +65,66 @@ def register_family(prefix: str, parser: FamilyParser) -> None:
     ['imageAve', 'imageInfo']
     """
     _FAMILIES[prefix] = parser
+    clear_parsed()
+
+
+def unregister_family(prefix: str, *, where: Callable[[FamilyParser], bool] | None = None) -> bool:
+    """Forget a stage family (the undo of :func:`register_family`).
+
+    Parameters
+    ----------
+    prefix : str
+        The prefix it was registered under.
+    where : callable, optional
+        ``where(parser) -> bool``: remove the family only when its parser passes, so a caller
+        removes what it registered and leaves alone a family someone else registered since
+        (``cinb.ai.endpoints.unregister_endpoint`` checks the parser's ``endpoint`` attribute).
+
+    Returns
+    -------
+    bool
+        Whether a family was removed (False: the prefix is not registered, or ``where`` said no).
+
+    Examples
+    --------
+    >>> from cinb.rules.registry import families, parse_rule, register_family, unregister_family
+    >>> register_family("flipDemo", lambda segments: parse_rule("imageMogr2/flip/vertical").stages[0])
+    >>> str(parse_rule("flipDemo"))
+    'imageMogr2/flip/vertical'
+    >>> unregister_family("flipDemo"), "flipDemo" in families(), unregister_family("flipDemo")
+    (True, False, False)
+    """
+    parser = _FAMILIES.get(prefix)
+    if parser is None or (where is not None and not where(parser)):
+        return False
+    del _FAMILIES[prefix]
+    clear_parsed()  # a cached rule of the family would still apply it
+    return True
+
+
+def register_query_parser(key: str, parser: QueryParser) -> None:
+    """Teach ``parse_rule`` a rule CI writes as a query, announced by the item ``key=...``.
+
+    CI's Pic-Operations pages write endpoint rules that way (``"rule": "ci-process=GoodsMatting"``,
+    ``"ci-process=ImageTargetRec&detect-type=face&cover=1"``). A rule made only of ``key=value``
+    items, one of them ``key`` (case-blind), is handed whole to ``parser``, which returns the
+    stage (or None: not its rule). The feature package that owns the stages registers the parser
+    on import (``cinb.ai.stages`` for ``ci-process``), so this layer imports nothing above it.
+
+    Parameters
+    ----------
+    key : str
+        The query key that announces the rule (``"ci-process"``).
+    parser : callable
+        ``parser(query_text) -> Stage | None``; a bad rule raises CIError -103.
+
+    Examples
+    --------
+    >>> from cinb.rules.registry import parse_rule
+    >>> str(parse_rule("ci-process=QRcode&cover=1"))
+    'QRcode/cover/1'
+    """
+    _QUERY_PARSERS[key.strip().lower()] = parser
     clear_parsed()
 
 
@@ -141,6 +203,23 @@ def _rule_text(rule: str) -> str:
     return unquote(text)
 
 
+def _query_stage(rule: str) -> Stage | None:
+    """The stage of a rule written as a query (:func:`register_query_parser`), or None."""
+    text = rule.strip()
+    if text.startswith("?"):
+        text = text[1:]
+    items = [i for i in text.split("&") if i]
+    # A processing rule is never all ``key=value`` items: the query path costs nothing to the others.
+    if not items or not all(_is_parameter(i) for i in items):
+        return None
+    _load_plugins(_ALL)
+    for item in items:
+        parser = _QUERY_PARSERS.get(unquote(item.partition("=")[0]).strip().lower())
+        if parser is not None:
+            return parser(text)
+    return None
+
+
 def _lookup(segments: list[str]) -> tuple[FamilyParser, list[str]] | None:
     """The parser of a stage's family and the segments it receives (two-segment prefixes first)."""
     if len(segments) >= 2 and f"{segments[0]}/{segments[1]}" in _FAMILIES:
@@ -164,6 +243,10 @@ def parse_stage(text: str) -> Stage:
     if segments[0] in {p.split("/")[0] for p in _FAMILIES}:
         arg = segments[1] if len(segments) > 1 else ""
         raise bad(f"unsupported {segments[0]} variant {arg!r}", f"{segments[0]}/{arg}")
+    key = segments[0].partition("=")[0].strip().lower()
+    if "=" in segments[0] and key in _QUERY_PARSERS:
+        raise bad(f"{segments[0]!r}: a {key}=... query is a whole rule, not a pipeline stage "
+                  "(a pipeline takes its slash form, e.g. QRcode/cover/1)", segments[0])
     raise bad(f"unknown processing family {segments[0]!r}", segments[0])
 
 
@@ -212,6 +295,9 @@ def parse_rule(rule: str | Rule) -> Rule:
 
 
 def _parse(rule: str) -> Rule:
+    stage = _query_stage(rule)
+    if stage is not None:
+        return Rule((stage,))
     text = _rule_text(rule)
     if not text:
         return Rule(())

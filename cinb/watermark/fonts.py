@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
@@ -82,7 +83,7 @@ def _arimo(weight: int) -> FontSpec:
 
 
 #: CI name -> (aliases, packaged font, style note). Names are spec §11's list.
-_TABLE: dict[str, tuple[tuple[str, ...], object, str]] = {
+_TABLE: dict[str, tuple[tuple[str, ...], Callable[[], FontSpec], str]] = {
     "simfang仿宋.ttf": (("simfang", "simfang.ttf", "仿宋"), _cjk,
                         "Noto Sans CJK Regular (FangSong serif not packaged)"),
     "tahoma.ttf": (("tahoma",), lambda: _noto_sans(400), "Noto Sans Regular"),
@@ -321,11 +322,15 @@ def _load(path: str, mtime_ns: int, index: int, weight: int | None, size: int) -
         axes = font.get_variation_axes()
         values = []
         for axis in axes:
-            label = axis["name"].decode("ascii", "replace") if isinstance(axis["name"], bytes) else axis["name"]
+            name = axis.get("name", b"")  # FreeType gives no name to an axis without a name-table entry
+            label = name.decode("ascii", "replace") if isinstance(name, bytes) else name
+            lo, default, hi = axis["minimum"], axis["default"], axis["maximum"]
+            if lo is None or default is None or hi is None:  # Pillow always sets them; its Axis type allows None
+                raise OSError(f"the font {path} has a variation axis without a range")
             if label.strip().lower() in ("weight", "wght"):
-                values.append(float(min(max(weight, axis["minimum"]), axis["maximum"])))
+                values.append(float(min(max(weight, lo), hi)))
             else:
-                values.append(float(axis["default"]))
+                values.append(float(default))
         font.set_variation_by_axes(values)
     return font
 

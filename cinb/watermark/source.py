@@ -236,9 +236,7 @@ def _load(path: str) -> Image.Image:
                 raise CIError(f"the watermark image {path!r} is animated; CI takes a still image",
                               code=BAD_PARAMETER, token=path)
             img.load()
-            if img.mode == "P" and "transparency" in img.info:
-                img = img.convert("RGBA")
-            return img.convert("RGBA")
+            return img.convert("RGBA")  # a palette's transparency becomes alpha
     except CIError:
         raise
     except (OSError, ValueError, Image.DecompressionBombError) as exc:

@@ -148,7 +148,8 @@ class _Placement(Stage):
         >>> TextWatermark(text="cinb", fontsize=40).preview(small, (2000, 1000)).size
         (200, 100)
         """
-        layer, xy = self.layer(image.size, ctx, full_size=tuple(full_size))
+        width, height = full_size
+        layer, xy = self.layer(image.size, ctx, full_size=(width, height))
         return layout.composite(Canvas(frames=[image]), layer, xy).frames[0]
 
 
@@ -194,9 +195,17 @@ class ImageWatermark(_Placement):
         if self.blogo is not None:
             _check_int(self.blogo, "blogo", 1, 2)
 
+    def _location(self) -> tuple[str, str]:
+        """``("image", url or path)`` or ``("image_key", key)``: the one the constructor checked was given."""
+        if self.image is not None:
+            return "image", self.image
+        if self.image_key is not None:
+            return "image_key", self.image_key
+        raise _bad("watermark/1 needs exactly one of image or image_key", "image")
+
     def _head_tokens(self) -> list[str]:
-        out = (["image", b64u_encode(self.image)] if self.image is not None
-               else ["image_key", b64u_encode(self.image_key)])
+        key, location = self._location()
+        out = [key, b64u_encode(location)]
         if self.blogo is not None:
             out += ["blogo", str(self.blogo)]
         return out
@@ -204,13 +213,12 @@ class ImageWatermark(_Placement):
     def source_path(self, ctx: Context | None = None):
         """The local file the watermark resolves to (CIError -103 naming it when missing)."""
         base, settings = getattr(ctx, "base_dir", None), getattr(ctx, "settings", None)
-        if self.image is not None:
-            return resolve_location(self.image, base_dir=base, settings=settings)
-        return resolve_location(self.image_key, is_key=True, base_dir=base, settings=settings)
+        key, location = self._location()
+        return resolve_location(location, is_key=key == "image_key", base_dir=base, settings=settings)
 
     def mark(self, image_size: tuple[int, int], ctx: Context | None) -> Image.Image:
         mark = load_watermark(self.source_path(ctx))
-        if self.scatype is not None:
+        if self.scatype is not None and self.spcent is not None:  # both or neither (the constructor checks)
             mark = resize(mark, layout.scaled_size(mark.size, image_size, self.scatype, self.spcent))
         return mark
 
@@ -270,7 +278,7 @@ class TextWatermark(_Placement):
                                settings=getattr(ctx, "settings", None))
 
         mark = draw(self.fontsize)
-        if self.scatype is not None:
+        if self.scatype is not None and self.spcent is not None:  # both or neither (the constructor checks)
             # Re-render at the scaled size for crisp glyphs, then settle the exact target size.
             target = layout.scaled_size(mark.size, image_size, self.scatype, self.spcent)
             size = max(1, round(self.fontsize * target[0] / mark.width))
@@ -289,7 +297,7 @@ def _hex_color(text: str) -> tuple[int, int, int]:
         rgb = ImageColor.getrgb(text.strip())
     except ValueError:
         raise _bad(f"fill must be '#RRGGBB' or a colour name, got {text!r}", text) from None
-    return tuple(rgb[:3])
+    return rgb[0], rgb[1], rgb[2]
 
 
 _PLACEMENT_KEYS = {

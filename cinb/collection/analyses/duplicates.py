@@ -63,7 +63,7 @@ def near_groups(hashes: np.ndarray, radius: int, *, block: int = 2048) -> np.nda
     [0, 0, -1, -1]
     """
     n = len(hashes)
-    parent = np.arange(n)
+    parent = list(range(n))  # a list: union-find indexes one element at a time, and numpy scalars are slow
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -75,7 +75,7 @@ def near_groups(hashes: np.ndarray, radius: int, *, block: int = 2048) -> np.nda
         rows = hashes[start:start + block]
         dist = np.bitwise_count(rows[:, None] ^ hashes[None, start:])  # only j >= start
         ii, jj = np.nonzero(dist <= radius)
-        for i, j in zip(ii + start, jj + start, strict=True):
+        for i, j in zip((ii + start).tolist(), (jj + start).tolist(), strict=True):
             if j > i:
                 ri, rj = find(i), find(j)
                 if ri != rj:

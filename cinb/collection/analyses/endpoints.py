@@ -7,9 +7,11 @@ in one more column, ``<analysis>_response``.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 
 from cinb.ai.endpoints import Endpoint, endpoints, get_endpoint
 from cinb.collection.analyses.registry import register_analysis
+from cinb.errors import BAD_PARAMETER, CIError
 
 
 class EndpointAnalysis:
@@ -31,9 +33,14 @@ class EndpointAnalysis:
 
     def __call__(self, ctx, **options) -> dict:
         ep = get_endpoint(self.endpoint)
+        # flatten(response) or flatten(response, info), as Endpoint documents (its annotation names the first)
+        flatten: Callable[..., dict] | None = ep.flatten
+        if flatten is None:
+            raise CIError(f"endpoint {self.endpoint} has no collection analysis", code=BAD_PARAMETER,
+                          token=self.endpoint)
         params = ep.parse_params({k: v for k, v in options.items() if v is not None})
         answer = ep.run(ctx, **params)
-        flat = ep.flatten(answer.response, answer.info) if _arity(ep.flatten) == 2 else ep.flatten(answer.response)
+        flat = flatten(answer.response, answer.info) if _arity(flatten) == 2 else flatten(answer.response)
         return {**flat, f"{ep.analysis}_response": answer.response}
 
     def check_options(self, options) -> None:
