@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import cv2
 import numpy as np
 
 from ..caches import register_cache
-from .embed import CANON, add_pattern, frame_scale, luma, to_frame
+from ..compression.metrics import Reference
+from .embed import CANON, frame_mark, frame_scale, luma, prepare, render, to_frame
 from .pattern import CHIP, TILE, Layout, cyclic_smooth
 from .sync import (
     COHERENT_HARMONICS,
@@ -237,10 +239,113 @@ def _joint_candidates(spec: np.ndarray, shape: tuple[int, int], frame_shape: tup
             yield found
 
 
+#: Informed embedding (issue 15, round 4): share of the photo's own projection on each coded bit that
+#: the embedder cancels (0 = plain spread spectrum), and the largest weight a coded bit may get. The
+#: reader folds every tile of the picture into one and sums each coded bit's chips; the picture itself
+#: adds to that sum a value the embedder can compute (it has the picture), and on small pictures,
+#: which hold few tiles, that value is as large as the mark's. Improved spread spectrum (Malvar and
+#: Florencio, 2003) weights each coded bit by ``1 - lambda * host / mark`` (then the weights are scaled
+#: back to the same energy): bits the picture pushes the wrong way get more of the mark, bits it
+#: already pushes the right way less. Measured on 51 small pictures (256-768 px) after JPEG q85/q75:
+#: soft-bit SNR +5-48 % (mean +27 % at 0.8, +21 % at 0.5) at the same SSIMULACRA2. 0.8 lost a 3° rotation
+#: of one natural photo (the spectral comb no longer proposed its lattice: the cancelling part of the mark
+#: is anti-correlated with the picture); 0.5 keeps it.
+INFORMED_LAMBDA = 0.5
+INFORMED_WMAX = 3.0
+#: Small pictures (frames holding fewer tiles than the canonical one's 36): soft-bit SNR the mark should
+#: keep after JPEG q75 (plain Viterbi fails under ~0.75), and the largest multiplier of the visibility
+#: budget spent to reach it (at most the canonical frame's tile count over the picture's).
+SMALL_TARGET_SNR = 1.2
+SMALL_BOOST_MAX = 2.0
+#: ... as long as SSIMULACRA2 of the marked picture against the original stays at least this (issue 15:
+#: >= 70 on every picture, >= 80 on average; pictures already under it are not boosted).
+SMALL_MIN_SSIMULACRA2 = 76.0
+#: JPEG quality the small-picture check simulates (CI writes JPEG at 85 by default; 75 leaves a margin).
+SMALL_CHECK_QUALITY = 75
+
+
+def _chip_sums(folded: np.ndarray) -> np.ndarray:
+    """Each chip's sum in an aligned folded tile (what the payload chips are read from)."""
+    g = TILE // CHIP
+    return cyclic_smooth(folded).reshape(g, CHIP, g, CHIP).sum(axis=(1, 3)).ravel()
+
+
+def _bit_votes(y: np.ndarray, layout: Layout) -> np.ndarray:
+    """Per coded bit, the signed sum of its chips read at the untouched geometry from the working-frame
+    luminance ``y`` (positive ~ bit 0): the reader's soft value before normalisation."""
+    chips = _chip_sums(fold(y, np.eye(2) * TILE))
+    votes = layout.data_sign * chips[layout.data_index]
+    return np.bincount(layout.data_bit, weights=votes, minlength=layout.n_coded)
+
+
+def _informed_weights(host: np.ndarray, mark: np.ndarray, per_bit: np.ndarray) -> np.ndarray:
+    """Per coded bit weights from the picture's own vote ``host`` (signed so > 0 helps) and the mark's
+    vote at weight 1 ``mark``; same mean energy per chip as unit weights."""
+    w = np.clip(1.0 - INFORMED_LAMBDA * host / mark, 0.0, INFORMED_WMAX)
+    return w / math.sqrt(max(float(np.sum(per_bit * w * w) / np.sum(per_bit)), 1e-12))
+
+
+def _margin(votes: np.ndarray, signs: np.ndarray, per_bit: np.ndarray) -> float:
+    """Soft-bit SNR (mean over spread of the signed, normalised votes) the decoder would see."""
+    r = signs * votes / np.sqrt(per_bit)
+    return float(r.mean() / (r.std() + 1e-12))
+
+
+def _jpeg_luma(pixels: np.ndarray, quality: int) -> np.ndarray:
+    y = pixels if pixels.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(pixels[..., :3]), cv2.COLOR_RGB2GRAY)
+    ok, buf = cv2.imencode(".jpg", y, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE).astype(np.float32)
+
+
+def _boosted(canvas, layout: Layout, coded: np.ndarray, out: np.ndarray, host: np.ndarray, mark: np.ndarray,
+             per_bit: np.ndarray, boost: float) -> np.ndarray:
+    """``out`` re-rendered with the visibility budget multiplied by up to ``boost``, as far as its
+    SSIMULACRA2 against the picture stays at :data:`SMALL_MIN_SSIMULACRA2` (``out`` itself when even a
+    little more would not)."""
+    ref = Reference(canvas.pixels)
+    base = ref.ssimulacra2(out)
+    if base <= SMALL_MIN_SSIMULACRA2:
+        return out
+    for _ in range(3):
+        tile = layout.tile(coded, _informed_weights(host, mark * math.sqrt(boost), per_bit))
+        candidate = render(canvas, tile, boost=boost)
+        score = ref.ssimulacra2(candidate)
+        if score >= SMALL_MIN_SSIMULACRA2:
+            return candidate
+        # SSIMULACRA2's loss grows about linearly with the mark's amplitude (sqrt of the boost).
+        step = (base - SMALL_MIN_SSIMULACRA2 - 0.3) / max(base - score, 1e-6) * (math.sqrt(boost) - 1.0)
+        boost = (1.0 + max(step, 0.0)) ** 2
+        if boost < 1.05:
+            break
+    return out
+
+
 def embed_coded(pixels: np.ndarray, coded: np.ndarray, *, key: str, level: int, budget: float = 1.0) -> np.ndarray:
-    """Add the tile carrying ``coded`` (0/1 array) to a uint8 image array."""
-    tile = Layout(key, int(coded.size)).tile(coded)
-    return add_pattern(pixels, tile, level=level, budget=budget)
+    """Add the tile carrying ``coded`` (0/1 array) to a uint8 image array.
+
+    The mark is informed by the picture (see :data:`INFORMED_LAMBDA`): the mark at unit weights, added
+    to the picture in the reader's frame, measures how much each coded bit's chips read from the mark and from the picture, and the tile is
+    weighted per coded bit. A small picture (:data:`SMALL_TARGET_SNR`) whose mark would read too weakly
+    after JPEG gets a larger visibility budget, up to :data:`SMALL_BOOST_MAX`. The reader is unchanged.
+    """
+    layout = Layout(key, int(coded.size))
+    canvas = prepare(pixels, level=level, budget=budget)
+    signs = 1.0 - 2.0 * np.asarray(coded, np.float64)
+    per_bit = np.bincount(layout.data_bit, minlength=layout.n_coded).astype(np.float64)
+    host = signs * _bit_votes(canvas.y_frame, layout)
+    mark = signs * _bit_votes(canvas.y_frame + frame_mark(canvas, layout.tile(coded)), layout) - host
+    # A bit whose chips sit where the JND map allows almost nothing reads little of the mark: do not
+    # let it ask for the whole budget.
+    mark = np.maximum(mark, 0.2 * max(float(np.median(mark)), 1e-6))
+    out = render(canvas, layout.tile(coded, _informed_weights(host, mark, per_bit)))
+    canon_tiles = (CANON / TILE) ** 2
+    if canvas.tiles < canon_tiles:
+        y = to_frame(_jpeg_luma(out, SMALL_CHECK_QUALITY), canvas.scale)
+        margin = _margin(_bit_votes(y, layout), signs, per_bit)
+        if margin < SMALL_TARGET_SNR:
+            boost = min(SMALL_BOOST_MAX, canon_tiles / canvas.tiles, (SMALL_TARGET_SNR / max(margin, 0.1)) ** 2)
+            out = _boosted(canvas, layout, coded, out, host, mark, per_bit, boost)
+    return out
 
 
 @dataclass
