@@ -382,6 +382,7 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
         xmp=xmp or None,
         orientation=header.orientation,
         source_quality=quality,
+        dpi=_dpi_of(img),
         _source=data,
         source_path=path if data is None else None,
         nominal_size=nominal,
@@ -487,6 +488,18 @@ def _same_mode(frames: list[Image.Image]) -> list[Image.Image]:
     return [f.convert("RGBA") for f in frames]
 
 
+def _dpi_of(img: Image.Image) -> tuple[float, float] | None:
+    """The source's resolution in dots per inch (JFIF, EXIF, pHYs, BMP, TIFF), None when absent."""
+    dpi = img.info.get("dpi")
+    if not isinstance(dpi, tuple | list) or len(dpi) < 2:
+        return None
+    try:
+        x, y = float(dpi[0]), float(dpi[1])
+    except (TypeError, ValueError):
+        return None
+    return (x, y) if x > 0 and y > 0 else None
+
+
 def _canvas_from_pil(img: Image.Image) -> Canvas:
     fmt = ci_name(img.format) if img.format else "png"
     check_header(Header(fmt, img.width, img.height), "image")
@@ -498,4 +511,5 @@ def _canvas_from_pil(img: Image.Image) -> Canvas:
         icc=_profile_for_frames(img.info.get("icc_profile")),
         orientation=orientation_of(img) if exif else 1,
         source_quality=source_jpeg_quality(getattr(img, "quantization", None)) if fmt == "jpeg" else None,
+        dpi=_dpi_of(img),
     )

@@ -171,9 +171,11 @@ def _encode(canvas, opts: EncodeOptions) -> tuple[bytes, str, dict]:
         frames = min(frames, 30 if opts.cgif == 1 else opts.cgif)
     info.update(quality=quality, frames=frames)
     fmt = codec.name
-    if opts.size_limit is not None:
+    if opts.size_limit is not None and not info.get("size_limit_ignored"):
         info["size_limit_met"] = len(data) <= opts.size_limit.max_bytes
-        if opts.size_limit.keep_original and canvas.source_bytes and len(data) >= len(canvas.source_bytes):
+        # The original cannot stand in for an output that carries a label the original lacks (AIGCMetadata).
+        if (opts.size_limit.keep_original and canvas.source_bytes and len(data) >= len(canvas.source_bytes)
+                and not canvas.info.get("aigc_written")):
             data, fmt = canvas.source_bytes, canvas.source_format
             info["size_limit_kept_original"] = True
     return data, fmt, info

@@ -83,7 +83,9 @@ def pic_operations(src: Source, operations: str | dict, *, bucket_dir: str | os.
     Returns
     -------
     dict
-        CI's ``UploadResult``: ``OriginalInfo`` (when ``is_pic_info`` is 1) and ``ProcessResults``.
+        CI's ``UploadResult``: ``OriginalInfo`` (when ``is_pic_info`` is 1) and ``ProcessResults``
+        (one ``Object`` per rule, with the fields the rule produced: ``CodeStatus``, ``QRcodeInfo``...),
+        then ``ImgTargetRecResult`` when an ``ImageTargetRec`` rule ran (a list if several did).
 
     Examples
     --------
@@ -102,6 +104,7 @@ def pic_operations(src: Source, operations: str | dict, *, bucket_dir: str | os.
     source_key = key or name or "upload"
     bucket = Path(bucket_dir)
     results = []
+    roots: dict[str, list] = {}
     for r in ops["rules"]:
         dest_key = resolve_key(source_key, r["fileid"])
         if dest_key == posixpath.normpath(source_key) and not allow_overwrite:
@@ -109,15 +112,22 @@ def pic_operations(src: Source, operations: str | dict, *, bucket_dir: str | os.
                           "(pass allow_overwrite=True)", code=BAD_PARAMETER, token=r["fileid"])
         out = process(data, r["rule"], styles=styles)
         path = write_atomic(bucket / dest_key, out.data)
-        results.append(_object(dest_key, path, out))
+        blocks = out.info.get("endpoint_roots") or {}
+        for root, block in blocks.items():
+            roots.setdefault(root, []).append(block)
+        results.append(_object(dest_key, path, out, skip={k for block in blocks.values() for k in block}))
     answer: dict = {}
     if str(ops.get("is_pic_info", 0)) == "1":
         answer["OriginalInfo"] = _original_info(source_key, data, bucket)
     answer["ProcessResults"] = {"Object": results}
+    # An endpoint answering in its own root element (ImageTargetRec's ImgTargetRecResult) is reported
+    # beside ProcessResults, as CI's Go SDK reads UploadResult; one element per rule that ran it.
+    for root, found in roots.items():
+        answer[root] = found[0] if len(found) == 1 else found
     return answer
 
 
-def _object(dest_key: str, path: Path, out) -> dict:
+def _object(dest_key: str, path: Path, out, *, skip: frozenset[str] | set[str] = frozenset()) -> dict:
     md5 = hashlib.md5(out.data).hexdigest()
     obj = {
         "Key": dest_key,
@@ -135,6 +145,8 @@ def _object(dest_key: str, path: Path, out) -> dict:
     # CI's fields the rule produced (blind-watermark extraction, an AI endpoint's answer), as CI
     # reports them in ProcessResults: scalars as strings like the rest of the Object.
     for name, value in out.response.items():
+        if name in skip:
+            continue
         obj[name] = value if isinstance(value, (dict, list)) else str(value)
     return obj
 

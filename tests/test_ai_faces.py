@@ -78,9 +78,12 @@ def group() -> tuple[bytes, list[tuple[int, int, int, int]]]:
 @pytest.mark.parametrize("name", sorted(FACES))
 def test_a_portrait_gives_one_face_where_it_is_in_cis_shape(name):
     r = cinb.ci_process(getattr(data, name)(), "DetectFace", **{"max-face-num": 5})
-    assert set(r.json) == {"ImageWidth", "ImageHeight", "FaceModelVersion", "FaceInfos"}
+    # CI's page (460/63223, 2025-08-22; intl 1045/48831): FaceModelVersion "4.0" in the example, and
+    # Status, a String: 1 a face was detected, 0 none. RequestId is left out (no request was made).
+    assert list(r.json) == ["ImageWidth", "ImageHeight", "FaceModelVersion", "Status", "FaceInfos"]
     img = photo(name)
-    assert (r.json["ImageWidth"], r.json["ImageHeight"]) == img.size and r.json["FaceModelVersion"] == "3.0"
+    assert (r.json["ImageWidth"], r.json["ImageHeight"]) == img.size and r.json["FaceModelVersion"] == "4.0"
+    assert r.json["Status"] == "1" and "<Status>1</Status>" in r.xml
     assert len(r.json["FaceInfos"]) == 1 and set(r.json["FaceInfos"][0]) == {"X", "Y", "Width", "Height"}
     assert all(isinstance(v, int) for v in r.json["FaceInfos"][0].values())
     assert iou(box_of(r.json["FaceInfos"][0]), FACES[name]) > 0.8
@@ -91,7 +94,7 @@ def test_a_portrait_gives_one_face_where_it_is_in_cis_shape(name):
 @pytest.mark.parametrize("name", FACE_FREE)
 def test_face_free_photos_give_no_face(name):
     r = cinb.ci_process(getattr(data, name)(), "DetectFace", max_face_num=120)
-    assert r.json["FaceInfos"] == [] and r.info["face_count"] == 0
+    assert r.json["FaceInfos"] == [] and r.info["face_count"] == 0 and r.json["Status"] == "0"
 
 
 def test_a_group_gives_every_face_largest_first_and_max_face_num_cuts(group):

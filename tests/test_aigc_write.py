@@ -239,8 +239,6 @@ def test_the_label_does_not_change_the_pixels_or_the_shrink_on_load():
     assert np.array_equal(np.asarray(plain.image), np.asarray(labelled.image))
 
 
-@pytest.mark.xfail(strict=True, reason="engine._encode returns the original for size-limit/...! without checking "
-                   "Result.info['aigc_written'] (cinb/engine.py is the lead's)")
 def test_size_limit_keep_original_does_not_lose_the_label():
     small = jpeg(size=(32, 32))
     r = process(small, rule_for({"Label": "1"}) + "/size-limit/900k!")

@@ -133,13 +133,16 @@ def test_size_limit_finds_the_highest_fitting_quality():
 
 # --- imageSlim -----------------------------------------------------------------------------------------
 
-def test_imageslim_parses_and_refuses_parameters_and_size_limit():
+def test_imageslim_parses_and_refuses_parameters_and_overrides_size_limit():
     assert str(cinb.parse_rule("imageMogr2/thumbnail/80x|imageSlim")) == "imageMogr2/thumbnail/80x|imageSlim"
     with pytest.raises(CIError) as err:
         cinb.parse_rule("imageSlim/quality/50")
     assert err.value.code == -103 and "imageSlim takes no parameters" in str(err.value)
-    with pytest.raises(CIError, match="size-limit"):
-        cinb.process(jpeg_bytes(photo(), 90), "imageMogr2/size-limit/10k|imageSlim")
+    # CI 1246/109211: with size-limit, only imageSlim takes effect.
+    src = jpeg_bytes(photo(), 90)
+    both = cinb.process(src, "imageMogr2/size-limit/10k|imageSlim")
+    assert both.data == cinb.process(src, "imageSlim").data
+    assert both.info["size_limit_ignored"] == "imageSlim" and "size_limit_met" not in both.info
 
 
 def test_imageslim_jpeg_is_smaller_and_stays_above_threshold():

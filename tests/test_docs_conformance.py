@@ -155,18 +155,15 @@ def _with_dpi(fmt: str, dpi: int) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.xfail(strict=True, reason="needs the lead's wiring: decode sets Canvas.dpi from the source, "
-                   "codecs write Canvas.dpi (JPEG JFIF density, PNG pHYs); see the MC audit report")
 @pytest.mark.parametrize(("source", "rule"), [("JPEG", M + "thumbnail/!50p"), ("PNG", M + "thumbnail/!50p"),
-                                              ("JPEG", M + "format/png"), ("PNG", M + "format/jpg")])
+                                              ("JPEG", M + "format/png"), ("PNG", M + "format/jpg"),
+                                              ("JPEG", M + "format/yjpeg"), ("PNG", M + "format/bmp")])
 def test_output_keeps_the_source_dpi(source, rule):
     out = cinb.process(_with_dpi(source, 300), rule)
     assert cinb.image_info(out.data)["vertical_dpi"] == "300"
 
 
-@pytest.mark.xfail(strict=True, reason="needs rules.mogr2 to register ops.density.parse_density (LR) and the "
-                   "codecs to write Canvas.dpi (lead); see the MC audit report")
-@pytest.mark.parametrize("fmt", ["jpg", "png"])
+@pytest.mark.parametrize("fmt", ["jpg", "png", "yjpeg", "bmp"])
 def test_density_sets_the_output_dpi(fmt):
     out = cinb.process(_with_dpi("JPEG", 72), M + f"density/300/format/{fmt}")
     info = cinb.image_info(out.data)
@@ -190,3 +187,36 @@ def test_watermark_defaults_are_the_documented_ones():
         ("tahoma.ttf", 13, (0x3D, 0x3D, 0x3D), 90, "SouthEast", 0, 0)
     image = cinb.parse_rule("watermark/1/image/aHR0cDovL2EvYi5wbmc").stages[0]
     assert (image.dissolve, image.gravity, image.dx, image.dy) == (90, "SouthEast", 0, 0)
+
+
+def test_text_watermark_degree_applies_only_when_tiled():
+    # 1045/33721: degree "当 batch 值为1时生效" (takes effect when batch is 1)
+    src = ei.photo_jpeg(200, 150)
+    plain = cinb.process(src, "watermark/2/text/Y2luYg/fontsize/30|imageMogr2/format/png").data
+    turned = cinb.process(src, "watermark/2/text/Y2luYg/fontsize/30/degree/45|imageMogr2/format/png").data
+    tiled = cinb.process(src, "watermark/2/text/Y2luYg/fontsize/30/batch/1|imageMogr2/format/png").data
+    tiled_turned = cinb.process(src, "watermark/2/text/Y2luYg/fontsize/30/batch/1/degree/45|imageMogr2/format/png").data
+    assert plain == turned
+    assert tiled != tiled_turned
+
+
+# --- size-limit (1246/109211, 2025-10; 436/56734) ----------------------------------------------------
+# "仅支持对 JPG 格式的图片限制大小,非 JPG 格式的图片可以结合格式转换参数,转换为 JPG 后再限制大小"
+# (only JPG outputs; convert others with /format/jpg first), and "限制大小与极智压缩不可同时使用,若同时
+# 使用时,仅生效极智压缩" (with imageSlim, only imageSlim takes effect).
+
+
+def test_size_limit_lowers_a_jpeg_below_the_limit():
+    big = cinb.process(ei.photo_jpeg(400, 300, quality=95), M + "quality/95!").data
+    r = cinb.process(big, M + "strip/format/jpg/size-limit/15k")
+    assert r.format == "jpeg" and len(r.data) <= 15 * 1024
+
+
+def test_size_limit_does_not_change_an_explicit_png_output():
+    r = cinb.process(ei.quad_png(), M + "format/png/size-limit/5k")
+    assert r.format == "png"
+
+
+def test_size_limit_with_image_slim_applies_only_image_slim():
+    r = cinb.process(ei.photo_jpeg(400, 300, quality=95), M + "size-limit/15k|imageSlim")
+    assert "X-Slimflag" in r.response

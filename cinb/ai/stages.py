@@ -63,14 +63,20 @@ class EndpointStage(Stage):
         if answer.image is not None:  # the rule stores the image itself: no base64 copy in ProcessResults
             fields = {k: v for k, v in fields.items() if k != "ResultImage"}
         response = {**canvas.response, **fields}
+        info = canvas.info
+        if ep.root != "Response":
+            # CI's Pic-Operations reports such an answer in its own element beside ProcessResults, not
+            # in the Object (Go SDK ImageProcessResult.ImgTargetRecResult): cinb.pic_operations reads
+            # it here, while Result.response keeps the fields flat as every rule's are.
+            info = {**info, "endpoint_roots": {**info.get("endpoint_roots", {}), ep.root: fields}}
         if ep.kind == "image" or answer.image is not None:
             if answer.image is None:
-                return upright.replace(response=response)
+                return upright.replace(response=response, info=info)
             out = as_canvas(answer.image)
             # an endpoint that names its output format (the matting endpoints' PNG) is stored in it
             return upright.replace(frames=out.frames, durations=[], response=response, nominal_size=None,
-                                   source_format=answer.format or upright.source_format)
-        return canvas.replace(response=response)
+                                   source_format=answer.format or upright.source_format, info=info)
+        return canvas.replace(response=response, info=info)
 
 
 def _parser(ep: Endpoint):

@@ -29,9 +29,14 @@ Rounding to integer pixels is dithered so faint parts of the mark survive it.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
+
+from ..caches import register_cache
+from .pattern import TILE
 
 #: PSNR floor (dB) of the mark for each CI ``level`` 0-3 (higher level = stronger, more robust).
 LEVEL_PSNR = {0: 45.0, 1: 43.0, 2: 41.0, 3: 38.0}
@@ -121,8 +126,9 @@ def jnd_mask(y: np.ndarray, scale: float = 1.0) -> np.ndarray:
     return amp
 
 
-def _frame_maps(y: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """The JND amplitude and the local activity (std, grey levels), both in the canonical frame."""
+def _frame_maps(y: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The JND amplitude, the local activity (std, grey levels) and the luminance, all in the canonical
+    frame."""
     small = to_frame(y, scale)
     band = small - cv2.GaussianBlur(small, (0, 0), 2.0)
     act = np.sqrt(cv2.GaussianBlur(band * band, (0, 0), 3.0))
@@ -131,7 +137,7 @@ def _frame_maps(y: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
     mean = cv2.GaussianBlur(small, (0, 0), 4.0)
     amp = np.minimum(np.power(eroded, TEXTURE_POWER) * TEXTURE_SLOPE, MAX_AMPLITUDE)
     amp = cv2.GaussianBlur(amp * _luminance_factor(mean), (0, 0), 2.0)
-    return amp, act
+    return amp, act, small
 
 
 def visibility(amp: np.ndarray, act: np.ndarray) -> float:
@@ -153,6 +159,93 @@ def pattern_for(tile: np.ndarray, height: int, width: int, scale: float) -> np.n
     warp = np.array([[1.0 / scale, 0.0, off], [0.0, 1.0 / scale, off]])
     return cv2.warpAffine(canvas, warp, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_WRAP)
+
+
+@dataclass
+class Canvas:
+    """An image ready to be marked: its JND amplitude map and the gain the visibility budget allows,
+    computed once (:func:`prepare`), so several tiles can be tried on it (:func:`render`)."""
+
+    pixels: np.ndarray
+    level: int
+    scale: float
+    #: Per-pixel JND amplitude (image resolution, grey levels, before the gain).
+    amp: np.ndarray
+    #: The gain over ``amp`` the level's visibility budget asks for (before :data:`GAIN_MAX`).
+    gain: float
+    #: The JND amplitude and the luminance in the canonical frame (what the reader sees).
+    amp_frame: np.ndarray
+    y_frame: np.ndarray
+
+    @property
+    def tiles(self) -> float:
+        """How many tiles the canonical frame of this image holds (36 for a frame of ``CANON`` px)."""
+        h, w = self.pixels.shape[:2]
+        return h * w / (self.scale * self.scale) / float(TILE * TILE)
+
+
+def prepare(pixels: np.ndarray, *, level: int, scale: float | None = None, budget: float = 1.0) -> Canvas:
+    """The JND map and gain of ``pixels`` for CI ``level`` (see :func:`add_pattern`)."""
+    h, w = pixels.shape[:2]
+    if scale is None:
+        scale = frame_scale(h, w)
+    amp, act, small = _frame_maps(luma(pixels), scale)
+    # One visibility budget per level for every image: a busy photo gets less than its JND map allows,
+    # a smooth one more (up to GAIN_MAX), so the least visible marks are not wasted on easy photos.
+    gain = math.sqrt(budget * LEVEL_VISIBILITY[level] / max(visibility(amp, act), 1e-9))
+    frame_amp = amp
+    if amp.shape != (h, w):
+        amp = cv2.resize(amp, (w, h), interpolation=cv2.INTER_LINEAR)
+    return Canvas(pixels, level, scale, amp, gain, frame_amp, small)
+
+
+def frame_mark(canvas: Canvas, tile: np.ndarray) -> np.ndarray:
+    """The mark :func:`render` would add, as the reader sees it in the canonical frame (float32, before
+    rounding; the PSNR floor applied): cheap on large pictures, whose frame is smaller."""
+    fh, fw = canvas.y_frame.shape
+    delta = cv2.multiply(canvas.amp_frame, pattern_for(tile, fh, fw, 1.0))
+    return delta * np.float32(_gain(canvas, delta, 1.0))
+
+
+def _gain(canvas: Canvas, delta: np.ndarray, boost: float) -> float:
+    root = math.sqrt(boost)
+    gain = min(GAIN_MAX * root, canvas.gain * root)
+    mse = 255.0**2 / 10 ** (LEVEL_PSNR[canvas.level] / 10)
+    power = float(cv2.mean(cv2.multiply(delta, delta))[0]) * gain * gain
+    if power > mse:
+        gain *= math.sqrt(mse / power)
+    return gain
+
+
+def render(canvas: Canvas, tile: np.ndarray, *, boost: float = 1.0) -> np.ndarray:
+    """``canvas.pixels`` with the repeated ``tile`` added to the luminance, shaped by the JND map, at the
+    canvas's gain times ``sqrt(boost)`` (``boost`` multiplies the visibility budget, and
+    :data:`GAIN_MAX` with it), the level's PSNR floor still holding."""
+    pixels = canvas.pixels
+    h, w = pixels.shape[:2]
+    delta = cv2.multiply(canvas.amp, pattern_for(tile, h, w, canvas.scale))
+    gain = _gain(canvas, delta, boost)
+    # Pixels are integers, so round(p + d) == p + round(d): round once, add in 16-bit, saturate.
+    # Rounding is dithered (floor(d + u), u uniform in [0, 1)): a plain round would erase every change
+    # under half a grey level, which is most of the mark in lightly textured regions, while the dither
+    # keeps its mean (measured: +40 % decoding margin on the weakest photos at the same SSIMULACRA2).
+    # The dither is seeded: the same image and text give the same pixels.
+    u = _dither(h, w)
+    d16 = np.empty((h, w), np.int16)
+    np.floor(cv2.scaleAdd(delta, float(gain), u), out=d16, casting="unsafe")
+    if pixels.ndim == 2:
+        return cv2.add(pixels, d16, dtype=cv2.CV_8U)
+    planes = [d16, d16, d16] + ([np.zeros_like(d16)] if pixels.shape[2] == 4 else [])
+    return cv2.add(np.ascontiguousarray(pixels), cv2.merge(planes), dtype=cv2.CV_8U)
+
+
+@register_cache
+@lru_cache(maxsize=1)
+def _dither(h: int, w: int) -> np.ndarray:
+    # One draw per picture size (a small picture may be rendered up to five times).
+    u = np.random.default_rng(DITHER_SEED).random((h, w), dtype=np.float32)
+    u.flags.writeable = False
+    return u
 
 
 def add_pattern(pixels: np.ndarray, tile: np.ndarray, *, level: int, scale: float | None = None,
@@ -187,29 +280,4 @@ def add_pattern(pixels: np.ndarray, tile: np.ndarray, *, level: int, scale: floa
     >>> out.shape, out.dtype
     ((64, 64, 3), dtype('uint8'))
     """
-    h, w = pixels.shape[:2]
-    if scale is None:
-        scale = frame_scale(h, w)
-    amp, act = _frame_maps(luma(pixels), scale)
-    # One visibility budget per level for every image: a busy photo gets less than its JND map allows,
-    # a smooth one more (up to GAIN_MAX), so the least visible marks are not wasted on easy photos.
-    gain = min(GAIN_MAX, math.sqrt(budget * LEVEL_VISIBILITY[level] / max(visibility(amp, act), 1e-9)))
-    if amp.shape != (h, w):
-        amp = cv2.resize(amp, (w, h), interpolation=cv2.INTER_LINEAR)
-    delta = cv2.multiply(amp, pattern_for(tile, h, w, scale))
-    mse = 255.0**2 / 10 ** (LEVEL_PSNR[level] / 10)
-    power = float(cv2.mean(cv2.multiply(delta, delta))[0]) * gain * gain
-    if power > mse:
-        gain *= math.sqrt(mse / power)
-    # Pixels are integers, so round(p + d) == p + round(d): round once, add in 16-bit, saturate.
-    # Rounding is dithered (floor(d + u), u uniform in [0, 1)): a plain round would erase every change
-    # under half a grey level, which is most of the mark in lightly textured regions, while the dither
-    # keeps its mean (measured: +40 % decoding margin on the weakest photos at the same SSIMULACRA2).
-    # The dither is seeded: the same image and text give the same pixels.
-    u = np.random.default_rng(DITHER_SEED).random((h, w), dtype=np.float32)
-    d16 = np.empty((h, w), np.int16)
-    np.floor(cv2.scaleAdd(delta, float(gain), u), out=d16, casting="unsafe")
-    if pixels.ndim == 2:
-        return cv2.add(pixels, d16, dtype=cv2.CV_8U)
-    planes = [d16, d16, d16] + ([np.zeros_like(d16)] if pixels.shape[2] == 4 else [])
-    return cv2.add(np.ascontiguousarray(pixels), cv2.merge(planes), dtype=cv2.CV_8U)
+    return render(prepare(pixels, level=level, scale=scale, budget=budget), tile)

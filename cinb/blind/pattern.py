@@ -91,8 +91,11 @@ class Layout:
         """The smoothed pilot-only tile (``TILE x TILE`` float32)."""
         return _pilot_tile(self.key, self.n_coded)
 
-    def tile(self, coded: np.ndarray) -> np.ndarray:
+    def tile(self, coded: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """The full smoothed tile for coded bits ``coded`` (0/1), zero-mean, unit RMS-ish.
+
+        ``weights`` (one per coded bit, default 1) scale each coded bit's chips (informed embedding,
+        :func:`cinb.blind.mark.embed_coded`); the pilots keep unit amplitude.
 
         Examples
         --------
@@ -105,6 +108,8 @@ class Layout:
         """
         chips = self.pilot_chips.astype(np.float32).ravel().copy()
         symbols = 1.0 - 2.0 * np.asarray(coded, dtype=np.float32)
+        if weights is not None:
+            symbols = symbols * np.asarray(weights, dtype=np.float32)
         chips[self.data_index] = self.data_sign * symbols[self.data_bit]
         up = np.kron(chips.reshape(self.grid, self.grid), np.ones((CHIP, CHIP), np.float32))
         return cyclic_smooth(up)

@@ -9,7 +9,7 @@ from .registry import Codec, pil_save, register_codec
 
 
 def save_bmp(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes:
-    return pil_save(canvas.frames[:1], "BMP")
+    return pil_save(canvas.frames[:1], "BMP", **({"dpi": canvas.dpi} if canvas.dpi else {}))
 
 
 register_codec(Codec("bmp", save_bmp, lossy=False, animated=False, alpha=False))

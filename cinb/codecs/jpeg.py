@@ -136,7 +136,8 @@ def jpeg_segments(data: bytes) -> tuple[int, list[bytes]]:
 
 
 def splice_metadata(data: bytes, **metadata) -> bytes:
-    """Insert the EXIF/ICC/XMP segments Pillow would write into another encoder's JPEG.
+    """Insert the EXIF/ICC/XMP segments (and the JFIF density of ``dpi``) Pillow would write into another
+    encoder's JPEG.
 
     The segments come from Pillow itself (a 8x8 JPEG saved with the same keywords), so their layout
     (ICC chunking, XMP header) is exactly Pillow's. Existing APPn segments other than JFIF are dropped.
@@ -155,10 +156,11 @@ def splice_metadata(data: bytes, **metadata) -> bytes:
     if not metadata:
         return data
     probe = pil_save([Image.new("L", (8, 8))], "JPEG", **metadata)
-    _, extra = jpeg_segments(probe)
-    extra = [s for s in extra if s[1] != 0xE0]
+    _, probed = jpeg_segments(probe)
+    extra = [s for s in probed if s[1] != 0xE0]
     end, own = jpeg_segments(data)
-    jfif = [s for s in own if s[1] == 0xE0]
+    # The encoder's own JFIF header, unless a resolution is asked for: Pillow's then carries its density.
+    jfif = [s for s in (probed if "dpi" in metadata else own) if s[1] == 0xE0]
     return b"\xff\xd8" + b"".join(jfif + extra) + data[end:]
 
 

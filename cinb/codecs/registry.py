@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image
 
@@ -127,9 +127,11 @@ def encode(canvas: Canvas, opts: EncodeOptions) -> tuple[bytes, Codec, int | Non
         canvas = canvas.replace(frames=canvas.frames[:1], durations=canvas.durations[:1])
     if not codec.alpha:
         canvas = canvas.map_frames(flatten)
-    if opts.size_limit is not None and not codec.lossy:
-        codec = _CODECS["jpeg"]  # size-limit works by lowering quality: needs a lossy format
-        canvas = canvas.map_frames(flatten)
+    if opts.size_limit is not None and (codec.name != "jpeg" or strategy is not None):
+        # CI (1246/109211, 2025-10): size-limit limits JPG outputs only (other formats are converted with
+        # /format/jpg first), and with imageSlim only imageSlim takes effect. Said in Result.info.
+        original.info["size_limit_ignored"] = strategy[0] if strategy is not None else codec.name
+        opts = replace(opts, size_limit=None)
     if canvas.info.get("aigc_written") and codec.name not in XMP_FORMATS:
         raise CIError(f"{AIGC_KEY} writes XMP, which a {codec.name.upper()} output cannot carry (CI lists JPEG, PNG, "
                       "AVIF; cinb also WebP, HEIF)", code=UNSUPPORTED_TYPE, token=codec.name)
@@ -227,6 +229,8 @@ def save_kwargs(canvas: Canvas, opts: EncodeOptions) -> dict:
     xmp = label_only(canvas.xmp) if opts.strip else canvas.xmp  # strip keeps the AIGC label (ops.aigc)
     if xmp:
         kw["xmp"] = xmp
+    if canvas.dpi:
+        kw["dpi"] = canvas.dpi
     return kw
 
 

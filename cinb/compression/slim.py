@@ -22,8 +22,8 @@ metric authors' "impossible to tell apart side by side at 1:1"):
 
 The result is the candidate with the fewest bytes, if it is smaller than what the request would give
 without ``imageSlim`` (the source file itself when the source is untouched); ``Result.response["X-Slimflag"]``
-is CI's header: ``1`` slimmed, ``2`` original returned. CI refuses ``imageSlim`` with
-``size-limit``; so does cinb (CIError -103).
+is CI's header: ``1`` slimmed, ``2`` original returned. With ``size-limit`` only ``imageSlim`` takes
+effect (CI 1246/109211; ``Result.info["size_limit_ignored"] == "imageSlim"``).
 
 ``imageSlim`` takes no parameters in CI. cinb's Python API :func:`slim` also takes ``threshold`` and
 ``metric``.
@@ -45,7 +45,7 @@ from ..codecs.quality_search import find_boundary
 from ..codecs.registry import Codec, pil_save, register_strategy, save_kwargs
 from ..decode import open_canvas
 from ..engine import process
-from ..errors import BAD_PARAMETER, CIError
+from ..errors import CIError
 from ..rules.grammar import bad
 from ..rules.model import Context, EncodeOptions, Rule, Stage
 from ..rules.registry import parse_rule, register_family
@@ -234,9 +234,6 @@ def slim_encode(canvas: Canvas, opts: EncodeOptions, codec: Codec, quality: int 
 
     ``quality`` is the codec registry's, resolved for every lossy codec (None for PNG).
     """
-    if opts.size_limit is not None:
-        raise CIError("imageSlim cannot be combined with size-limit (CI refuses it too)", code=BAD_PARAMETER,
-                      token="imageSlim")
     get_metric(metric)
     source = _untouched_source(canvas, codec)
     if source is not None:

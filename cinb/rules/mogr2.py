@@ -15,6 +15,7 @@ from ..ops.aigc import FIELDS as AIGC_FIELDS
 from ..ops.aigc import KEY as AIGC_KEY
 from ..ops.aigc import AIGCMetadata
 from ..ops.cropping import Crop, Cut, IRadius, RRadius
+from ..ops.density import parse_density
 from ..ops.filters import Blur, Bright, Contrast, Grayscale, Sharpen
 from ..ops.rotation import AutoOrient, Flip, Rotate
 from ..ops.scaling import Thumbnail, View2
@@ -194,6 +195,7 @@ _SIMPLE_OPS = {
     "bright": lambda v: Bright(parse_int(v, "bright", lo=-100, hi=100, signed=True)),
     "contrast": lambda v: Contrast(parse_int(v, "contrast", lo=-100, hi=100, signed=True)),
     "grayscale": lambda v: Grayscale(parse_int(v, "grayscale", lo=0, hi=1)),
+    "density": parse_density,
 }
 
 

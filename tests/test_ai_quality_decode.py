@@ -1,0 +1,37 @@
+"""AssessQuality's one decode: a JPEG decodes at the smallest 1/2^n whose long side still reaches
+WORK_SIZE, whatever its shape, so the measures always see a WORK_SIZE picture."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cinb.ai.quality import WORK_SIZE, working
+from cinb.imageinput import ImageInput
+
+
+def _jpeg(width: int, height: int) -> bytes:
+    rng = np.random.default_rng(width * 7 + height)
+    img = Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("width", "height", "period"), [
+    (4000, 3000, 2),  # 1/4: 1000 x 750
+    (1024, 683, 4),  # 1/2: 512 x 342 (asking ImageInput for 512 px decodes it in full: 683 // 342 = 1)
+    (1920, 1080, 4),
+    (683, 1024, 4),  # portrait
+    (1000, 500, 8),  # 1/2 would be 500 px: in full
+    (1200, 400, 4),  # 1/2: 600 x 200 (not 1/4, 300 x 100)
+    (3000, 600, 2),  # 1/4: 750 x 150 (3000 // 8 = 375 < 512)
+    (600, 400, 8),
+])
+def test_a_jpeg_decodes_at_the_smallest_scale_whose_long_side_reaches_work_size(width, height, period):
+    work = working(ImageInput(_jpeg(width, height)))
+    assert work.period == period  # 8 px blocks of the stored picture, as the decode shows them
+    assert max(work.rgb.shape[:2]) == min(WORK_SIZE, max(width, height))
