@@ -38,9 +38,9 @@ SUBSTITUTIONS = {
 }
 
 
-def readme_blocks(lang: str) -> list[tuple[int, str]]:
+def readme_blocks(lang: str, path: Path = README) -> list[tuple[int, str]]:
     """``(line number, code)`` of every fenced block of ``lang``, dedented (blocks inside list items)."""
-    blocks, lines = [], README.read_text(encoding="utf-8").splitlines()
+    blocks, lines = [], path.read_text(encoding="utf-8").splitlines()
     i = 0
     while i < len(lines):
         m = re.match(r"^(\s*)```(\w*)\s*$", lines[i])
@@ -57,6 +57,7 @@ def readme_blocks(lang: str) -> list[tuple[int, str]]:
 
 PYTHON_BLOCKS = readme_blocks("python")
 BASH_BLOCKS = readme_blocks("bash")
+DATASETS_README = REPO / "datasets" / "README.md"
 
 
 def _literal_of(comment: str):
@@ -123,14 +124,23 @@ def test_readme_has_examples():
 
 @pytest.mark.parametrize("line,code", PYTHON_BLOCKS, ids=[f"line{n}" for n, _ in PYTHON_BLOCKS])
 def test_python_example(line, code, workdir):
+    run_block("README.md", line, code, workdir)
+
+
+@pytest.mark.parametrize("line,code", readme_blocks("python", DATASETS_README))
+def test_datasets_readme_example(line, code, workdir):
+    run_block("datasets/README.md", line, code, workdir)
+
+
+def run_block(where: str, line: int, code: str, workdir: Path) -> None:
     for old, new in SUBSTITUTIONS.items():
         code = code.replace(old, new)
     checked, _ = with_checks(code)
-    script = workdir / f"readme_line{line}.py"
+    script = workdir / f"{where.replace('/', '_').replace('.', '_')}_line{line}.py"
     script.write_text("import os\n" + checked, encoding="utf-8")
     proc = subprocess.run([sys.executable, script.name], cwd=workdir, env=_env(workdir), capture_output=True,
                           text=True, timeout=600)
-    assert proc.returncode == 0, f"README.md line {line}:\n{code}\n--- stderr ---\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, f"{where} line {line}:\n{code}\n--- stderr ---\n{proc.stderr[-4000:]}"
 
 
 CLI_LINES = [(n, ln.split("  #")[0].strip()) for n, code in BASH_BLOCKS for ln in code.splitlines()
@@ -206,7 +216,7 @@ def test_named_functions_exist():
 
 def test_datasets_readme_matches_the_folder():
     """datasets/README.md: every sample file named exists, and the count it gives is the count."""
-    text = (REPO / "datasets" / "README.md").read_text(encoding="utf-8")
+    text = DATASETS_README.read_text(encoding="utf-8")
     files = {p.name for p in SAMPLE.iterdir() if p.name != "MANIFEST.json"}
     named = set(re.findall(r"`([\w.-]+\.(?:jpg|png|gif|webp|heic|avif|bmp))`", text))
     named |= {f"orientation-{i}.jpg" for i in range(1, 9)}
