@@ -235,3 +235,36 @@ def test_exif_gps_tag_names():
     tags = cinb.exif(SAMPLE / "coffee.jpg")
     assert "GPSLatitude" in tags and "GPSLatitudeRef" in tags
     assert not [k for k in tags if k.startswith("GPSGPS")]
+
+
+def test_settings_paragraph_names_every_setting():
+    """The Settings section names every field of ``cinb.settings.Settings`` and exactly its environment variables."""
+    import dataclasses
+
+    from cinb.settings import ENV_VARS, Settings
+
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Settings"):text.index("## Collections")]
+    named = set(re.findall(r"`(\w+)`", section))
+    assert {f.name for f in dataclasses.fields(Settings)} <= named
+    assert set(re.findall(r"CINB_[A-Z_]+", text)) == set(ENV_VARS.values())
+
+
+def test_named_analyses_exist():
+    """Every analysis the README names (collections and AI sections) is registered, under that name or alias."""
+    from cinb.collection.analyses.registry import get_analysis
+
+    text = README.read_text(encoding="utf-8")
+    listed = text[text.index("Analyses:"):text.index("; thresholds")]
+    names = {n for span in re.findall(r"`([\w/]+)`", listed) for n in span.split("/")}
+    for sentence in re.findall(r"[Aa]nalys[ie]s? ((?:`\w+`(?:,\s+|\s+and\s+)?)+)", text):
+        names |= set(re.findall(r"`(\w+)`", sentence))
+    names |= set(re.findall(r"an `(\w+)` analysis", text))
+    assert {"phash", "near_duplicates", "faces", "objects", "logos", "aigc", "embedding"} <= names
+    missing = []
+    for name in sorted(names):
+        try:
+            get_analysis(name)
+        except Exception:  # noqa: BLE001 - CIError or KeyError: either way the README names nothing
+            missing.append(name)
+    assert not missing
