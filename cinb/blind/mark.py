@@ -434,6 +434,34 @@ def combine_chips(features: np.ndarray, pilots: np.ndarray, pidx: np.ndarray) ->
     return features @ w
 
 
+class SoftBits(np.ndarray):
+    """Soft coded bits read with the pilot-fitted chip filter (:func:`combine_chips`), carrying ``plain``:
+    the same tile read with the plain chip sum. Near the decoding limit the two filters fail on different
+    pictures, so the reader decodes ``plain`` when the first does not pass the CRC. Derived arrays
+    (slices, arithmetic) carry no ``plain``."""
+
+    plain: np.ndarray | None
+
+    def __new__(cls, soft: np.ndarray, plain: np.ndarray | None = None) -> SoftBits:
+        obj = np.asarray(soft, dtype=np.float64).view(cls)
+        obj.plain = plain
+        return obj
+
+    def __array_finalize__(self, obj) -> None:
+        self.plain = None
+
+
+def _soft_bits(chips: np.ndarray, layout: Layout, pil: np.ndarray, pidx: np.ndarray) -> np.ndarray:
+    """Per coded bit, the sum of its chips' signed votes, in units of the noise the pilots show."""
+    pv = chips[pidx] * pil[pidx]
+    amp = max(float(pv.mean()), 1e-9)
+    noise = float(np.std(pv - amp)) + 1e-9
+    votes = layout.data_sign * chips[layout.data_index]
+    soft = np.bincount(layout.data_bit, weights=votes, minlength=layout.n_coded)
+    per_bit = np.bincount(layout.data_bit, minlength=layout.n_coded)
+    return soft / (noise * np.sqrt(per_bit))
+
+
 def read_tile(folded: np.ndarray, layout: Layout, orientation: tuple[bool, int] | None = (False, 0)
               ) -> tuple[np.ndarray, float, tuple[int, int], tuple[bool, int]]:
     """Soft coded bits from a folded tile (unknown cyclic shift; unknown orientation when
@@ -447,15 +475,10 @@ def read_tile(folded: np.ndarray, layout: Layout, orientation: tuple[bool, int] 
     aligned = np.roll(folded, (-dy, -dx), axis=(0, 1))
     pil = layout.pilot_chips.ravel()
     pidx = np.nonzero(pil)[0]
-    chips = combine_chips(chip_features(aligned), pil, pidx)
+    feats = chip_features(aligned)
     # Noise level from the pilots: their chips should equal pilot sign * amplitude.
-    pv = chips[pidx] * pil[pidx]
-    amp = max(float(pv.mean()), 1e-9)
-    noise = float(np.std(pv - amp)) + 1e-9
-    votes = layout.data_sign * chips[layout.data_index]
-    soft = np.bincount(layout.data_bit, weights=votes, minlength=layout.n_coded)
-    per_bit = np.bincount(layout.data_bit, minlength=layout.n_coded)
-    soft = soft / (noise * np.sqrt(per_bit))
+    soft = SoftBits(_soft_bits(combine_chips(feats, pil, pidx), layout, pil, pidx),
+                    plain=_soft_bits(feats[:, 1], layout, pil, pidx))
     return soft, z, (dy, dx), orientation
 
 
