@@ -17,6 +17,8 @@ from ..ops.aigc import AIGCMetadata
 from ..ops.cropping import Crop, Cut, IRadius, RRadius
 from ..ops.density import parse_density
 from ..ops.filters import Blur, Bright, Contrast, Grayscale, Sharpen
+from ..ops.frame_extract import KEY as FRAME_KEY
+from ..ops.frame_extract import parse_frame
 from ..ops.rotation import AutoOrient, Flip, Rotate
 from ..ops.scaling import Thumbnail, View2
 from .grammar import b64u_text, bad, out_of_range, pairs, parse_color, parse_float, parse_gravity, parse_int
@@ -436,5 +438,6 @@ def parse_view2(segments: list[str]) -> Stage:
     return View2Stage(View2(mode, w, h), EncodeOptions(**enc))
 
 
+register_op(FRAME_KEY, parse_frame)  # frame/<N> (436/75062)
 register_family("imageMogr2", parse_mogr2)
 register_family("imageView2", parse_view2)
