@@ -92,8 +92,8 @@ class IndexCrop:
         """
         side = W if self.axis == "width" else H
         if self.length > side:
-            # a plain -103 like cut's offset outside the picture: the picture is only known here
-            raise CIError(
+            # -103 like cut's offset outside the picture (out of range: ignore-error returns the original)
+            raise OutOfRangeError(
                 f"indexcrop {self.axis} {self.length} exceeds the picture's {self.axis} {side} "
                 f"(CI: 1 to the {self.axis})", code=BAD_PARAMETER, token=str(self.length))
         if self.index >= self.blocks(W, H):
