@@ -241,8 +241,6 @@ def test_datasets_readme_matches_the_folder():
     assert f"{len(sources)} openly licensed real photos" in text
 
 
-@pytest.mark.xfail(strict=True, reason="cinb/info.py (MC) prefixes 'GPS' to Pillow's GPSTAGS names, which "
-                   "already start with 'GPS': `cinb exif datasets/sample/coffee.jpg` shows GPSGPSLatitude")
 def test_exif_gps_tag_names():
     import cinb
 
