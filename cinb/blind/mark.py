@@ -35,6 +35,10 @@ from .sync import (
 
 #: Pilot z-score below which no mark is assumed (chance peaks over TILE^2 shifts stay under ~5).
 SYNC_Z = 6.0
+#: Pilot z-score from which a reading of the joint search that does not decode is refined by folds (a
+#: pattern search maximising z lifts chance peaks too: an unmarked stamp after JPEG q75 went from 6.46 to
+#: 6.65, near the "suspected" 6.75; weak marks that need the refinement read at 7.5-9).
+REFINE_Z = SYNC_Z + 1.0
 #: Screening z-score on the central region above which a lattice candidate is taken as found.
 CLEAR_Z = 9.0
 #: Side of the central region used to screen and refine lattice candidates.
@@ -57,9 +61,12 @@ ORIENTATIONS = {
 
 #: Coherent search (:func:`cinb.blind.sync.pilot_scale_search`): default relative step between upright
 #: periods (finer than the ~0.25 % a frame of 6-8 tiles tolerates), and the z-score on all harmonics
-#: below which a geometry is not worth folding (chance peaks stay under ~6).
+#: below which a geometry is not worth folding. The joint search's best chance peak over ~1200 geometries
+#: reaches ~6.5 (an unmarked stamp after JPEG q75: folded, 6.46, status 55, near "suspected"); the weakest
+#: marks that still decode verify at 7.5-8.5 (natural-03 after the crops, the screenshot chain, a 3 deg
+#: straighten).
 SCALE_STEP = 0.0025
-SCALE_MIN_Z = 6.3
+SCALE_MIN_Z = 7.0
 
 
 def undo_orientation(folded: np.ndarray, orientation: tuple[bool, int]) -> np.ndarray:
@@ -571,7 +578,7 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
             stats["folds"] = stats.get("folds", 0) + 1
         if found := done(Reading(soft, z, basis, shift, o)):
             return found
-        if z < SYNC_Z:
+        if z < REFINE_Z:
             continue
         # A weak mark: the spectral estimate is good to ~0.3 %, the payload may need ~0.1 %; the pilot
         # z-score of folds (a pattern search) sharpens it.
