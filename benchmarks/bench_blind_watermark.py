@@ -70,7 +70,7 @@ from benchmarks.blind_corpus import hard_corpus, hard_kind, unmarked_corpus  # n
 from benchmarks.natural import ensure_natural  # noqa: E402
 from benchmarks.photos import ensure_photos_small  # noqa: E402
 from cinb import blind  # noqa: E402
-from cinb.blind.attacks import ATTACKS, ci_thumbnail, jpeg, resize  # noqa: E402  (shared with the notebook, tests)
+from cinb.blind.attacks import ATTACKS, ci_thumbnail, jpeg, resize, webp  # noqa: E402  (shared with the notebook, tests)
 from cinb.compression.metrics import Reference  # noqa: E402
 
 ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -325,6 +325,38 @@ def times_1080p(level: int, photos: int = 3, repeats: int = 5) -> dict:
             "extract_ms_max": {k: 1000 * float(np.max(v)) for k, v in extract_t.items()}}
 
 
+def flat_survival(amplitudes=(0.5, 1.0, 2.0, 4.0), greys=(240, 128), quality: int = 50) -> list[dict]:
+    """How much of the mark a flat area keeps after WebP: a uniform 1024x768 grey picture carrying the tile
+    at a fixed RMS amplitude (grey levels, dithered as the embedder rounds), its SSIMULACRA2, and after WebP
+    the share of the mark left (projection on the pattern), the pilot z and the decoding margin (mean soft
+    value times the sent sign) at the untouched geometry (issue 15 round 4: screenshots' flat UI)."""
+    from cinb.blind import payload as pl
+    from cinb.blind.embed import frame_scale, pattern_for
+    from cinb.blind.mark import read_tile, working_frame
+    from cinb.blind.pattern import TILE, Layout
+    from cinb.blind.sync import fold
+
+    h, w = 768, 1024
+    coded = pl.text_bits("flat-ui", key="cinb")
+    lay = Layout("cinb", coded.size)
+    pat = pattern_for(lay.tile(coded), h, w, frame_scale(h, w))
+    pat = pat / pat.std()
+    u = np.random.default_rng(0).random((h, w)).astype(np.float32)
+    rows = []
+    for grey in greys:
+        base = np.full((h, w, 3), grey, np.uint8)
+        ref = Reference(base)
+        for amp in amplitudes:
+            marked = np.clip(base + np.floor(amp * pat + u)[..., None], 0, 255).astype(np.uint8)
+            after = webp(marked, quality)
+            dy = after[..., 1].astype(np.float32) - grey
+            soft, z, _, _ = read_tile(fold(working_frame(after), np.eye(2) * TILE), lay)
+            rows.append({"grey": grey, "amplitude_rms": amp, "ssimulacra2": ref.ssimulacra2(marked),
+                         "kept": float((dy * pat).mean() / (pat * pat).mean()) / amp, "z": float(z),
+                         "margin": float(np.mean(np.asarray(soft) * (1 - 2.0 * coded)))})
+    return rows
+
+
 def summarise_corpus(rows: list[dict], attack_names: list[str]) -> dict:
     """Per method: BER and exact share per attack, visibility, times, and per photo what failed."""
     out = {"photos": len({r["photo"] for r in rows}), "sizes": sorted({r["size"] for r in rows}), "methods": {},
@@ -476,8 +508,9 @@ def print_report(summary: dict) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", default="all", help="comma-separated: robust, thumb, fp, timing, all (default), or "
-                    "none (only --merge the JSONs of runs made part by part)")
+    ap.add_argument("--part", default="all", help="comma-separated: robust, thumb, fp, timing, all (default), flat "
+                    "(what a flat area keeps of a mark after WebP q50), or none (only --merge the JSONs of runs made "
+                    "part by part)")
     ap.add_argument("--corpus", default="natural,hard", help="comma-separated: natural, hard, mosaic, small")
     ap.add_argument("--n", type=int, default=None, help="photos per corpus (default: all; natural: 24)")
     ap.add_argument("--stride", type=int, default=1, help="every k-th photo of each corpus (a spread subset)")
@@ -545,6 +578,12 @@ def main(argv: list[str] | None = None) -> None:
                                            loadavg_start=load0, loadavg_end=os.getloadavg()), fh)
             summary["fp_readings"] = fp
             summary["fp_planned"] = len(variants) * len(photos)
+    if "flat" in parts:
+        summary["flat_webp_q50"] = flat_survival()
+        for r in summary["flat_webp_q50"]:
+            print(f"flat grey {r['grey']}, mark {r['amplitude_rms']:.1f} grey levels RMS: SSIMULACRA2 "
+                  f"{r['ssimulacra2']:.1f}; after WebP q50 {100 * r['kept']:.0f} % kept, pilot z {r['z']:.1f}, "
+                  f"margin {r['margin']:.2f}")
     if "timing" in parts and has_cinb:
         summary["cinb_1920x1080_one_thread"] = times_1080p(args.level)
     summary.update(workers=args.workers, wall_s=time.perf_counter() - wall, loadavg_start=load0,

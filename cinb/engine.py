@@ -111,7 +111,8 @@ def process(src: Source, rule: str | Rule = "", *, styles: Styles | None = None)
     try:
         return _run(src, parsed, opts, Context(styles=styles, base_dir=_base_dir(src)))
     except CIError as exc:
-        if opts.ignore_error and exc.code in LIMIT_CODES:
+        # a limit, or a parameter found out of range only once the picture is known (cut's offset outside it)
+        if opts.ignore_error and (exc.code in LIMIT_CODES or isinstance(exc, OutOfRangeError)):
             return _original(src, exc)
         raise
 

@@ -171,10 +171,9 @@ class ImageInput:
         """The JPEG DCT scale (1, 2, 4 or 8) a decode for ``size`` comes out at (1: the full decode), and
         the size to ask the decoder for.
 
-        The request is the picture fitted within ``size`` x ``size`` (what :meth:`image` makes of it),
-        and Pillow's ``draft`` takes the largest 1/s that keeps both sides at least that: the long side
-        stays at least ``size`` (a 4000 x 3000 photo searched at 2000 px decodes at 1/2, 2000 x 1500;
-        asking 2000 x 2000 made it decode in full). Only a single-frame JPEG decodes reduced.
+        The decode keeps the long side at least ``size`` (what :meth:`image` fits within ``size`` x
+        ``size``): a 4000 x 3000 photo searched at 2000 px decodes at 1/2, 2000 x 1500, and a 1024 x 683
+        one at 512 px at 1/2 too. Only a single-frame JPEG decodes reduced.
         """
         header = self.header()
         if size is None or header.format != "jpeg" or header.frames > 1 or self._pil is not None:
@@ -182,9 +181,14 @@ class ImageInput:
         width, height = header.width, header.height
         if max(width, height) <= size or min(width, height) < 1:
             return 1, None
-        target = _fit(width, height, size)
-        fit = min(width // target[0], height // target[1])
-        return next((s for s in (8, 4, 2) if fit >= s), 1), target
+        # The largest 1/s whose (rounded-up) long side still reaches ``size``; the request is then the
+        # picture's own sides divided by s, for which Pillow's draft picks exactly 1/s (fitting the short
+        # side instead rounded 683 / 342 down to 1 and decoded a 1024 x 683 photo in full for 512 px).
+        long_side, short_side = max(width, height), min(width, height)
+        scale = next((s for s in (8, 4, 2) if -(-long_side // s) >= size and short_side >= s), 1)
+        if scale == 1:
+            return 1, None
+        return scale, (width // scale, height // scale)
 
     def frame(self) -> Image.Image:
         """The first frame at full size, upright, in its own mode (RGB, RGBA, L or LA): what an endpoint

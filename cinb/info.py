@@ -112,7 +112,8 @@ def exif(src: Source) -> dict:
             except Exception:  # noqa: BLE001
                 continue
             names = ExifTags.GPSTAGS if ifd == ExifTags.IFD.GPSInfo else ExifTags.TAGS
-            tags.update({("GPS" + names.get(k, str(k))) if ifd == ExifTags.IFD.GPSInfo else names.get(k, k): v
+            # Pillow's GPS names already start with "GPS" (GPSLatitude); an unknown GPS tag gets the prefix.
+            tags.update({names.get(k, f"GPS{k}") if ifd == ExifTags.IFD.GPSInfo else names.get(k, k): v
                          for k, v in sub.items()})
     except Exception:  # noqa: BLE001 - a damaged EXIF block reads as no EXIF
         tags = {}

@@ -220,3 +220,17 @@ def test_size_limit_does_not_change_an_explicit_png_output():
 def test_size_limit_with_image_slim_applies_only_image_slim():
     r = cinb.process(ei.photo_jpeg(400, 300, quality=95), M + "size-limit/15k|imageSlim")
     assert "X-Slimflag" in r.response
+
+
+@pytest.mark.parametrize("rule", ["imageMogr2/cut/100x100x900x10", "imageMogr2/indexcrop/width/1000/index/0",
+                                  "imageMogr2/crop/!100x100a900a0"])
+def test_ignore_error_returns_the_original_for_a_value_out_of_range_only_once_the_picture_is_known(rule):
+    # CI: with /ignore-error/1, "file too large, parameter over its limit, etc." return the original; these
+    # values are only out of range for a 451 x 300 picture
+    src = cinb.data.path("chelsea")
+    with pytest.raises(cinb.CIError) as err:
+        cinb.process(src, rule)
+    assert err.value.code == -103
+    out = cinb.process(src, rule + "/ignore-error/1")
+    with open(src, "rb") as f:
+        assert out.data == f.read()

@@ -234,6 +234,19 @@ def test_detection_size_decodes_reduced_with_the_full_decodes_geometry(tmp_path,
     assert view.canvas(DETECT_SIDE).icc == full.canvas(None).icc
 
 
+@pytest.mark.parametrize("size, side, scale", [
+    ((1024, 683), 512, 2), ((683, 1024), 512, 2), ((1200, 400), 512, 2), ((4000, 3000), 512, 4),
+    ((6000, 4000), 512, 8), ((1022, 700), 512, 1), ((1023, 700), 512, 2), ((16, 9), 2, 8), ((3000, 7), 100, 4)])
+def test_the_reduced_decode_keeps_the_long_side_and_nothing_more(tmp_path, size, side, scale):
+    # the largest DCT scale whose long side still reaches the size asked (a short side that does not divide
+    # evenly used to round the scale down to a full decode: 1024 x 683 at 512 px)
+    path = tmp_path / "p.jpg"
+    _photo(size).save(path, quality=85)
+    canvas = ImageInput(path).canvas(side)
+    assert canvas.size == tuple(-(-v // scale) for v in size)
+    assert max(canvas.size) >= side
+
+
 def test_reduced_decode_keeps_the_icc_profile(tmp_path):
     from PIL import ImageCms
 

@@ -20,11 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Files and packages mypy must pass on.
 CHECKED = ("cinb/errors.py", "cinb/limits.py", "cinb/tokens.py", "cinb/caches.py", "cinb/fileio.py",
            "cinb/formats.py", "cinb/canvas.py", "cinb/result.py", "cinb/rules", "cinb/decode.py",
-           "cinb/imageinput.py", "cinb/engine.py", "cinb/info.py", "cinb/styles.py", "cinb/pic_operations.py",
-           "cinb/parallel.py", "cinb/settings.py", "cinb/header.py", "cinb/ops",
-           "cinb/codecs", "cinb/__init__.py", "cinb/collection", "cinb/watermark",
-           "cinb/compression", "cinb/__main__.py", "cinb/cli.py", "cinb/data.py", "cinb/display.py",
-           "cinb/lab.py", "cinb/lazy.py", "cinb/widgets")
+           "cinb/imageinput.py", "cinb/engine.py", "cinb/info.py", "cinb/styles.py",
+           "cinb/pic_operations.py", "cinb/parallel.py", "cinb/settings.py", "cinb/header.py", "cinb/ops",
+           "cinb/codecs", "cinb/__init__.py", "cinb/collection", "cinb/watermark", "cinb/compression",
+           "cinb/__main__.py", "cinb/cli.py", "cinb/data.py", "cinb/display.py", "cinb/lab.py",
+           "cinb/lazy.py", "cinb/widgets", "cinb/ai")
 
 
 def test_mypy_passes_on_the_core_modules():

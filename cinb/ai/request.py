@@ -58,7 +58,7 @@ def _query_text(value: Any) -> str:
     """
     if isinstance(value, bool):
         return "1" if value else "0"
-    if isinstance(value, (tuple, list)):
+    if type(value) in (tuple, list):  # a plain list; a NamedTuple (matting's Padding) writes itself
         return ",".join(_query_text(v) for v in value)
     return str(value)
 

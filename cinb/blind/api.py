@@ -242,12 +242,18 @@ def extract(src: Any, *, type: int = 3, image: Any = None, original: Any = None,
         def text_of(r: Reading) -> str | None:
             # Plain Viterbi; near the decoding limit the list decoder, only where the pilots show a
             # mark, so an unmarked image never gets the extra CRC tries. Each geometry once.
+            # The pilot-fitted filter's soft bits first, then the plain chip sum's (``SoftBits.plain``).
             if id(r) not in decoded:
                 text = None
                 if r.z >= SYNC_Z - 1:
-                    text, _ = payload.decode_text(r.soft, key=key)
-                    if text is None and r.z >= LIST_Z:
-                        text, _ = payload.decode_text(r.soft, key=key, list_size=payload.LIST_SIZE)
+                    for soft in (r.soft, getattr(r.soft, "plain", None)):
+                        if soft is None:
+                            continue
+                        text, _ = payload.decode_text(soft, key=key)
+                        if text is None and r.z >= LIST_Z:
+                            text, _ = payload.decode_text(soft, key=key, list_size=payload.LIST_SIZE)
+                        if text is not None:
+                            break
                 decoded[id(r)] = text
             return decoded[id(r)]
 

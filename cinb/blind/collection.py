@@ -19,8 +19,7 @@ from ..errors import CIError
 from ..parallel import map_rows
 from ..rules.model import Rule
 from .api import DEFAULT_LEVEL, extract
-from .pattern import DEFAULT_KEY
-from .stages import BlindEmbed
+from .stages import BlindEmbed, rule_key
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -44,7 +43,7 @@ def _embed_row(row: dict, *, out_dir: str, text: str | None, text_column: str | 
 
 
 def embed_collection(df: Any, out_dir: str | os.PathLike, *, text: str | None = None,
-                     text_column: str | None = None, level: int = DEFAULT_LEVEL, key: str = DEFAULT_KEY,
+                     text_column: str | None = None, level: int = DEFAULT_LEVEL, key: str | None = None,
                      overwrite: bool = False, workers: int | None = None, progress: bool = True) -> Any:
     """Mark every image of a collection with a type-3 (text) blind watermark.
 
@@ -60,8 +59,9 @@ def embed_collection(df: Any, out_dir: str | os.PathLike, *, text: str | None = 
         Instead of ``text``: a column with each image's own text (e.g. an ID).
     level : {0, 1, 2, 3}
         Strength (see :func:`cinb.blind.embed`).
-    key : str
-        Secret key (extraction needs the same).
+    key : str, optional
+        Secret key (extraction needs the same); default the ``blind_key`` setting, as ``watermark/3``
+        rules use, else ``"cinb"``.
     overwrite : bool
         Replace existing output files (otherwise the row reports an error).
     workers : int, optional
@@ -87,6 +87,7 @@ def embed_collection(df: Any, out_dir: str | os.PathLike, *, text: str | None = 
     """
     if (text is None) == (text_column is None):
         raise CIError("embed_collection needs exactly one of text= or text_column=", token="text")
+    key = rule_key() if key is None else key
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     inputs = ["path"] + ([text_column] if text_column else [])
     return map_rows(df, _embed_row, columns={"blind_path": str, "blind_text": str, "blind_psnr": float},
@@ -101,7 +102,7 @@ def _check_row(row: dict, *, type: int, image: Any, key: str) -> dict:
             "blind_text": found.text if type == 3 else None, "blind_sync": round(found.sync, 2)}
 
 
-def check_collection(df: Any, *, type: int = 3, image: Any = None, key: str = DEFAULT_KEY,
+def check_collection(df: Any, *, type: int = 3, image: Any = None, key: str | None = None,
                      workers: int | None = None, progress: bool = True) -> Any:
     """Look for blind watermarks in every image of a collection (no originals needed).
 
@@ -113,8 +114,8 @@ def check_collection(df: Any, *, type: int = 3, image: Any = None, key: str = DE
         Type 3: text marks; type 2: image marks (give ``image``, the watermark that was embedded).
     image : path or PIL.Image.Image, optional
         Type 2: the watermark image.
-    key : str
-        The key used to embed.
+    key : str, optional
+        The key used to embed; default the ``blind_key`` setting (as ``watermark/4`` rules), else ``"cinb"``.
 
     Returns
     -------
@@ -130,6 +131,7 @@ def check_collection(df: Any, *, type: int = 3, image: Any = None, key: str = DE
     >>> out["error"].notna().tolist()
     [True]
     """
+    key = rule_key() if key is None else key
     return map_rows(df, _check_row, columns={"blind_status": int, "blind_present": bool, "blind_text": str,
                                              "blind_sync": float},
                     inputs=["path"], fn_kwargs={"type": type, "image": image, "key": key},

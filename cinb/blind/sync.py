@@ -435,6 +435,7 @@ def pilot_scale_search(spec: np.ndarray, pilots: np.ndarray, periods: np.ndarray
     count[0] = 1.0
     n_shift = float(m * m)
     out = np.zeros((len(periods), k), np.float32)
+    buf = None
     for start in range(0, len(periods), batch):
         p = np.asarray(periods[start : start + batch], float)[:, None]
         if angles is None:  # separable: one row of x bins and one column of y bins per period
@@ -457,9 +458,10 @@ def pilot_scale_search(spec: np.ndarray, pilots: np.ndarray, periods: np.ndarray
             bot = flat[r1 + c0] + (flat[r1 + c1] - flat[r1 + c0]) * ax
             g = top + (bot - top) * ay  # (B, 2h+1, h+1)
         prod = g[:, None] * half[None]  # (B, K, 2h+1, h+1)
-        buf = np.zeros((len(p), k, m, m // 2 + 1), np.complex64)
-        buf[:, :, jdx % m, : h + 1] = prod
-        peak = np.fft.irfft2(buf, s=(m, m)).reshape(len(p), k, -1).max(axis=2)
+        if buf is None or len(buf) < len(p):
+            buf = np.zeros((len(p), k, m, m // 2 + 1), np.complex64)  # the same bins are overwritten
+        buf[: len(p), :, jdx % m, : h + 1] = prod
+        peak = np.fft.irfft2(buf[: len(p)], s=(m, m)).reshape(len(p), k, -1).max(axis=2)
         power = (np.abs(prod) ** 2 * count).sum(axis=(2, 3))
         mean = prod[:, :, h, 0].real / n_shift
         var = np.maximum(power / (n_shift * n_shift) - mean * mean, 0.0)

@@ -39,7 +39,8 @@ class Quality:
         if self.kind == "quality":
             return min(q0, self.value)
         if self.kind == "rquality":
-            return max(1, int(q0 * self.value / 100 + 0.5))
+            # CI's range is 0-100 for all three kinds (1045/33717): rquality/0 is 0, as quality/0
+            return int(q0 * self.value / 100 + 0.5)
         return max(q0, self.value) if source_quality is not None else self.value
 
 

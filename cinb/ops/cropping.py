@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageChops, ImageDraw
 
 from ..canvas import Canvas
-from ..errors import BAD_PARAMETER, CIError
+from ..errors import BAD_PARAMETER, OutOfRangeError
 from .frames import crop, with_alpha
 
 _SUPERSAMPLE = 4  # anti-aliased masks: draw 4x larger, then reduce
@@ -34,7 +34,7 @@ class Cut:
 
     def box(self, W: int, H: int) -> tuple[int, int, int, int]:
         if self.dx >= W or self.dy >= H:
-            raise CIError(
+            raise OutOfRangeError(
                 f"cut offset {self.dx}x{self.dy} lies outside the {W}x{H} image",
                 code=BAD_PARAMETER, token=self.tokens()[1],
             )
@@ -100,7 +100,7 @@ class Crop:
             y = (H - h) // 2
         x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
         if x1 <= x0 or y1 <= y0:
-            raise CIError(
+            raise OutOfRangeError(
                 f"crop/{self.value()} with gravity {g} leaves nothing of the {W}x{H} image",
                 code=BAD_PARAMETER, token=self.value(),
             )

@@ -17,6 +17,11 @@ from ..ops.aigc import AIGCMetadata
 from ..ops.cropping import Crop, Cut, IRadius, RRadius
 from ..ops.density import parse_density
 from ..ops.filters import Blur, Bright, Contrast, Grayscale, Sharpen
+from ..ops.frame_extract import KEY as FRAME_KEY
+from ..ops.frame_extract import parse_frame
+from ..ops.indexcrop import KEY as INDEXCROP_KEY
+from ..ops.indexcrop import pack as pack_indexcrop
+from ..ops.indexcrop import parse_indexcrop
 from ..ops.rotation import AutoOrient, Flip, Rotate
 from ..ops.scaling import Thumbnail, View2
 from .grammar import b64u_text, bad, out_of_range, pairs, parse_color, parse_float, parse_gravity, parse_int
@@ -325,6 +330,7 @@ def parse_mogr2(segments: list[str]) -> Stage:
         if len(segments) != 2 or not segments[1]:
             raise bad("imageMogr2/style/ takes exactly one style name", "/".join(segments))
         return StyleRef(segments[1])
+    segments = pack_indexcrop(segments)  # indexcrop/width/<w>/index/<i>: one value (ops.indexcrop)
     segments, aigc = _take_aigc(segments)
     ops: list = []
     enc: dict = {}
@@ -436,5 +442,7 @@ def parse_view2(segments: list[str]) -> Stage:
     return View2Stage(View2(mode, w, h), EncodeOptions(**enc))
 
 
+register_op(FRAME_KEY, parse_frame)  # frame/<N> (436/75062)
+register_op(INDEXCROP_KEY, parse_indexcrop)  # indexcrop/width|height/<n>/index/<i> (436/75060)
 register_family("imageMogr2", parse_mogr2)
 register_family("imageView2", parse_view2)
