@@ -294,6 +294,10 @@ def _unmarked(job):
         rgb = jpeg(rgb, 75)
     elif variant == "resize 0.5":
         rgb = resize(rgb, 0.5)
+    elif variant == "webp q50":
+        rgb = webp(rgb, 50)
+    elif variant != "as is":
+        raise ValueError(f"unknown false-positive variant {variant!r}")
     if min(rgb.shape[:2]) < 128:  # cinb refuses pictures under 128 px a side (as CI): nothing to read
         return {"source": source, "photo": os.path.basename(str(path)), "variant": variant, "status": None,
                 "text": None, "refused": True}
@@ -414,7 +418,9 @@ def fp_summary(fp: list[dict], planned: int) -> dict:
     fp = list({(r["source"], r["photo"], r["variant"]): r for r in fp}.values())  # runs may overlap
     read = [r for r in fp if not r["refused"]]
     photos = {(r["source"], r["photo"]) for r in fp}
-    done = {p for p in photos if sum((r["source"], r["photo"]) == p for r in fp) == len(FP_VARIANTS)}
+    variants = [v for v in FP_VARIANTS if any(r["variant"] == v for r in fp)]
+    variants += sorted({r["variant"] for r in fp} - set(variants))
+    done = {p for p in photos if sum((r["source"], r["photo"]) == p for r in fp) == len(variants)}
     return {
         "photos": len(photos), "photos_all_variants": len(done),
         "sources": {s: sum(1 for x, _ in photos if x == s) for s in sorted({x for x, _ in photos})},
@@ -423,7 +429,7 @@ def fp_summary(fp: list[dict], planned: int) -> dict:
         "max_status": max((r["status"] for r in read), default=None),
         "by_variant": {v: {"readings": sum(r["variant"] == v for r in read),
                            "max_status": max((r["status"] for r in read if r["variant"] == v), default=None)}
-                       for v in FP_VARIANTS},
+                       for v in variants},
         "texts": sorted({r["text"] for r in read if r["text"]}),
         "highest": sorted(read, key=lambda r: -r["status"])[:5]}
 
@@ -492,7 +498,7 @@ def print_report(summary: dict) -> None:
                                               b if isinstance(b, str) else b["attack"] for b in below)))
     f = summary.get("false_positives")
     if f:
-        print(f"\ncinb on unmarked photos: {f['photos']} photos ({f['photos_all_variants']} with all three variants), "
+        print(f"\ncinb on unmarked photos: {f['photos']} photos ({f['photos_all_variants']} with every variant), "
               f"{f['readings']} readings (runs planned {f['planned_by_runs']}, overlapping) ({f['refused']} refused: "
               f"under 128 px), {f['over_75']} with status > 75, {f['suspected_60']} >= 60, max status "
               f"{f['max_status']}; by variant {json.dumps(f['by_variant'])}")
@@ -515,7 +521,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, default=None, help="photos per corpus (default: all; natural: 24)")
     ap.add_argument("--stride", type=int, default=1, help="every k-th photo of each corpus (a spread subset)")
     ap.add_argument("--fp", type=int, default=None, help="unmarked photos for false positives (default: all)")
-    ap.add_argument("--fp-variants", help="comma-separated, in this order (default: as is, jpeg q75, resize 0.5)")
+    ap.add_argument("--fp-variants", help="comma-separated, in this order (default: as is, jpeg q75, resize 0.5; "
+                    "also webp q50)")
     ap.add_argument("--fp-shard", default="0/1", help="k/n: this run reads every n-th unmarked photo from the k-th")
     ap.add_argument("--thumb12", type=int, default=5, help="4000 px photos for the CI thumbnail check (max 5)")
     ap.add_argument("--level", type=int, default=blind.DEFAULT_LEVEL, help="cinb level (default: cinb's default)")

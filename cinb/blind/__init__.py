@@ -9,8 +9,10 @@ made of pilot chips (for synchronisation) and payload chips (a CRC-checked, conv
 payload). Its strength follows a perceptual (JND) map under a per-image visibility budget, and the tile
 is laid out relative to the image size (``embed.CANON``), so thumbnails keep it. Extraction scales the
 image to that canonical frame, finds the tile's scale and rotation from the spectrum and
-autocorrelation, its orientation (flips, quarter turns) and shift from the pilots, then decodes; no
-original is needed. ``Extraction.details`` says which orientation and layout the mark was found in.
+autocorrelation, its orientation (flips, quarter turns) and shift from the pilots (a whitened
+correlation), then reads every chip with a filter fitted to the pilots of that picture (what WebP or JPEG
+left of the mark, and how the picture's own content folds into the tile, vary from picture to picture) and
+decodes; no original is needed. ``Extraction.details`` says which orientation and layout the mark was found in.
 
 Examples
 --------
