@@ -19,7 +19,7 @@ import numpy as np
 
 from ..caches import register_cache
 from ..compression.metrics import Reference
-from .embed import CANON, frame_mark, frame_scale, luma, prepare, render, to_frame
+from .embed import CANON, Canvas, frame_mark, frame_scale, luma, prepare, render, to_frame
 from .pattern import CHIP, TILE, Layout, cyclic_smooth
 from .sync import (
     COHERENT_HARMONICS,
@@ -304,7 +304,7 @@ def _jpeg_luma(pixels: np.ndarray, quality: int) -> np.ndarray:
     return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE).astype(np.float32)
 
 
-def _boosted(canvas, layout: Layout, coded: np.ndarray, out: np.ndarray, host: np.ndarray, mark: np.ndarray,
+def _boosted(canvas: Canvas, layout: Layout, coded: np.ndarray, out: np.ndarray, host: np.ndarray, mark: np.ndarray,
              per_bit: np.ndarray, boost: float) -> np.ndarray:
     """``out`` re-rendered with the visibility budget multiplied by up to ``boost``, as far as its
     SSIMULACRA2 against the picture stays at :data:`SMALL_MIN_SSIMULACRA2` (``out`` itself when even a
@@ -374,9 +374,10 @@ def embed_coded(pixels: np.ndarray, coded: np.ndarray, *, key: str, level: int, 
     """Add the tile carrying ``coded`` (0/1 array) to a uint8 image array.
 
     The mark is informed by the picture (see :data:`INFORMED_LAMBDA`): the mark at unit weights, added
-    to the picture in the reader's frame, measures how much each coded bit's chips read from the mark and from the picture, and the tile is
-    weighted per coded bit. A small picture (:data:`SMALL_TARGET_SNR`) whose mark would read too weakly
-    after JPEG gets a larger visibility budget, up to :data:`SMALL_BOOST_MAX`. The reader is unchanged.
+    to the picture in the reader's frame, measures how much each coded bit's chips read from the mark
+    and from the picture, and the tile is weighted per coded bit. A small picture
+    (:data:`SMALL_TARGET_SNR`) whose mark would read too weakly after JPEG gets a larger visibility
+    budget, up to :data:`SMALL_BOOST_MAX`. The reader is unchanged.
     """
     layout = Layout(key, int(coded.size))
     canvas = prepare(pixels, level=level, budget=budget)
