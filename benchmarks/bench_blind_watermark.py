@@ -21,6 +21,8 @@ Corpora (``--corpus``, comma-separated; default ``natural,hard``):
   fog and dark scenes (6 further wallpaper photos, 7 of ``benchmarks.heldout_photos``) and 6 screenshots
   of real text rendered with DejaVu fonts (document, dark code editor, spreadsheet, chat, dialog, web page).
 - ``mosaic``: ``benchmarks.photos.ensure_photos_small`` (the first round's real-photo mosaics).
+- ``small``: :func:`small_corpus` -- 51 pictures under the 768 px canonical frame (8 sample photos, the
+  natural and hard pictures reduced to 280-700 px geometric mean), marked at their own resolution.
 
 Parts (``--part``, comma-separated; default all): ``robust`` (mark, attack, read, visibility, on the
 corpora), ``thumb`` (5 photos of 4000 px wide, 9-12 Mpx, marked, then ``imageMogr2/thumbnail/800x``),
@@ -48,11 +50,13 @@ import argparse
 import contextlib
 import io
 import json
+import math
 import multiprocessing
 import os
 import sys
 import time
 import types
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -193,7 +197,37 @@ GOAL_ATTACKS = ["jpeg q50", "webp q50", "resize 0.5", "resize 0.3", "crop 80% ar
 THUMB = "4000 px photo, imageMogr2/thumbnail/800x"
 
 
+#: Geometric-mean sides (px) the ``small`` corpus cycles through (all under the 768 px canonical frame).
+SMALL_SIDES = (280, 380, 480, 600, 700)
+SMALL_SAMPLES = ("astronaut.jpg", "camera.png", "chelsea.jpg", "coffee.jpg", "grace-hopper.jpg", "rocket.jpg",
+                 "photo.bmp", "display-p3.jpg")
+
+
+def small_corpus() -> list:
+    """51 small pictures (issue 15, round 4): 8 of cinb's sample photos as they are (213-600 px), then the 24
+    natural photos and the 19 hard pictures Lanczos-reduced so the geometric mean of their sides
+    cycles through :data:`SMALL_SIDES`; PNG, built once under ``benchmarks/.cache/blind/small-v1``."""
+    from benchmarks.natural import REPO
+
+    folder = REPO / "benchmarks" / ".cache" / "blind" / "small-v1"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = [REPO / "datasets" / "sample" / name for name in SMALL_SAMPLES]
+    for offset, paths in ((0, ensure_natural(n=24)), (2, hard_corpus())):
+        for i, path in enumerate(paths):
+            target = folder / (Path(path).stem + ".png")
+            if not target.exists():
+                im = Image.open(path).convert("RGB")
+                f = SMALL_SIDES[(i + offset) % len(SMALL_SIDES)] / math.sqrt(im.width * im.height)
+                small = im.resize((round(im.width * f), round(im.height * f)), Image.Resampling.LANCZOS)
+                small.save(target.with_suffix(".part.png"))
+                os.replace(target.with_suffix(".part.png"), target)
+            out.append(target)
+    return out
+
+
 def corpus(name: str, n: int | None) -> list:
+    if name == "small":
+        return small_corpus()[:n]
     if name == "natural":
         return ensure_natural(n=n or 24)
     if name == "hard":
@@ -483,7 +517,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--part", default="all", help="comma-separated: robust, thumb, fp, timing, all (default), flat "
                     "(what a flat area keeps of a mark after WebP q50), or none (only --merge the JSONs of runs made "
                     "part by part)")
-    ap.add_argument("--corpus", default="natural,hard", help="comma-separated: natural, hard, mosaic")
+    ap.add_argument("--corpus", default="natural,hard", help="comma-separated: natural, hard, mosaic, small")
     ap.add_argument("--n", type=int, default=None, help="photos per corpus (default: all; natural: 24)")
     ap.add_argument("--stride", type=int, default=1, help="every k-th photo of each corpus (a spread subset)")
     ap.add_argument("--fp", type=int, default=None, help="unmarked photos for false positives (default: all)")

@@ -185,7 +185,23 @@ class Canvas:
 
 
 def prepare(pixels: np.ndarray, *, level: int, scale: float | None = None, budget: float = 1.0) -> Canvas:
-    """The JND map and gain of ``pixels`` for CI ``level`` (see :func:`add_pattern`)."""
+    """The JND map and gain of ``pixels`` for CI ``level`` (see :func:`add_pattern`), computed once so
+    :func:`render` can try several tiles on them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.blind.embed import prepare, render
+    >>> rng = np.random.default_rng(0)
+    >>> img = (128 + 6 * rng.standard_normal((256, 256))).clip(0, 255).astype(np.uint8)
+    >>> canvas = prepare(img, level=2)
+    >>> canvas.tiles, canvas.y_frame.shape
+    (4.0, (256, 256))
+    >>> tile = np.where(rng.random((128, 128)) < 0.5, -1.0, 1.0).astype(np.float32)
+    >>> a, b = render(canvas, tile), render(canvas, tile, boost=2.0)
+    >>> bool(np.abs(b.astype(int) - img).mean() > np.abs(a.astype(int) - img).mean())
+    True
+    """
     h, w = pixels.shape[:2]
     if scale is None:
         scale = frame_scale(h, w)
