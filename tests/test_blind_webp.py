@@ -10,7 +10,7 @@ from PIL import Image
 
 from cinb import blind, data
 from cinb.blind import attacks, payload
-from cinb.blind.mark import combine_chips, chip_features, read_tile, working_frame
+from cinb.blind.mark import chip_features, combine_chips, read_tile, working_frame
 from cinb.blind.pattern import CHIP, TILE, Layout
 from cinb.blind.sync import find_shift, fold
 

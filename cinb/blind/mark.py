@@ -342,18 +342,6 @@ def _dimmed(canvas: Canvas, layout: Layout, coded: np.ndarray, out: np.ndarray, 
         if score >= SMALL_FLOOR_SSIMULACRA2:
             break
     return out
-    for _ in range(3):
-        tile = layout.tile(coded, _informed_weights(host, mark * math.sqrt(boost), per_bit))
-        candidate = render(canvas, tile, boost=boost)
-        score = ref.ssimulacra2(candidate)
-        if score >= SMALL_MIN_SSIMULACRA2:
-            return candidate
-        # SSIMULACRA2's loss grows about linearly with the mark's amplitude (sqrt of the boost).
-        step = (base - SMALL_MIN_SSIMULACRA2 - 0.3) / max(base - score, 1e-6) * (math.sqrt(boost) - 1.0)
-        boost = (1.0 + max(step, 0.0)) ** 2
-        if boost < 1.05:
-            break
-    return out
 
 
 #: Enlarged searches for fine tiles (:func:`_small_scale_candidates`): the bands of tile periods
