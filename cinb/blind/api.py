@@ -236,7 +236,7 @@ def extract(src: Any, *, type: int = 3, image: Any = None, original: Any = None,
     pixels, _ = _pixels(pil)
     if type == 3:
         n = payload.n_text_coded()
-        best = None
+        best: Reading | None = None
         decoded: dict[int, str | None] = {}
 
         def text_of(r: Reading) -> str | None:
@@ -267,17 +267,21 @@ def extract(src: Any, *, type: int = 3, image: Any = None, original: Any = None,
                                       details=_details(r, legacy))
             if best is None or reading.z > best.z:
                 best = reading
+        assert best is not None  # _layouts gives at least one layout
         return Extraction(3, min(_sync_status(best.z), 75), text="", sync=best.z)
 
     ikey = _image_key(key, type)
     n = payload.IMAGE_GRID ** 2
-    reading, legacy = None, False
+    found: Reading | None = None
+    legacy = False
     for lay in _layouts(pixels):
         r = read_coded(pixels, n, key=ikey, legacy=lay)
-        if reading is None or r.z > reading.z:
-            reading, legacy = r, lay
-        if reading.z >= SYNC_Z + 2.5:
+        if found is None or r.z > found.z:
+            found, legacy = r, lay
+        if found.z >= SYNC_Z + 2.5:
             break
+    assert found is not None  # _layouts gives at least one layout
+    reading = found
     if type == 1:
         if original is None:
             raise CIError("blind watermark type 1 extraction needs the original image", token="image")

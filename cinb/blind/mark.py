@@ -304,7 +304,10 @@ def _margin(votes: np.ndarray, signs: np.ndarray, per_bit: np.ndarray) -> float:
 def _jpeg_luma(pixels: np.ndarray, quality: int) -> np.ndarray:
     y = pixels if pixels.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(pixels[..., :3]), cv2.COLOR_RGB2GRAY)
     ok, buf = cv2.imencode(".jpg", y, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE).astype(np.float32)
+    decoded = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else None
+    if decoded is None:  # OpenCV could not round-trip it: no simulated loss rather than a crash
+        return y.astype(np.float32)
+    return decoded.astype(np.float32)
 
 
 def _boosted(canvas: Canvas, layout: Layout, coded: np.ndarray, out: np.ndarray, host: np.ndarray, mark: np.ndarray,
@@ -447,11 +450,12 @@ class Reading:
 def _orient(folded: np.ndarray, layout: Layout) -> tuple[tuple[bool, int], tuple[int, int, float]]:
     pilot = layout.pilot_tile()
     white = whiten_tile(folded)
-    best = None
+    best: tuple[tuple[bool, int], tuple[int, int, float]] | None = None
     for o in ORIENTATIONS:
         dy, dx, z = find_shift(undo_orientation(white, o), pilot, whiten=False)
         if best is None or z > best[1][2]:
             best = (o, (dy, dx, z))
+    assert best is not None  # ORIENTATIONS is not empty
     return best
 
 

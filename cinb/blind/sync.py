@@ -79,8 +79,8 @@ def _acf(r: np.ndarray, max_lag: int) -> np.ndarray:
     vert = (cv2.blur(power, (1, n)) * n - power) / (n - 1)
     white = power / (np.maximum(horiz, vert) + 1e-9 * float(power.mean()) + 1e-20)
     white = np.minimum(white, 100.0) - 1.0
-    white = cv2.merge([white, np.zeros_like(white)])  # a 1-channel input would mean CCS packing
-    acf = cv2.idft(white, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
+    packed = cv2.merge([white, np.zeros_like(white)])  # a 1-channel input would mean CCS packing
+    acf = cv2.idft(packed, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
     acf = np.roll(acf, (max_lag, max_lag), axis=(0, 1))[: 2 * max_lag + 1, : 2 * max_lag + 1]
     return acf
 
@@ -118,9 +118,8 @@ def _harmonics() -> tuple[np.ndarray, np.ndarray]:
     chip = np.zeros((TILE, TILE), np.float32)
     chip[:CHIP, :CHIP] = 1
     env = np.abs(np.fft.fft2(cyclic_smooth(chip))) ** 2
-    ij = [(i, j) for i in range(HARMONICS + 1) for j in range(-HARMONICS, HARMONICS + 1)
-          if (i > 0 or j > 0) and i * i + j * j <= HARMONICS * HARMONICS]
-    ij = np.array(ij, float)
+    ij = np.array([(i, j) for i in range(HARMONICS + 1) for j in range(-HARMONICS, HARMONICS + 1)
+                   if (i > 0 or j > 0) and i * i + j * j <= HARMONICS * HARMONICS], float)
     weight = env[ij[:, 1].astype(int) % TILE, ij[:, 0].astype(int) % TILE]
     return ij, weight / weight.max()
 
@@ -164,20 +163,21 @@ def _spectral_candidates(r: np.ndarray, *, n: int = 3) -> list[tuple[float, floa
     coarse = np.hypot(ij[:, 0], ij[:, 1]) <= HARMONICS // 2
     cij, cweight = ij[coarse], weight[coarse]
     n_bins = min(ph, pw)
-    periods, angles = [], []
+    period_list: list[float] = []
+    angle_list: list[float] = []
     period = TILE * MIN_SCALE
     while period <= TILE * MAX_SCALE:
         radius = min(HARMONICS // 2, 0.45 * period) * n_bins / period  # outermost harmonic, in bins
         a_step = 1.0 / radius
         for a in np.arange(-np.radians(MAX_ANGLE), np.radians(MAX_ANGLE) + a_step / 2, a_step):
-            periods.append(period)
-            angles.append(a)
+            period_list.append(period)
+            angle_list.append(float(a))
         period *= 1 + 1.0 / radius
-    periods, angles = np.array(periods), np.array(angles)
+    periods, angles = np.array(period_list), np.array(angle_list)
     score = np.concatenate([_comb(fine, cij, cweight, periods[i : i + 512], angles[i : i + 512],
                                   interpolate=False) for i in range(0, len(periods), 512)])
     order = np.argsort(score)[::-1]
-    found = []
+    found: list[tuple[float, float, float]] = []
     for idx in order[: 40]:
         p, a = periods[idx], angles[idx]
         if any(abs(np.log(p / q)) < 0.02 and abs(a - b) < 0.02 for q, b, _ in found):
@@ -248,12 +248,12 @@ def lattice_candidates(r: np.ndarray, *, n: int = 3, method: str = "both") -> li
     if max(h, w) > ACF_REGION:  # a central region holds plenty of tiles
         y0, x0 = max(0, (h - ACF_REGION) // 2), max(0, (w - ACF_REGION) // 2)
         r = r[y0 : y0 + ACF_REGION, x0 : x0 + ACF_REGION]
-    found = []
+    found: list[tuple[float, float, float]] = []
     if method in ("both", "spectral"):
         found += _spectral_candidates(r, n=n)
     if method in ("both", "acf"):
         found += _acf_candidates(r, n=n)
-    out = []
+    out: list[np.ndarray] = []
     # A comb at half the true period also hits every other true harmonic: offer the double too.
     for p, a in [(p, a) for _, p, a in found] + [(2 * p, a) for _, p, a in found if 2 * p <= TILE * MAX_SCALE]:
         basis = p * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
