@@ -1,0 +1,78 @@
+"""Screens: an enlarged layout for pictures of flat UI (issue 15, round 5).
+
+A screenshot is mostly exactly flat (window backgrounds, white pages, dark editors). WebP's VP8 codes a
+flat area with the means of its 4x4 blocks and little else, so at q50 it keeps nothing of a mark whose
+chips are 4-8 px, and the JND map built for photos puts the mark on the text (texture masking), where
+the folded text is the noise. Measured at equal SSIMULACRA2 (80) on flat grey 240, WebP q50 keeps 1 % of
+a mark with 4.6 px chips, 23 % with 9.2 px, 72 % with 18.5 px; SSIMULACRA2 charges about the same
+amplitude for every chip size (see benchmarks/RESULTS.md, "Round 5: flat areas").
+
+So a picture that is mostly exactly flat (:func:`is_screen`) is marked with the same keyed tile
+rendered :data:`ENLARGE` times larger (8 canonical px chips, a 256 px tile in the canonical frame) and
+spread evenly (texture power 0: no texture masking), at :data:`SCREEN_BOOST` of the level's visibility
+budget. The reader looks for it in the working frame reduced :data:`ENLARGE` times, where it has the
+nominal tile size, so every geometry the reader handles for the fine layout it handles for this one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .embed import CANON, luma
+
+#: How many times larger than the fine layout's the enlarged tile is (chips 4 -> 8 canonical px).
+ENLARGE = 2.0
+#: Share of a picture's pixels whose 5x5 neighbourhood is exactly flat (one luma value) from which it is
+#: marked as a screen. Measured: the 6 rendered screenshots 0.55-0.89; 43 photos at most 0.22.
+SCREEN_SHARE = 0.4
+#: Multiplier of the level's visibility budget for the even, enlarged mark (the visibility predictor,
+#: fitted on photos, asks for 0.8-1.25x of what reaches SSIMULACRA2 81 on the screenshots).
+SCREEN_BOOST = 0.85
+#: The reader searches for the enlarged layout when this share of the picture's 5x5 neighbourhoods span
+#: at most one luma level (the mark and codecs have touched the exactly flat areas; marked screenshots
+#: read 0.26-0.69, after WebP q50 0.37-0.77).
+READ_SHARE = 0.2
+
+
+def flat_share(pixels: np.ndarray, tolerance: int = 0) -> float:
+    """Share of pixels whose 5x5 neighbourhood spans at most ``tolerance`` luma levels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.blind.screen import flat_share
+    >>> img = np.full((64, 64), 200, np.uint8)
+    >>> img[:, 32:] = np.random.default_rng(0).integers(0, 255, (64, 32))
+    >>> round(flat_share(img), 2)
+    0.47
+    """
+    y = luma(pixels)
+    y8 = np.clip(np.rint(y), 0, 255).astype(np.uint8)
+    k = np.ones((5, 5), np.uint8)
+    span = cv2.subtract(cv2.dilate(y8, k), cv2.erode(y8, k))
+    return float(np.count_nonzero(span <= tolerance)) / span.size
+
+
+def is_screen(pixels: np.ndarray) -> bool:
+    """Whether ``pixels`` get the enlarged layout: mostly exactly flat, and at least the canonical frame's
+    size (so the enlarged tile still repeats 9 times).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.blind.screen import is_screen
+    >>> page = np.full((800, 1280, 3), 250, np.uint8)
+    >>> page[100:700:40, 100:1100] = 30  # lines of "text"
+    >>> is_screen(page), is_screen(page[:400, :600])
+    (True, False)
+    """
+    h, w = pixels.shape[:2]
+    return math.sqrt(h * w) >= CANON and flat_share(pixels) >= SCREEN_SHARE
+
+
+def may_be_screen(pixels: np.ndarray) -> bool:
+    """Whether the reader should also search for the enlarged layout (see :data:`READ_SHARE`)."""
+    return flat_share(pixels, 1) >= READ_SHARE
