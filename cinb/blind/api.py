@@ -15,7 +15,7 @@ from . import payload
 from .embed import LEVEL_PSNR, frame_scale, jnd_mask, luma, to_frame
 from .mark import ORIENTATIONS, SYNC_Z, Reading, embed_coded, read_coded, read_tile
 from .pattern import DEFAULT_KEY, TILE, Layout
-from .screen import may_be_screen
+from .screen import screen_odds
 from .sync import fold
 
 #: CI's blind-watermark types.
@@ -319,13 +319,12 @@ def extract(src: Any, *, type: int = 3, image: Any = None, original: Any = None,
 
 def _layouts(pixels: np.ndarray) -> list[tuple[bool, bool]]:
     """Layouts to search, as ``(legacy, enlarged)`` flags: the relative layout (whose search also tries
-    the enlarged one at the untouched geometry), the enlarged layout of screens when the picture may be
-    one (:func:`cinb.blind.screen.may_be_screen`), then (for images larger than the canonical frame,
-    where the two differ) the fixed 128 px tile of marks made before issue 15."""
+    the enlarged one at the untouched geometry) and the enlarged layout of screens when the picture may be
+    one (:func:`cinb.blind.screen.screen_odds`; first when it likely is), then (for images larger than the
+    canonical frame, where the two differ) the fixed 128 px tile of marks made before issue 15."""
     h, w = pixels.shape[:2]
-    out = [(False, False)]
-    if may_be_screen(pixels):
-        out.append((False, True))
+    odds = screen_odds(pixels)
+    out = [(False, True), (False, False)] if odds == 2 else [(False, False), (False, True)] if odds else [(False, False)]
     if frame_scale(h, w) > 1.0:
         out.append((True, False))
     return out
