@@ -21,7 +21,8 @@ from ..caches import register_cache
 from ..compression.metrics import Reference
 from .embed import CANON, Canvas, frame_mark, frame_scale, luma, prepare, render, to_frame
 from .pattern import CHIP, TILE, Layout, cyclic_smooth
-from .screen import ENLARGE, SCREEN_BOOST, is_screen
+from . import screen as _screen
+from .screen import ENLARGE, is_screen
 from .sync import (
     COHERENT_HARMONICS,
     find_shift,
@@ -408,8 +409,8 @@ def embed_coded(pixels: np.ndarray, coded: np.ndarray, *, key: str, level: int, 
     screen = is_screen(pixels)
     if screen:  # flat UI: the enlarged, even layout (:mod:`cinb.blind.screen`)
         h, w = pixels.shape[:2]
-        canvas = prepare(pixels, level=level, scale=ENLARGE * frame_scale(h, w), budget=budget * SCREEN_BOOST,
-                         texture_power=0.0)
+        canvas = prepare(pixels, level=level, scale=ENLARGE * frame_scale(h, w), budget=budget * _screen.SCREEN_BOOST,
+                         texture_power=_screen.SCREEN_TEXTURE_POWER)
     else:
         canvas = prepare(pixels, level=level, budget=budget)
     signs = 1.0 - 2.0 * np.asarray(coded, np.float64)

@@ -33,14 +33,19 @@ SCREEN_SHARE = 0.6
 #: Multiplier of the level's visibility budget for the even, enlarged mark (the visibility predictor,
 #: fitted on photos, asks for 0.8-1.25x of what reaches SSIMULACRA2 81 on the screenshots).
 SCREEN_BOOST = 0.85
-#: The reader searches for the enlarged layout (after the fine one) when this share of the picture's 5x5
-#: neighbourhoods span at most one luma level (the mark and codecs have touched the exactly flat areas),
-#: and before the fine one from ``FIRST_SHARE``. Measured on the 6 marked screenshots: 0.41-0.72 as
-#: marked, cropped or turned, 0.16-0.67 after the screenshot chain, 0.05-0.50 resized to 0.3 (read at the
-#: first guesses); 43 marked photos: at most 0.19 after a geometric attack (the screenshot chain), up to
-#: 0.63 after WebP q50 (read at the first guesses too).
+#: Texture masking of the screens' mark (:data:`cinb.blind.embed.TEXTURE_POWER` for photos): 0 spreads it
+#: evenly. Measured on 5 screenshots at SSIMULACRA2 78, tile enlarged 2x: decoding margin after WebP q50
+#: 0.88-2.05 at 0 (every one read), 0.52-1.23 at the photos' 0.3 (2 of 5 read).
+SCREEN_TEXTURE_POWER = 0.0
+#: The reader searches for the enlarged layout (after the fine one) when a share of at least ``READ_SHARE``
+#: of the picture's 5x5 neighbourhoods span at most one luma level (the mark and codecs have touched the
+#: exactly flat areas), and before the fine one when ``FIRST_SHARE`` of them span at most two. Measured on
+#: 6 marked screens (5 of the corpus and a synthetic page): at most two levels, 0.64-0.89 as marked,
+#: cropped or turned (0.31-0.75 after the screenshot chain); 43 marked photos at most 0.37 (0.49 after
+#: the screenshot chain: natural-21, a sky). At most one level: the screens 0.13 or more after the
+#: screenshot chain (resized, they are read at the first guesses).
 READ_SHARE = 0.12
-FIRST_SHARE = 0.3
+FIRST_SHARE = 0.55
 
 
 def flat_share(pixels: np.ndarray, tolerance: int = 0) -> float:
@@ -82,5 +87,6 @@ def is_screen(pixels: np.ndarray) -> bool:
 def screen_odds(pixels: np.ndarray) -> int:
     """Whether the reader should search for the enlarged layout: 0 no, 1 after the fine layout, 2 before
     it (see :data:`READ_SHARE`)."""
-    share = flat_share(pixels, 1)
-    return 2 if share >= FIRST_SHARE else 1 if share >= READ_SHARE else 0
+    if flat_share(pixels, 2) >= FIRST_SHARE:
+        return 2
+    return 1 if flat_share(pixels, 1) >= READ_SHARE else 0
