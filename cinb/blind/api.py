@@ -324,7 +324,9 @@ def _layouts(pixels: np.ndarray) -> list[tuple[bool, bool]]:
     canonical frame, where the two differ) the fixed 128 px tile of marks made before issue 15."""
     h, w = pixels.shape[:2]
     odds = screen_odds(pixels)
-    out = [(False, True), (False, False)] if odds == 2 else [(False, False), (False, True)] if odds else [(False, False)]
+    out = [(False, False)]
+    if odds:  # the enlarged layout: first when the picture likely is a screen
+        out.insert(0 if odds == 2 else 1, (False, True))
     if frame_scale(h, w) > 1.0:
         out.append((True, False))
     return out

@@ -19,9 +19,9 @@ import numpy as np
 
 from ..caches import register_cache
 from ..compression.metrics import Reference
+from . import screen as _screen
 from .embed import CANON, Canvas, frame_mark, frame_scale, luma, prepare, render, to_frame
 from .pattern import CHIP, TILE, Layout, cyclic_smooth
-from . import screen as _screen
 from .screen import ENLARGE, is_screen
 from .sync import (
     COHERENT_HARMONICS,
