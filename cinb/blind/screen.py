@@ -21,7 +21,7 @@ import math
 import cv2
 import numpy as np
 
-from .embed import CANON, luma
+from .embed import CANON
 
 #: How many times larger than the fine layout's the enlarged tile is (chips 4 -> 8 canonical px).
 ENLARGE = 2.0
@@ -48,6 +48,13 @@ READ_SHARE = 0.12
 FIRST_SHARE = 0.55
 
 
+def _span(pixels: np.ndarray) -> np.ndarray:
+    """Each pixel's 5x5 neighbourhood's luma span (max - min, uint8)."""
+    y = pixels if pixels.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(pixels[..., :3]), cv2.COLOR_RGB2GRAY)
+    k = np.ones((5, 5), np.uint8)
+    return cv2.subtract(cv2.dilate(y, k), cv2.erode(y, k))
+
+
 def flat_share(pixels: np.ndarray, tolerance: int = 0) -> float:
     """Share of pixels whose 5x5 neighbourhood spans at most ``tolerance`` luma levels.
 
@@ -60,10 +67,7 @@ def flat_share(pixels: np.ndarray, tolerance: int = 0) -> float:
     >>> round(flat_share(img), 2)
     0.47
     """
-    y = luma(pixels)
-    y8 = np.clip(np.rint(y), 0, 255).astype(np.uint8)
-    k = np.ones((5, 5), np.uint8)
-    span = cv2.subtract(cv2.dilate(y8, k), cv2.erode(y8, k))
+    span = _span(pixels)
     return float(np.count_nonzero(span <= tolerance)) / span.size
 
 
@@ -87,6 +91,7 @@ def is_screen(pixels: np.ndarray) -> bool:
 def screen_odds(pixels: np.ndarray) -> int:
     """Whether the reader should search for the enlarged layout: 0 no, 1 after the fine layout, 2 before
     it (see :data:`READ_SHARE`)."""
-    if flat_share(pixels, 2) >= FIRST_SHARE:
+    span = _span(pixels)
+    if np.count_nonzero(span <= 2) >= FIRST_SHARE * span.size:
         return 2
-    return 1 if flat_share(pixels, 1) >= READ_SHARE else 0
+    return 1 if np.count_nonzero(span <= 1) >= READ_SHARE * span.size else 0
