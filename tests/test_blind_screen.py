@@ -97,7 +97,10 @@ def test_screen_reads_after_webp(marked, fine, quality):
 @pytest.mark.parametrize("attack", ["crop 80% area", "rotate 3deg crop", "resize 0.3", "flip horizontal"])
 def test_screen_reads_after_geometric_attacks(marked, attack):
     found = blind.extract(attacks.ATTACKS[attack](marked))
-    assert found.text == TEXT and found.details["layout"] == "enlarged"
+    assert found.text == TEXT
+    # At 0.3x the page no longer looks like a screen; the fine layout's search finds the enlarged tile as a
+    # thumbnail's (a 89 px tile in a 307x230 picture).
+    assert found.details["layout"] == ("relative" if attack == "resize 0.3" else "enlarged")
 
 
 def test_screen_marked_by_an_earlier_release_still_reads(fine):

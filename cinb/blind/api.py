@@ -258,9 +258,11 @@ def extract(src: Any, *, type: int = 3, image: Any = None, original: Any = None,
                 decoded[id(r)] = text
             return decoded[id(r)]
 
-        for legacy, enlarged in _layouts(pixels):
+        layouts = _layouts(pixels)
+        screen = (False, True) in layouts
+        for legacy, enlarged in layouts:
             # The keyed CRC decides between geometries; the search stops at the first that decodes.
-            reading = read_coded(pixels, n, key=key, legacy=legacy, enlarged=enlarged,
+            reading = read_coded(pixels, n, key=key, legacy=legacy, enlarged=enlarged, screen=screen,
                                  accept=lambda r: text_of(r) is not None)
             for r in reading.all()[:3]:
                 text = text_of(r)
@@ -276,8 +278,9 @@ def extract(src: Any, *, type: int = 3, image: Any = None, original: Any = None,
     n = payload.IMAGE_GRID ** 2
     found: Reading | None = None
     legacy = False
-    for lay, enlarged in _layouts(pixels):
-        r = read_coded(pixels, n, key=ikey, legacy=lay, enlarged=enlarged)
+    layouts = _layouts(pixels)
+    for lay, enlarged in layouts:
+        r = read_coded(pixels, n, key=ikey, legacy=lay, enlarged=enlarged, screen=(False, True) in layouts)
         if found is None or r.z > found.z:
             found, legacy = r, lay
         if found.z >= SYNC_Z + 2.5:
@@ -318,10 +321,11 @@ def extract(src: Any, *, type: int = 3, image: Any = None, original: Any = None,
 
 
 def _layouts(pixels: np.ndarray) -> list[tuple[bool, bool]]:
-    """Layouts to search, as ``(legacy, enlarged)`` flags: the relative layout (whose search also tries
-    the enlarged one at the untouched geometry) and the enlarged layout of screens when the picture may be
-    one (:func:`cinb.blind.screen.screen_odds`; first when it likely is), then (for images larger than the
-    canonical frame, where the two differ) the fixed 128 px tile of marks made before issue 15."""
+    """Layouts to search, as ``(legacy, enlarged)`` flags: the relative layout and the enlarged layout of
+    screens when the picture may be one (:func:`cinb.blind.screen.screen_odds`; first when it likely is;
+    the relative layout's search then also tries the enlarged one at the untouched geometry), then (for
+    images larger than the canonical frame, where the two differ) the fixed 128 px tile of marks made
+    before issue 15."""
     h, w = pixels.shape[:2]
     odds = screen_odds(pixels)
     out = [(False, False)]

@@ -615,14 +615,15 @@ def _first_guesses(shape: tuple[int, int]) -> list[np.ndarray]:
 
 
 def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 3,
-               legacy: bool = False, enlarged: bool = False, accept: Callable[[Reading], bool] | None = None,
-               stats: dict | None = None) -> Reading:
+               legacy: bool = False, enlarged: bool = False, screen: bool = False,
+               accept: Callable[[Reading], bool] | None = None, stats: dict | None = None) -> Reading:
     """Blind reading: find the tile lattice and orientation, fold, find the shift, return soft bits.
 
     ``legacy=True`` reads marks of the first layout (tile at 128 image px whatever the image size).
     ``enlarged=True`` searches for the enlarged layout of screens (:mod:`cinb.blind.screen`) in the working
-    frame reduced ``ENLARGE`` times; the fine layout's search also tries the enlarged one at its first
-    guesses (the untouched geometry and a plain thumbnail: what WebP and JPEG leave).
+    frame reduced ``ENLARGE`` times; ``screen=True`` (a picture that may be a screen) has the fine layout's
+    search also try the enlarged one at its first guesses (the untouched geometry and a plain thumbnail:
+    what WebP and JPEG leave).
     ``accept`` (e.g. "the payload decodes and its CRC verifies") is asked about every geometry as soon
     as it is read; the first it accepts ends the search (a found mark costs no further searching).
     ``stats``, if given, counts the work done: ``"guesses"`` (folds of the untouched geometry and of a
@@ -652,7 +653,7 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
             stats["guesses"] = stats.get("guesses", 0) + 1
         if found := done(Reading(soft, z, basis, shift, o, enlarged)):  # untouched geometry, a plain thumbnail
             return found
-    if not legacy and not enlarged:  # a screen's enlarged mark at the same guesses (after WebP, JPEG)
+    if screen and not legacy and not enlarged:  # a screen's enlarged mark at the same guesses (after WebP, JPEG)
         reduced = to_frame(y, ENLARGE)
         for basis in guesses:
             soft, z, shift, o = read_tile(fold(reduced, basis), layout, None)
