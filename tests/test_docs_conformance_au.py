@@ -1,0 +1,247 @@
+"""Visible watermarks, imageView2, the information APIs, styles and compression, checked against
+Tencent Cloud CI's own pages (where they and shared/spec/ci-api.md disagree, the pages win).
+
+Audit 2026-12-02 (helper AU). Each test names the page it comes from: cloud.tencent.com ids
+(460/..., 1246/..., 1131/..., 436/...) and tencentcloud.com ids (1045/...). ``AUDIT`` is the
+audit's record, page by page: what the page says and what cinb does.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import pytest
+from PIL import Image
+
+import cinb
+import engine_images as ei
+from cinb import CIError
+from cinb.info import image_info
+
+#: (page, what CI's page says, what cinb does)
+AUDIT = [
+    ("460/6927 (2025-09) imageInfo",
+     "format, width, height, size, md5, dynamic_range (hdr, gainmap hdr, sdr, unknow), frame_count, bit_depth, "
+     "vertical_dpi, horizontal_dpi; all strings",
+     "same fields in that order; dynamic_range read from the file (gain map, PQ/HLG transfer), else sdr"),
+    ("1246/109207 exif",
+     "JPG PNG BMP WebP TIFF AVIF HEIF; {Tag: {val: text}}; without EXIF {\"error\" : \"no exif data\"}",
+     "same"),
+    ("460/6929 (2026-01) imageView2",
+     "modes 1-5, 1000x500 with w/500/h/400 examples; one side given: modes 1/5 square, 3/4 same value; "
+     "q 0-100 (min with the source, ! forces); rq relative; lq a floor; format jpg bmp gif png webp; ignore-error/1",
+     "same; mode 0 and cinb's other output formats are accepted too (Qiniu's grammar); never enlarges (row 8)"),
+    ("460/6951, 1246/45371, 1045/33721 text watermark",
+     "font tahoma.ttf, fontsize in points (13), fill #3D3D3D, dissolve 1-100 (90), gravity SouthEast, dx = dy = 0, "
+     "degree only with batch/1, shadow 0-100; center ignores dx, dy; north/south ignore dx; west/east ignore dy",
+     "same"),
+    ("460/19568 fonts", "13 font names", "all 13 resolve (OFL stand-ins)"),
+    ("460/6930, 1045/33720 image watermark",
+     "image URL http:// only; blogo 1 scales, 2 crops; scatype 1-3 with spcent 1-1000 (area: 1-250); "
+     "at most 10 image watermarks; an animated picture cannot be a watermark",
+     "same"),
+    ("460/46820, 1246/45276, 1045/42359 Guetzli",
+     "JPG of quality > 70 under 16 Mpx (console page: 4 Mpx); other pictures are not processed: "
+     "x-GuetzliState < 0 (cannot be processed) or 0 (not processed), the picture served as it is",
+     "the original with x-GuetzliState -1 (a JPEG outside the limits) or 0 (not a JPEG)"),
+]
+
+
+# --- imageInfo (460/6927, 2025-09) ----------------------------------------------------------------
+
+INFO_FIELDS = ["format", "width", "height", "size", "md5", "dynamic_range", "frame_count", "bit_depth",
+               "vertical_dpi", "horizontal_dpi"]
+
+
+def test_image_info_fields_in_the_documented_order():
+    info = image_info(ei.photo_jpeg(64, 48))
+    assert list(info) == INFO_FIELDS
+    assert all(isinstance(v, str) for v in info.values())
+
+
+def _png_with_chunk(kind: bytes, payload: bytes) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (90, 100, 110)).save(buf, "PNG")
+    data = buf.getvalue()
+    chunk = struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    ihdr_end = 8 + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
+    return data[:ihdr_end] + chunk + data[ihdr_end:]
+
+
+def test_dynamic_range_is_sdr_for_an_ordinary_picture():
+    assert image_info(ei.photo_jpeg(64, 48))["dynamic_range"] == "sdr"
+    assert image_info(_png_with_chunk(b"cICP", bytes([1, 13, 0, 1])))["dynamic_range"] == "sdr"  # sRGB
+
+
+@pytest.mark.parametrize("transfer", [16, 18])  # H.273: 16 SMPTE ST 2084 (PQ), 18 ARIB STD-B67 (HLG)
+def test_dynamic_range_is_hdr_for_a_png_with_a_pq_or_hlg_cicp_chunk(transfer):
+    assert image_info(_png_with_chunk(b"cICP", bytes([9, transfer, 0, 1])))["dynamic_range"] == "hdr"
+
+
+def _heif_with_transfer(transfer: int) -> bytes:
+    im = Image.new("RGB", (64, 64), (100, 120, 140))
+    im.info["nclx_profile"] = {"color_primaries": 9, "transfer_characteristics": transfer,
+                               "matrix_coefficients": 9, "full_range_flag": 1}
+    buf = io.BytesIO()
+    im.save(buf, "HEIF", quality=60)
+    return buf.getvalue()
+
+
+def test_dynamic_range_is_hdr_for_a_heif_with_a_pq_nclx_colour_box():
+    assert image_info(_heif_with_transfer(16))["dynamic_range"] == "hdr"
+    assert image_info(_heif_with_transfer(1))["dynamic_range"] == "sdr"
+
+
+def test_dynamic_range_is_hdr_for_an_avif_with_an_hlg_nclx_colour_box():
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (100, 120, 140)).save(buf, "AVIF", quality=60)
+    data = bytearray(buf.getvalue())
+    at = data.find(b"colrnclx")
+    assert at > 0
+    data[at + 10:at + 12] = struct.pack(">H", 18)  # primaries u16, then transfer u16
+    assert image_info(bytes(data))["dynamic_range"] == "hdr"
+    assert image_info(buf.getvalue())["dynamic_range"] == "sdr"
+
+
+def _jpeg_with_xmp(xmp: bytes) -> bytes:
+    data = ei.photo_jpeg(64, 48)
+    payload = b"http://ns.adobe.com/xap/1.0/\x00" + xmp
+    app1 = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    return data[:2] + app1 + data[2:]
+
+
+def test_dynamic_range_is_gainmap_hdr_for_an_ultra_hdr_jpeg():
+    # Ultra HDR / Adobe gain map: the primary image's XMP declares hdrgm:Version
+    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+           b'<rdf:Description xmlns:hdrgm="http://ns.adobe.com/hdr-gain-map/1.0/" hdrgm:Version="1.0"/>'
+           b"</rdf:RDF></x:xmpmeta>")
+    assert image_info(_jpeg_with_xmp(xmp))["dynamic_range"] == "gainmap hdr"
+    plain = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"></x:xmpmeta>'
+    assert image_info(_jpeg_with_xmp(plain))["dynamic_range"] == "sdr"
+
+
+def test_image_info_stage_reports_the_output_dynamic_range():
+    out = cinb.process(_png_with_chunk(b"cICP", bytes([9, 16, 0, 1])), "imageInfo")
+    assert out.json["dynamic_range"] == "hdr"
+
+
+# --- exif (1246/109207) ----------------------------------------------------------------------------
+
+def test_exif_without_exif_is_the_documented_error_object():
+    assert cinb.process(ei.quad_png(), "exif").json == {"error": "no exif data"}
+
+
+# --- imageView2 (460/6929, 2026-01; 1246/45370) ----------------------------------------------------
+
+@pytest.mark.parametrize(("rule", "quality"), [
+    ("imageView2/2/w/500/q/90", 80),   # "取原图质量和指定质量的最小值"
+    ("imageView2/2/w/500/q/90!", 90),  # "后面加!...表示强制使用指定值"
+    ("imageView2/2/w/500/rq/80", 64),  # "原图质量为80, rquality 80 -> 64(80x80%)"
+    ("imageView2/2/w/500/lq/90", 90),  # lq raises a lower source quality
+    ("imageView2/2/w/500/lq/60", 80),  # and keeps a higher one
+])
+def test_image_view2_quality_parameters_follow_the_page(rule, quality):
+    r = cinb.process(ei.photo_jpeg(1000, 500, quality=80), rule)
+    assert (r.width, r.height, r.info["quality"]) == (500, 250, quality)
+
+
+@pytest.mark.parametrize(("rule", "size"), [
+    ("imageView2/1/w/500", (500, 500)),   # one side: a square
+    ("imageView2/3/w/300", (600, 300)),   # one side: the other "设为相同值"
+    ("imageView2/4/w/500", (1000, 500)),  # long and short edge at least 500
+    ("imageView2/5/w/500", (500, 500)),   # one side: a square
+])
+def test_image_view2_single_side_forms_follow_the_page(rule, size):
+    r = cinb.process(ei.photo_jpeg(1000, 500), rule)
+    assert (r.width, r.height) == size
+
+
+@pytest.mark.parametrize("fmt", ["jpg", "bmp", "gif", "png", "webp"])
+def test_image_view2_documented_formats(fmt):
+    r = cinb.process(ei.photo_jpeg(100, 50), f"imageView2/2/w/50/format/{fmt}")
+    assert r.format == {"jpg": "jpeg"}.get(fmt, fmt) and (r.width, r.height) == (50, 25)
+
+
+def test_image_view2_quality_out_of_range_is_103_and_ignore_error_returns_the_original():
+    src = ei.photo_jpeg(100, 50)
+    with pytest.raises(CIError) as err:
+        cinb.process(src, "imageView2/2/w/50/q/101")
+    assert err.value.code == -103
+    assert cinb.process(src, "imageView2/2/w/50/q/101/ignore-error/1").data == src
+
+
+# --- text watermark (460/6951, 1246/45371, 1045/33721) and fonts (460/19568) ------------------------
+
+CI_FONTS = ["simfang仿宋.ttf", "tahoma.ttf", "simhei黑体.ttf", "simkai楷体.ttf", "simsun宋体.ttc",
+            "STHeiti Light华文黑体.ttc", "STHeiti Medium.ttc", "幼圆.TTF", "ahronbd.ttf", "arial.ttf", "ariblk.ttf",
+            "Helvetica.dfont", "HelveticaNeue.dfont"]
+
+
+@pytest.mark.parametrize("font", CI_FONTS)
+def test_every_font_of_the_fonts_page_is_accepted(font):
+    from cinb.rules.grammar import b64u_encode
+
+    rule = f"watermark/2/text/{b64u_encode('cinb 水印')}/font/{b64u_encode(font)}/fontsize/20"
+    assert cinb.process(ei.photo_jpeg(200, 100), rule).format == "jpeg"
+
+
+def _mark_box(rule: str) -> tuple[int, int, int, int]:
+    """Bounding box of what a text watermark changed on a flat grey picture."""
+    import numpy as np
+
+    src = Image.new("RGB", (300, 200), (128, 128, 128))
+    buf = io.BytesIO()
+    src.save(buf, "PNG")
+    out = Image.open(io.BytesIO(cinb.process(buf.getvalue(), rule + "|imageMogr2/format/png").data)).convert("RGB")
+    diff = np.abs(np.asarray(out, dtype=int) - 128).sum(axis=2) > 0
+    ys, xs = np.nonzero(diff)
+    return int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())
+
+
+TEXT = "watermark/2/text/Y2luYg/fontsize/30/fill/I0ZGMDAwMA/dissolve/100"
+
+
+@pytest.mark.parametrize(("gravity", "ignored"), [("center", "dxdy"), ("north", "dx"), ("south", "dx"),
+                                                 ("west", "dy"), ("east", "dy")])
+def test_gravity_ignores_the_documented_offsets(gravity, ignored):
+    # 1246/45371: center: dx, dy invalid; north/south: dx invalid (centred horizontally);
+    # west/east: dy invalid (centred vertically)
+    base = _mark_box(f"{TEXT}/gravity/{gravity}")
+    moved = _mark_box(f"{TEXT}/gravity/{gravity}/dx/20/dy/20")
+    if ignored == "dxdy":
+        assert moved == base
+    elif ignored == "dx":
+        assert (moved[0], moved[2]) == (base[0], base[2]) and moved[1] != base[1]
+    else:
+        assert (moved[1], moved[3]) == (base[1], base[3]) and moved[0] != base[0]
+
+
+def test_south_east_offsets_move_the_mark_away_from_the_corner():
+    base = _mark_box(f"{TEXT}/gravity/southeast")
+    moved = _mark_box(f"{TEXT}/gravity/southeast/dx/20/dy/10")
+    assert (base[2] - moved[2], base[3] - moved[3]) == (20, 10)
+
+
+# --- image watermark (460/6930, 1045/33720) ---------------------------------------------------------
+
+def test_image_watermark_url_must_be_http():
+    from cinb.rules.grammar import b64u_encode
+
+    with pytest.raises(CIError) as err:
+        cinb.parse_rule("watermark/1/image/" + b64u_encode("https://examplebucket-1250000000.cos.ap-shanghai."
+                                                           "myqcloud.com/shuiyin_2.png"))
+    assert err.value.code == -103
+
+
+@pytest.mark.parametrize(("scatype", "spcent", "ok"), [(1, 1000, True), (1, 1001, False), (2, 1000, True),
+                                                       (3, 250, True), (3, 251, False), (1, 0, False)])
+def test_scatype_spcent_ranges(scatype, spcent, ok):
+    rule = f"watermark/1/image/bG9nby5wbmc/scatype/{scatype}/spcent/{spcent}"
+    if ok:
+        assert cinb.parse_rule(rule).stages[0].spcent == spcent
+    else:
+        with pytest.raises(CIError) as err:
+            cinb.parse_rule(rule)
+        assert err.value.code == -103
