@@ -64,7 +64,8 @@ def _cmd_pic_operations(args) -> int:
     ops = args.operations
     if ops.startswith("@"):
         ops = Path(ops[1:]).read_text(encoding="utf-8")
-    result = pic_operations(args.input, ops, bucket_dir=args.bucket, key=args.key)
+    styles = Styles(args.styles) if args.styles else None
+    result = pic_operations(args.input, ops, bucket_dir=args.bucket, key=args.key, styles=styles)
     if args.xml:
         print(to_xml(result))
     else:
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("operations", help="Pic-Operations JSON, or @file.json")
     q.add_argument("-o", "--bucket", required=True, help="folder standing for the bucket")
     q.add_argument("--key", help="the source object's key (default: file name)")
+    q.add_argument("--styles", help="styles JSON file for rules written style/<name>")
     q.add_argument("--xml", action="store_true", help="print CI's XML UploadResult instead of JSON")
     q.set_defaults(func=_cmd_pic_operations)
     for name in COMMAND_MODULES:

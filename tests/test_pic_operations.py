@@ -89,3 +89,35 @@ def test_cli_pic_operations(upload, tmp_path):
     with Image.open(tmp_path / "bucket" / "t.png") as im:
         assert im.size == (60, 40)
     assert main(["pic-operations", str(src), '{"rules": []}', "-o", str(tmp_path / "bucket")]) == 2
+
+
+def test_cli_pic_operations_reads_styles(upload, tmp_path):
+    # CI: "若按指定样式处理，则以 style/ 开头，后加样式名" (a rule may name a bucket style)
+    from cinb.cli import main
+
+    src = tmp_path / "up.jpg"
+    src.write_bytes(upload)
+    styles = tmp_path / "styles.json"
+    styles.write_text(json.dumps({"small": "imageMogr2/thumbnail/30x/format/png"}))
+    ops = json.dumps({"rules": [{"fileid": "s.png", "rule": "style/small"},
+                                {"fileid": "t.png", "rule": "imageMogr2/style/small"}]})
+    bucket = tmp_path / "bucket"
+    assert main(["pic-operations", str(src), ops, "-o", str(bucket), "--styles", str(styles)]) == 0
+    for name in ("s.png", "t.png"):
+        with Image.open(bucket / name) as im:
+            assert im.size == (30, 20) and im.format == "PNG"
+
+
+def test_cli_pic_operations_unknown_or_missing_style_is_105(upload, tmp_path, capsys):
+    from cinb.cli import main
+
+    src = tmp_path / "up.jpg"
+    src.write_bytes(upload)
+    styles = tmp_path / "styles.json"
+    styles.write_text(json.dumps({"small": "imageMogr2/thumbnail/30x"}))
+    ops = json.dumps({"rules": [{"fileid": "s.png", "rule": "style/nope"}]})
+    assert main(["pic-operations", str(src), ops, "-o", str(tmp_path / "b"), "--styles", str(styles)]) == 2
+    assert "-105" in capsys.readouterr().err
+    assert main(["pic-operations", str(src), ops, "-o", str(tmp_path / "b")]) == 2  # no --styles at all
+    assert "-105" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").rglob("*.png"))
