@@ -245,3 +245,60 @@ def test_scatype_spcent_ranges(scatype, spcent, ok):
         with pytest.raises(CIError) as err:
             cinb.parse_rule(rule)
         assert err.value.code == -103
+
+
+def test_exif_values_are_rendered_as_in_the_page_example():
+    # 1246/109207: {"ColorSpace": {"val": "sRGB"}, "ExifVersion": {"val": "48 50 51 48"}, "FNumber": {"val": "13/1"},
+    # "ExposureTime": {"val": "1/200"}, "DateTime": {"val": "2018:09:03 17:37:06"}, ...}
+    from PIL import ExifTags, TiffImagePlugin
+
+    exif = Image.Exif()
+    exif[ExifTags.Base.DateTime] = "2018:09:03 17:37:06"
+    sub = exif.get_ifd(ExifTags.IFD.Exif)
+    sub[ExifTags.Base.ColorSpace] = 1
+    sub[ExifTags.Base.ExifVersion] = b"0230"
+    sub[ExifTags.Base.FNumber] = TiffImagePlugin.IFDRational(13, 1)
+    sub[ExifTags.Base.ExposureTime] = TiffImagePlugin.IFDRational(1, 200)
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 24), (10, 20, 30)).save(buf, "JPEG", exif=exif.tobytes())
+    answer = cinb.process(buf.getvalue(), "exif").json
+    assert {k: answer[k]["val"] for k in ("ColorSpace", "ExifVersion", "FNumber", "ExposureTime", "DateTime")} == {
+        "ColorSpace": "sRGB", "ExifVersion": "48 50 51 48", "FNumber": "13/1", "ExposureTime": "1/200",
+        "DateTime": "2018:09:03 17:37:06"}
+
+
+# --- imageAve (1246/109208, 1045/33724) -------------------------------------------------------------
+
+def test_image_ave_is_0x_and_six_hex_digits():
+    # the pages' example: {"RGB": "0x736246"}
+    out = cinb.process(Image.new("RGB", (8, 8), (0x73, 0x62, 0x46)), "imageAve").json
+    assert out == {"RGB": "0x736246"}
+
+
+# --- text watermark colour (1246/45371: "十六进制 RGB 格式(如 #FF0000)... URL 安全的 Base64 编码") ---------
+
+@pytest.mark.parametrize(("colour", "ok"), [("#FF0000", True), ("#ff0000", True), ("FF0000", False), ("red", False),
+                                            ("#F00", False)])
+def test_text_fill_is_a_b64u_hash_rrggbb(colour, ok):
+    from cinb.rules.grammar import b64u_encode
+
+    rule = f"watermark/2/text/Y2luYg/fill/{b64u_encode(colour)}"
+    if ok:
+        assert cinb.parse_rule(rule).stages[0].fill == (255, 0, 0)
+    else:
+        with pytest.raises(CIError) as err:
+            cinb.parse_rule(rule)
+        assert err.value.code == -103
+
+
+# --- Guetzli (460/46820, 1246/45276, 1045/42359) ----------------------------------------------------
+
+def test_guetzli_refusals_carry_cis_state_and_the_original():
+    from cinb.compression import guetzli
+
+    low = ei.photo_jpeg(64, 48, quality=60)
+    r = guetzli(low)
+    assert (r.info["x-GuetzliState"], r.data, r.format) == (-1, low, "jpeg")
+    png = ei.quad_png()
+    r = guetzli(png)
+    assert (r.info["x-GuetzliState"], r.data, r.format) == (0, png, "png")
