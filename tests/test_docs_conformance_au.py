@@ -46,6 +46,18 @@ AUDIT = [
      "JPG of quality > 70 under 16 Mpx (console page: 4 Mpx); other pictures are not processed: "
      "x-GuetzliState < 0 (cannot be processed) or 0 (not processed), the picture served as it is",
      "the original with x-GuetzliState -1 (a JPEG outside the limits) or 0 (not a JPEG)"),
+    ("1246/109208, 1045/33724 imageAve", "{\"RGB\": \"0xRRGGBB\"}", "same (lower-case hex as the example)"),
+    ("1246/109218, 436/60455 AVIF; 1045/42362, 436/60451 HEIF",
+     "imageMogr2/format/avif|heif, no other parameter; AVIF from jpg png bmp gif webp tpg heif; HEIF from jpg png "
+     "bmp webp tpg avif (no GIF)",
+     "same; GIF -> HEIF is -113 (row 28); tpg -113 (proprietary)"),
+    ("1246/109241, 436/96675 imageSlim",
+     "format kept; X-Slimflag 0 failed, 1 slimmed, 2 original returned; Auto mode for jpg png gif",
+     "same (gif, png, jpg, webp keep their format)"),
+    ("cos-python-sdk-v5 demo/ci_watermark.py, demo/ci_compress.py",
+     "watermark URL http://<bucket>.cos.<region>.tencentcos.cn/<key> in standard base64 with padding; "
+     "CompressType tpg or heif -> imageMogr2/format/<type>",
+     "the URL form resolves under the watermark folders; heif written, tpg -113"),
 ]
 
 
@@ -302,3 +314,18 @@ def test_guetzli_refusals_carry_cis_state_and_the_original():
     png = ei.quad_png()
     r = guetzli(png)
     assert (r.info["x-GuetzliState"], r.data, r.format) == (0, png, "png")
+
+
+def test_the_python_sdk_watermark_url_form_resolves(tmp_path):
+    # cos-python-sdk-v5 demo/ci_watermark.py: http://<bucket>.cos.<region>.tencentcos.cn/<key>, encoded with
+    # standard base64 (padding kept); the key is looked up under the watermark folders
+    import base64
+
+    from cinb.settings import using
+
+    Image.new("RGB", (20, 20), (255, 0, 0)).save(tmp_path / "watermark.png")
+    url = "http://examplebucket-1250000000.cos.ap-beijing.tencentcos.cn/watermark.png"
+    rule = f"watermark/1/image/{base64.b64encode(url.encode()).decode()}/gravity/center/dissolve/100"
+    with using(watermark_dirs=[tmp_path]):
+        out = cinb.process(Image.new("RGB", (100, 100), "white"), rule + "|imageMogr2/format/png")
+    assert out.image.getpixel((50, 50)) == (255, 0, 0)
