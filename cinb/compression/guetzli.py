@@ -127,8 +127,10 @@ def check_source(canvas, name: str, *, max_megapixels: float = MAX_MEGAPIXELS) -
         raise CIError(f"Guetzli compresses JPEG sources only; {name} is {canvas.source_format}",
                       code=UNSUPPORTED_TYPE, token=name)
     if canvas.source_quality is None or canvas.source_quality <= MIN_SOURCE_QUALITY:
-        raise CIError(f"Guetzli needs a source quality above {MIN_SOURCE_QUALITY}; {name} has about "
-                      f"{canvas.source_quality}", code=BAD_PARAMETER, token=name)
+        found = "no quantisation tables to estimate it from" if canvas.source_quality is None else \
+            f"about {canvas.source_quality}"
+        raise CIError(f"Guetzli needs a source quality above {MIN_SOURCE_QUALITY}; {name} has {found}",
+                      code=BAD_PARAMETER, token=name)
     mpx = canvas.width * canvas.height / 1e6
     if mpx >= max_megapixels:
         raise CIError(f"Guetzli takes images under {max_megapixels:g} megapixels; {name} has {mpx:.1f}",
