@@ -33,10 +33,29 @@ def _dpi(img: Image.Image) -> tuple[str, str]:
         return "72", "72"
 
 
-def _bit_depth(img: Image.Image, fmt: str) -> int:
-    if fmt == "png" and img.mode in ("I", "I;16", "I;16B"):
+def _bit_depth(img: Image.Image, fmt: str, data: bytes = b"") -> int:
+    """The depth the file stores (Pillow decodes 16-bit RGB PNG/TIFF and 10-bit AVIF/HEIF to 8 bits)."""
+    if fmt == "png" and (img.mode in ("I", "I;16", "I;16B") or data[24:25] == b"\x10"):  # IHDR bit depth
         return 16
+    if fmt == "tiff":
+        bits = getattr(img, "tag_v2", {}).get(258)  # BitsPerSample
+        if isinstance(bits, tuple) and bits and all(isinstance(b, int) for b in bits):
+            return max(bits)
+    if fmt in ("heif", "avif"):
+        depth = _pixi_depth(_isobmff_box(data, b"meta")) or img.info.get("bit_depth")
+        if isinstance(depth, int) and depth > 0:
+            return depth
     return _BIT_DEPTH.get(img.mode, 8)
+
+
+def _pixi_depth(meta: bytes) -> int | None:
+    """Bits per channel from the first ISO-BMFF ``pixi`` property (HEIF/AVIF), or None."""
+    at = meta.find(b"pixi")
+    if at < 4 or len(meta) < at + 9:
+        return None
+    channels = meta[at + 8]  # after the type: version/flags (4 bytes), then num_channels
+    bits = meta[at + 9:at + 9 + channels]
+    return max(bits) if channels and len(bits) == channels else None
 
 
 #: H.273 transfer characteristics of HDR signals: 16 SMPTE ST 2084 (PQ), 18 ARIB STD-B67 (HLG).
@@ -133,7 +152,7 @@ def image_info(src: Source) -> dict[str, str]:
         "md5": hashlib.md5(data).hexdigest(),
         "dynamic_range": dynamic_range(data, header.format),
         "frame_count": str(header.frames),
-        "bit_depth": str(_bit_depth(img, header.format)),
+        "bit_depth": str(_bit_depth(img, header.format, data)),
         "vertical_dpi": vdpi,
         "horizontal_dpi": hdpi,
     }

@@ -139,6 +139,40 @@ def test_image_info_stage_reports_the_output_dynamic_range():
     assert out.json["dynamic_range"] == "hdr"
 
 
+def _deep_rgb(bits: int):
+    import numpy as np
+
+    return np.random.default_rng(0).integers(0, 1 << bits, (32, 32, 3)).astype(np.uint16)
+
+
+@pytest.mark.parametrize(("kind", "bits"), [("png", 16), ("tiff", 16), ("avif", 10), ("heif", 10)])
+def test_bit_depth_is_the_file_s_own(kind, bits):
+    # 460/6927 "bit_depth: 图片的位深": the stored depth, not the 8 bits Pillow decodes some files to
+    imagecodecs = pytest.importorskip("imagecodecs")
+    arr = _deep_rgb(bits)
+    if kind == "png":
+        data = imagecodecs.png_encode(arr)
+    elif kind == "tiff":
+        data = imagecodecs.tiff_encode(arr)
+    elif kind == "avif":
+        data = imagecodecs.avif_encode(arr, level=60, bitspersample=10)
+    else:
+        import pillow_heif
+
+        buf = io.BytesIO()
+        pillow_heif.from_bytes(mode="RGB;16", size=(32, 32), data=(arr << 6).tobytes()).save(buf, quality=80)
+        data = buf.getvalue()
+    assert image_info(data)["bit_depth"] == str(bits)
+
+
+def test_bit_depth_of_ordinary_pictures_stays_8():
+    assert image_info(ei.photo_jpeg(32, 24))["bit_depth"] == "8"
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 24)).save(buf, "AVIF", quality=60)
+    assert image_info(buf.getvalue())["bit_depth"] == "8"
+    assert image_info(ei.quad_png())["bit_depth"] == "8"
+
+
 # --- exif (1246/109207) ----------------------------------------------------------------------------
 
 def test_exif_without_exif_is_the_documented_error_object():
