@@ -363,3 +363,26 @@ def test_the_python_sdk_watermark_url_form_resolves(tmp_path):
     with using(watermark_dirs=[tmp_path]):
         out = cinb.process(Image.new("RGB", (100, 100), "white"), rule + "|imageMogr2/format/png")
     assert out.image.getpixel((50, 50)) == (255, 0, 0)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF", "AVIF", "HEIF"])
+def test_exif_is_read_from_every_documented_format(fmt):
+    # 1246/109207: "支持获取 JPG、PNG、BMP、WebP、TiFF、AVIF、HEIF 格式图片的 EXIF 信息" (BMP carries none)
+    from PIL import ExifTags
+
+    if fmt == "HEIF":
+        pytest.importorskip("pillow_heif").register_heif_opener()
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "CINB"
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 24), (1, 2, 3)).save(buf, fmt, exif=exif.tobytes())
+    assert cinb.process(buf.getvalue(), "exif").json["Make"] == {"val": "CINB"}
+
+
+@pytest.mark.parametrize(("gravity", "sign"), [("northwest", (1, 1)), ("northeast", (-1, 1)),
+                                               ("southwest", (1, -1)), ("southeast", (-1, -1))])
+def test_corner_offsets_move_the_mark_inwards(gravity, sign):
+    # 1246/45371 nine-grid: dx/dy are margins from the chosen corner
+    base = _mark_box(f"{TEXT}/gravity/{gravity}")
+    moved = _mark_box(f"{TEXT}/gravity/{gravity}/dx/20/dy/10")
+    assert (moved[0] - base[0], moved[1] - base[1]) == (20 * sign[0], 10 * sign[1])
