@@ -82,11 +82,11 @@ def dynamic_range(data: bytes, fmt: str) -> str:
     >>> dynamic_range(buf.getvalue(), "png")
     'sdr'
     """
-    if fmt in ("jpeg", "heif", "avif") and any(m in data for m in _GAIN_MAP_MARKERS):
-        return "gainmap hdr"
+    if fmt == "jpeg" and any(m in _jpeg_header(data) for m in _GAIN_MAP_MARKERS):
+        return "gainmap hdr"  # the primary image's XMP (hdrgm:Version) or APP2 (ISO 21496-1) declares it
     if fmt in ("heif", "avif"):
         meta = _isobmff_box(data, b"meta")
-        if b"tmap" in meta:  # libavif / ISO 21496-1 tone-map derived item
+        if b"tmap" in meta or any(m in meta for m in _GAIN_MAP_MARKERS):  # tone-map item, Apple's auxC
             return "gainmap hdr"
         at = meta.find(b"colrnclx")
         if at >= 0 and len(meta) >= at + 12 and struct.unpack(">H", meta[at + 10:at + 12])[0] in _HDR_TRANSFERS:
@@ -96,6 +96,20 @@ def dynamic_range(data: bytes, fmt: str) -> str:
         if len(cicp) >= 2 and cicp[1] in _HDR_TRANSFERS:
             return "hdr"
     return "sdr"
+
+
+def _jpeg_header(data: bytes) -> bytes:
+    """A JPEG's marker segments before its first scan (where APPn metadata lives), without the scan data."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xDA:  # start of scan
+            break
+        if marker in (0x01, 0xFF) or 0xD0 <= marker <= 0xD8:  # no length field
+            pos += 1 if marker == 0xFF else 2
+            continue
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    return data[:pos]
 
 
 def _isobmff_box(data: bytes, kind: bytes) -> bytes:

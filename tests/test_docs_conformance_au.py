@@ -134,6 +134,15 @@ def test_dynamic_range_is_gainmap_hdr_for_an_ultra_hdr_jpeg():
     assert image_info(_jpeg_with_xmp(plain))["dynamic_range"] == "sdr"
 
 
+def test_dynamic_range_is_gainmap_hdr_for_an_iso_21496_jpeg_and_reads_only_the_header():
+    data = ei.photo_jpeg(64, 48)
+    payload = b"urn:iso:std:iso:ts:21496:-1\x00\x00\x00"
+    app2 = b"\xff\xe2" + struct.pack(">H", len(payload) + 2) + payload
+    assert image_info(data[:2] + app2 + data[2:])["dynamic_range"] == "gainmap hdr"
+    # a marker string inside the compressed data (not a metadata segment) declares nothing
+    assert image_info(data[:-2] + payload + data[-2:])["dynamic_range"] == "sdr"
+
+
 def test_image_info_stage_reports_the_output_dynamic_range():
     out = cinb.process(_png_with_chunk(b"cICP", bytes([9, 16, 0, 1])), "imageInfo")
     assert out.json["dynamic_range"] == "hdr"
