@@ -62,6 +62,9 @@ VIS_C = 64.0
 DARK_DIM = 0.3
 #: Seed of the rounding dither.
 DITHER_SEED = 20261202
+#: Clipping-aware visibility budget (round 5): charge the budget only with the share of the mark's energy
+#: that clipping to 0-255 lets through (:func:`_kept_energy`); False charges the whole mark (rounds 2-4).
+CLIP_AWARE = True
 
 
 def luma(pixels: np.ndarray) -> np.ndarray:
@@ -140,11 +143,32 @@ def _frame_maps(y: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, np
     return amp, act, small
 
 
-def visibility(amp: np.ndarray, act: np.ndarray) -> float:
+def visibility(amp: np.ndarray, act: np.ndarray, kept: np.ndarray | None = None) -> float:
     """A cheap predictor of how visible a mark of amplitude ``amp`` is over content of activity ``act``
     (both in the frame): the mean squared amplitude relative to the local content, the quantity
-    SSIM-type metrics (SSIMULACRA2 included) charge for added structure."""
-    return float(np.mean(amp * amp / (act * act + VIS_C)))
+    SSIM-type metrics (SSIMULACRA2 included) charge for added structure. ``kept`` (same shape, optional)
+    is the share of the mark's energy the pixel range lets through (:func:`_kept_energy`)."""
+    v = amp * amp / (act * act + VIS_C)
+    return float(np.mean(v if kept is None else v * kept))
+
+
+def _kept_energy(pixels: np.ndarray, scale: float) -> np.ndarray:
+    """Per canonical-frame pixel, the share of a small mark's energy that survives clipping to 0-255.
+
+    The mark is added to every channel alike; a channel at 255 drops the positive half of it, one at 0
+    the negative half. White UI at 255 keeps only the negative half of the mark: half its energy (and
+    half its visibility), so a visibility budget charged on the whole mark gives white pictures half the
+    mark they could carry (FB, round 5)."""
+    if pixels.ndim == 2:
+        top = (pixels >= 255).astype(np.float32)
+        bottom = (pixels <= 0).astype(np.float32)
+    else:
+        rgb = np.ascontiguousarray(pixels[..., :3])
+        weights = np.array([[0.299, 0.587, 0.114]], np.float32)
+        top = cv2.transform((rgb == 255).view(np.uint8), weights)
+        bottom = cv2.transform((rgb == 0).view(np.uint8), weights)
+    kept = 0.5 * ((1.0 - top) ** 2 + (1.0 - bottom) ** 2)
+    return to_frame(kept, scale)
 
 
 def pattern_for(tile: np.ndarray, height: int, width: int, scale: float) -> np.ndarray:
@@ -208,7 +232,8 @@ def prepare(pixels: np.ndarray, *, level: int, scale: float | None = None, budge
     amp, act, small = _frame_maps(luma(pixels), scale)
     # One visibility budget per level for every image: a busy photo gets less than its JND map allows,
     # a smooth one more (up to GAIN_MAX), so the least visible marks are not wasted on easy photos.
-    gain = math.sqrt(budget * LEVEL_VISIBILITY[level] / max(visibility(amp, act), 1e-9))
+    kept = _kept_energy(pixels, scale) if CLIP_AWARE else None
+    gain = math.sqrt(budget * LEVEL_VISIBILITY[level] / max(visibility(amp, act, kept), 1e-9))
     frame_amp = amp
     if amp.shape != (h, w):
         amp = cv2.resize(amp, (w, h), interpolation=cv2.INTER_LINEAR)
