@@ -165,8 +165,8 @@ def _kept_energy(pixels: np.ndarray, scale: float) -> np.ndarray:
     else:
         rgb = np.ascontiguousarray(pixels[..., :3])
         weights = np.array([[0.299, 0.587, 0.114]], np.float32)
-        top = cv2.transform((rgb == 255).view(np.uint8), weights)
-        bottom = cv2.transform((rgb == 0).view(np.uint8), weights)
+        top = cv2.transform((rgb == 255).astype(np.float32), weights)
+        bottom = cv2.transform((rgb == 0).astype(np.float32), weights)
     kept = 0.5 * ((1.0 - top) ** 2 + (1.0 - bottom) ** 2)
     return to_frame(kept, scale)
 
