@@ -23,15 +23,22 @@ def _jpeg(width: int, height: int) -> bytes:
 
 @pytest.mark.parametrize(("width", "height", "period"), [
     (4000, 3000, 2),  # 1/4: 1000 x 750
-    (1024, 683, 4),  # 1/2: 512 x 342 (asking ImageInput for 512 px decodes it in full: 683 // 342 = 1)
+    (1024, 683, 4),  # 1/2: 512 x 342 (a request fitted on the short side, 683 // 342 = 1, decoded it in full)
     (1920, 1080, 4),
     (683, 1024, 4),  # portrait
     (1000, 500, 8),  # 1/2 would be 500 px: in full
     (1200, 400, 4),  # 1/2: 600 x 200 (not 1/4, 300 x 100)
     (3000, 600, 2),  # 1/4: 750 x 150 (3000 // 8 = 375 < 512)
     (600, 400, 8),
+    # the decoder rounds a scaled side up: 1023 / 2 -> 512, 2047 / 4 -> 512, 4095 / 8 -> 512, all reaching
+    # WORK_SIZE (a floor division took these one scale larger and resized)
+    (1023, 700, 4),
+    (2047, 1500, 2),
+    (4095, 3000, 1),
+    (1022, 700, 8),  # 1/2 would be 511 px: in full
 ])
 def test_a_jpeg_decodes_at_the_smallest_scale_whose_long_side_reaches_work_size(width, height, period):
     work = working(ImageInput(_jpeg(width, height)))
     assert work.period == period  # 8 px blocks of the stored picture, as the decode shows them
     assert max(work.rgb.shape[:2]) == min(WORK_SIZE, max(width, height))
+

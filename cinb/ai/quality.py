@@ -443,45 +443,17 @@ class Working:
     jpeg_quality: int | None = None  # the JPEG quality its quantisation tables say (None: not a JPEG)
 
 
-def _draft_size(width: int, height: int) -> int | None:
-    """The size to ask ``ImageInput.canvas`` for so that a JPEG decodes at the smallest 1/2^n whose
-    long side still reaches ``WORK_SIZE`` (None: in full).
-
-    ``canvas(WORK_SIZE)`` itself can miss it: the request is the picture fitted within the size,
-    its short side rounded, and the decoder keeps *both* sides at least the request, so a
-    1024 x 683 photo asked at 512 (512 x 342: 683 // 342 = 1) decodes in full, 6 ms more and a 6 ms
-    resize (measured). The request is shrunk until the short side's share fits in 1/scale too:
-    exact for every picture from 16 px a side (checked over 830 000 sizes up to 8000 px). The
-    previous rule, the short side // scale, decoded pictures longer than 1.8:1 below ``WORK_SIZE``
-    (1200 x 400 at 1/4, 300 x 100); it gives the same decode for every shorter aspect.
-
-    Examples
-    --------
-    >>> from cinb.ai.quality import _draft_size
-    >>> _draft_size(4000, 3000), _draft_size(1024, 683), _draft_size(800, 600)
-    (1000, 511, None)
-    """
-    long_side, short_side = max(width, height), min(width, height)
-    scale = next((s for s in (8, 4, 2) if long_side // s >= WORK_SIZE), 1)
-    if scale == 1 or short_side < 1:
-        return None
-    size, smallest = long_side // scale, long_side // (2 * scale) + 1
-    while size > smallest and short_side // max(1, round(short_side * size / long_side)) < scale:
-        size -= 1
-    return size
-
-
 def working(inp: ImageInput) -> Working:
     """Decode ``inp`` once for every measure: upright RGB, alpha on white, long side fitted to
     ``WORK_SIZE``.
 
     A JPEG decodes at the smallest 1/2^n scale whose long side still reaches ``WORK_SIZE``
-    (:func:`_draft_size`). Orientation does not matter to the block grid, measured along both
-    axes, so ``grid`` is the decode as stored.
+    (``ImageInput.canvas`` picks the scale on the long side: a 1024 x 683 photo at 1/2, 512 x 342;
+    a 1023 x 700 one at 1/2 too, 512 x 350, the decoder rounding up). Orientation does not matter to
+    the block grid, measured along both axes, so ``grid`` is the decode as stored.
     """
     header = inp.header()
-    draft = _draft_size(header.width, header.height) if header.format == "jpeg" else None
-    canvas = inp.canvas(draft)
+    canvas = inp.canvas(WORK_SIZE)
     frame = canvas.frames[0]
     mode = frame.mode
     period = round(8 * frame.width / header.width) if header.width else 8

@@ -161,7 +161,18 @@ def with_label(xmp: bytes | None, fields: dict) -> bytes:
     >>> label_in_xmp(new), b'xmlns:dc="d"' in new
     ('{"Label":"1"}', True)
     """
-    text = label_json(fields)
+    return with_label_text(xmp, label_json(fields))
+
+
+def with_label_text(xmp: bytes | None, text: str) -> bytes:
+    """:func:`with_label` for a label already in its JSON text (as :func:`label_in_xmp` reads it).
+
+    Examples
+    --------
+    >>> from cinb.ops.aigc import label_in_xmp, with_label_text
+    >>> label_in_xmp(with_label_text(None, '{"Label":"1"}'))
+    '{"Label":"1"}'
+    """
     if not xmp:
         return _packet(text)
     merged = _merged(xmp, text)
@@ -173,7 +184,15 @@ def with_label(xmp: bytes | None, fields: dict) -> bytes:
     return _packet(text)
 
 
-def _merged(xmp: bytes, text: str) -> bytes | None:
+def without_label(xmp: bytes) -> bytes:
+    """``xmp`` with every TC260 ``AIGC`` property (element or attribute form, any prefix) removed.
+
+    Examples
+    --------
+    >>> from cinb.ops.aigc import label_in_xmp, without_label, xmp_packet
+    >>> label_in_xmp(without_label(xmp_packet({"Label": "1"}))) is None
+    True
+    """
     out = xmp
     for m in _NS_DECL.finditer(xmp):
         if b"tc260" not in m.group(3).lower():
@@ -182,6 +201,11 @@ def _merged(xmp: bytes, text: str) -> bytes | None:
         out = re.sub(rb"<" + p + rb"(\s[^>]*)?>.*?</" + p + rb"\s*>", b"", out, flags=re.S)
         out = re.sub(rb"<" + p + rb"\s*/>", b"", out)
         out = re.sub(rb"\s" + p + rb"""\s*=\s*(["']).*?\1""", b"", out, flags=re.S)
+    return out
+
+
+def _merged(xmp: bytes, text: str) -> bytes | None:
+    out = without_label(xmp)
     ends = list(_RDF_END.finditer(out))
     if not ends:
         return None
@@ -283,4 +307,4 @@ class AIGCMetadata:
 
 
 __all__ = ["FIELDS", "KEY", "TC260_NS", "XMP_FORMATS", "AIGCMetadata", "LabelError", "label_in_xmp",
-           "label_json", "label_only", "with_label", "xmp_packet"]
+           "label_json", "label_only", "with_label", "with_label_text", "without_label", "xmp_packet"]
