@@ -43,12 +43,17 @@ def test_kept_energy_halves_at_either_end_of_the_range():
     black = np.zeros((64, 64), np.uint8)
     red = np.zeros((64, 64, 3), np.uint8)
     red[..., 0] = 255
-    assert np.allclose(_kept_energy(grey, 1.0), 1.0)
-    assert np.allclose(_kept_energy(white, 1.0), 0.5)
-    assert np.allclose(_kept_energy(black, 1.0), 0.5)
+    assert _kept_energy(grey, 1.0) is None  # nothing clips
+    grey[0, 0] = 255
+    assert np.allclose(_kept_energy(grey, 1.0)[1:, 1:], 1.0)
+    assert np.allclose(_kept_energy(white, 1.0), 0.5, atol=0.005)
+    assert np.allclose(_kept_energy(black, 1.0), 0.5, atol=0.005)
     # Pure red: red (0.299 of the luminance) clips the positive half, green and blue the negative half.
-    assert np.allclose(_kept_energy(red, 1.0), 0.5 * (0.701**2 + 0.299**2), atol=1e-3)
-    assert _kept_energy(np.full((300, 400, 3), 255, np.uint8), 2.0).shape == (150, 200)
+    assert np.allclose(_kept_energy(red, 1.0), 0.5 * (0.701**2 + 0.299**2), atol=0.005)
+    half = np.full((300, 400, 3), 128, np.uint8)
+    half[:, :200] = 255
+    kept = _kept_energy(half, 2.0)
+    assert kept.shape == (150, 200) and abs(float(kept.mean()) - 0.75) < 0.005
 
 
 def test_white_ui_gets_the_budget_clipping_leaves(sheet):

@@ -152,23 +152,45 @@ def visibility(amp: np.ndarray, act: np.ndarray, kept: np.ndarray | None = None)
     return float(np.mean(v if kept is None else v * kept))
 
 
-def _kept_energy(pixels: np.ndarray, scale: float) -> np.ndarray:
+def _kept_energy(pixels: np.ndarray, scale: float) -> np.ndarray | None:
     """Per canonical-frame pixel, the share of a small mark's energy that survives clipping to 0-255.
 
     The mark is added to every channel alike; a channel at 255 drops the positive half of it, one at 0
-    the negative half. White UI at 255 keeps only the negative half of the mark: half its energy (and
-    half its visibility), so a visibility budget charged on the whole mark gives white pictures half the
-    mark they could carry (FB, round 5)."""
+    the negative half (weighted by the channel's share of the luminance). White UI at 255 keeps only the
+    negative half of the mark: half its energy (and half its visibility), so a visibility budget charged on
+    the whole mark gave white pictures half the mark they could carry (round 5). None when no channel
+    of the picture is at 0 or 255 (everything is kept).
+    """
+    lo, hi, _, _ = cv2.minMaxLoc(pixels.reshape(pixels.shape[0], -1))
+    if lo > 0 and hi < 255:  # nothing clips (the alpha channel of RGBA counts too: a cheap, safe test)
+        return None
     if pixels.ndim == 2:
-        top = (pixels >= 255).astype(np.float32)
-        bottom = (pixels <= 0).astype(np.float32)
+        code = cv2.add(cv2.compare(pixels, 255, cv2.CMP_EQ) // 255, cv2.compare(pixels, 0, cv2.CMP_EQ) // 255 * 8)
+        lut = _KEPT_LUT_GREY
     else:
         rgb = np.ascontiguousarray(pixels[..., :3])
-        weights = np.array([[0.299, 0.587, 0.114]], np.float32)
-        top = cv2.transform((rgb == 255).astype(np.float32), weights)
-        bottom = cv2.transform((rgb == 0).astype(np.float32), weights)
-    kept = 0.5 * ((1.0 - top) ** 2 + (1.0 - bottom) ** 2)
-    return to_frame(kept, scale)
+        # Which channels sit at 255 (bits 0-2) and at 0 (bits 3-5): 64 cases, a table gives each one's share.
+        bits = np.array([[1 / 255, 2 / 255, 4 / 255]], np.float32)
+        code = cv2.add(cv2.transform(cv2.compare(rgb, 255, cv2.CMP_EQ), bits),
+                       cv2.transform(cv2.compare(rgb, 0, cv2.CMP_EQ), bits * 8))
+        lut = _KEPT_LUT_RGB
+    kept = cv2.LUT(code, lut)
+    return to_frame(kept, scale).astype(np.float32) / np.float32(255.0)
+
+
+def _kept_lut(weights: tuple[float, ...]) -> np.ndarray:
+    """The kept-energy share (x255, uint8) of each code of :func:`_kept_energy` (bit c: channel c at 255,
+    bit 3 + c: at 0)."""
+    lut = np.full(256, 255, np.uint8)
+    for code in range(64):
+        top = sum(w for c, w in enumerate(weights) if code >> c & 1)
+        bottom = sum(w for c, w in enumerate(weights) if code >> (3 + c) & 1)
+        lut[code] = round(255 * 0.5 * ((1.0 - top) ** 2 + (1.0 - bottom) ** 2))
+    return lut
+
+
+_KEPT_LUT_RGB = _kept_lut((0.299, 0.587, 0.114))
+_KEPT_LUT_GREY = _kept_lut((1.0,))
 
 
 def pattern_for(tile: np.ndarray, height: int, width: int, scale: float) -> np.ndarray:
