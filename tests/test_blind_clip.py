@@ -43,16 +43,16 @@ def test_kept_energy_halves_at_either_end_of_the_range():
     black = np.zeros((64, 64), np.uint8)
     red = np.zeros((64, 64, 3), np.uint8)
     red[..., 0] = 255
-    assert _kept_energy(grey, 1.0) is None  # nothing clips
+    assert _kept_energy(grey, (64, 64)) is None  # nothing clips
     grey[0, 0] = 255
-    assert np.allclose(_kept_energy(grey, 1.0)[1:, 1:], 1.0)
-    assert np.allclose(_kept_energy(white, 1.0), 0.5, atol=0.005)
-    assert np.allclose(_kept_energy(black, 1.0), 0.5, atol=0.005)
+    assert np.allclose(_kept_energy(grey, (64, 64))[1:, 1:], 1.0)
+    assert np.allclose(_kept_energy(white, (64, 64)), 0.5, atol=0.005)
+    assert np.allclose(_kept_energy(black, (64, 64)), 0.5, atol=0.005)
     # Pure red: red (0.299 of the luminance) clips the positive half, green and blue the negative half.
-    assert np.allclose(_kept_energy(red, 1.0), 0.5 * (0.701**2 + 0.299**2), atol=0.005)
+    assert np.allclose(_kept_energy(red, (64, 64)), 0.5 * (0.701**2 + 0.299**2), atol=0.005)
     half = np.full((300, 400, 3), 128, np.uint8)
     half[:, :200] = 255
-    kept = _kept_energy(half, 2.0)
+    kept = _kept_energy(half, (150, 200))
     assert kept.shape == (150, 200) and abs(float(kept.mean()) - 0.75) < 0.005
 
 

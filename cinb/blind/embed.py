@@ -152,8 +152,9 @@ def visibility(amp: np.ndarray, act: np.ndarray, kept: np.ndarray | None = None)
     return float(np.mean(v if kept is None else v * kept))
 
 
-def _kept_energy(pixels: np.ndarray, scale: float) -> np.ndarray | None:
-    """Per canonical-frame pixel, the share of a small mark's energy that survives clipping to 0-255.
+def _kept_energy(pixels: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
+    """Per pixel of the canonical frame (of ``shape``), the share of a small mark's energy that survives
+    clipping to 0-255.
 
     The mark is added to every channel alike; a channel at 255 drops the positive half of it, one at 0
     the negative half (weighted by the channel's share of the luminance). White UI at 255 keeps only the
@@ -164,18 +165,26 @@ def _kept_energy(pixels: np.ndarray, scale: float) -> np.ndarray | None:
     lo, hi, _, _ = cv2.minMaxLoc(pixels.reshape(pixels.shape[0], -1))
     if lo > 0 and hi < 255:  # nothing clips (the alpha channel of RGBA counts too: a cheap, safe test)
         return None
+    # A share of area: every other pixel each way tells it as well when the frame is at most 2/3 of the
+    # picture's side (a quarter of the work at 1080p).
+    step = 2 if pixels.shape[0] >= 1.5 * shape[0] else 1
+    pixels = pixels[::step, ::step]
     if pixels.ndim == 2:
+        pixels = np.ascontiguousarray(pixels)
         code = cv2.add(cv2.compare(pixels, 255, cv2.CMP_EQ) // 255, cv2.compare(pixels, 0, cv2.CMP_EQ) // 255 * 8)
         lut = _KEPT_LUT_GREY
     else:
-        rgb = np.ascontiguousarray(pixels[..., :3])
+        rgb = np.ascontiguousarray(pixels[..., :3])  # also makes the every-other-pixel view contiguous
         # Which channels sit at 255 (bits 0-2) and at 0 (bits 3-5): 64 cases, a table gives each one's share.
         bits = np.array([[1 / 255, 2 / 255, 4 / 255]], np.float32)
         code = cv2.add(cv2.transform(cv2.compare(rgb, 255, cv2.CMP_EQ), bits),
                        cv2.transform(cv2.compare(rgb, 0, cv2.CMP_EQ), bits * 8))
         lut = _KEPT_LUT_RGB
     kept = cv2.LUT(code, lut)
-    return to_frame(kept, scale).astype(np.float32) / np.float32(255.0)
+    if kept.shape != shape:
+        small = kept.shape[0] > shape[0]
+        kept = cv2.resize(kept, shape[::-1], interpolation=cv2.INTER_AREA if small else cv2.INTER_LINEAR)
+    return kept.astype(np.float32) / np.float32(255.0)
 
 
 def _kept_lut(weights: tuple[float, ...]) -> np.ndarray:
@@ -254,7 +263,7 @@ def prepare(pixels: np.ndarray, *, level: int, scale: float | None = None, budge
     amp, act, small = _frame_maps(luma(pixels), scale)
     # One visibility budget per level for every image: a busy photo gets less than its JND map allows,
     # a smooth one more (up to GAIN_MAX), so the least visible marks are not wasted on easy photos.
-    kept = _kept_energy(pixels, scale) if CLIP_AWARE else None
+    kept = _kept_energy(pixels, small.shape) if CLIP_AWARE else None
     gain = math.sqrt(budget * LEVEL_VISIBILITY[level] / max(visibility(amp, act, kept), 1e-9))
     frame_amp = amp
     if amp.shape != (h, w):
