@@ -171,14 +171,14 @@ def _kept_energy(pixels: np.ndarray, shape: tuple[int, int]) -> np.ndarray | Non
     pixels = pixels[::step, ::step]
     if pixels.ndim == 2:
         pixels = np.ascontiguousarray(pixels)
-        code = cv2.add(cv2.compare(pixels, 255, cv2.CMP_EQ) // 255, cv2.compare(pixels, 0, cv2.CMP_EQ) // 255 * 8)
+        code = cv2.add((pixels == 255).view(np.uint8), (pixels == 0).view(np.uint8) * np.uint8(8))
         lut = _KEPT_LUT_GREY
     else:
         rgb = np.ascontiguousarray(pixels[..., :3])  # also makes the every-other-pixel view contiguous
         # Which channels sit at 255 (bits 0-2) and at 0 (bits 3-5): 64 cases, a table gives each one's share.
-        bits = np.array([[1 / 255, 2 / 255, 4 / 255]], np.float32)
-        code = cv2.add(cv2.transform(cv2.compare(rgb, 255, cv2.CMP_EQ), bits),
-                       cv2.transform(cv2.compare(rgb, 0, cv2.CMP_EQ), bits * 8))
+        bits = np.array([[1.0, 2.0, 4.0]], np.float32)
+        code = cv2.add(cv2.transform((rgb == 255).view(np.uint8), bits),
+                       cv2.transform((rgb == 0).view(np.uint8), bits * 8))
         lut = _KEPT_LUT_RGB
     kept = cv2.LUT(code, lut)
     if kept.shape != shape:
