@@ -89,3 +89,11 @@ def test_white_spreadsheet_mark_stays_invisible(sheet):
     assert Reference(sheet).ssimulacra2(marked) >= 75.0
     mse = float(np.mean((marked.astype(float) - sheet) ** 2))
     assert 10 * math.log10(255.0**2 / mse) >= 40.0
+
+
+def test_alpha_and_grey_count_like_the_colour_they_show(sheet):
+    rgba = np.dstack([sheet, np.full(sheet.shape[:2], 255, np.uint8)])  # an opaque alpha is no clipping
+    grey = luma(sheet).round().astype(np.uint8)
+    gains = [prepare(p, level=2).gain for p in (sheet, rgba, grey)]
+    assert gains[1] == pytest.approx(gains[0], rel=1e-6)
+    assert gains[2] == pytest.approx(gains[0], rel=0.05)  # the white and the black text clip alike in grey
