@@ -1,5 +1,6 @@
 """AssessQuality's one decode: a JPEG decodes at the smallest 1/2^n whose long side still reaches
-WORK_SIZE, whatever its shape, so the measures always see a WORK_SIZE picture."""
+DECODE_SIZE (2 x WORK_SIZE), whatever its shape, and is Lanczos-reduced to WORK_SIZE; the block grid is
+read at the scale of a decode for WORK_SIZE (where the calibration read it)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cinb.ai.quality import WORK_SIZE, working
+from cinb.ai.quality import DECODE_SIZE, WORK_SIZE, working
 from cinb.imageinput import ImageInput
 
 
@@ -38,7 +39,11 @@ def _jpeg(width: int, height: int) -> bytes:
     (1022, 700, 8),  # 1/2 would be 511 px: in full
 ])
 def test_a_jpeg_decodes_at_the_smallest_scale_whose_long_side_reaches_work_size(width, height, period):
-    work = working(ImageInput(_jpeg(width, height)))
-    assert work.period == period  # 8 px blocks of the stored picture, as the decode shows them
-    assert max(work.rgb.shape[:2]) == min(WORK_SIZE, max(width, height))
+    inp = ImageInput(_jpeg(width, height))
+    work = working(inp)
+    assert work.period == period  # 8 px blocks of the stored picture, as a decode for WORK_SIZE shows them
+    assert max(work.rgb.shape[:2]) == max(work.gray.shape) == min(WORK_SIZE, max(width, height))
+    decoded = max(inp.canvas(DECODE_SIZE).frames[0].size)  # the decode the measures were reduced from
+    assert decoded >= min(DECODE_SIZE, max(width, height))
+    assert decoded < 2 * DECODE_SIZE or decoded == max(width, height)
 

@@ -15,10 +15,13 @@ Every value is URL-safe Base64 of UTF-8 text; ``Label`` is required, the other s
 its Java SDK's ``AIGCMetadataRuleBuilder``, which also writes the fields in any order).
 ``ci-process=ImageAIGCMetadata`` (:mod:`cinb.ai.aigc`) reads the label back.
 
-CI lists JPEG, PNG and AVIF for this function. cinb writes the label into every output format whose
-writer carries XMP (:data:`XMP_FORMATS`: JPEG APP1, PNG ``iTXt``, WebP ``XMP `` chunk, AVIF and
-HEIF XMP items); a GIF or BMP output cannot carry it, and a label that would be lost silently is
-refused instead (CIError -113). A source's XMP is kept and only the ``AIGC`` property replaced (the
+CI lists JPEG, PNG and AVIF for this function. cinb writes the label into those and into WebP and
+HEIF outputs, which carry XMP the same way (:data:`XMP_FORMATS`: JPEG APP1, PNG ``iTXt``, WebP
+``XMP `` chunk, AVIF and HEIF XMP items). Any other output is refused with CIError -113
+(:func:`unsupported_output`): a GIF output because CI does not list it (a GIF does carry XMP: a
+source's label survives ``format/gif``, :mod:`cinb.codecs.gif`, and reads back, :mod:`cinb.ai.aigc`),
+a BMP or TIFF output also because it would lose the label silently, the failure the labelling rules
+are about. A source's XMP is kept and only the ``AIGC`` property replaced (the
 practice guide: update the property, do not overwrite the namespace). Where the rule also says
 ``strip``, the label is the one piece of XMP kept (:func:`label_only`).
 
@@ -34,7 +37,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from ..canvas import Canvas
-from ..errors import BAD_PARAMETER, CIError
+from ..errors import BAD_PARAMETER, UNSUPPORTED_TYPE, CIError
 from ..tokens import b64u_encode
 
 #: The TC260 XMP namespace of the practice guide.
@@ -44,7 +47,8 @@ FIELDS: tuple[str, ...] = ("Label", "ContentProducer", "ProduceID", "ReservedCod
                            "PropagateID", "ReservedCode2")
 #: The imageMogr2 parameter (CI's spelling; its sub-parameters are :data:`FIELDS`).
 KEY = "AIGCMetadata"
-#: Output formats whose writers carry an XMP packet in cinb. CI documents jpeg, png and avif.
+#: Output formats AIGCMetadata writes its label into: CI's jpeg, png and avif, and webp and heif, which carry
+#: XMP the same way. GIF outputs carry a source's XMP too (:mod:`cinb.codecs.gif`) but are not CI's.
 XMP_FORMATS = frozenset({"jpeg", "png", "webp", "avif", "heif"})
 #: Longest decoded value accepted: TC260's identifiers are short; a JPEG's XMP segment holds 64 KB.
 MAX_VALUE = 4096
@@ -237,6 +241,21 @@ def label_only(xmp: bytes | None) -> bytes | None:
     return None if text is None else _packet(text)
 
 
+def unsupported_output(fmt: str) -> CIError:
+    """The CIError -113 for an ``AIGCMetadata`` rule whose output format is not in :data:`XMP_FORMATS`.
+
+    Examples
+    --------
+    >>> from cinb.ops.aigc import unsupported_output
+    >>> print(unsupported_output("gif").message)
+    AIGCMetadata writes its label into JPEG, PNG and AVIF outputs (CI's list; cinb also WebP, HEIF), not GIF
+    >>> unsupported_output("gif").code
+    -113
+    """
+    return CIError(f"{KEY} writes its label into JPEG, PNG and AVIF outputs (CI's list; cinb also WebP, HEIF), "
+                   f"not {fmt.upper()}", code=UNSUPPORTED_TYPE, token=fmt)
+
+
 # --- the operation --------------------------------------------------------------------------------
 
 
@@ -307,4 +326,5 @@ class AIGCMetadata:
 
 
 __all__ = ["FIELDS", "KEY", "TC260_NS", "XMP_FORMATS", "AIGCMetadata", "LabelError", "label_in_xmp",
-           "label_json", "label_only", "with_label", "with_label_text", "without_label", "xmp_packet"]
+           "label_json", "label_only", "unsupported_output", "with_label", "with_label_text", "without_label",
+           "xmp_packet"]
