@@ -129,7 +129,8 @@ def jnd_mask(y: np.ndarray, scale: float = 1.0) -> np.ndarray:
     return amp
 
 
-def _frame_maps(y: np.ndarray, scale: float, texture_power: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _frame_maps(y: np.ndarray, scale: float,
+                texture_power: float = TEXTURE_POWER) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The JND amplitude (texture masking with ``texture_power``), the local activity (std, grey levels) and
     the luminance, all in the canonical frame."""
     small = to_frame(y, scale)
