@@ -50,12 +50,12 @@ def marked(page) -> np.ndarray:
 @pytest.fixture(scope="module")
 def fine(page) -> np.ndarray:
     """The page marked as releases before round 5 did (the fine layout)."""
-    keep = mark.is_screen
-    mark.is_screen = lambda pixels: False
+    keep = mark.screen_kind
+    mark.screen_kind = lambda pixels: ""
     try:
         return np.asarray(blind.embed(page, text=TEXT))
     finally:
-        mark.is_screen = keep
+        mark.screen_kind = keep
 
 
 def _photo() -> np.ndarray:

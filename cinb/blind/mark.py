@@ -22,7 +22,7 @@ from ..compression.metrics import Reference
 from . import screen as _screen
 from .embed import CANON, Canvas, frame_mark, frame_scale, luma, prepare, render, to_frame
 from .pattern import CHIP, TILE, Layout, cyclic_smooth
-from .screen import ENLARGE, is_screen
+from .screen import ENLARGE, screen_kind
 from .sync import (
     COHERENT_HARMONICS,
     find_shift,
@@ -406,11 +406,14 @@ def embed_coded(pixels: np.ndarray, coded: np.ndarray, *, key: str, level: int, 
     flat UI) gets the same tile :data:`cinb.blind.screen.ENLARGE` times larger, spread evenly.
     """
     layout = Layout(key, int(coded.size))
-    screen = is_screen(pixels)
+    kind = screen_kind(pixels)
+    screen = kind == "screen"
     if screen:  # flat UI: the enlarged, even layout (:mod:`cinb.blind.screen`)
         h, w = pixels.shape[:2]
         canvas = prepare(pixels, level=level, scale=ENLARGE * frame_scale(h, w), budget=budget * _screen.SCREEN_BOOST,
                          texture_power=_screen.SCREEN_TEXTURE_POWER)
+    elif kind == "grid":  # a spreadsheet's grid: the fine layout, spread evenly
+        canvas = prepare(pixels, level=level, budget=budget, texture_power=_screen.SCREEN_TEXTURE_POWER)
     else:
         canvas = prepare(pixels, level=level, budget=budget)
     signs = 1.0 - 2.0 * np.asarray(coded, np.float64)

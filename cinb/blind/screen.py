@@ -31,6 +31,11 @@ ENLARGE = 2.0
 #: pilot z 4.2, not found; tests/test_blind_clip.py's white sheet, 0.62: lost after JPEG q50, WebP q50 and
 #: q75, where the fine layout reads JPEG q50 and WebP q75).
 SCREEN_SHARE = 0.7
+#: Share from which a picture that is no screen (a spreadsheet's grid, a small screen) is still marked evenly
+#: (texture power :data:`SCREEN_TEXTURE_POWER`) with the fine layout: the corpus spreadsheet (0.55) then reads
+#: after WebP q50 with 3 texts of 3 (1-2 of 3 with the photo map) at SSIMULACRA2 81-82 (78 with the photo
+#: map); test_blind_clip's white sheet (0.62) reads as before (JPEG q50, WebP q75), SSIMULACRA2 84 (78).
+GRID_SHARE = 0.4
 #: Multiplier of the level's visibility budget for the even, enlarged mark (the visibility predictor,
 #: fitted on photos, asks for 0.8-1.25x of what reaches SSIMULACRA2 81 on the screenshots).
 SCREEN_BOOST = 0.85
@@ -72,6 +77,28 @@ def flat_share(pixels: np.ndarray, tolerance: int = 0) -> float:
     return float(np.count_nonzero(span <= tolerance)) / span.size
 
 
+def screen_kind(pixels: np.ndarray) -> str:
+    """How ``pixels`` are marked: ``"screen"`` (:func:`is_screen`: the enlarged, even layout), ``"grid"`` (at
+    least the canonical frame's size, a flat share under :data:`SCREEN_SHARE` but at least
+    :data:`GRID_SHARE`, e.g. a spreadsheet: the fine layout, spread evenly) or ``""`` (photos and small
+    pictures: the fine layout and the photo JND map).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cinb.blind.screen import screen_kind
+    >>> page = np.full((800, 1280, 3), 250, np.uint8)
+    >>> page[100:700:40, 100:1100] = 30
+    >>> screen_kind(page), screen_kind(np.random.default_rng(0).integers(0, 255, (800, 1280, 3), np.uint8))
+    ('screen', '')
+    """
+    h, w = pixels.shape[:2]
+    if math.sqrt(h * w) < CANON:
+        return ""
+    share = flat_share(pixels)
+    return "screen" if share >= SCREEN_SHARE else "grid" if share >= GRID_SHARE else ""
+
+
 def is_screen(pixels: np.ndarray) -> bool:
     """Whether ``pixels`` get the enlarged layout: mostly exactly flat, and at least the canonical frame's
     size (so the enlarged tile still repeats 9 times).
@@ -85,8 +112,7 @@ def is_screen(pixels: np.ndarray) -> bool:
     >>> is_screen(page), is_screen(page[:400, :600])
     (True, False)
     """
-    h, w = pixels.shape[:2]
-    return math.sqrt(h * w) >= CANON and flat_share(pixels) >= SCREEN_SHARE
+    return screen_kind(pixels) == "screen"
 
 
 def screen_odds(pixels: np.ndarray) -> int:
