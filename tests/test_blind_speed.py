@@ -15,9 +15,9 @@ from cinb.blind import attacks, payload
 from cinb.blind.mark import (
     ANGLE_RANGE,
     COARSE_ANGLE,
-    COMB_SPAN,
     COARSE_PEAKS,
     COARSE_STEP,
+    COMB_SPAN,
     FINE_GRIDS,
     _geometries,
     _periods,

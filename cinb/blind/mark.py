@@ -421,9 +421,10 @@ def _small_scale_candidates(y: np.ndarray, layout: Layout, stats: dict | None = 
 
 
 #: Tiny pictures (:func:`_tiny_folds`): the largest geometric-mean side (px) folded at every fine period, the
-#: band of periods (px; each fold costs ~5 ms, so only the band around a 0.3x resize), the period step (relative) times the number of tiles across the longer side, and
-#: the fold z-score a reading needs to be considered at all (chance folds of a tiny picture over the band
-#: stay under ~5.5; the marks the searches miss fold at 6.8-13 at their period).
+#: band of periods (px; each fold costs ~5 ms, so only the band around a 0.3x resize), the period step
+#: (relative) times the number of tiles across the longer side, and the fold z-score a reading needs to be
+#: considered at all (chance folds of a tiny picture over the band stay under ~5.5; the marks the searches
+#: miss fold at 6.8-13 at their period).
 TINY_SIDE = 256.0
 TINY_PERIODS = (30.0, 52.0)
 TINY_STEP = 0.03
@@ -432,9 +433,10 @@ TINY_MIN_Z = 7.0
 
 def _tiny_folds(y: np.ndarray, layout: Layout, stats: dict | None = None) -> Iterator[Reading]:
     """Readings of a tiny picture folded at every upright period of ``TINY_PERIODS`` (at least 1.5 tiles across;
-    a tile of 128-170 px resized to 0.23-0.4x), those from ``TINY_MIN_Z``, nearest a 0.3x resize first. On a picture of 2-6 tiles the coherent searches, even on the
-    enlarged picture, score the mark at chance (chelsea 451x300 marked, resized to 0.3x, 135x90: fold z 10.4
-    at its 38.4 px period, the enlarged search under 6.3), while a fold reads it within ~0.6 % of the period."""
+    a tile of 128-170 px resized to 0.23-0.4x), those from ``TINY_MIN_Z``, nearest a 0.3x resize first. On a
+    picture of 2-6 tiles the coherent searches, even on the enlarged picture, score the mark at chance
+    (chelsea 451x300 marked, resized to 0.3x, 135x90: fold z 10.4 at its 38.4 px period, the enlarged search
+    under 6.3), while a fold reads it within ~0.6 % of the period."""
     h, w = y.shape
     if math.sqrt(h * w) >= TINY_SIDE:
         return
@@ -769,7 +771,7 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
             stats["refined"] = stats.get("refined", 0) + 1
         return done(Reading(soft, z, basis, shift, o))
 
-    for _, period, angle, o in _joint_candidates(spec, pixels.shape[:2] if not legacy else y.shape, y.shape,
+    for _, period, angle, _o in _joint_candidates(spec, pixels.shape[:2] if not legacy else y.shape, y.shape,
                                                  layout, stats, fixed=legacy):
         if found := read_at(period, angle):
             return found
@@ -789,7 +791,7 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
             return found
     # Any other geometry (a rotation and an arbitrary crop or resize): the combs' lattices, each searched
     # coherently around on the same spectrum.
-    for _, period, angle, o in _comb_candidates(spec, y, layout, candidates, stats):
+    for _, period, angle, _o in _comb_candidates(spec, y, layout, candidates, stats):
         if found := read_at(period, angle):
             return found
     return _best(readings)
