@@ -6,6 +6,7 @@ Usage (from the repository root)::
     .venv/bin/python -m benchmarks.bench_quality --part speed
     .venv/bin/python -m benchmarks.bench_quality --part monotonic --sets heldout
     .venv/bin/python -m benchmarks.bench_quality --part calibrate   # the edge-width constants
+    .venv/bin/python -m benchmarks.bench_quality --part sizes       # the same photo at nearby sizes
 
 - ``monotonic``, per photo set (``--sets``): ``heldout`` (:mod:`benchmarks.heldout_photos`, 32 real
   photos from tuxpaint-data and opencv-doc that no calibration or design step ever looked at: the
@@ -21,6 +22,11 @@ Usage (from the repository root)::
 - ``calibrate``: the edge widths (:func:`cinb.ai.quality.edge_width`) of the calibration photos and
   of their sigma-3 copies, and the ``width_mid`` / ``width_width`` they give (geometric mean of the
   widest original and the narrowest sigma-3 copy; a twelfth of the log gap between the medians).
+- ``sizes``: the same photo at nearby sizes (the first ``--photos`` natural photos whose 4000 px
+  build is at least 2050 px long, resized with Lanczos to every long side of 1000-1100 step 2, 1023
+  and 2040-2050, JPEG q95 4:4:4): per photo, ClarityScore's band (min, max) over the sweep, and the
+  CPU milliseconds of one ``AssessQuality`` at long sides 800, 1023, 1024, 1600, 2047, 3000 and 4000
+  (JPEG q92 4:2:0; sides over the photo's own are skipped).
 - ``speed``: ``cinb.analyze(folder, "assess_quality")`` over the 37 natural photos (1024 px JPEGs),
   images/s with 1 and 2 workers (best of ``--repeat``), and the CPU time per image of one process
   (``cpu_ms_per_image_1024px``: 2 idle cores run 2 x 1000 / that many images/s). The load average
@@ -186,9 +192,44 @@ def bench_speed(args) -> dict:
     return out
 
 
+SWEEP = (*range(1000, 1101, 2), 1023, *range(2040, 2051))
+CPU_SIDES = (800, 1023, 1024, 1600, 2047, 3000, 4000)
+
+
+def _at(img: Image.Image, side: int, **save) -> bytes:
+    scale = side / max(img.size)
+    out = img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    out.save(buf, "JPEG", **(save or {"quality": 95, "subsampling": 0}))
+    return buf.getvalue()
+
+
+def bench_sizes(args) -> dict:
+    """ClarityScore over a sweep of long sides per photo, and CPU ms per AssessQuality by long side."""
+    photos = [Image.open(p).convert("RGB") for p in ensure_natural(37, max_side=4000)]
+    photos = [(f"natural-{i:02d}", img) for i, img in enumerate(photos) if max(img.size) >= 2050][:args.photos]
+    bands, cpu, counts = {}, dict.fromkeys(CPU_SIDES, 0.0), dict.fromkeys(CPU_SIDES, 0)
+    for name, img in photos:
+        clarity = {side: cinb.ci_process(_at(img, side), "AssessQuality").json["ClarityScore"] for side in SWEEP}
+        bands[name] = {"min": min(clarity.values()), "max": max(clarity.values()),
+                       "at 1022/1024/1026/2046/2048": [clarity[s] for s in (1022, 1024, 1026, 2046, 2048)]}
+        for side in CPU_SIDES:
+            if side > max(img.size):
+                continue
+            data = _at(img, side, quality=92)  # 4:2:0: a 4000 px q95 4:4:4 file is over CI's 4 MB of Base64
+            t = time.process_time()
+            cinb.ci_process(data, "AssessQuality")
+            cpu[side] += time.process_time() - t
+            counts[side] += 1
+    widest = max(b["max"] - b["min"] for b in bands.values())
+    return {"photos": len(photos), "widest_band": widest, "bands": bands,
+            "cpu_ms_by_long_side": {side: round(v / counts[side] * 1000, 1) for side, v in cpu.items() if counts[side]}}
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=("monotonic", "speed", "calibrate", "all"), default="all")
+    ap.add_argument("--part", choices=("monotonic", "speed", "calibrate", "sizes", "all"), default="all")
+    ap.add_argument("--photos", type=int, default=10, help="--part sizes: how many photos")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--sets", default="heldout,natural-odd", help="comma-separated: " + ", ".join(SETS))
     ap.add_argument("--verbose", action="store_true")
@@ -199,6 +240,8 @@ def main(argv=None) -> None:
             result[f"monotonic[{name}]"] = bench_monotonic(args, SETS[name]())
     if args.part == "calibrate":
         result["calibrate"] = bench_calibrate(args)
+    if args.part == "sizes":
+        result["sizes"] = bench_sizes(args)
     if args.part in ("speed", "all"):
         result["speed"] = bench_speed(args)
     result["load_after"] = _load()

@@ -64,7 +64,9 @@ def _cmd_pic_operations(args) -> int:
     ops = args.operations
     if ops.startswith("@"):
         ops = Path(ops[1:]).read_text(encoding="utf-8")
-    result = pic_operations(args.input, ops, bucket_dir=args.bucket, key=args.key)
+    styles = Styles(args.styles) if args.styles else None
+    result = pic_operations(args.input, ops, bucket_dir=args.bucket, key=args.key, styles=styles,
+                            allow_overwrite=args.overwrite)
     if args.xml:
         print(to_xml(result))
     else:
@@ -99,7 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("input", help="the uploaded image")
     q.add_argument("operations", help="Pic-Operations JSON, or @file.json")
     q.add_argument("-o", "--bucket", required=True, help="folder standing for the bucket")
-    q.add_argument("--key", help="the source object's key (default: file name)")
+    q.add_argument("--key", help="the source object's key (default: its path in the bucket folder, else its "
+                                 "file name); the input is stored there, as CI stores an upload")
+    q.add_argument("--styles", help="styles JSON file for rules written style/<name>")
+    q.add_argument("--overwrite", action="store_true",
+                   help="allow replacing another file at the key, or the original by a rule's result")
     q.add_argument("--xml", action="store_true", help="print CI's XML UploadResult instead of JSON")
     q.set_defaults(func=_cmd_pic_operations)
     for name in COMMAND_MODULES:

@@ -13,6 +13,7 @@ from . import codecs  # importing it registers the output formats
 from .decode import Header, Source, draft_target, open_canvas, sniff
 from .errors import LIMIT_CODES, CIError, OutOfRangeError, as_cierror
 from .fileio import write_atomic
+from .header import read_header
 from .ops.rotation import AutoOrient
 from .ops.scaling import Thumbnail
 from .result import Result
@@ -173,13 +174,32 @@ def _encode(canvas, opts: EncodeOptions) -> tuple[bytes, str, dict]:
     info.update(quality=quality, frames=frames)
     fmt = codec.name
     if opts.size_limit is not None and not info.get("size_limit_ignored"):
-        info["size_limit_met"] = len(data) <= opts.size_limit.max_bytes
         # The original cannot stand in for an output that carries a label the original lacks (AIGCMetadata).
         if (opts.size_limit.keep_original and canvas.source_bytes and len(data) >= len(canvas.source_bytes)
                 and not canvas.info.get("aigc_written")):
             data, fmt = canvas.source_bytes, canvas.source_format
-            info["size_limit_kept_original"] = True
+            del info["quality"]  # the encoder's: the original's, when known, comes with its frames
+            info.update(_original_facts(canvas, data), size_limit_kept_original=True)
+            info.pop("metadata_dropped", None)  # what the encoder had to drop: the original keeps it all
+        info["size_limit_met"] = len(data) <= opts.size_limit.max_bytes
     return data, fmt, info
+
+
+def _original_facts(canvas, data: bytes) -> dict:
+    """``frames`` and ``quality`` of the original bytes ``size-limit/...!`` hands back, in place of the encoder's.
+
+    The quality is the one estimated from a JPEG original's quantisation tables when it was decoded
+    (``Canvas.source_quality``, as Guetzli's refusals report it); left out for other originals rather than
+    name a quality the bytes were not made with (as ``ignore-error`` reports none).
+    """
+    try:
+        frames = read_header(data, check=False).frames
+    except CIError:  # decoded once already, so not expected: the canvas' own count then
+        frames = len(canvas.frames)
+    facts: dict = {"frames": frames}
+    if canvas.source_quality is not None:
+        facts["quality"] = canvas.source_quality
+    return facts
 
 
 def _original(src: Source, exc: CIError) -> Result:

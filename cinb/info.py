@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -32,10 +33,114 @@ def _dpi(img: Image.Image) -> tuple[str, str]:
         return "72", "72"
 
 
-def _bit_depth(img: Image.Image, fmt: str) -> int:
-    if fmt == "png" and img.mode in ("I", "I;16", "I;16B"):
+def _bit_depth(img: Image.Image, fmt: str, data: bytes = b"") -> int:
+    """The depth the file stores (Pillow decodes 16-bit RGB PNG/TIFF and 10-bit AVIF/HEIF to 8 bits)."""
+    if fmt == "png" and (img.mode in ("I", "I;16", "I;16B") or data[24:25] == b"\x10"):  # IHDR bit depth
         return 16
+    if fmt == "tiff":
+        bits = getattr(img, "tag_v2", {}).get(258)  # BitsPerSample
+        if isinstance(bits, tuple) and bits and all(isinstance(b, int) for b in bits):
+            return max(bits)
+    if fmt in ("heif", "avif"):
+        depth = _pixi_depth(_isobmff_box(data, b"meta")) or img.info.get("bit_depth")
+        if isinstance(depth, int) and depth > 0:
+            return depth
     return _BIT_DEPTH.get(img.mode, 8)
+
+
+def _pixi_depth(meta: bytes) -> int | None:
+    """Bits per channel from the first ISO-BMFF ``pixi`` property (HEIF/AVIF), or None."""
+    at = meta.find(b"pixi")
+    if at < 4 or len(meta) < at + 9:
+        return None
+    channels = meta[at + 8]  # after the type: version/flags (4 bytes), then num_channels
+    bits = meta[at + 9:at + 9 + channels]
+    return max(bits) if channels and len(bits) == channels else None
+
+
+#: H.273 transfer characteristics of HDR signals: 16 SMPTE ST 2084 (PQ), 18 ARIB STD-B67 (HLG).
+_HDR_TRANSFERS = frozenset({16, 18})
+#: Gain-map declarations: Adobe/Ultra HDR XMP namespace (JPEG, also in HEIF/AVIF XMP), ISO 21496-1
+#: (JPEG APP2, AVIF/HEIF), Apple's HEIC auxiliary gain-map image.
+_GAIN_MAP_MARKERS = (b"http://ns.adobe.com/hdr-gain-map/1.0/", b"urn:iso:std:iso:ts:21496:-1",
+                     b"urn:com:apple:photo:2020:aux:hdrgainmap")
+
+
+def dynamic_range(data: bytes, fmt: str) -> str:
+    """imageInfo's ``dynamic_range`` (CI 460/6927): ``gainmap hdr``, ``hdr`` or ``sdr``, read from the bytes.
+
+    ``gainmap hdr``: an SDR picture carrying a gain map (Ultra HDR / Adobe gain-map XMP, ISO 21496-1,
+    Apple's HEIC gain map, an AVIF ``tmap`` item). ``hdr``: a PQ or HLG transfer declared by a PNG
+    ``cICP`` chunk or a HEIF/AVIF ``nclx`` colour box. Anything else: ``sdr`` (CI also documents
+    ``unknow``; cinb reads every picture it decodes, so it never answers it).
+
+    Examples
+    --------
+    >>> from cinb.info import dynamic_range
+    >>> import io; from PIL import Image
+    >>> buf = io.BytesIO(); Image.new("RGB", (8, 8)).save(buf, "PNG")
+    >>> dynamic_range(buf.getvalue(), "png")
+    'sdr'
+    """
+    if fmt == "jpeg" and any(m in _jpeg_header(data) for m in _GAIN_MAP_MARKERS):
+        return "gainmap hdr"  # the primary image's XMP (hdrgm:Version) or APP2 (ISO 21496-1) declares it
+    if fmt in ("heif", "avif"):
+        meta = _isobmff_box(data, b"meta")
+        if b"tmap" in meta or any(m in meta for m in _GAIN_MAP_MARKERS):  # tone-map item, Apple's auxC
+            return "gainmap hdr"
+        at = meta.find(b"colrnclx")
+        if at >= 0 and len(meta) >= at + 12 and struct.unpack(">H", meta[at + 10:at + 12])[0] in _HDR_TRANSFERS:
+            return "hdr"
+    elif fmt == "png":
+        cicp = _png_chunk(data, b"cICP")
+        if len(cicp) >= 2 and cicp[1] in _HDR_TRANSFERS:
+            return "hdr"
+    return "sdr"
+
+
+def _jpeg_header(data: bytes) -> bytes:
+    """A JPEG's marker segments before its first scan (where APPn metadata lives), without the scan data."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xDA:  # start of scan
+            break
+        if marker in (0x01, 0xFF) or 0xD0 <= marker <= 0xD8:  # no length field
+            pos += 1 if marker == 0xFF else 2
+            continue
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    return data[:pos]
+
+
+def _isobmff_box(data: bytes, kind: bytes) -> bytes:
+    """The body of the first top-level ISO-BMFF box of type ``kind`` (b"" when there is none)."""
+    pos, end = 0, len(data)
+    while pos + 8 <= end:
+        size, box = struct.unpack(">I4s", data[pos:pos + 8])
+        head = 8
+        if size == 1 and pos + 16 <= end:
+            size, head = struct.unpack(">Q", data[pos + 8:pos + 16])[0], 16
+        elif size == 0:
+            size = end - pos
+        if size < head:
+            break
+        if box == kind:
+            return data[pos + head:pos + size]
+        pos += size
+    return b""
+
+
+def _png_chunk(data: bytes, kind: bytes) -> bytes:
+    """The data of the first PNG chunk of type ``kind`` before the image data (b"" when there is none)."""
+    pos = 8
+    while pos + 8 <= len(data):
+        length, chunk = struct.unpack(">I4s", data[pos:pos + 8])
+        if chunk == kind:
+            return data[pos + 8:pos + 8 + length]
+        if chunk in (b"IDAT", b"IEND"):
+            break
+        pos += 12 + length
+    return b""
 
 
 def image_info(src: Source) -> dict[str, str]:
@@ -59,9 +164,9 @@ def image_info(src: Source) -> dict[str, str]:
         "height": str(header.height),
         "size": str(len(data)),
         "md5": hashlib.md5(data).hexdigest(),
-        "dynamic_range": "sdr",
+        "dynamic_range": dynamic_range(data, header.format),
         "frame_count": str(header.frames),
-        "bit_depth": str(_bit_depth(img, header.format)),
+        "bit_depth": str(_bit_depth(img, header.format, data)),
         "vertical_dpi": vdpi,
         "horizontal_dpi": hdpi,
     }

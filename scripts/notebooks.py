@@ -7,8 +7,9 @@ What a notebook stores (``tests/test_notebooks.py`` checks it, ``tests/test_brow
 - no output that only makes sense live: widget views (explorers, progress bars) are dropped, so an
   explorer's cell shows its printed rule and nothing else until it is run; no stderr (warnings,
   Dask's worker logs);
-- small: a PNG over 48 KB that is a photo or a plot of photos is stored as JPEG (quality 80) when that
-  halves it; at most 350 KB per notebook and 120 KB per output.
+- small: a picture shown as both PNG and JPEG (a PIL image's repr) keeps one, the smaller unless the PNG
+  has transparency; a PNG over 48 KB that is a photo or a plot of photos is stored as JPEG (quality 80) when
+  that halves it; at most 350 KB per notebook and 120 KB per output.
 
 Usage, from the repository root::
 
@@ -35,14 +36,22 @@ MAX_OUTPUT_BYTES = 120_000
 PNG_TO_JPEG_ABOVE = 48_000
 
 
+def _opaque(png_b64: str) -> bool:
+    """True when a PNG has no transparent pixel (a JPEG of it shows the same picture)."""
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(base64.b64decode(png_b64)))
+    return not (img.mode in ("RGBA", "LA", "P", "PA") and img.convert("RGBA").getextrema()[3][0] < 255)
+
+
 def _jpeg_if_smaller(png_b64: str) -> tuple[str, str] | None:
     """(mime, base64) of a JPEG version of an opaque PNG when it is at most half the size; else None."""
     from PIL import Image
 
     raw = base64.b64decode(png_b64)
-    img = Image.open(io.BytesIO(raw))
-    if img.mode in ("RGBA", "LA", "P") and img.convert("RGBA").getextrema()[3][0] < 255:
+    if not _opaque(png_b64):
         return None  # transparency: JPEG would paint it
+    img = Image.open(io.BytesIO(raw))
     buf = io.BytesIO()
     img.convert("RGB").save(buf, "JPEG", quality=80, optimize=True)
     if buf.tell() * 2 > len(raw):
@@ -66,6 +75,11 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             if WIDGET_VIEW in data:
                 continue
             png = data.get("image/png")
+            if isinstance(png, str) and isinstance(data.get("image/jpeg"), str):
+                # a PIL image's repr gives the picture twice (PNG and JPEG): keep one, the smaller opaque one
+                drop = "image/png" if len(data["image/jpeg"]) < len(png) and _opaque(png) else "image/jpeg"
+                del data[drop]
+                png = data.get("image/png")
             if isinstance(png, str) and len(png) > PNG_TO_JPEG_ABOVE:
                 smaller = _jpeg_if_smaller(png)
                 if smaller is not None:

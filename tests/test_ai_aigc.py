@@ -193,3 +193,80 @@ def test_read_aigc_says_a_cut_chunk_is_truncated(fmt, marker, problem):
         data = _saved(fmt, xmp=xmp_packet(LABEL))
     cut = data[:data.index(marker) + 40]
     assert read_aigc(cut, fmt.lower()) == ({}, {"aigc_problem": problem})
+
+
+# --- GIF: the XMP Application Extension (XMP Part 3 §1.1.2), as format/gif keeps it ------------------------
+
+
+def _gif_with_label(**save) -> bytes:
+    from cinb.codecs.gif import with_xmp
+
+    buf = io.BytesIO()
+    frames = [Image.new("RGB", (24, 16), (v, 40, 200)) for v in (0, 120, 240)]
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], **save)
+    return with_xmp(buf.getvalue(), xmp_packet(LABEL))
+
+
+def test_a_label_kept_by_format_gif_reads_back():
+    """The reviewer's case: a label written into a JPEG, the JPEG converted to GIF, the GIF read back."""
+    from cinb.ops.aigc import AIGCMetadata
+
+    rule = "imageMogr2/" + "/".join(AIGCMetadata(tuple(LABEL.items())).tokens())
+    jpeg = cinb.process(_saved("PNG"), rule + "/format/jpg").data
+    gif = cinb.process(jpeg, "imageMogr2/format/gif").data
+    r = _aigc(gif)
+    assert r.json == {"AIGC": LABEL} and r.info["aigc_source"] == "xmp"
+    assert _aigc(cinb.process(jpeg, "imageMogr2/format/gif/strip").data).json == {"AIGC": LABEL}
+
+
+def _local_tables(gif: bytes) -> int:
+    """Image descriptors of the 24x16 frames that say a local colour table follows."""
+    return sum(1 for k in range(len(gif) - 10)
+               if gif[k] == 0x2C and gif[k + 5:k + 9] == b"\x18\x00\x10\x00" and gif[k + 9] & 0x80)
+
+
+@pytest.mark.parametrize("where", ["after the loop and a comment", "after the frames", "local colour tables"])
+def test_the_gif_xmp_extension_is_found_wherever_the_blocks_put_it(where):
+    if where == "after the frames":  # XMP Part 3 allows it anywhere; move the block before the GIF trailer
+        gif = _gif_with_label(duration=50, loop=0)
+        start = gif.index(b"\x21\xff\x0bXMP DataXMP")
+        end = gif.index(bytes(range(255, -1, -1)) + b"\x00", start) + 257
+        gif = gif[:start] + gif[end:-1] + gif[start:end] + b"\x3b"
+        assert gif.index(b"XMP DataXMP") > gif.rindex(b"\x2c\x00\x00\x00\x00")
+    elif where == "local colour tables":  # a palette per frame: colour bytes never read as blocks
+        gif = _gif_with_label(duration=50, loop=0, optimize=False, comment=b"\x21\xff\x0bXMP DataXMP")
+        assert _local_tables(gif) >= 2
+    else:
+        gif = _gif_with_label(duration=50, loop=0, comment=b"XMP DataXMP is not here")
+    assert read_aigc(gif, "gif") == ({"AIGC": LABEL}, {"aigc_source": "xmp"})
+    assert _aigc(gif).json == {"AIGC": LABEL}
+
+
+def test_a_damaged_gif_never_crashes_the_reader():
+    """A cut inside the XMP extension or a lost trailer is a problem said in info; a cut or garbage elsewhere
+    gives what was found before it; no cut and no flipped byte raises."""
+    gif = _gif_with_label(duration=50, loop=0)
+    start = gif.index(b"XMP DataXMP")
+    assert read_aigc(gif[:start + 60], "gif") == ({}, {"aigc_problem": "the GIF's XMP extension is truncated"})
+    trailer = gif.index(b"\x01\xff\xfe\xfd")
+    lost = gif[:trailer + 7] + b"\x00" + gif[trailer + 8:]  # the walk now stops inside the trailer
+    assert read_aigc(lost, "gif") == ({}, {"aigc_problem": "the GIF's XMP extension has no magic trailer"})
+    assert read_aigc(gif[:-20], "gif") == ({"AIGC": LABEL}, {"aigc_source": "xmp"})  # the last frame cut
+    assert read_aigc(gif[:start - 3], "gif") == ({}, {})
+    assert read_aigc(gif[:13] + b"\x99" + gif[13:], "gif") == ({}, {})  # garbage before any block
+    for cut in range(0, len(gif), 7):
+        read_aigc(gif[:cut], "gif")
+    rng = __import__("random").Random(5)
+    for _ in range(300):
+        pos = rng.randrange(len(gif))
+        damaged = gif[:pos] + bytes([rng.randrange(256)]) + gif[pos + 1:]
+        answer, info = read_aigc(damaged, "gif")
+        assert set(answer) <= {"AIGC"} and set(info) <= {"aigc_source", "aigc_problem"}
+
+
+def test_aigc_analysis_reads_gifs(tmp_path):
+    (tmp_path / "kept.gif").write_bytes(_gif_with_label(duration=50, loop=0))
+    (tmp_path / "plain.gif").write_bytes(_saved("GIF"))
+    df = cinb.analyze(str(tmp_path), "aigc", workers=1, progress=False).set_index("name")
+    assert df.loc["kept.gif", "aigc"] and df.loc["kept.gif", "aigc_produce_id"] == LABEL["ProduceID"]
+    assert not df.loc["plain.gif", "aigc"] and df["error"].isna().all()

@@ -185,10 +185,19 @@ def test_malformed_rules_are_bad_parameter(rule, code, token):
 
 
 @pytest.mark.parametrize("fmt", ["gif", "bmp"])
-def test_formats_without_xmp_refuse_rather_than_drop_the_label(fmt):
+def test_formats_outside_cis_list_refuse_rather_than_drop_the_label(fmt):
     with pytest.raises(CIError) as err:
         process(jpeg(), rule_for({"Label": "1"}) + f"/format/{fmt}")
     assert err.value.code == -113 and err.value.token == fmt
+
+
+def test_the_refusal_gives_cis_list_as_the_reason():
+    """A GIF output carries XMP (a source's label survives format/gif): it is refused because CI does not list it."""
+    from cinb.ops.aigc import unsupported_output
+
+    err = unsupported_output("gif")
+    assert err.code == -113 and err.token == "gif"
+    assert "JPEG, PNG and AVIF" in err.message and "CI" in err.message and "cannot carry" not in err.message
 
 
 def test_a_gif_source_kept_as_gif_is_refused_and_converted_is_written():
@@ -202,9 +211,8 @@ def test_a_gif_source_kept_as_gif_is_refused_and_converted_is_written():
 
 def test_conversions_without_the_rule_still_keep_a_source_label():
     src = jpeg(xmp=xmp_packet({"Label": "1"}))
-    for fmt in ("png", "webp", "heif"):
+    for fmt in ("png", "webp", "heif", "gif"):  # GIF: XMP Part 3's application extension (tests/test_gif_xmp.py)
         assert read_aigc(process(src, f"imageMogr2/format/{fmt}").data, fmt)[0] == {"AIGC": {"Label": "1"}}
-    assert read_aigc(process(src, "imageMogr2/format/gif").data, "gif")[0] == {}  # GIF carries none: no error
 
 
 # --- where CI uses it: Pic-Operations, and collections --------------------------------------------

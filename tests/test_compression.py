@@ -192,19 +192,21 @@ def test_imageslim_after_geometry():
 
 # --- Guetzli -------------------------------------------------------------------------------------------
 
-def test_guetzli_constraints_are_clear_errors():
+def test_guetzli_outside_ci_conditions_serves_the_original():
+    # CI 460/46820, 1246/45276: x-GuetzliState "< 0: cannot be processed (conditions not met)", the
+    # picture served as it is; a source that is no JPEG is not processed (0)
     png = io.BytesIO()
     photo().save(png, "PNG")
-    with pytest.raises(CIError) as err:
-        cc.guetzli(png.getvalue())
-    assert err.value.code == -113 and "JPEG sources only" in str(err.value)
-    with pytest.raises(CIError) as err:
-        cc.guetzli(jpeg_bytes(photo(), 50))
-    assert err.value.code == -103 and "above 70" in str(err.value)
-    with pytest.raises(CIError) as err:
-        cc.guetzli(jpeg_bytes(photo(), 90), max_megapixels=0.01)
-    assert err.value.code == -447
-    with pytest.raises(CIError, match="84-100"):
+    r = cc.guetzli(png.getvalue())
+    assert (r.info["x-GuetzliState"], r.format, r.data) == (0, "png", png.getvalue())
+    assert "JPEG sources only" in r.info["guetzli_refused"]
+    low = jpeg_bytes(photo(), 50)
+    r = cc.guetzli(low)
+    assert (r.info["x-GuetzliState"], r.data) == (-1, low) and "above 70" in r.info["guetzli_refused"]
+    big = jpeg_bytes(photo(), 90)
+    r = cc.guetzli(big, max_megapixels=0.01)
+    assert (r.info["x-GuetzliState"], r.data) == (-1, big) and "megapixels" in r.info["guetzli_refused"]
+    with pytest.raises(CIError, match="84-100"):  # cinb's own parameter: a caller's error stays an error
         cc.guetzli(jpeg_bytes(photo(), 90), quality=60)
 
 
@@ -220,8 +222,10 @@ def test_guetzli_collection_warns_and_reports_rows(tmp_path, monkeypatch):
     with pytest.warns(cc.GuetzliSlowWarning, match="Guetzli is slow"):
         out = cc.guetzli_collection(pd.DataFrame({"path": [str(good), str(bad)]}), tmp_path / "out", workers=1,
                                     progress=False)
-    assert out["error"].isna().tolist() == [True, False] and "above 70" in out["error"][1]
-    assert out["guetzli_state"][0] in (0, 100)
+    assert out["error"].isna().tolist() == [True, True]
+    assert out["guetzli_state"][0] in (0, 100) and out["guetzli_state"][1] == -1
+    assert "above 70" in out["guetzli_refused"][1]
+    assert Path(out["guetzli_path"][1]).read_bytes() == bad.read_bytes()  # CI serves it as it is
     data = Path(out["guetzli_path"][0]).read_bytes()
     assert data[:2] == b"\xff\xd8" and Image.open(io.BytesIO(data)).size == (40, 32)
 

@@ -137,7 +137,7 @@ def test_animations_are_never_enlarged():
 
 
 def test_density_value_is_checked_when_the_op_is_built():
-    from cinb.ops.density import parse_density
+    from cinb.rules.mogr2 import parse_density
 
     assert parse_density("1").dpi == 1 and parse_density("1200").dpi == 1200
     with pytest.raises(OutOfRangeError):

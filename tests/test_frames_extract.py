@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 from cinb import process
-from cinb.errors import BAD_PARAMETER, CIError
+from cinb.errors import BAD_PARAMETER, CIError, OutOfRangeError
 from cinb.rules import parse_rule
+from cinb.rules.mogr2 import register_op
 
 SHADES = (10, 100, 200)
 
@@ -80,3 +81,22 @@ def test_bad_frame_is_103_naming_the_value(value):
         parse_rule(f"imageMogr2/frame/{value}/format/png")
     assert err.value.code == BAD_PARAMETER
     assert err.value.token == value or (value == "" and err.value.token is not None)
+
+
+def test_frame_zero_is_out_of_range_and_a_word_is_malformed():
+    # 0 is a number outside CI's range (ignore-error/1 gives the original back); a word or a sign is a
+    # malformed rule, which ignore-error does not excuse
+    src = _gif()
+    with pytest.raises(OutOfRangeError):
+        parse_rule("imageMogr2/frame/0")
+    assert process(src, "imageMogr2/frame/0/ignore-error/1").data == src
+    for value in ("a", "-1", "1.5"):
+        with pytest.raises(CIError) as err:
+            parse_rule(f"imageMogr2/frame/{value}")
+        assert not isinstance(err.value, OutOfRangeError)
+
+
+@pytest.mark.parametrize("key", ["frame", "density"])
+def test_frame_and_density_are_built_in_parameters(key):
+    with pytest.raises(ValueError, match="already reads"):
+        register_op(key, lambda value: None)

@@ -71,13 +71,17 @@ def test_clean_drops_live_only_outputs_and_shrinks_photos():
         _out({"text/plain": "  0%|", "application/vnd.jupyter.widget-view+json": {"model_id": "x"}}),
         _out({"image/png": _png_b64(noisy), "text/plain": "<Figure>"}),
         _out({"image/png": _png_b64(clear)}),
+        _out({"image/png": _png_b64(noisy.resize((40, 30))), "image/jpeg": "c21hbGw=", "text/plain": "<PIL>"}),
+        _out({"image/png": _png_b64(clear.resize((8, 8))), "image/jpeg": "c21hbGw="}),
     ]
     nb.cells = [cell]
     nbscript.clean(nb)
     assert nb.metadata["kernelspec"]["name"] == "cinb" and "widgets" not in nb.metadata
     kinds = [(o.output_type, o.get("name"), sorted(o.get("data", {}))) for o in cell.outputs]
     assert kinds == [("stream", "stdout", []), ("display_data", None, ["image/jpeg", "text/plain"]),
-                     ("display_data", None, ["image/png"])]  # transparency stays PNG
+                     ("display_data", None, ["image/png"]),  # transparency stays PNG
+                     ("display_data", None, ["image/jpeg", "text/plain"]),  # a picture twice: the smaller
+                     ("display_data", None, ["image/png"])]  # ... unless the PNG has transparency
     jpeg = Image.open(io.BytesIO(base64.b64decode(cell.outputs[1].data["image/jpeg"])))
     assert jpeg.size == (400, 300)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 
@@ -89,3 +90,135 @@ def test_cli_pic_operations(upload, tmp_path):
     with Image.open(tmp_path / "bucket" / "t.png") as im:
         assert im.size == (60, 40)
     assert main(["pic-operations", str(src), '{"rules": []}', "-o", str(tmp_path / "bucket")]) == 2
+
+
+def test_cli_pic_operations_reads_styles(upload, tmp_path):
+    # CI: "若按指定样式处理，则以 style/ 开头，后加样式名" (a rule may name a bucket style)
+    from cinb.cli import main
+
+    src = tmp_path / "up.jpg"
+    src.write_bytes(upload)
+    styles = tmp_path / "styles.json"
+    styles.write_text(json.dumps({"small": "imageMogr2/thumbnail/30x/format/png"}))
+    ops = json.dumps({"rules": [{"fileid": "s.png", "rule": "style/small"},
+                                {"fileid": "t.png", "rule": "imageMogr2/style/small"}]})
+    bucket = tmp_path / "bucket"
+    assert main(["pic-operations", str(src), ops, "-o", str(bucket), "--styles", str(styles)]) == 0
+    for name in ("s.png", "t.png"):
+        with Image.open(bucket / name) as im:
+            assert im.size == (30, 20) and im.format == "PNG"
+
+
+def test_cli_pic_operations_unknown_or_missing_style_is_105(upload, tmp_path, capsys):
+    from cinb.cli import main
+
+    src = tmp_path / "up.jpg"
+    src.write_bytes(upload)
+    styles = tmp_path / "styles.json"
+    styles.write_text(json.dumps({"small": "imageMogr2/thumbnail/30x"}))
+    ops = json.dumps({"rules": [{"fileid": "s.png", "rule": "style/nope"}]})
+    assert main(["pic-operations", str(src), ops, "-o", str(tmp_path / "b"), "--styles", str(styles)]) == 2
+    assert "-105" in capsys.readouterr().err
+    assert main(["pic-operations", str(src), ops, "-o", str(tmp_path / "b")]) == 2  # no --styles at all
+    assert "-105" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").rglob("*.png"))
+
+
+# --- the original: CI stores the upload at its key; OriginalInfo/Location names it -------------------
+
+
+def test_the_upload_is_stored_at_its_key_where_location_says(upload, tmp_path):
+    ops = {"is_pic_info": 1, "rules": [{"fileid": "t.png", "rule": "imageMogr2/thumbnail/60x/format/png"}]}
+    res = pic_operations(upload, ops, bucket_dir=tmp_path, key="photos/up.jpg")
+    location = res["OriginalInfo"]["Location"]
+    assert location == str(tmp_path / "photos/up.jpg")
+    with open(location, "rb") as fh:
+        assert fh.read() == upload
+    assert res["OriginalInfo"]["ETag"] == f'"{hashlib.md5(upload).hexdigest()}"'
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["t.png", "up.jpg"]  # no temp files
+
+
+def test_the_upload_is_stored_without_is_pic_info_too(upload, tmp_path):
+    pic_operations(upload, {"rules": [{"fileid": "t.png", "rule": "imageMogr2/format/png"}]}, bucket_dir=tmp_path,
+                   key="up.jpg")
+    assert (tmp_path / "up.jpg").read_bytes() == upload
+
+
+def test_bytes_without_a_key_are_stored_as_upload_with_their_format_extension(upload, tmp_path):
+    res = pic_operations(upload, {"is_pic_info": 1, "rules": [{"fileid": "t.png", "rule": "imageMogr2/format/png"}]},
+                         bucket_dir=tmp_path)
+    assert res["OriginalInfo"]["Key"] == "upload.jpg" and (tmp_path / "upload.jpg").read_bytes() == upload
+
+
+def test_a_picture_already_in_the_bucket_is_processed_in_place(upload, tmp_path):
+    # CI's processing of a stored object: the key is its path in the bucket, and it is not copied
+    stored = tmp_path / "photos" / "cat.jpg"
+    stored.parent.mkdir()
+    stored.write_bytes(upload)
+    before = stored.stat().st_mtime_ns
+    res = pic_operations(stored, {"is_pic_info": 1, "rules": [{"fileid": "thumbs/cat.png",
+                                                                "rule": "imageMogr2/thumbnail/30x/format/png"}]},
+                         bucket_dir=tmp_path)
+    assert res["OriginalInfo"]["Key"] == "photos/cat.jpg" and res["OriginalInfo"]["Location"] == str(stored)
+    assert res["ProcessResults"]["Object"][0]["Key"] == "photos/thumbs/cat.png"
+    assert stored.stat().st_mtime_ns == before
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == \
+        ["photos/cat.jpg", "photos/thumbs/cat.png"]
+
+
+def test_a_rerun_finds_its_own_original_and_another_file_is_kept(upload, tmp_path):
+    ops = {"rules": [{"fileid": "t.png", "rule": "imageMogr2/thumbnail/60x/format/png"}]}
+    pic_operations(upload, ops, bucket_dir=tmp_path, key="up.jpg")
+    pic_operations(upload, ops, bucket_dir=tmp_path, key="up.jpg")  # the same bytes: nothing to refuse
+    (tmp_path / "t.png").unlink()
+    (tmp_path / "up.jpg").write_bytes(b"someone else's picture")
+    with pytest.raises(cinb.CIError, match="already holds another") as err:
+        pic_operations(upload, ops, bucket_dir=tmp_path, key="up.jpg")
+    assert err.value.code == -103 and err.value.token == "up.jpg"
+    assert (tmp_path / "up.jpg").read_bytes() == b"someone else's picture" and not (tmp_path / "t.png").exists()
+    pic_operations(upload, ops, bucket_dir=tmp_path, key="up.jpg", allow_overwrite=True)
+    assert (tmp_path / "up.jpg").read_bytes() == upload
+
+
+def test_a_result_replacing_the_original_gives_original_info_its_etag(upload, tmp_path):
+    # CI: OriginalInfo/ETag "若处理结果图覆盖原图则为结果图 ETag 信息" (the result's when it replaced the original)
+    ops = {"is_pic_info": 1, "rules": [{"fileid": "up.jpg", "rule": "imageMogr2/thumbnail/10x"}]}
+    res = pic_operations(upload, ops, bucket_dir=tmp_path, key="up.jpg", allow_overwrite=True)
+    obj = res["ProcessResults"]["Object"][0]
+    assert res["OriginalInfo"]["ETag"] == obj["ETag"] != f'"{hashlib.md5(upload).hexdigest()}"'
+    assert res["OriginalInfo"]["ImageInfo"]["Width"] == "600"  # the information is the upload's
+    with Image.open(tmp_path / "up.jpg") as im:
+        assert im.width == 10
+
+
+def test_a_failing_rule_leaves_the_bucket_as_it_was(upload, tmp_path):
+    ops = {"rules": [{"fileid": "ok.png", "rule": "imageMogr2/format/png"},
+                     {"fileid": "bad.png", "rule": "imageMogr2/rotate/720"}]}
+    with pytest.raises(cinb.CIError):
+        pic_operations(upload, ops, bucket_dir=tmp_path, key="up.jpg")
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("key", ["../up.jpg", "a/../../up.jpg", "/", "dir/", ""])
+def test_a_key_outside_the_bucket_is_103(upload, tmp_path, key):
+    with pytest.raises(cinb.CIError) as err:
+        pic_operations(upload, {"rules": [{"fileid": "t.png", "rule": "imageMogr2/format/png"}]},
+                       bucket_dir=tmp_path / "b", key=key)
+    assert err.value.code == -103
+    assert not any(tmp_path.rglob("*.*"))
+
+
+def test_cli_pic_operations_stores_the_upload_and_overwrite_is_asked(upload, tmp_path, capsys):
+    from cinb.cli import main
+
+    src = tmp_path / "up.jpg"
+    src.write_bytes(upload)
+    bucket = tmp_path / "bucket"
+    ops = json.dumps({"rules": [{"fileid": "t.png", "rule": "imageMogr2/format/png"}]})
+    assert main(["pic-operations", str(src), ops, "-o", str(bucket), "--key", "a/up.jpg"]) == 0
+    assert (bucket / "a/up.jpg").read_bytes() == upload
+    (bucket / "a/up.jpg").write_bytes(b"other")
+    assert main(["pic-operations", str(src), ops, "-o", str(bucket), "--key", "a/up.jpg"]) == 2
+    assert "already holds another" in capsys.readouterr().err
+    assert main(["pic-operations", str(src), ops, "-o", str(bucket), "--key", "a/up.jpg", "--overwrite"]) == 0
+    assert (bucket / "a/up.jpg").read_bytes() == upload

@@ -16,10 +16,14 @@ cinb reads the bytes only, never the pixels:
 - PNG: an ``iTXt``/``tEXt``/``zTXt`` chunk ``XML:com.adobe.xmp``, and the TC260 JSON in a text
   chunk named ``AIGC`` (the same seven fields without the XMP wrapper, as some generators write);
 - WebP: the ``XMP `` chunk of the RIFF container;
-- AVIF and HEIF: the XMP item, as Pillow (and pillow-heif) expose it from the container.
+- AVIF and HEIF: the XMP item, as Pillow (and pillow-heif) expose it from the container;
+- GIF: the ``XMP DataXMP`` Application Extension (XMP Specification Part 3, §1.1.2), found by walking
+  the file's blocks as a GIF reader does: the packet as is, then the 258-byte "magic trailer" that
+  brings a sub-block reader to the block terminator (what :mod:`cinb.codecs.gif` writes, so a label
+  kept by ``format/gif`` reads back).
 
-CI documents JPEG, PNG and AVIF; WebP and HEIF carry XMP the same way and are read too. Other
-formats (GIF, BMP, TIFF...) answer ``{}``. A label that is present but unreadable (XMP that is no
+CI documents JPEG, PNG and AVIF; WebP, HEIF and GIF carry XMP too and are read. Other formats (BMP,
+TIFF...) answer ``{}``. A label that is present but unreadable (XMP that is no
 XML, a value that is no JSON object, a truncated segment) also answers ``{}``: the picture carries
 no label CI could read, and a collection scan must not stop on it; cinb's ``Result.info`` says what
 was wrong (``aigc_problem``). A file that is no image at all is CIError -113, as for every endpoint
@@ -155,6 +159,58 @@ def _webp_xmp(data: bytes) -> list[bytes]:
     return [body for kind, body in _chunks(data, png=False, wanted=(b"XMP ",)) if kind == b"XMP "]
 
 
+#: The Application Extension of XMP in GIF, from its block size on: 11 bytes, "XMP Data" + "XMP".
+_GIF_XMP_ID = b"\x0bXMP DataXMP"
+#: The magic trailer after the packet, up to (not including) the block terminator a sub-block walk lands on.
+_GIF_XMP_TRAILER = bytes([1]) + bytes(range(255, -1, -1))
+
+
+def _sub_blocks_end(data: bytes, pos: int) -> int | None:
+    """The index of the block terminator of the data sub-blocks starting at ``pos`` (None: the file ends first)."""
+    n = len(data)
+    while pos < n and data[pos]:
+        pos += data[pos] + 1
+    return pos if pos < n else None
+
+
+def _gif_xmp(data: bytes) -> list[bytes]:
+    """The XMP packets of a GIF's ``XMP DataXMP`` Application Extensions, walking its blocks to the trailer.
+
+    A file that ends or turns to garbage elsewhere gives the packets found before (a GIF reader stops
+    there too); one that ends inside the XMP extension, or whose extension lacks the magic trailer, is
+    a _Problem.
+    """
+    n = len(data)
+    if n < 13 or data[:6] not in (b"GIF87a", b"GIF89a"):
+        return []
+    pos = 13 + ((3 << ((data[10] & 7) + 1)) if data[10] & 0x80 else 0)  # header, screen, global colours
+    packets: list[bytes] = []
+    while pos < n:
+        block = data[pos]
+        if block == 0x21:  # extension: label, then data sub-blocks
+            xmp = data[pos + 1:pos + 2] == b"\xff" and data[pos + 2:pos + 14] == _GIF_XMP_ID
+            start = pos + 14 if xmp else pos + 2
+            end = _sub_blocks_end(data, start)
+            if xmp:
+                if end is None:
+                    raise _Problem("the GIF's XMP extension is truncated")
+                raw = data[start:end]
+                if not raw.endswith(_GIF_XMP_TRAILER):
+                    raise _Problem("the GIF's XMP extension has no magic trailer")
+                packets.append(raw[:-len(_GIF_XMP_TRAILER)])
+        elif block == 0x2C:  # image: descriptor, local colours, LZW minimum code size, data sub-blocks
+            if pos + 10 > n:
+                break
+            flags = data[pos + 9]
+            end = _sub_blocks_end(data, pos + 11 + ((3 << ((flags & 7) + 1)) if flags & 0x80 else 0))
+        else:  # the trailer (0x3B), or garbage a reader stops on
+            break
+        if end is None:
+            break
+        pos = end + 1
+    return packets
+
+
 def _pillow_xmp(source) -> list[bytes]:
     """The XMP Pillow exposes (AVIF, HEIF, and decoded images given as PIL objects)."""
     if isinstance(source, bytes):
@@ -200,7 +256,7 @@ def label_fields(text: str) -> dict[str, str]:
     return out
 
 
-_FORMATS = {"jpeg", "png", "webp", "avif", "heif"}
+_FORMATS = {"jpeg", "png", "webp", "avif", "heif", "gif"}
 
 
 def read_aigc(data: bytes, fmt: str) -> tuple[dict, dict]:
@@ -211,7 +267,7 @@ def read_aigc(data: bytes, fmt: str) -> tuple[dict, dict]:
     data : bytes
         The whole file.
     fmt : str
-        Its format as cinb names it (``jpeg``, ``png``, ``webp``, ``avif``, ``heif``; others answer ``{}``).
+        Its format as cinb names it (``jpeg``, ``png``, ``webp``, ``avif``, ``heif``, ``gif``; others answer ``{}``).
 
     Returns
     -------
@@ -241,6 +297,8 @@ def read_aigc(data: bytes, fmt: str) -> tuple[dict, dict]:
             packets, texts = _png_texts(data)
         elif fmt == "webp":
             packets = _webp_xmp(data)
+        elif fmt == "gif":
+            packets = _gif_xmp(data)
         else:
             packets = _pillow_xmp(data)
         return _answer(packets, texts)

@@ -7,7 +7,9 @@ three switches (Go SDK ``ImageQualityOptions``): ``enable_clarity``, ``enable_ae
 answers 0 for a switched-off one, as CI's documentation says of every field of a small image.
 
 What the scores are made of (all measured on the upright 512 px working image, :func:`working`, so
-a 12 Mpx photo and its 2 Mpx copy score alike; a JPEG decodes straight to about that size):
+a 12 Mpx photo and its 2 Mpx copy score alike; a JPEG decodes straight to 2-4x that size, and every
+picture larger than 512 px is reduced to it by Lanczos, so the same photo a few pixels larger or
+smaller measures alike):
 
 - **BRISQUE** (Mittal, Moorthy & Bovik 2012): 36 natural-scene statistics of the normalised luma
   (MSCN coefficients and their pairwise products, two scales) fed to the support-vector regressor
@@ -25,10 +27,10 @@ a 12 Mpx photo and its 2 Mpx copy score alike; a JPEG decodes straight to about 
 - **noise**: Immerkaer's estimate over the flattest tenth of the picture (Tai & Yang), so texture
   is not taken for noise;
 - **compression**: JPEG blockiness, the mean luma step across the block grid over the mean step
-  inside blocks, measured on the decode before any resize (1.0 without blocking), and, for a JPEG
-  file, the quality its quantisation tables say (:func:`cinb.codecs.jpeg_quality.estimate_jpeg_quality`):
-  the 1/2^n decode that makes the working image cheap also smooths block edges away, and the
-  tables are the file's own record of how hard it was compressed;
+  inside blocks, measured on the block grid before any resize, as the decode for 512 px shows it
+  (1.0 without blocking), and, for a JPEG file, the quality its quantisation tables say
+  (:func:`cinb.codecs.jpeg_quality.estimate_jpeg_quality`): a JPEG's 1/2^n decode smooths block
+  edges away, and the tables are the file's own record of how hard it was compressed;
 - **exposure**: clipped shadows and highlights, how bright the brightest percent of the picture is
   (a picture darkened to a fifth is not clear), and the distance of the mean luma from mid-grey;
 - **colourfulness** (Hasler & Suesstrunk 2003, :func:`colourfulness`) and **contrast** (luma
@@ -420,6 +422,8 @@ models.register_model(models.Model(
 #: BRISQUE's long side: its features are 60 % of the work at 512 px, and scores at 384 px rank
 #: distortions alike (its weight in the scores was refitted on the calibration photos at this size).
 BRISQUE_SIZE = 384
+#: The long side the measures' decode reaches before its reduction to ``WORK_SIZE`` (:func:`working`).
+DECODE_SIZE = 2 * WORK_SIZE
 
 
 def _brisque_luma(gray: np.ndarray) -> np.ndarray:
@@ -436,77 +440,94 @@ class Working:
     """One picture as the measures see it (see :func:`working`)."""
 
     rgb: np.ndarray  # uint8 (h, w, 3), upright, long side <= WORK_SIZE
-    gray: np.ndarray  # float32 (h, w) luma 0-255 of ``rgb`` (ITU-R 601)
+    gray: np.ndarray  # float32 (h, w) luma 0-255 (ITU-R 601) of the decode, Lanczos-reduced to ``rgb``'s size
     grid: np.ndarray  # float32 luma of the decode before any resize (JPEG blocks where they were)
-    period: int  # the JPEG block period in ``grid`` (8 at full size, 4 after a 1/2 shrink-on-load)
+    period: int  # the JPEG block period in ``grid`` (8 at full size, 4 after a 1/2 shrink-on-load...)
     mode: str  # the decoded mode (``L``/``LA`` is a grey picture)
     jpeg_quality: int | None = None  # the JPEG quality its quantisation tables say (None: not a JPEG)
 
 
-def _draft_size(width: int, height: int) -> int | None:
-    """The size to ask ``ImageInput.canvas`` for so that a JPEG decodes at the smallest 1/2^n whose
-    long side still reaches ``WORK_SIZE`` (None: in full).
-
-    ``canvas(WORK_SIZE)`` itself can miss it: the request is the picture fitted within the size,
-    its short side rounded, and the decoder keeps *both* sides at least the request, so a
-    1024 x 683 photo asked at 512 (512 x 342: 683 // 342 = 1) decodes in full, 6 ms more and a 6 ms
-    resize (measured). The request is shrunk until the short side's share fits in 1/scale too:
-    exact for every picture from 16 px a side (checked over 830 000 sizes up to 8000 px). The
-    previous rule, the short side // scale, decoded pictures longer than 1.8:1 below ``WORK_SIZE``
-    (1200 x 400 at 1/4, 300 x 100); it gives the same decode for every shorter aspect.
+def _grid_scale(header) -> int:
+    """The JPEG DCT scale (1, 2, 4 or 8) of a decode for ``WORK_SIZE`` (``ImageInput.canvas``'s rule):
+    where the calibration's JPEGs showed their block grid (:func:`blockiness`).
 
     Examples
     --------
-    >>> from cinb.ai.quality import _draft_size
-    >>> _draft_size(4000, 3000), _draft_size(1024, 683), _draft_size(800, 600)
-    (1000, 511, None)
+    >>> from types import SimpleNamespace as H
+    >>> from cinb.ai.quality import _grid_scale
+    >>> [_grid_scale(H(format="jpeg", frames=1, width=w, height=683)) for w in (1022, 1023, 2047, 4095)]
+    [1, 2, 4, 8]
+    >>> _grid_scale(H(format="png", frames=1, width=4000, height=3000))
+    1
     """
-    long_side, short_side = max(width, height), min(width, height)
-    scale = next((s for s in (8, 4, 2) if long_side // s >= WORK_SIZE), 1)
-    if scale == 1 or short_side < 1:
-        return None
-    size, smallest = long_side // scale, long_side // (2 * scale) + 1
-    while size > smallest and short_side // max(1, round(short_side * size / long_side)) < scale:
-        size -= 1
-    return size
+    if header.format != "jpeg" or header.frames > 1:
+        return 1
+    long_side, short_side = max(header.width, header.height), min(header.width, header.height)
+    if long_side <= WORK_SIZE:
+        return 1
+    return next((s for s in (8, 4, 2) if -(-long_side // s) >= WORK_SIZE and short_side >= s), 1)
 
 
 def working(inp: ImageInput) -> Working:
     """Decode ``inp`` once for every measure: upright RGB, alpha on white, long side fitted to
     ``WORK_SIZE``.
 
-    A JPEG decodes at the smallest 1/2^n scale whose long side still reaches ``WORK_SIZE``
-    (:func:`_draft_size`). Orientation does not matter to the block grid, measured along both
-    axes, so ``grid`` is the decode as stored.
+    The picture is always *reduced* to ``WORK_SIZE`` by Lanczos (Pillow's antialiased LANCZOS, a
+    near-ideal low-pass at the output's Nyquist), from a decode at least twice that size when the
+    picture has it: a JPEG decodes at the smallest 1/2^n scale whose long side reaches
+    :data:`DECODE_SIZE` (``ImageInput.canvas`` picks the scale on the long side: a 4000 x 3000 photo
+    at 1/2, 2000 x 1500; a 1024 x 683 one in full). The noise and edge measures read the finest
+    detail, which depends on how the last step made it: a decode landing on exactly 512 px and kept
+    as it was (the DCT-scaled IDCT keeps detail up to its Nyquist), a 513 px one bilinear-resized
+    (which blurs it by a varying sub-pixel phase) and a full decode box-reduced gave the same photo
+    noise 5.4, 2.7 and 3.0 and clarity 41, 78 and 74 at long sides 1024, 1026 and 1022 px.
+    A Lanczos reduction by 2x or more is the same filter at every size (its kernel spans 12 or more
+    decoded pixels, so no phase shows): over long sides 1000-1100 and 2040-2050 the same photo now
+    measures alike (``tests/test_ai_quality_sizes.py``). Orientation does not matter to the block
+    grid, measured along both axes, so ``grid`` is the decode as stored.
     """
     header = inp.header()
-    draft = _draft_size(header.width, header.height) if header.format == "jpeg" else None
-    canvas = inp.canvas(draft)
+    canvas = inp.canvas(DECODE_SIZE)
     frame = canvas.frames[0]
     mode = frame.mode
-    period = round(8 * frame.width / header.width) if header.width else 8
-    grid = frame
-    if max(grid.size) > 4 * WORK_SIZE:  # a large PNG: the centre is enough and 16x cheaper
-        cx, cy = grid.width // 2, grid.height // 2
-        box = (cx - WORK_SIZE, cy - WORK_SIZE, cx + WORK_SIZE, cy + WORK_SIZE)
-        grid = grid.crop(tuple(max(0, v) for v in box))
+    # The block grid at the scale the calibration read it: the decode for WORK_SIZE, one DCT scale
+    # below this one when the picture has it. A box reduction by 2 of 8 px blocks reads as the
+    # scaled IDCT shows them (blockiness equal to 3 decimals on natural photos at q5-q95).
+    decoded = max(1, round(header.width / frame.width)) if frame.width else 1
+    factor = max(1, _grid_scale(header) // decoded)
+    period = round(8 * frame.width / (factor * header.width)) if header.width else 8
     if canvas.is_animated:
         canvas = canvas.replace(frames=canvas.frames[:1], durations=canvas.durations[:1])
     img = flatten(_AUTO_ORIENT.apply(canvas).frames[0])
     if img.mode != "RGB":
         img = img.convert("RGB")
-    if max(img.size) > WORK_SIZE:
+    # The upright picture is the stored one: its luma serves the block grid too.
+    luma = img.convert("F") if max(img.size) > WORK_SIZE else None  # ITU-R 601 in float32, unrounded
+    same = canvas.orientation in (0, 1) and frame.mode == "RGB" and max(frame.size) <= 4 * WORK_SIZE
+    if same:
+        grid = luma
+    elif max(frame.size) > 4 * WORK_SIZE:  # a large PNG: the centre is enough and 16x cheaper
+        # (the box starts on the 8 px grid, so blocks of an earlier JPEG stay where they were)
+        x0, y0 = (max(0, (v // 2 - WORK_SIZE) // 8 * 8) for v in frame.size)
+        grid = frame.crop((x0, y0, min(frame.width, x0 + 2 * WORK_SIZE), min(frame.height, y0 + 2 * WORK_SIZE)))
+    else:
+        grid = frame
+    if grid is not None and factor > 1:
+        grid = grid.reduce(factor) if grid.mode == "F" else grid.convert("L").reduce(factor)
+    if luma is not None:
         scale = WORK_SIZE / max(img.size)
         fit = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-        # Box-reduce by the whole factor first (reducing_gap 1): what the JPEG decoder's 1/2^n
-        # scaling does, so a photo measures the same as a JPEG and as a PNG (edge width 1.30 and
-        # 1.30, noise 0.82 and 0.82 on natural-00; bilinear alone gave the PNG 1.73 and 0.41).
-        img = img.resize(fit, Image.Resampling.BILINEAR, reducing_gap=1.0)
-    rgb = np.asarray(img)
-    a = rgb.astype(np.float32)
-    gray = a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
-    grid_luma = gray if grid is frame and img.size == frame.size and canvas.orientation in (0, 1) \
-        and frame.mode == "RGB" else np.asarray(grid.convert("L"), dtype=np.float32)
+        # The luma by Lanczos at every ratio (a JPEG's decode is 2-4x WORK_SIZE: no phase, no box);
+        # a PNG many times larger is first box-reduced to at least 3x (a box's loss at a third of
+        # its Nyquist is under 4 %), so a 12 Mpx PNG does not pay a 47-tap kernel. The colour, for
+        # the colour statistics only (no fine detail read there), by the cheaper box and bilinear.
+        gray = np.clip(np.asarray(luma.resize(fit, Image.Resampling.LANCZOS, reducing_gap=3.0)), 0.0, 255.0)
+        rgb = np.asarray(img.resize(fit, Image.Resampling.BILINEAR, reducing_gap=1.0))
+    else:
+        rgb = np.asarray(img)
+        a = rgb.astype(np.float32)
+        gray = a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
+    grid_luma = gray if grid is None else np.asarray(grid, dtype=np.float32)
     return Working(rgb, gray, grid_luma, period, mode, canvas.source_quality)
 
 
@@ -776,6 +797,6 @@ ENDPOINT = register_endpoint(Endpoint(
     flatten=_flatten, models=("brisque",),
     description="no-reference quality: clarity, aesthetic (heuristic) and low-quality scores 0-100, CI's flags"))
 
-__all__ = ["BRISQUE_DIRS", "CALIBRATION", "ENDPOINT", "Brisque", "Working", "assess_quality", "blockiness",
-           "blur_effect", "brisque_dir", "brisque_features", "clarity_z", "colourfulness", "edge_width", "is_grey",
-           "is_pure", "laplacian_variance", "measure", "noise_sigma", "scores", "terms", "thirds", "working"]
+__all__ = ["BRISQUE_DIRS", "CALIBRATION", "DECODE_SIZE", "ENDPOINT", "Brisque", "Working", "assess_quality",
+           "blockiness", "blur_effect", "brisque_dir", "brisque_features", "clarity_z", "colourfulness", "edge_width",
+           "is_grey", "is_pure", "laplacian_variance", "measure", "noise_sigma", "scores", "terms", "thirds", "working"]

@@ -7,6 +7,9 @@ lossless coefficient-level rewrite (:mod:`cinb.codecs.jpegcoef`: identical pixel
 fewer bytes on photos and 9.2 % on graphics than ``pyjpegli.encode``'s standard tables, "Compression
 round 2"). The metadata blocks Pillow would write (EXIF, ICC, XMP) are spliced in after jpegli's header.
 Greyscale frames, and machines without pyjpegli, use libjpeg with optimised Huffman tables.
+
+An XMP packet over one APP1 segment (65504 bytes) is written as Extended XMP (:mod:`cinb.codecs.extended_xmp`,
+XMP Part 3), the AIGC label kept in the first segment, by every encoder here.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from PIL import Image
 
 from ..canvas import Canvas
 from ..formats import Format, register_format
-from . import jpegcoef
+from . import extended_xmp, jpegcoef
 from .options import EncodeOptions
 from .registry import Codec, pil_save, register_codec, save_kwargs
 
@@ -55,16 +58,40 @@ def encode_jpeg(frame: Image.Image, quality: float, *, encoder: str = "libjpeg",
     """
     if frame.mode not in ("RGB", "L"):
         frame = frame.convert("RGB")
+    metadata, extended = _standard_xmp(metadata)
     if encoder == "jpegli" and frame.mode == "RGB":
         data = jpegli_encoder(frame)(quality) if frame.width <= 65535 and frame.height <= 65535 else None
         if data is not None:
-            return splice_metadata(data, **metadata) if metadata else data
+            return _with_extended(splice_metadata(data, **metadata) if metadata else data, extended)
     quality = max(0, min(100, int(quality)))
     kw = dict(metadata)
     if subsampling is not None:
         kw["subsampling"] = subsampling
-    return pil_save([frame], "JPEG", quality=quality, progressive=progressive, optimize=optimize or progressive,
-                    **kw)
+    return _with_extended(pil_save([frame], "JPEG", quality=quality, progressive=progressive,
+                                   optimize=optimize or progressive, **kw), extended)
+
+
+def _standard_xmp(metadata: dict) -> tuple[dict, bytes | None]:
+    """``metadata`` with an XMP packet over one segment replaced by its StandardXMP, and the ExtendedXMP."""
+    xmp = metadata.get("xmp")
+    if not xmp or len(xmp) <= extended_xmp.STANDARD_MAX:
+        return metadata, None
+    standard, extended = extended_xmp.split(xmp)
+    metadata = {k: v for k, v in metadata.items() if k != "xmp"}
+    if standard:
+        metadata["xmp"] = standard
+    return metadata, extended
+
+
+def _with_extended(data: bytes, extended: bytes | None) -> bytes:
+    """``data`` with the ExtendedXMP's APP1 segments right after its StandardXMP segment."""
+    if extended is None:
+        return data
+    end, segs = jpeg_segments(data)
+    at = next((i + 1 for i, seg in enumerate(segs) if seg[1] == 0xE1
+               and seg[4:4 + len(extended_xmp.STANDARD_SIGNATURE)] == extended_xmp.STANDARD_SIGNATURE), len(segs))
+    segs[at:at] = extended_xmp.segments(extended)
+    return b"\xff\xd8" + b"".join(segs) + data[end:]
 
 
 def jpegli_encoder(frame: Image.Image) -> Callable[[float], bytes | None]:
@@ -155,13 +182,14 @@ def splice_metadata(data: bytes, **metadata) -> bytes:
     metadata = {k: v for k, v in metadata.items() if v}
     if not metadata:
         return data
+    metadata, extended = _standard_xmp(metadata)
     probe = pil_save([Image.new("L", (8, 8))], "JPEG", **metadata)
     _, probed = jpeg_segments(probe)
     extra = [s for s in probed if s[1] != 0xE0]
     end, own = jpeg_segments(data)
     # The encoder's own JFIF header, unless a resolution is asked for: Pillow's then carries its density.
     jfif = [s for s in (probed if "dpi" in metadata else own) if s[1] == 0xE0]
-    return b"\xff\xd8" + b"".join(jfif + extra) + data[end:]
+    return _with_extended(b"\xff\xd8" + b"".join(jfif + extra) + data[end:], extended)
 
 
 def save_jpeg(canvas: Canvas, quality: int | None, opts: EncodeOptions) -> bytes:

@@ -162,7 +162,9 @@ def save_dropping_metadata(codec: Codec, canvas: Canvas, quality: int | None, op
     cannot re-serialise: TypeError) or too big for the output (EXIF over JPEG's 64 KB APP1 segment,
     from a HEIC or PNG). CI still returns the image; so does cinb, without the block, and says so in
     ``Result.info["metadata_dropped"]`` (``report``'s info). Blocks are dropped one at a time (EXIF,
-    then XMP, then ICC), so a sound one is kept. A failure with no metadata left is re-raised.
+    then XMP, then ICC), so a sound one is kept. An XMP packet first shrinks to its AIGC label alone
+    (:func:`cinb.ops.aigc.label_only`): the labelling rules forbid losing it with the rest. A failure
+    with no metadata left is re-raised.
     """
     dropped: list[str] = []
     while True:
@@ -175,7 +177,8 @@ def save_dropping_metadata(codec: Codec, canvas: Canvas, quality: int | None, op
             if not left:
                 raise
             dropped.append(left[0])
-            canvas = canvas.replace(**{left[0]: None})
+            label = label_only(canvas.xmp) if left[0] == "xmp" else None
+            canvas = canvas.replace(**{left[0]: label if label != canvas.xmp else None})
             continue
         if dropped and report is not None:
             report.info["metadata_dropped"] = sorted(set(report.info.get("metadata_dropped", [])) | set(dropped))

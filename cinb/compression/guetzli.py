@@ -4,11 +4,14 @@ In CI, Guetzli is a bucket switch (``PUT /?guetzli``), not a rule parameter: eve
 through the CI domain is recompressed in the background (spec §16.1). cinb exposes it as a function
 for one image, :func:`guetzli`, and one for a collection, :func:`guetzli_collection`.
 
-CI's constraints are errors here, each naming the file: JPEG sources only (-113), estimated source
-quality above 70 (-103), fewer than 16 million pixels (-447; the console page says 4 million, see
-spec §20.6: pass ``max_megapixels=4`` to follow it). Guetzli is *slow* (about a minute per megapixel
-per core, more on a busy machine), so both functions warn with an estimate before long runs, and the
-collection form shows a progress bar.
+CI's constraints (JPEG sources only, estimated source quality above 70, fewer than 16 million pixels;
+the console page says 4 million, see spec §20.6: pass ``max_megapixels=4`` to follow it) are not
+errors in CI: a picture outside them is served as it is, with ``x-GuetzliState`` below 0 ("cannot be
+processed: the conditions are not met", CI 460/46820, 1246/45276). cinb does the same: the original
+bytes, ``info["x-GuetzliState"]`` -1 (0 for a source that is no JPEG: Guetzli never considers it) and
+the reason in ``info["guetzli_refused"]``. Guetzli is *slow* (about a minute per megapixel per core,
+more on a busy machine), so both functions warn with an estimate before long runs, and the collection
+form shows a progress bar.
 """
 
 from __future__ import annotations
@@ -93,14 +96,41 @@ def _check_quality(quality: int) -> int:
     return q
 
 
+#: ``x-GuetzliState`` of a JPEG outside CI's conditions ("< 0: cannot be processed") and of a source
+#: Guetzli never considers ("0: no Guetzli processing").
+STATE_REFUSED = -1
+STATE_NOT_PROCESSED = 0
+
+
+def refusal(canvas, name: str, *, max_megapixels: float = MAX_MEGAPIXELS) -> tuple[int, str] | None:
+    """``(x-GuetzliState, reason)`` when CI would not Guetzli this decoded source, else None.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> from cinb.canvas import Canvas
+    >>> from cinb.compression.guetzli import refusal
+    >>> refusal(Canvas(frames=[Image.new("RGB", (8, 8))], source_format="png"), "x.png")
+    (0, 'Guetzli compresses JPEG sources only; x.png is png')
+    """
+    try:
+        check_source(canvas, name, max_megapixels=max_megapixels)
+    except CIError as exc:
+        state = STATE_NOT_PROCESSED if exc.code == UNSUPPORTED_TYPE else STATE_REFUSED
+        return state, str(exc).removesuffix(f" (X-ErrNo {exc.code})")
+    return None
+
+
 def check_source(canvas, name: str, *, max_megapixels: float = MAX_MEGAPIXELS) -> int:
-    """The source's quality; CIError when CI would refuse to Guetzli this decoded source."""
+    """The source's quality; CIError naming the condition CI's Guetzli would not meet (see :func:`refusal`)."""
     if canvas.source_format != "jpeg":
         raise CIError(f"Guetzli compresses JPEG sources only; {name} is {canvas.source_format}",
                       code=UNSUPPORTED_TYPE, token=name)
     if canvas.source_quality is None or canvas.source_quality <= MIN_SOURCE_QUALITY:
-        raise CIError(f"Guetzli needs a source quality above {MIN_SOURCE_QUALITY}; {name} has about "
-                      f"{canvas.source_quality}", code=BAD_PARAMETER, token=name)
+        found = "no quantisation tables to estimate it from" if canvas.source_quality is None else \
+            f"about {canvas.source_quality}"
+        raise CIError(f"Guetzli needs a source quality above {MIN_SOURCE_QUALITY}; {name} has {found}",
+                      code=BAD_PARAMETER, token=name)
     mpx = canvas.width * canvas.height / 1e6
     if mpx >= max_megapixels:
         raise CIError(f"Guetzli takes images under {max_megapixels:g} megapixels; {name} has {mpx:.1f}",
@@ -128,14 +158,16 @@ def guetzli(src: Any, quality: int | None = None, *, max_megapixels: float = MAX
     Returns
     -------
     cinb.Result
-        ``info["x-GuetzliState"]`` is 100 when compressed, 0 when Guetzli's output was not smaller
-        and the original is returned (CI's header values); ``info["quality"]`` and
-        ``info["encode_ms"]``.
+        ``info["x-GuetzliState"]`` (CI's header values) is 100 when compressed, 0 when Guetzli's
+        output was not smaller and the original is returned, -1 when CI's conditions are not met
+        (source quality <= 70, too many pixels) and 0 for a source that is no JPEG: in both the
+        original bytes are returned, the reason in ``info["guetzli_refused"]``. ``info["quality"]``
+        and ``info["encode_ms"]``.
 
     Raises
     ------
     CIError
-        -113 not a JPEG, -103 source quality <= 70 or quality outside 84-100, -447 too many pixels.
+        -103 ``quality`` outside 84-100; an unreadable source as :func:`cinb.process`.
 
     Examples
     --------
@@ -149,7 +181,12 @@ def guetzli(src: Any, quality: int | None = None, *, max_megapixels: float = MAX
     (100, 'jpeg')
     """
     name = str(src) if isinstance(src, (str, os.PathLike)) else type(src).__name__
+    if quality is not None:
+        _check_quality(quality)
     canvas = open_canvas(src)
+    refused = refusal(canvas, name, max_megapixels=max_megapixels)
+    if refused is not None:
+        return _original(src, canvas, *refused)
     source_quality = check_source(canvas, name, max_megapixels=max_megapixels)
     q = _check_quality(quality if quality is not None else max(MIN_QUALITY, source_quality))
     mpx = canvas.width * canvas.height / 1e6
@@ -166,21 +203,37 @@ def guetzli(src: Any, quality: int | None = None, *, max_megapixels: float = MAX
     return Result(data, "jpeg", canvas.width, canvas.height, info)
 
 
+def _original(src: Any, canvas, state: int, reason: str) -> Result:
+    """What CI serves when Guetzli does not process a picture: the picture as it is."""
+    data = canvas.source_bytes
+    if data is None:  # a PIL image: no file to serve, so its pixels as PNG
+        from ..engine import process
+
+        data = process(src, "imageMogr2/format/png").data
+        fmt = "png"
+    else:
+        fmt = canvas.source_format
+    info = {"quality": canvas.source_quality, "encode_ms": 0.0, "x-GuetzliState": state,
+            "guetzli_refused": reason, "frames": len(canvas.frames)}
+    return Result(data, fmt, canvas.width, canvas.height, info)
+
+
 #: Columns :func:`guetzli_collection` adds.
 GUETZLI_COLUMNS = {"guetzli_path": object, "guetzli_bytes": "Int64", "guetzli_quality": "Int64",
-                   "guetzli_state": "Int64", "guetzli_saving": float, "guetzli_ms": float}
+                   "guetzli_state": "Int64", "guetzli_saving": float, "guetzli_ms": float,
+                   "guetzli_refused": object}
 
 
 def _guetzli_row(row: dict, *, out_dir: str, quality: int | None, max_megapixels: float, strip: bool,
                  path_column: str) -> dict:
     path = Path(row[path_column])
     result = guetzli(path, quality, max_megapixels=max_megapixels, strip=strip, warn=False)
-    target = Path(out_dir) / (path.stem + ".jpg")
+    target = Path(out_dir) / (path.stem + "." + result.extension)
     result.save(target)
     size = path.stat().st_size
     return {"guetzli_path": str(target), "guetzli_bytes": len(result.data), "guetzli_quality": result.info["quality"],
             "guetzli_state": result.info["x-GuetzliState"], "guetzli_saving": 1.0 - len(result.data) / size,
-            "guetzli_ms": result.info["encode_ms"]}
+            "guetzli_ms": result.info["encode_ms"], "guetzli_refused": result.info.get("guetzli_refused")}
 
 
 def guetzli_collection(df: Any, out_dir: str | os.PathLike, *, quality: int | None = None,
@@ -208,9 +261,11 @@ def guetzli_collection(df: Any, out_dir: str | os.PathLike, *, quality: int | No
     Returns
     -------
     pandas.DataFrame
-        ``df`` plus ``guetzli_path``, ``guetzli_bytes``, ``guetzli_quality``, ``guetzli_state``
-        (100 compressed, 0 original kept), ``guetzli_saving`` (fraction of the source's bytes),
-        ``guetzli_ms`` and ``error`` (rows CI would refuse say why there).
+        ``df`` plus ``guetzli_path`` (``<stem>.jpg``; a source that is no JPEG keeps its own
+        extension), ``guetzli_bytes``, ``guetzli_quality``, ``guetzli_state`` (100 compressed, 0
+        original kept or not a JPEG, -1 outside CI's conditions: the original is written),
+        ``guetzli_saving`` (fraction of the source's bytes), ``guetzli_ms``, ``guetzli_refused``
+        (why CI would not process the row) and ``error`` (unreadable files).
 
     Examples
     --------

@@ -15,10 +15,13 @@ Every value is URL-safe Base64 of UTF-8 text; ``Label`` is required, the other s
 its Java SDK's ``AIGCMetadataRuleBuilder``, which also writes the fields in any order).
 ``ci-process=ImageAIGCMetadata`` (:mod:`cinb.ai.aigc`) reads the label back.
 
-CI lists JPEG, PNG and AVIF for this function. cinb writes the label into every output format whose
-writer carries XMP (:data:`XMP_FORMATS`: JPEG APP1, PNG ``iTXt``, WebP ``XMP `` chunk, AVIF and
-HEIF XMP items); a GIF or BMP output cannot carry it, and a label that would be lost silently is
-refused instead (CIError -113). A source's XMP is kept and only the ``AIGC`` property replaced (the
+CI lists JPEG, PNG and AVIF for this function. cinb writes the label into those and into WebP and
+HEIF outputs, which carry XMP the same way (:data:`XMP_FORMATS`: JPEG APP1, PNG ``iTXt``, WebP
+``XMP `` chunk, AVIF and HEIF XMP items). Any other output is refused with CIError -113
+(:func:`unsupported_output`): a GIF output because CI does not list it (a GIF does carry XMP: a
+source's label survives ``format/gif``, :mod:`cinb.codecs.gif`, and reads back, :mod:`cinb.ai.aigc`),
+a BMP or TIFF output also because it would lose the label silently, the failure the labelling rules
+are about. A source's XMP is kept and only the ``AIGC`` property replaced (the
 practice guide: update the property, do not overwrite the namespace). Where the rule also says
 ``strip``, the label is the one piece of XMP kept (:func:`label_only`).
 
@@ -34,7 +37,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from ..canvas import Canvas
-from ..errors import BAD_PARAMETER, CIError
+from ..errors import BAD_PARAMETER, UNSUPPORTED_TYPE, CIError
 from ..tokens import b64u_encode
 
 #: The TC260 XMP namespace of the practice guide.
@@ -44,7 +47,8 @@ FIELDS: tuple[str, ...] = ("Label", "ContentProducer", "ProduceID", "ReservedCod
                            "PropagateID", "ReservedCode2")
 #: The imageMogr2 parameter (CI's spelling; its sub-parameters are :data:`FIELDS`).
 KEY = "AIGCMetadata"
-#: Output formats whose writers carry an XMP packet in cinb. CI documents jpeg, png and avif.
+#: Output formats AIGCMetadata writes its label into: CI's jpeg, png and avif, and webp and heif, which carry
+#: XMP the same way. GIF outputs carry a source's XMP too (:mod:`cinb.codecs.gif`) but are not CI's.
 XMP_FORMATS = frozenset({"jpeg", "png", "webp", "avif", "heif"})
 #: Longest decoded value accepted: TC260's identifiers are short; a JPEG's XMP segment holds 64 KB.
 MAX_VALUE = 4096
@@ -161,7 +165,18 @@ def with_label(xmp: bytes | None, fields: dict) -> bytes:
     >>> label_in_xmp(new), b'xmlns:dc="d"' in new
     ('{"Label":"1"}', True)
     """
-    text = label_json(fields)
+    return with_label_text(xmp, label_json(fields))
+
+
+def with_label_text(xmp: bytes | None, text: str) -> bytes:
+    """:func:`with_label` for a label already in its JSON text (as :func:`label_in_xmp` reads it).
+
+    Examples
+    --------
+    >>> from cinb.ops.aigc import label_in_xmp, with_label_text
+    >>> label_in_xmp(with_label_text(None, '{"Label":"1"}'))
+    '{"Label":"1"}'
+    """
     if not xmp:
         return _packet(text)
     merged = _merged(xmp, text)
@@ -173,7 +188,15 @@ def with_label(xmp: bytes | None, fields: dict) -> bytes:
     return _packet(text)
 
 
-def _merged(xmp: bytes, text: str) -> bytes | None:
+def without_label(xmp: bytes) -> bytes:
+    """``xmp`` with every TC260 ``AIGC`` property (element or attribute form, any prefix) removed.
+
+    Examples
+    --------
+    >>> from cinb.ops.aigc import label_in_xmp, without_label, xmp_packet
+    >>> label_in_xmp(without_label(xmp_packet({"Label": "1"}))) is None
+    True
+    """
     out = xmp
     for m in _NS_DECL.finditer(xmp):
         if b"tc260" not in m.group(3).lower():
@@ -182,6 +205,11 @@ def _merged(xmp: bytes, text: str) -> bytes | None:
         out = re.sub(rb"<" + p + rb"(\s[^>]*)?>.*?</" + p + rb"\s*>", b"", out, flags=re.S)
         out = re.sub(rb"<" + p + rb"\s*/>", b"", out)
         out = re.sub(rb"\s" + p + rb"""\s*=\s*(["']).*?\1""", b"", out, flags=re.S)
+    return out
+
+
+def _merged(xmp: bytes, text: str) -> bytes | None:
+    out = without_label(xmp)
     ends = list(_RDF_END.finditer(out))
     if not ends:
         return None
@@ -211,6 +239,21 @@ def label_only(xmp: bytes | None) -> bytes | None:
     except LabelError:
         return None
     return None if text is None else _packet(text)
+
+
+def unsupported_output(fmt: str) -> CIError:
+    """The CIError -113 for an ``AIGCMetadata`` rule whose output format is not in :data:`XMP_FORMATS`.
+
+    Examples
+    --------
+    >>> from cinb.ops.aigc import unsupported_output
+    >>> print(unsupported_output("gif").message)
+    AIGCMetadata writes its label into JPEG, PNG and AVIF outputs (CI's list; cinb also WebP, HEIF), not GIF
+    >>> unsupported_output("gif").code
+    -113
+    """
+    return CIError(f"{KEY} writes its label into JPEG, PNG and AVIF outputs (CI's list; cinb also WebP, HEIF), "
+                   f"not {fmt.upper()}", code=UNSUPPORTED_TYPE, token=fmt)
 
 
 # --- the operation --------------------------------------------------------------------------------
@@ -283,4 +326,5 @@ class AIGCMetadata:
 
 
 __all__ = ["FIELDS", "KEY", "TC260_NS", "XMP_FORMATS", "AIGCMetadata", "LabelError", "label_in_xmp",
-           "label_json", "label_only", "with_label", "xmp_packet"]
+           "label_json", "label_only", "unsupported_output", "with_label", "with_label_text", "without_label",
+           "xmp_packet"]

@@ -8,13 +8,13 @@ and vertical resolution written into the output changes, as ``imageInfo`` then r
 
 The operation only records the value on the canvas (:attr:`cinb.canvas.Canvas.dpi`); the writers
 put it in the formats that carry a resolution (JPEG's JFIF density, PNG's ``pHYs``, BMP, TIFF) and
-the others (GIF, WebP) have no field for it. Out of range is CIError -103 (an OutOfRangeError, so
-``/ignore-error/1`` returns the original, as CI's page says of parameters over their limit).
+the others (GIF, WebP) have no field for it. The rule text is read by
+:func:`cinb.rules.mogr2.parse_density`: a word is CIError -103, out of range an OutOfRangeError (-103,
+so ``/ignore-error/1`` returns the original, as CI's page says of parameters over their limit).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ..canvas import Canvas
@@ -24,8 +24,6 @@ from ..errors import BAD_PARAMETER, CIError, OutOfRangeError
 KEY = "density"
 #: CI's range for the DPI value.
 LOWEST, HIGHEST = 1, 1200
-
-_INT = re.compile(r"^\d{1,9}$")
 
 
 @dataclass(frozen=True)
@@ -60,26 +58,3 @@ class Density:
     def apply(self, canvas: Canvas, ctx=None) -> Canvas:
         return canvas.replace(dpi=(self.dpi, self.dpi))
 
-
-def parse_density(value: str) -> Density:
-    """Parse the value of ``density/<value>``.
-
-    Raises
-    ------
-    CIError
-        -103 when the value is not a whole number; OutOfRangeError (-103) outside 1-1200.
-
-    Examples
-    --------
-    >>> from cinb.ops.density import parse_density
-    >>> parse_density("72")
-    Density(dpi=72)
-    >>> parse_density("0")
-    Traceback (most recent call last):
-    ...
-    cinb.errors.OutOfRangeError: density must be between 1 and 1200, got 0 (X-ErrNo -103)
-    """
-    if not _INT.match(value or ""):
-        raise CIError(f"density expects a whole number of dots per inch (1-1200), got {value!r}",
-                      code=BAD_PARAMETER, token=value)
-    return Density(int(value))

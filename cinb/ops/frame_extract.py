@@ -5,20 +5,18 @@ Nth frame of the GIF, where N is a positive integer (1, 2, 3...). If N exceeds t
 of the GIF, the last frame will be taken. For example, to extract the 1st frame of a GIF, the parameter
 is /frame/1." The page names GIF and WebP sources. The answer is that one frame, a still picture; a
 still source has one frame, so every N gives it back. CI allows it when processing on download only;
-cinb has no download/upload distinction and applies it wherever the rule runs.
+cinb has no download/upload distinction and applies it wherever the rule runs. The rule text is read
+by :func:`cinb.rules.mogr2.parse_frame` (-103 for a word or 0).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ..canvas import Canvas
-from ..errors import BAD_PARAMETER, CIError, OutOfRangeError
 
 #: The imageMogr2 parameter this module reads.
 KEY = "frame"
-_WHOLE = re.compile(r"^\d{1,9}$")
 
 
 @dataclass(frozen=True)
@@ -58,24 +56,3 @@ class FrameExtract:
         info["frame"] = f"{i + 1} of {len(canvas.frames)}"
         return canvas.replace(frames=[canvas.frames[i]], durations=durations, info=info)
 
-
-def parse_frame(value: str) -> FrameExtract:
-    """Parse the value of ``frame/<N>``: a whole number from 1 (-103 naming the value otherwise).
-
-    Examples
-    --------
-    >>> from cinb.ops.frame_extract import parse_frame
-    >>> parse_frame("3")
-    FrameExtract(n=3)
-    >>> parse_frame("0")
-    Traceback (most recent call last):
-    ...
-    cinb.errors.OutOfRangeError: frame counts from 1 (the first frame), got '0' (X-ErrNo -103)
-    """
-    # the grammar's helpers sit a layer above the ops (tests/test_layering.py): same checks, same codes
-    if not _WHOLE.match(value or ""):
-        raise CIError(f"frame expects a whole number from 1, got {value!r}", code=BAD_PARAMETER, token=value)
-    if int(value) < 1:
-        raise OutOfRangeError(f"frame counts from 1 (the first frame), got {value!r}", code=BAD_PARAMETER,
-                              token=value)
-    return FrameExtract(int(value))

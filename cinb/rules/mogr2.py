@@ -15,10 +15,13 @@ from ..ops.aigc import FIELDS as AIGC_FIELDS
 from ..ops.aigc import KEY as AIGC_KEY
 from ..ops.aigc import AIGCMetadata
 from ..ops.cropping import Crop, Cut, IRadius, RRadius
-from ..ops.density import parse_density
+from ..ops.density import HIGHEST as DENSITY_HIGHEST
+from ..ops.density import KEY as DENSITY_KEY
+from ..ops.density import LOWEST as DENSITY_LOWEST
+from ..ops.density import Density
 from ..ops.filters import Blur, Bright, Contrast, Grayscale, Sharpen
 from ..ops.frame_extract import KEY as FRAME_KEY
-from ..ops.frame_extract import parse_frame
+from ..ops.frame_extract import FrameExtract
 from ..ops.indexcrop import KEY as INDEXCROP_KEY
 from ..ops.indexcrop import pack as pack_indexcrop
 from ..ops.indexcrop import parse_indexcrop
@@ -200,7 +203,8 @@ _SIMPLE_OPS = {
     "bright": lambda v: Bright(parse_int(v, "bright", lo=-100, hi=100, signed=True)),
     "contrast": lambda v: Contrast(parse_int(v, "contrast", lo=-100, hi=100, signed=True)),
     "grayscale": lambda v: Grayscale(parse_int(v, "grayscale", lo=0, hi=1)),
-    "density": parse_density,
+    DENSITY_KEY: lambda v: parse_density(v),
+    FRAME_KEY: lambda v: parse_frame(v),
 }
 
 
@@ -277,6 +281,53 @@ def _flip(value: str) -> Flip:
     if value.lower() not in ("vertical", "horizontal"):
         raise bad(f"flip must be vertical or horizontal, got {value!r}", value)
     return Flip(value.lower())
+
+
+def parse_density(value: str) -> Density:
+    """Parse the value of ``density/<dpi>`` (CI's 图片 DPI page, 460/129119): a whole number 1-1200.
+
+    Raises
+    ------
+    CIError
+        -103 when the value is not a whole number; OutOfRangeError (-103) outside 1-1200.
+
+    Examples
+    --------
+    >>> from cinb.rules.mogr2 import parse_density
+    >>> parse_density("72")
+    Density(dpi=72)
+    >>> parse_density("0")
+    Traceback (most recent call last):
+    ...
+    cinb.errors.OutOfRangeError: density must be between 1 and 1200, got '0' (X-ErrNo -103)
+    """
+    return Density(parse_int(value, DENSITY_KEY, lo=DENSITY_LOWEST, hi=DENSITY_HIGHEST))
+
+
+def parse_frame(value: str) -> FrameExtract:
+    """Parse the value of ``frame/<N>`` (CI's GIF Frame Extraction page, 436/75062): a whole number from 1.
+
+    There is no upper bound: past the last frame CI takes the last one.
+
+    Raises
+    ------
+    CIError
+        -103 when the value is not a whole number; OutOfRangeError (-103) for 0.
+
+    Examples
+    --------
+    >>> from cinb.rules.mogr2 import parse_frame
+    >>> parse_frame("3")
+    FrameExtract(n=3)
+    >>> parse_frame("0")
+    Traceback (most recent call last):
+    ...
+    cinb.errors.OutOfRangeError: frame counts from 1 (the first frame), got '0' (X-ErrNo -103)
+    """
+    n = parse_int(value, FRAME_KEY)
+    if n < 1:
+        raise out_of_range(f"frame counts from 1 (the first frame), got {value!r}", value)
+    return FrameExtract(n)
 
 
 def _blur(value: str) -> Blur:
@@ -442,7 +493,6 @@ def parse_view2(segments: list[str]) -> Stage:
     return View2Stage(View2(mode, w, h), EncodeOptions(**enc))
 
 
-register_op(FRAME_KEY, parse_frame)  # frame/<N> (436/75062)
 register_op(INDEXCROP_KEY, parse_indexcrop)  # indexcrop/width|height/<n>/index/<i> (436/75060)
 register_family("imageMogr2", parse_mogr2)
 register_family("imageView2", parse_view2)
