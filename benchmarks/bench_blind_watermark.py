@@ -361,6 +361,49 @@ def flat_survival(amplitudes=(0.5, 1.0, 2.0, 4.0), greys=(240, 128), quality: in
     return rows
 
 
+def flat_chips(enlarge=(0.5, 1.0, 2.0, 4.0), greys=(240, 128), target: float = 80.0) -> list[dict]:
+    """What WebP q50 and q75 keep of the tile rendered ``k`` times larger (chips of ``4 k`` canonical px) on a
+    uniform 1024x768 grey picture, each at the amplitude where SSIMULACRA2 reaches ``target`` (a bisection):
+    the share kept (projection on the pattern), the pilot z and the decoding margin at the known geometry
+    (issue 15 round 5: the enlarged layout of screens)."""
+    from cinb.blind import payload as pl
+    from cinb.blind.embed import frame_scale, pattern_for
+    from cinb.blind.mark import read_tile, working_frame
+    from cinb.blind.pattern import TILE, Layout
+    from cinb.blind.sync import fold
+
+    h, w = 768, 1024
+    coded = pl.text_bits("flat-ui", key="cinb")
+    lay = Layout("cinb", coded.size)
+    u = np.random.default_rng(0).random((h, w)).astype(np.float32)
+    rows = []
+    for grey in greys:
+        base = np.full((h, w, 3), grey, np.uint8)
+        ref = Reference(base)
+        for k in enlarge:
+            pat = pattern_for(lay.tile(coded), h, w, frame_scale(h, w) * k)
+            pat = pat / pat.std()
+
+            def marked(a: float, pat=pat, base=base) -> np.ndarray:
+                return np.clip(base + np.floor(a * pat + u)[..., None], 0, 255).astype(np.uint8)
+
+            lo, hi = 0.1, 8.0
+            for _ in range(8):
+                a = math.sqrt(lo * hi)
+                lo, hi = (a, hi) if ref.ssimulacra2(marked(a)) > target else (lo, a)
+            img = marked(lo)
+            row = {"grey": grey, "chip_px": 4 * k * frame_scale(h, w), "amplitude_rms": lo,
+                   "ssimulacra2": ref.ssimulacra2(img)}
+            for q in (50, 75):
+                after = webp(img, q)
+                dy = after[..., 1].astype(np.float32) - grey
+                soft, z, _, _ = read_tile(fold(working_frame(after), np.eye(2) * TILE * k), lay)
+                row[f"webp_q{q}"] = {"kept": float((dy * pat).mean() / (pat * pat).mean()) / lo, "z": float(z),
+                                     "margin": float(np.mean(np.asarray(soft) * (1 - 2.0 * coded)))}
+            rows.append(row)
+    return rows
+
+
 def summarise_corpus(rows: list[dict], attack_names: list[str]) -> dict:
     """Per method: BER and exact share per attack, visibility, times, and per photo what failed."""
     out = {"photos": len({r["photo"] for r in rows}), "sizes": sorted({r["size"] for r in rows}), "methods": {},
@@ -591,6 +634,12 @@ def main(argv: list[str] | None = None) -> None:
             print(f"flat grey {r['grey']}, mark {r['amplitude_rms']:.1f} grey levels RMS: SSIMULACRA2 "
                   f"{r['ssimulacra2']:.1f}; after WebP q50 {100 * r['kept']:.0f} % kept, pilot z {r['z']:.1f}, "
                   f"margin {r['margin']:.2f}")
+        summary["flat_chips"] = flat_chips()
+        for r in summary["flat_chips"]:
+            after = "; ".join(f"WebP q{q} {100 * r[f'webp_q{q}']['kept']:.0f} % kept, z {r[f'webp_q{q}']['z']:.1f}, "
+                              f"margin {r[f'webp_q{q}']['margin']:.2f}" for q in (50, 75))
+            print(f"flat grey {r['grey']}, chips {r['chip_px']:.1f} px, mark {r['amplitude_rms']:.2f} grey levels RMS "
+                  f"(SSIMULACRA2 {r['ssimulacra2']:.1f}): {after}")
     if "timing" in parts and has_cinb:
         summary["cinb_1920x1080_one_thread"] = times_1080p(args.level)
     summary.update(workers=args.workers, wall_s=time.perf_counter() - wall, loadavg_start=load0,

@@ -120,10 +120,11 @@ def test_a_jpeg_decoded_at_half_scale_scores_like_its_full_decode():
     img = Image.open(PHOTOS[0]).convert("RGB").resize((1024, 683))  # 1/2 shrink-on-load: 512 x 342
     data = _jpeg(img, 95)
     w = q.working(ImageInput(data))
-    assert w.rgb.shape == (342, 512, 3) and w.period == 4
+    assert w.rgb.shape == (342, 512, 3) and w.period == 8 and w.grid.shape == (683, 1024)
     full = q.measure(ImageInput(_png(Image.open(io.BytesIO(data)).convert("RGB"))))
     half = q.measure(w)
     assert abs(half["edge_width"] - full["edge_width"]) < 0.3
+    assert abs(half["blockiness"] - full["blockiness"]) < 0.02  # the same 8 px blocks, read in full
     assert abs(q.scores(half)[0] - q.scores(full)[0]) <= 5
 
 

@@ -70,3 +70,32 @@ def test_photos_score_alike_a_few_pixels_apart(photo):
     for field in ("ClarityScore", "AestheticScore", "LowQualityScore"):
         values = [a[field] for a in answers]
         assert max(values) - min(values) <= 4, (field, values)
+
+
+BLOCK_SWEEP = [*range(1010, 1041, 2), 1023, *range(2040, 2057, 2), 2045, 2047]
+
+
+@pytest.mark.parametrize("quality", [50, 20])
+def test_a_compressed_photo_scores_alike_at_every_long_side_from_1010_to_1040_and_2040_to_2056(quality):
+    """A JPEG's blocking is read on its own 8 px blocks at full resolution: it was read on the decode for
+    512 px, a 1/2 decode from 1023 px, which smooths the block edges away (this photo at q50: clarity 67 up
+    to 1022 px and 88 from 1023, blockiness 1.38 against 1.02; at q20 clarity 10 and 65)."""
+    base = Image.open(SOURCES / "coffee.png").convert("RGB").resize((2200, 1467), Image.Resampling.LANCZOS)
+    clarity, low, block = {}, {}, {}
+    for side in BLOCK_SWEEP:
+        scale = side / max(base.size)
+        buf = io.BytesIO()
+        base.resize((round(base.width * scale), round(base.height * scale)), Image.Resampling.LANCZOS).save(
+            buf, "JPEG", quality=quality)
+        answer = q.assess_quality(ImageInput(buf.getvalue()))
+        clarity[side], low[side] = answer.response["ClarityScore"], answer.response["LowQualityScore"]
+        block[side] = answer.info["measures"]["blockiness"]
+    # nearby sizes alike (1000 px and 2000 px need not be: this photo, enlarged 3.7x from 600 px, holds so
+    # little detail per 8 px block at 2048 px that its blocking reads stronger there)
+    for sides in ([s for s in BLOCK_SWEEP if s < 2000], [s for s in BLOCK_SWEEP if s >= 2000]):
+        for name, scores in (("clarity", clarity), ("low quality", low)):
+            values = [scores[s] for s in sides]
+            assert max(values) - min(values) <= 6, (name, dict(zip(sides, values, strict=True)))
+        values = [block[s] for s in sides]
+        median = float(np.median(values))
+        assert median > 1.1 and all(abs(v / median - 1) < 0.05 for v in values), dict(zip(sides, values, strict=True))

@@ -210,6 +210,14 @@ def test_guetzli_outside_ci_conditions_serves_the_original():
         cc.guetzli(jpeg_bytes(photo(), 90), quality=60)
 
 
+def test_guetzli_no_smaller_serves_the_original_and_says_its_quality():
+    # a flat 8x8 q90 JPEG: Guetzli at 100 makes nothing smaller, so the original is served (state 0) and
+    # info describes those bytes (quality 90, not the 100 asked of Guetzli)
+    src = jpeg_bytes(Image.new("RGB", (8, 8), (120, 130, 140)), 90, optimize=True)
+    r = cc.guetzli(src, quality=100)
+    assert (r.info["x-GuetzliState"], r.data, r.info["quality"]) == (0, src, 90)
+
+
 def test_guetzli_collection_warns_and_reports_rows(tmp_path, monkeypatch):
     import importlib
 

@@ -26,11 +26,12 @@ smaller measures alike):
   :func:`blur_effect` and :func:`laplacian_variance` stay available as measures.);
 - **noise**: Immerkaer's estimate over the flattest tenth of the picture (Tai & Yang), so texture
   is not taken for noise;
-- **compression**: JPEG blockiness, the mean luma step across the block grid over the mean step
-  inside blocks, measured on the block grid before any resize, as the decode for 512 px shows it
-  (1.0 without blocking), and, for a JPEG file, the quality its quantisation tables say
-  (:func:`cinb.codecs.jpeg_quality.estimate_jpeg_quality`): a JPEG's 1/2^n decode smooths block
-  edges away, and the tables are the file's own record of how hard it was compressed;
+- **compression**: JPEG blockiness, the mean luma step across the 8 px block grid over the mean step
+  inside blocks (1.0 without blocking), read where a JPEG's blocks are, on the stored picture at full
+  resolution (:func:`block_grid`: its centre, at most 1024 px a side; a 1/2^n decode smooths the block
+  edges away, so a photo read there from 1023 px up scored 20 points better than at 1022), and, for a
+  JPEG file, the quality its quantisation tables say (:func:`cinb.codecs.jpeg_quality.estimate_jpeg_quality`),
+  the file's own record of how hard it was compressed, whatever its size;
 - **exposure**: clipped shadows and highlights, how bright the brightest percent of the picture is
   (a picture darkened to a fifth is not clear), and the distance of the mean luma from mid-grey;
 - **colourfulness** (Hasler & Suesstrunk 2003, :func:`colourfulness`) and **contrast** (luma
@@ -56,7 +57,9 @@ five levels each: the edge-width pair from the originals and their sigma-3 copie
 (``bench_quality --part calibrate``); the noise and blockiness pairs by a grid search over 270
 combinations with the quantisation pair, which was set beforehand (quality 75 should cost a few
 points, quality 5 fall under 50): 12 combinations met every goal on those photos, and the one
-taken has the most frequent noise values among them and the set quantisation pair.
+taken has the most frequent noise values among them and the set quantisation pair. The blockiness
+pair was refitted when blocking moved to the full-resolution grid: the median calibration photo's
+blockiness at the quantisation midpoint (see :data:`CALIBRATION`).
 ``benchmarks/bench_quality.py`` reports the goals on ``benchmarks/heldout_photos.py`` (32 photos
 from two other Debian packages, never fitted on; but the edge-width statistic was picked among 27
 variants with their sigma-3 separation on these photos in view, so the sharpness goals there are
@@ -75,6 +78,7 @@ BigImage when the short side is > 1000 px, PureImage for a solid colour or near-
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from dataclasses import dataclass
@@ -424,6 +428,8 @@ models.register_model(models.Model(
 BRISQUE_SIZE = 384
 #: The long side the measures' decode reaches before its reduction to ``WORK_SIZE`` (:func:`working`).
 DECODE_SIZE = 2 * WORK_SIZE
+#: The side of the centre box of the full-resolution picture :func:`blockiness` reads (:func:`block_grid`).
+GRID_BOX = 2 * WORK_SIZE
 
 
 def _brisque_luma(gray: np.ndarray) -> np.ndarray:
@@ -441,31 +447,53 @@ class Working:
 
     rgb: np.ndarray  # uint8 (h, w, 3), upright, long side <= WORK_SIZE
     gray: np.ndarray  # float32 (h, w) luma 0-255 (ITU-R 601) of the decode, Lanczos-reduced to ``rgb``'s size
-    grid: np.ndarray  # float32 luma of the decode before any resize (JPEG blocks where they were)
-    period: int  # the JPEG block period in ``grid`` (8 at full size, 4 after a 1/2 shrink-on-load...)
+    grid: np.ndarray  # float32 luma of the stored picture at full resolution, its centre (:func:`block_grid`)
+    period: int  # the JPEG block period in ``grid``: 8, the blocks as stored
     mode: str  # the decoded mode (``L``/``LA`` is a grey picture)
     jpeg_quality: int | None = None  # the JPEG quality its quantisation tables say (None: not a JPEG)
 
 
-def _grid_scale(header) -> int:
-    """The JPEG DCT scale (1, 2, 4 or 8) of a decode for ``WORK_SIZE`` (``ImageInput.canvas``'s rule):
-    where the calibration's JPEGs showed their block grid (:func:`blockiness`).
+def _full_luma(inp: ImageInput) -> Image.Image | None:
+    """The stored picture's luma at full resolution, for a JPEG whose measures' decode was reduced: libjpeg
+    hands over its Y plane (no chroma upsampling, no colour conversion: two thirds of a colour decode's CPU).
+    None when the picture has no encoded bytes or the decoder refuses (the caller decodes in colour)."""
+    data = inp.data
+    if data is None:
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format == "JPEG" and im.mode in ("RGB", "L"):
+                im.draft("L", im.size)  # a grey decode at scale 1: the Y plane as stored
+            im.load()
+            return im if im.mode == "L" else im.convert("L")
+    except Exception:  # noqa: BLE001 - the colour decode below is the same pixels, only slower
+        return None
+
+
+def block_grid(inp: ImageInput, frame: Image.Image) -> np.ndarray:
+    """The luma :func:`blockiness` reads: the stored picture at full resolution (``frame``, or a grey full
+    decode when ``frame`` is a reduced JPEG decode), as stored (not turned upright), its centre box of at most
+    :data:`GRID_BOX` px a side, starting on the 8 px grid so a JPEG's blocks stay where they were.
+
+    A JPEG's blocks are 8 px of the stored picture, whatever its size: read there, a photo saved at quality 50
+    measures alike at 1022 and 1023 px (a 1/2 decode, which smooths the block edges away, read 1.01 against
+    1.37 in full, and the score jumped from 67 to 88).
 
     Examples
     --------
-    >>> from types import SimpleNamespace as H
-    >>> from cinb.ai.quality import _grid_scale
-    >>> [_grid_scale(H(format="jpeg", frames=1, width=w, height=683)) for w in (1022, 1023, 2047, 4095)]
-    [1, 2, 4, 8]
-    >>> _grid_scale(H(format="png", frames=1, width=4000, height=3000))
-    1
+    >>> from PIL import Image
+    >>> from cinb.imageinput import ImageInput
+    >>> from cinb.ai.quality import block_grid
+    >>> inp = ImageInput(Image.new("RGB", (3000, 600), "white"))
+    >>> block_grid(inp, inp.canvas(None).frames[0]).shape
+    (600, 1024)
     """
-    if header.format != "jpeg" or header.frames > 1:
-        return 1
-    long_side, short_side = max(header.width, header.height), min(header.width, header.height)
-    if long_side <= WORK_SIZE:
-        return 1
-    return next((s for s in (8, 4, 2) if -(-long_side // s) >= WORK_SIZE and short_side >= s), 1)
+    header = inp.header()
+    if frame.size != (header.width, header.height):
+        frame = _full_luma(inp) or inp.canvas(None).frames[0]
+    x0, y0 = (max(0, (v // 2 - GRID_BOX // 2) // 8 * 8) for v in frame.size)
+    box = frame.crop((x0, y0, min(frame.width, x0 + GRID_BOX), min(frame.height, y0 + GRID_BOX)))
+    return np.asarray(box if box.mode in ("L", "F") else box.convert("L"), dtype=np.float32)
 
 
 def working(inp: ImageInput) -> Working:
@@ -483,37 +511,18 @@ def working(inp: ImageInput) -> Working:
     noise 5.4, 2.7 and 3.0 and clarity 41, 78 and 74 at long sides 1024, 1026 and 1022 px.
     A Lanczos reduction by 2x or more is the same filter at every size (its kernel spans 12 or more
     decoded pixels, so no phase shows): over long sides 1000-1100 and 2040-2050 the same photo now
-    measures alike (``tests/test_ai_quality_sizes.py``). Orientation does not matter to the block
-    grid, measured along both axes, so ``grid`` is the decode as stored.
+    measures alike (``tests/test_ai_quality_sizes.py``). The block grid is read apart, on the stored
+    picture at full resolution (:func:`block_grid`; orientation does not matter to it, measured along both axes).
     """
-    header = inp.header()
     canvas = inp.canvas(DECODE_SIZE)
     frame = canvas.frames[0]
     mode = frame.mode
-    # The block grid at the scale the calibration read it: the decode for WORK_SIZE, one DCT scale
-    # below this one when the picture has it. A box reduction by 2 of 8 px blocks reads as the
-    # scaled IDCT shows them (blockiness equal to 3 decimals on natural photos at q5-q95).
-    decoded = max(1, round(header.width / frame.width)) if frame.width else 1
-    factor = max(1, _grid_scale(header) // decoded)
-    period = round(8 * frame.width / (factor * header.width)) if header.width else 8
     if canvas.is_animated:
         canvas = canvas.replace(frames=canvas.frames[:1], durations=canvas.durations[:1])
     img = flatten(_AUTO_ORIENT.apply(canvas).frames[0])
     if img.mode != "RGB":
         img = img.convert("RGB")
-    # The upright picture is the stored one: its luma serves the block grid too.
     luma = img.convert("F") if max(img.size) > WORK_SIZE else None  # ITU-R 601 in float32, unrounded
-    same = canvas.orientation in (0, 1) and frame.mode == "RGB" and max(frame.size) <= 4 * WORK_SIZE
-    if same:
-        grid = luma
-    elif max(frame.size) > 4 * WORK_SIZE:  # a large PNG: the centre is enough and 16x cheaper
-        # (the box starts on the 8 px grid, so blocks of an earlier JPEG stay where they were)
-        x0, y0 = (max(0, (v // 2 - WORK_SIZE) // 8 * 8) for v in frame.size)
-        grid = frame.crop((x0, y0, min(frame.width, x0 + 2 * WORK_SIZE), min(frame.height, y0 + 2 * WORK_SIZE)))
-    else:
-        grid = frame
-    if grid is not None and factor > 1:
-        grid = grid.reduce(factor) if grid.mode == "F" else grid.convert("L").reduce(factor)
     if luma is not None:
         scale = WORK_SIZE / max(img.size)
         fit = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
@@ -527,8 +536,7 @@ def working(inp: ImageInput) -> Working:
         rgb = np.asarray(img)
         a = rgb.astype(np.float32)
         gray = a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
-    grid_luma = gray if grid is None else np.asarray(grid, dtype=np.float32)
-    return Working(rgb, gray, grid_luma, period, mode, canvas.source_quality)
+    return Working(rgb, gray, block_grid(inp, frame), 8, mode, canvas.source_quality)
 
 
 def measure(inp: ImageInput | Working, *, with_brisque: bool = True) -> dict:
@@ -592,8 +600,12 @@ CALIBRATION = {
     "width_mid": 2.60, "width_width": 0.1123,
     # noise sigma (8-bit, at 512 px) where clarity would be 50 by noise alone, and the log width
     "noise_mid": 5.0, "noise_width": 0.4,
-    # blockiness where clarity would be 50 by compression alone, and the log width
-    "block_mid": 1.6, "block_width": 0.12,
+    # blockiness (on the full-resolution 8 px grid, :func:`block_grid`) where clarity would be 50 by
+    # compression alone, and the log width: set so that blocking alone says what the quantisation term
+    # says of the median calibration photo (log blockiness against log quality over q75-q5 has slope
+    # 0.36 there; read at q10, ``quality_mid``, it is 2.49, and 0.6 x 0.36 the width), so a PNG copy of
+    # a JPEG reads as compressed as the JPEG's tables say (it was 1.6 and 0.12, fitted on a 1/2 decode)
+    "block_mid": 2.5, "block_width": 0.22,
     # the JPEG quality its quantisation tables say (cinb.codecs.jpeg_quality) where clarity would be 50
     # by it alone, and the log width: the file's own record of how hard it was compressed, which
     # the 1/2^n decode (whose scaled IDCT smooths the block edges away) no longer shows as blocking
@@ -797,6 +809,7 @@ ENDPOINT = register_endpoint(Endpoint(
     flatten=_flatten, models=("brisque",),
     description="no-reference quality: clarity, aesthetic (heuristic) and low-quality scores 0-100, CI's flags"))
 
-__all__ = ["BRISQUE_DIRS", "CALIBRATION", "DECODE_SIZE", "ENDPOINT", "Brisque", "Working", "assess_quality",
-           "blockiness", "blur_effect", "brisque_dir", "brisque_features", "clarity_z", "colourfulness", "edge_width",
-           "is_grey", "is_pure", "laplacian_variance", "measure", "noise_sigma", "scores", "terms", "thirds", "working"]
+__all__ = ["BRISQUE_DIRS", "CALIBRATION", "DECODE_SIZE", "ENDPOINT", "GRID_BOX", "Brisque", "Working",
+           "assess_quality", "block_grid", "blockiness", "blur_effect", "brisque_dir", "brisque_features",
+           "clarity_z", "colourfulness", "edge_width", "is_grey", "is_pure", "laplacian_variance", "measure",
+           "noise_sigma", "scores", "terms", "thirds", "working"]

@@ -15,6 +15,7 @@ from . import payload
 from .embed import LEVEL_PSNR, frame_scale, jnd_mask, luma, to_frame
 from .mark import ORIENTATIONS, SYNC_Z, Reading, embed_coded, read_coded, read_tile
 from .pattern import DEFAULT_KEY, TILE, Layout
+from .screen import screen_odds
 from .sync import fold
 
 #: CI's blind-watermark types.
@@ -165,8 +166,8 @@ class Extraction:
         Pilot correlation z-score (how clearly the tile was found).
     details : dict
         cinb's diagnostics: ``"orientation"`` (what was done to the marked image: ``"none"``,
-        ``"flip horizontal"``, ``"rotate 90"`` clockwise, ...) and ``"layout"`` (``"relative"``, or
-        ``"fixed-128"`` for a mark made before issue 15) when a mark was found.
+        ``"flip horizontal"``, ``"rotate 90"`` clockwise, ...) and ``"layout"`` (``"relative"``, ``"enlarged"``
+        for the layout of screens, or ``"fixed-128"`` for a mark made before issue 15) when a mark was found.
     """
 
     type: int
@@ -257,9 +258,12 @@ def extract(src: Any, *, type: int = 3, image: Any = None, original: Any = None,
                 decoded[id(r)] = text
             return decoded[id(r)]
 
-        for legacy in _layouts(pixels):
+        layouts = _layouts(pixels)
+        screen = (False, True) in layouts
+        for legacy, enlarged in layouts:
             # The keyed CRC decides between geometries; the search stops at the first that decodes.
-            reading = read_coded(pixels, n, key=key, legacy=legacy, accept=lambda r: text_of(r) is not None)
+            reading = read_coded(pixels, n, key=key, legacy=legacy, enlarged=enlarged, screen=screen,
+                                 accept=lambda r: text_of(r) is not None)
             for r in reading.all()[:3]:
                 text = text_of(r)
                 if text is not None:
@@ -274,8 +278,9 @@ def extract(src: Any, *, type: int = 3, image: Any = None, original: Any = None,
     n = payload.IMAGE_GRID ** 2
     found: Reading | None = None
     legacy = False
-    for lay in _layouts(pixels):
-        r = read_coded(pixels, n, key=ikey, legacy=lay)
+    layouts = _layouts(pixels)
+    for lay, enlarged in layouts:
+        r = read_coded(pixels, n, key=ikey, legacy=lay, enlarged=enlarged, screen=(False, True) in layouts)
         if found is None or r.z > found.z:
             found, legacy = r, lay
         if found.z >= SYNC_Z + 2.5:
@@ -315,16 +320,26 @@ def extract(src: Any, *, type: int = 3, image: Any = None, original: Any = None,
     return Extraction(type, status, image=payload.bits_image(bits, size), sync=reading.z, details=details)
 
 
-def _layouts(pixels: np.ndarray) -> tuple[bool, ...]:
-    """Layouts to try, as ``legacy`` flags: the relative layout, then (for images larger than the
-    canonical frame, where the two differ) the fixed 128 px tile of marks made before issue 15."""
+def _layouts(pixels: np.ndarray) -> list[tuple[bool, bool]]:
+    """Layouts to search, as ``(legacy, enlarged)`` flags: the relative layout and the enlarged layout of
+    screens when the picture may be one (:func:`cinb.blind.screen.screen_odds`; first when it likely is;
+    the relative layout's search then also tries the enlarged one at the untouched geometry), then (for
+    images larger than the canonical frame, where the two differ) the fixed 128 px tile of marks made
+    before issue 15."""
     h, w = pixels.shape[:2]
-    return (False, True) if frame_scale(h, w) > 1.0 else (False,)
+    odds = screen_odds(pixels)
+    out = [(False, False)]
+    if odds:  # the enlarged layout: first when the picture likely is a screen
+        out.insert(0 if odds == 2 else 1, (False, True))
+    if frame_scale(h, w) > 1.0:
+        out.append((True, False))
+    return out
 
 
 def _details(reading: Reading, legacy: bool) -> dict:
     """cinb's diagnostics of a reading: which orientation and layout the mark was found in."""
-    return {"orientation": ORIENTATIONS[reading.orientation], "layout": "fixed-128" if legacy else "relative"}
+    layout = "fixed-128" if legacy else "enlarged" if reading.enlarged else "relative"
+    return {"orientation": ORIENTATIONS[reading.orientation], "layout": layout}
 
 
 def _read_with_original(pixels: np.ndarray, original: Image.Image, n: int, key: str) -> Reading | None:

@@ -123,22 +123,23 @@ def jnd_mask(y: np.ndarray, scale: float = 1.0) -> np.ndarray:
     True
     """
     h, w = y.shape
-    amp = _frame_maps(y, scale)[0]
+    amp = _frame_maps(y, scale, TEXTURE_POWER)[0]
     if amp.shape != (h, w):
         amp = cv2.resize(amp, (w, h), interpolation=cv2.INTER_LINEAR)
     return amp
 
 
-def _frame_maps(y: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The JND amplitude, the local activity (std, grey levels) and the luminance, all in the canonical
-    frame."""
+def _frame_maps(y: np.ndarray, scale: float,
+                texture_power: float = TEXTURE_POWER) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The JND amplitude (texture masking with ``texture_power``), the local activity (std, grey levels) and
+    the luminance, all in the canonical frame."""
     small = to_frame(y, scale)
     band = small - cv2.GaussianBlur(small, (0, 0), 2.0)
     act = np.sqrt(cv2.GaussianBlur(band * band, (0, 0), 3.0))
     # Erode: near an isolated edge the activity is high only in a thin band; texture stays high.
     eroded = cv2.erode(act, np.ones((5, 5), np.uint8))
     mean = cv2.GaussianBlur(small, (0, 0), 4.0)
-    amp = np.minimum(np.power(eroded, TEXTURE_POWER) * TEXTURE_SLOPE, MAX_AMPLITUDE)
+    amp = np.minimum(np.power(eroded, texture_power) * TEXTURE_SLOPE, MAX_AMPLITUDE)
     amp = cv2.GaussianBlur(amp * _luminance_factor(mean), (0, 0), 2.0)
     return amp, act, small
 
@@ -239,9 +240,11 @@ class Canvas:
         return h * w / (self.scale * self.scale) / float(TILE * TILE)
 
 
-def prepare(pixels: np.ndarray, *, level: int, scale: float | None = None, budget: float = 1.0) -> Canvas:
+def prepare(pixels: np.ndarray, *, level: int, scale: float | None = None, budget: float = 1.0,
+            texture_power: float = TEXTURE_POWER) -> Canvas:
     """The JND map and gain of ``pixels`` for CI ``level`` (see :func:`add_pattern`), computed once so
-    :func:`render` can try several tiles on them.
+    :func:`render` can try several tiles on them. ``texture_power`` 0 spreads the mark evenly (screens,
+    :mod:`cinb.blind.screen`).
 
     Examples
     --------
@@ -260,7 +263,7 @@ def prepare(pixels: np.ndarray, *, level: int, scale: float | None = None, budge
     h, w = pixels.shape[:2]
     if scale is None:
         scale = frame_scale(h, w)
-    amp, act, small = _frame_maps(luma(pixels), scale)
+    amp, act, small = _frame_maps(luma(pixels), scale, texture_power)
     # One visibility budget per level for every image: a busy photo gets less than its JND map allows,
     # a smooth one more (up to GAIN_MAX), so the least visible marks are not wasted on easy photos.
     kept = _kept_energy(pixels, small.shape) if CLIP_AWARE else None

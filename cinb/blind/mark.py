@@ -19,8 +19,10 @@ import numpy as np
 
 from ..caches import register_cache
 from ..compression.metrics import Reference
+from . import screen as _screen
 from .embed import CANON, Canvas, frame_mark, frame_scale, luma, prepare, render, to_frame
 from .pattern import CHIP, TILE, Layout, cyclic_smooth
+from .screen import ENLARGE, is_screen
 from .sync import (
     COHERENT_HARMONICS,
     find_shift,
@@ -462,10 +464,17 @@ def embed_coded(pixels: np.ndarray, coded: np.ndarray, *, key: str, level: int, 
     to the picture in the reader's frame, measures how much each coded bit's chips read from the mark
     and from the picture, and the tile is weighted per coded bit. A small picture
     (:data:`SMALL_TARGET_SNR`) whose mark would read too weakly after JPEG gets a larger visibility
-    budget, up to :data:`SMALL_BOOST_MAX`. The reader is unchanged.
+    budget, up to :data:`SMALL_BOOST_MAX`. A screen (:func:`cinb.blind.screen.is_screen`: mostly exactly
+    flat UI) gets the same tile :data:`cinb.blind.screen.ENLARGE` times larger, spread evenly.
     """
     layout = Layout(key, int(coded.size))
-    canvas = prepare(pixels, level=level, budget=budget)
+    screen = is_screen(pixels)
+    if screen:  # flat UI: the enlarged, even layout (:mod:`cinb.blind.screen`)
+        h, w = pixels.shape[:2]
+        canvas = prepare(pixels, level=level, scale=ENLARGE * frame_scale(h, w), budget=budget * _screen.SCREEN_BOOST,
+                         texture_power=_screen.SCREEN_TEXTURE_POWER)
+    else:
+        canvas = prepare(pixels, level=level, budget=budget)
     signs = 1.0 - 2.0 * np.asarray(coded, np.float64)
     per_bit = np.bincount(layout.data_bit, minlength=layout.n_coded).astype(np.float64)
     host = signs * _bit_votes(canvas.y_frame, layout)
@@ -475,7 +484,7 @@ def embed_coded(pixels: np.ndarray, coded: np.ndarray, *, key: str, level: int, 
     mark = np.maximum(mark, 0.2 * max(float(np.median(mark)), 1e-6))
     out = render(canvas, layout.tile(coded, _informed_weights(host, mark, per_bit)))
     canon_tiles = (CANON / TILE) ** 2
-    if canvas.tiles < canon_tiles:
+    if canvas.tiles < canon_tiles and not screen:
         ref = Reference(canvas.pixels)
         score = ref.ssimulacra2(out)
         if score < SMALL_FLOOR_SSIMULACRA2:
@@ -497,6 +506,8 @@ class Reading:
     basis: np.ndarray | None  # lattice found (2x2), in the working frame
     shift: tuple[int, int]
     orientation: tuple[bool, int] = (False, 0)
+    #: Found in the enlarged layout of screens (:mod:`cinb.blind.screen`; ``basis`` in the reduced frame).
+    enlarged: bool = False
     #: Other geometries read, best first (a payload check may prefer one of them).
     alternatives: list = field(default_factory=list)
 
@@ -706,11 +717,15 @@ def _comb_candidates(spec: np.ndarray, y: np.ndarray, layout: Layout, n: int, st
 
 
 def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 3,
-               legacy: bool = False, accept: Callable[[Reading], bool] | None = None,
-               stats: dict | None = None) -> Reading:
+               legacy: bool = False, enlarged: bool = False, screen: bool = False,
+               accept: Callable[[Reading], bool] | None = None, stats: dict | None = None) -> Reading:
     """Blind reading: find the tile lattice and orientation, fold, find the shift, return soft bits.
 
     ``legacy=True`` reads marks of the first layout (tile at 128 image px whatever the image size).
+    ``enlarged=True`` searches for the enlarged layout of screens (:mod:`cinb.blind.screen`) in the working
+    frame reduced ``ENLARGE`` times; ``screen=True`` (a picture that may be a screen) has the fine layout's
+    search also try the enlarged one at its first guesses (the untouched geometry and a plain thumbnail:
+    what WebP and JPEG leave).
     ``accept`` (e.g. "the payload decodes and its CRC verifies") is asked about every geometry as soon
     as it is read; the first it accepts ends the search (a found mark costs no further searching).
     ``stats``, if given, counts the work done: ``"guesses"`` (folds of the untouched geometry and of a
@@ -719,6 +734,9 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
     """
     layout = Layout(key, n_coded)
     y = working_frame(pixels, legacy=legacy)
+    frame_shape = y.shape
+    if enlarged:  # the enlarged tile has its nominal size in the reduced frame
+        y = to_frame(y, ENLARGE)
     readings: list[Reading] = []
 
     def done(reading: Reading) -> Reading | None:
@@ -728,15 +746,23 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
             return reading
         return None
 
-    guesses = _first_guesses(y.shape) if not legacy else [np.eye(2) * TILE]
+    guesses = _first_guesses(frame_shape) if not legacy else [np.eye(2) * TILE]
     white = residual(y, weighted=True)  # the untouched geometry's fold and the spectrum share it
     for basis in guesses:
         plain = basis is guesses[0]
         soft, z, shift, o = read_tile(fold(white if plain else y, basis, filtered=plain), layout, None)
         if stats is not None:
             stats["guesses"] = stats.get("guesses", 0) + 1
-        if found := done(Reading(soft, z, basis, shift, o)):  # untouched geometry, a plain thumbnail
+        if found := done(Reading(soft, z, basis, shift, o, enlarged)):  # untouched geometry, a plain thumbnail
             return found
+    if screen and not legacy and not enlarged:  # a screen's enlarged mark at the same guesses (after WebP, JPEG)
+        reduced = to_frame(y, ENLARGE)
+        for basis in guesses:
+            soft, z, shift, o = read_tile(fold(reduced, basis), layout, None)
+            if stats is not None:
+                stats["guesses"] = stats.get("guesses", 0) + 1
+            if found := done(Reading(soft, z, basis, shift, o, True)):
+                return found
     # One coherent search over (period, angle) proposes the geometry of crops, resizes, screenshots and
     # rotations (size kept, straightened or on an enlarged canvas); the comb below covers the rest.
     if legacy and max(white.shape) > LEGACY_REGION:  # the fixed tile: a central region holds plenty of them
@@ -755,7 +781,7 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
         soft, z, shift, o = read_tile(fold(y, basis), layout, None)
         if stats is not None:
             stats["folds"] = stats.get("folds", 0) + 1
-        if found := done(Reading(soft, z, basis, shift, o)):
+        if found := done(Reading(soft, z, basis, shift, o, enlarged)):
             return found
         if z < REFINE_Z:
             return None
@@ -769,13 +795,14 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
         soft, z, shift, o = read_tile(fold(y, basis), layout, None)
         if stats is not None:
             stats["refined"] = stats.get("refined", 0) + 1
-        return done(Reading(soft, z, basis, shift, o))
+        return done(Reading(soft, z, basis, shift, o, enlarged))
 
-    for _, period, angle, _o in _joint_candidates(spec, pixels.shape[:2] if not legacy else y.shape, y.shape,
-                                                 layout, stats, fixed=legacy):
+    for _, period, angle, _o in _joint_candidates(spec, pixels.shape[:2] if not legacy else y.shape, frame_shape,
+                                                  layout, stats, fixed=legacy):
         if found := read_at(period, angle):
             return found
-    if legacy:  # marks of the first layout: the joint search covers their crops, rotations and flips
+    if legacy or enlarged:  # marks of the first layout, screens' enlarged one: the joint search covers their
+        # crops, rotations and flips
         return _best(readings)
     # A small marked picture resized down (0.3x of 604x453: a 38 px tile of 1.2 px chips) is too fine for
     # the residual's filter: search again on the picture enlarged so the tile is near its nominal size.

@@ -12,8 +12,7 @@ from PIL import Image
 from ..canvas import Canvas
 from ..errors import CORRUPT_IMAGE, UNSUPPORTED_TYPE, CIError
 from ..formats import find_format
-from ..ops.aigc import KEY as AIGC_KEY
-from ..ops.aigc import XMP_FORMATS, label_only
+from ..ops.aigc import XMP_FORMATS, label_only, unsupported_output
 from ..ops.animation import reduce_frames
 from ..ops.frames import check_output_size
 from .options import EncodeOptions
@@ -133,8 +132,7 @@ def encode(canvas: Canvas, opts: EncodeOptions) -> tuple[bytes, Codec, int | Non
         original.info["size_limit_ignored"] = strategy[0] if strategy is not None else codec.name
         opts = replace(opts, size_limit=None)
     if canvas.info.get("aigc_written") and codec.name not in XMP_FORMATS:
-        raise CIError(f"{AIGC_KEY} writes XMP, which a {codec.name.upper()} output cannot carry (CI lists JPEG, PNG, "
-                      "AVIF; cinb also WebP, HEIF)", code=UNSUPPORTED_TYPE, token=codec.name)
+        raise unsupported_output(codec.name)
     quality = resolve_quality(canvas, opts, codec)
     if strategy is not None:
         name, kwargs = strategy

@@ -197,9 +197,10 @@ def guetzli(src: Any, quality: int | None = None, *, max_megapixels: float = MAX
     data = guetzli_pixels(canvas.frames[0], q)
     ms = (time.perf_counter() - t0) * 1000.0
     data = splice_metadata(data, **save_kwargs(canvas, EncodeOptions(strip=strip)))
-    info = {"quality": q, "encode_ms": ms, "x-GuetzliState": 100, "frames": 1}
+    info: dict[str, Any] = {"quality": q, "encode_ms": ms, "x-GuetzliState": 100, "frames": 1}
     if canvas.source_bytes is not None and len(data) >= len(canvas.source_bytes):
-        data, info["x-GuetzliState"] = canvas.source_bytes, 0
+        # no smaller: the original is served, so info describes it (its quality, its metadata)
+        data, info["x-GuetzliState"], info["quality"] = canvas.source_bytes, 0, canvas.source_quality
     return Result(data, "jpeg", canvas.width, canvas.height, info)
 
 
