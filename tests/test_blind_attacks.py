@@ -28,7 +28,8 @@ def test_benchmark_names_are_kept():
         "none", "jpeg q90", "jpeg q75", "jpeg q50", "webp q75", "resize 0.5", "resize 0.75", "crop 80%",
         "brightness x0.8", "brightness x1.2", "contrast x1.3", "noise sigma 5", "rotate 2deg", "screenshot",
         "webp q50", "resize 0.3", "crop 80% area", "crop 80% area corner", "flip horizontal", "rotate 90",
-        "rotate 3deg crop", "screenshot chain"]
+        "rotate 3deg crop", "screenshot chain", "rotate 3deg crop + crop 80% area corner", "rotate 5deg + resize 0.6",
+        "rotate 2deg crop + screenshot chain"]
 
 
 @pytest.mark.parametrize("name", list(attacks.ATTACKS))
@@ -98,3 +99,13 @@ def test_grey_and_rgba_inputs_become_rgb():
 def test_bad_arguments_raise(photo, call, exc):
     with pytest.raises(exc):
         call(photo)
+
+
+def test_round5_chains(photo):
+    # A rotation combined with a crop or a resize: each step as its own attack would leave it.
+    chain = attacks.ATTACKS["rotate 3deg crop + crop 80% area corner"](photo)
+    assert np.array_equal(chain, attacks.crop_corner(attacks.rotate_crop(photo, 3), 0.8))
+    assert chain.shape[:2] == tuple(round(s * 0.8 ** 0.5) for s in attacks.rotate_crop(photo, 3).shape[:2])
+    assert attacks.ATTACKS["rotate 5deg + resize 0.6"](photo).shape == (240, 360, 3)
+    shot = attacks.ATTACKS["rotate 2deg crop + screenshot chain"](photo)
+    assert np.array_equal(shot, attacks.screenshot_chain(attacks.rotate_crop(photo, 2)))

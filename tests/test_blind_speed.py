@@ -17,6 +17,7 @@ from cinb.blind.mark import (
     COARSE_ANGLE,
     COARSE_PEAKS,
     COARSE_STEP,
+    COMB_SPAN,
     FINE_GRIDS,
     _geometries,
     _periods,
@@ -107,10 +108,25 @@ def test_straighten_geometries_cover_the_largest_box():
 
 
 def test_unmarked_picture_is_searched_in_full(marked):
-    # An unmarked picture costs the whole search (the combs included) and is still not taken as marked.
+    # An unmarked picture costs the whole joint search and the combs, and is still not taken as
+    # marked; its chance peaks stop at the first fine level (issue 15 round 5: a fast negative answer).
     a = np.asarray(Image.open(data.coffee()).convert("RGB"))
     flat = attacks.rotate_crop(np.ascontiguousarray(np.concatenate([a, a[:, ::-1]], axis=1)), 3)
     text, stats = _read(flat)
     assert text is None
-    assert stats["coarse"] == len(_geometries(flat.shape[:2], working_frame(flat).shape)[0])
-    assert stats["fine"] >= COARSE_PEAKS * FINE_PER_PEAK and stats.get("combs") == 1
+    joint = len(_geometries(flat.shape[:2], working_frame(flat).shape)[0])
+    comb = (2 * COMB_SPAN + 1) ** 2
+    assert joint < stats["coarse"] <= joint + 12 * comb and (stats["coarse"] - joint) % comb == 0
+    first = (2 * FINE_GRIDS[0][2] + 1) ** 2
+    assert stats["fine"] == COARSE_PEAKS * first and stats.get("combs") == 1 and "folds" not in stats
+
+
+def test_first_layout_rotations_keep_the_fixed_tile():
+    # Marks of the first layout (a fixed 128 px tile, read unscaled): a rotation of any kind leaves the tile
+    # at TILE, so each angle costs one coarse geometry, not one per rotation family.
+    shape = (1080, 1920)
+    periods, angles = _geometries(shape, shape, fixed=True)
+    turned = angles != 0
+    assert np.all(periods[turned] == TILE)
+    assert turned.sum() == 2 * len(np.unique(np.abs(angles[turned])))
+    assert np.array_equal(periods[~turned], _geometries(shape, shape)[0][~(_geometries(shape, shape)[1] != 0)])

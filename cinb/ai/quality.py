@@ -281,15 +281,22 @@ def blockiness(gray: np.ndarray, period: int = 8, floor: float = 1.0) -> float:
     >>> smooth = np.add.outer(np.arange(128.0), np.arange(128.0))
     >>> blockiness(tiles + smooth) > 5 > blockiness(smooth) - 4
     True
+    >>> u8 = tiles.astype(np.uint8)
+    >>> abs(blockiness(u8) - blockiness(u8.astype(np.float32))) < 1e-4
+    True
     """
-    g = gray.astype(np.float32)
+    g = gray if gray.dtype == np.uint8 else gray.astype(np.float32)
+    if g.ndim != 2 or min(g.shape) - 1 < 2 * period:
+        return 1.0
     ratios = []
     for axis in (0, 1):
-        d = np.abs(np.diff(g, axis=axis))
-        d = d.mean(axis=1 - axis)  # mean step between consecutive rows/columns
+        if g.dtype == np.uint8:  # 8-bit luma (:func:`block_grid`): the same means, 7x faster by OpenCV
+            a, b = (g[1:], g[:-1]) if axis == 0 else (g[:, 1:], g[:, :-1])
+            sums = cv2.reduce(cv2.absdiff(a, b), 1 - axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
+            d = sums.ravel() / g.shape[1 - axis]
+        else:
+            d = np.abs(np.diff(g, axis=axis)).mean(axis=1 - axis)  # mean step between consecutive rows/columns
         n = d.shape[0]
-        if n < 2 * period:
-            return 1.0
         idx = np.arange(n)
         at_edge = (idx % period) == period - 1
         ratios.append(float((d[at_edge].mean() + floor) / (d[~at_edge].mean() + floor)))
@@ -447,7 +454,7 @@ class Working:
 
     rgb: np.ndarray  # uint8 (h, w, 3), upright, long side <= WORK_SIZE
     gray: np.ndarray  # float32 (h, w) luma 0-255 (ITU-R 601) of the decode, Lanczos-reduced to ``rgb``'s size
-    grid: np.ndarray  # float32 luma of the stored picture at full resolution, its centre (:func:`block_grid`)
+    grid: np.ndarray  # uint8 luma of the stored picture at full resolution, its centre (:func:`block_grid`)
     period: int  # the JPEG block period in ``grid``: 8, the blocks as stored
     mode: str  # the decoded mode (``L``/``LA`` is a grey picture)
     jpeg_quality: int | None = None  # the JPEG quality its quantisation tables say (None: not a JPEG)
@@ -493,7 +500,7 @@ def block_grid(inp: ImageInput, frame: Image.Image) -> np.ndarray:
         frame = _full_luma(inp) or inp.canvas(None).frames[0]
     x0, y0 = (max(0, (v // 2 - GRID_BOX // 2) // 8 * 8) for v in frame.size)
     box = frame.crop((x0, y0, min(frame.width, x0 + GRID_BOX), min(frame.height, y0 + GRID_BOX)))
-    return np.asarray(box if box.mode in ("L", "F") else box.convert("L"), dtype=np.float32)
+    return np.asarray(box if box.mode == "L" else box.convert("L"))
 
 
 def working(inp: ImageInput) -> Working:

@@ -252,4 +252,8 @@ ATTACKS: dict[str, Callable[[np.ndarray | Image.Image], np.ndarray]] = {
     "rotate 90": lambda a: np.ascontiguousarray(np.rot90(as_rgb(a), -1)),
     "rotate 3deg crop": lambda a: rotate_crop(a, 3),
     "screenshot chain": screenshot_chain,
+    # issue 15 round 5: a rotation combined with a crop or a resize (outside the reader's rotation families)
+    "rotate 3deg crop + crop 80% area corner": lambda a: crop_corner(rotate_crop(a, 3), 0.8),
+    "rotate 5deg + resize 0.6": lambda a: resize(rotate(a, 5), 0.6),
+    "rotate 2deg crop + screenshot chain": lambda a: screenshot_chain(rotate_crop(a, 2)),
 }

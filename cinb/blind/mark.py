@@ -41,10 +41,12 @@ SYNC_Z = 6.0
 #: pattern search maximising z lifts chance peaks too: an unmarked stamp after JPEG q75 went from 6.46 to
 #: 6.65, near the "suspected" 6.75; weak marks that need the refinement read at 7.5-9).
 REFINE_Z = SYNC_Z + 1.0
-#: Screening z-score on the central region above which a lattice candidate is taken as found.
-CLEAR_Z = 9.0
-#: Side of the central region used to screen and refine lattice candidates.
+#: Side of the central region used to refine weak readings.
 REFINE_REGION = 640
+#: Largest side of the central region whose spectrum the joint search reads for marks of the first layout
+#: (a fixed 128 px tile: a 1024 px square holds 64 of them; the whole of a 1080p picture cost 130 ms more,
+#: of a 12 Mpx one seconds).
+LEGACY_REGION = 1024
 
 #: The 8 orientations of the square, as (mirror, quarter turns) applied to the *folded tile* to undo
 #: what was done to the image, and the name of what was done to the image (CI's rotate is clockwise;
@@ -147,14 +149,17 @@ def _tile_periods(marked_gm: float, seen_gm: float) -> list[float]:
     return out
 
 
-def _geometries(shape: tuple[int, int], frame_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _geometries(shape: tuple[int, int], frame_shape: tuple[int, int], *, fixed: bool = False
+                ) -> tuple[np.ndarray, np.ndarray]:
     """The coarse (period, angle) grid of the joint search, likeliest first: upright crops and resizes
     (every period of :func:`_periods`), then rotations by growing angle (up to ``ANGLE_RANGE``) of three
     kinds: the size kept (black corners), the black corners cropped away by the largest centred box of
     the picture's aspect ratio (a photo editor's straighten tool; also boxes up to 0.8 % tighter), and
     the canvas enlarged to hold the whole turned picture (CI's ``imageMogr2/rotate``).
 
-    ``shape`` is the picture's (height, width) in pixels, ``frame_shape`` its working frame's.
+    ``shape`` is the picture's (height, width) in pixels, ``frame_shape`` its working frame's. ``fixed``: the
+    tile is a fixed number of pixels whatever the picture's size (the first layout, read unscaled), so a
+    rotation of any kind leaves it at ``TILE``.
     """
     h, w = shape
     g = math.sqrt(h * w)
@@ -163,6 +168,11 @@ def _geometries(shape: tuple[int, int], frame_shape: tuple[int, int]) -> tuple[n
     periods, angles = [upright], [np.zeros(len(upright))]
     for a in np.arange(COARSE_ANGLE, ANGLE_RANGE + COARSE_ANGLE / 2, COARSE_ANGLE):
         t = math.radians(a)
+        if fixed:
+            for sign in (1.0, -1.0):
+                periods.append(np.array([float(TILE)]))
+                angles.append(np.array([sign * t]))
+            continue
         c, s = math.cos(t), math.sin(t)
         cands = _tile_periods(g, g)
         k = 1.0 / (c + ar * s)  # the straighten box keeps this share of each side
@@ -180,16 +190,43 @@ def _geometries(shape: tuple[int, int], frame_shape: tuple[int, int]) -> tuple[n
     return np.concatenate(periods), np.concatenate(angles)
 
 
+#: A coarse peak whose first fine level (``FINE_GRIDS[0]``) stays under this is not refined further: the
+#: finer levels raise a mark's z-score by at most ~14 % (natural photos after the goal crops, 3 deg straighten
+#: and screenshot chain: 7.2 -> 7.6, 7.8 -> 8.9, 13.5 -> 15.3), so it could not reach ``SCALE_MIN_Z``; chance
+#: peaks of unmarked photos stop there (first level 4.9-6.3).
+FINE_EXIT_Z = 6.0
+
+
+def _verify(spec: np.ndarray, pilots: np.ndarray, p: float, a: float, stats: dict | None = None
+            ) -> tuple[float, float, float, tuple[bool, int]] | None:
+    """(z, period, angle, orientation) of the best geometry near ``(p, a)`` on all harmonics (``FINE_GRIDS``,
+    finer and finer), or None when it stays under ``SCALE_MIN_Z``."""
+    best = (-np.inf, p, a, 0)
+    for level, (step, astep, n, m) in enumerate(FINE_GRIDS):
+        d = np.arange(-n, n + 1)
+        gp, ga = np.meshgrid(best[1] * (1 + step * d), best[2] + math.radians(astep) * d, indexing="ij")
+        zz = pilot_scale_search(spec, pilots, gp.ravel(), angles=ga.ravel(), batch=32, shifts=m)
+        if stats is not None:
+            stats["fine"] = stats.get("fine", 0) + zz.shape[0]
+        i, o = np.unravel_index(int(np.argmax(zz)), zz.shape)
+        if zz[i, o] > best[0]:
+            best = (float(zz[i, o]), float(gp.ravel()[i]), float(ga.ravel()[i]), int(o))
+        if level == 0 and best[0] < FINE_EXIT_Z:
+            return None
+    return (best[0], best[1], best[2], list(ORIENTATIONS)[best[3]]) if best[0] >= SCALE_MIN_Z else None
+
+
 def _joint_candidates(spec: np.ndarray, shape: tuple[int, int], frame_shape: tuple[int, int], layout: Layout,
-                      stats: dict | None = None) -> Iterator[tuple[float, float, float, tuple[bool, int]]]:
+                      stats: dict | None = None, *, fixed: bool = False
+                      ) -> Iterator[tuple[float, float, float, tuple[bool, int]]]:
     """(z, period, angle, orientation) of likely tile geometries, likeliest first, lazily: a coherent
     pilot search (:func:`cinb.blind.sync.pilot_scale_search`) over :func:`_geometries` on the harmonics up
     to ``COARSE_H``, chunk by chunk, each peak verified on all harmonics around it (``FINE_GRIDS``).
     A caller that stops at the first geometry it can read saves the rest of the scan.
 
-    ``stats``, if given, counts the geometries tried (``"coarse"``, ``"fine"``).
+    ``stats``, if given, counts the geometries tried (``"coarse"``, ``"fine"``); ``fixed`` as :func:`_geometries`.
     """
-    periods, angles = _geometries(shape, frame_shape)
+    periods, angles = _geometries(shape, frame_shape, fixed=fixed)
     coarse_pilots = _oriented_pilots(layout.key, layout.n_coded, COARSE_H)
     pilots = _oriented_pilots(layout.key, layout.n_coded)
     z = np.full(len(periods), -np.inf, np.float32)
@@ -200,17 +237,7 @@ def _joint_candidates(spec: np.ndarray, shape: tuple[int, int], frame_shape: tup
 
     def verify(p: float, a: float) -> tuple[float, float, float, tuple[bool, int]] | None:
         verified.append((p, a))
-        best = (-np.inf, p, a, 0)
-        for step, astep, n, m in FINE_GRIDS:
-            d = np.arange(-n, n + 1)
-            gp, ga = np.meshgrid(best[1] * (1 + step * d), best[2] + math.radians(astep) * d, indexing="ij")
-            zz = pilot_scale_search(spec, pilots, gp.ravel(), angles=ga.ravel(), batch=32, shifts=m)
-            if stats is not None:
-                stats["fine"] = stats.get("fine", 0) + zz.shape[0]
-            i, o = np.unravel_index(int(np.argmax(zz)), zz.shape)
-            if zz[i, o] > best[0]:
-                best = (float(zz[i, o]), float(gp.ravel()[i]), float(ga.ravel()[i]), int(o))
-        return (best[0], best[1], best[2], list(ORIENTATIONS)[best[3]]) if best[0] >= SCALE_MIN_Z else None
+        return _verify(spec, pilots, p, a, stats)
 
     def peaks(sel: np.ndarray, floor: float, most: int) -> list[tuple[float, float]]:
         out: list[tuple[float, float]] = []
@@ -393,6 +420,41 @@ def _small_scale_candidates(y: np.ndarray, layout: Layout, stats: dict | None = 
         if best is not None and best[0] > SMALL_STOP:
             break
     return [best] if best is not None else []
+
+
+#: Tiny pictures (:func:`_tiny_folds`): the largest geometric-mean side (px) folded at every fine period, the
+#: band of periods (px; each fold costs ~5 ms, so only the band around a 0.3x resize), the period step
+#: (relative) times the number of tiles across the longer side, and the fold z-score a reading needs to be
+#: considered at all (chance folds of a tiny picture over the band stay under ~5.5; the marks the searches
+#: miss fold at 6.8-13 at their period).
+TINY_SIDE = 256.0
+TINY_PERIODS = (30.0, 52.0)
+TINY_STEP = 0.03
+TINY_MIN_Z = 7.0
+
+
+def _tiny_folds(y: np.ndarray, layout: Layout, stats: dict | None = None) -> Iterator[Reading]:
+    """Readings of a tiny picture folded at every upright period of ``TINY_PERIODS`` (at least 1.5 tiles across;
+    a tile of 128-170 px resized to 0.23-0.4x), those from ``TINY_MIN_Z``, nearest a 0.3x resize first. On a
+    picture of 2-6 tiles the coherent searches, even on the enlarged picture, score the mark at chance
+    (chelsea 451x300 marked, resized to 0.3x, 135x90: fold z 10.4 at its 38.4 px period, the enlarged search
+    under 6.3), while a fold reads it within ~0.6 % of the period."""
+    h, w = y.shape
+    if math.sqrt(h * w) >= TINY_SIDE:
+        return
+    lo, hi = TINY_PERIODS[0], min(TINY_PERIODS[1], max(h, w) / 1.5)
+    if hi <= lo:
+        return
+    step = TINY_STEP * hi / max(h, w)  # the tolerance narrows as more tiles fit across
+    periods = lo * np.exp(np.arange(0.0, math.log(hi / lo), step))
+    # A picture marked at its own size (up to the frame) and resized to 0.3x first, then outwards.
+    for period in periods[np.argsort(np.abs(np.log(periods / (0.3 * TILE))), kind="stable")]:
+        basis = np.eye(2) * period
+        soft, z, shift, o = read_tile(fold(y, basis), layout, None)
+        if stats is not None:
+            stats["tiny"] = stats.get("tiny", 0) + 1
+        if z >= TINY_MIN_Z:
+            yield Reading(soft, z, basis, shift, o)
 
 
 def embed_coded(pixels: np.ndarray, coded: np.ndarray, *, key: str, level: int, budget: float = 1.0) -> np.ndarray:
@@ -617,6 +679,46 @@ def _first_guesses(shape: tuple[int, int]) -> list[np.ndarray]:
     return out
 
 
+#: The comb's lattices (:func:`_comb_candidates`): a coarse coherent grid of ``COMB_SPAN`` steps either way
+#: (``COARSE_STEP``, ``COARSE_ANGLE``) around each; its best geometry is verified from ``VERIFY_Z``.
+COMB_SPAN = 2
+
+
+def _comb_candidates(spec: np.ndarray, y: np.ndarray, layout: Layout, n: int, stats: dict | None = None
+                     ) -> Iterator[tuple[float, float, float, tuple[bool, int]]]:
+    """(z, period, angle, orientation) of the lattices the spectral comb, then the autocorrelation comb propose
+    (:func:`cinb.blind.sync.lattice_candidates`: any period of 0.4-2 tiles, any rotation up to 10 degrees),
+    each searched coherently on a small grid around it (``COMB_SPAN``) and verified (:func:`_verify`) on the
+    spectrum the joint search read. The combs are incoherent (they need a strong mark: a picture rotated by 3
+    degrees and cropped to a corner, pilot z 12.7 at its geometry, was missed by both); their lattices used
+    to be screened and refined by folds of a central region (~0.4 s at 1080p, now ~30 ms)."""
+    if stats is not None:
+        stats["combs"] = stats.get("combs", 0) + 1
+    coarse_pilots = _oriented_pilots(layout.key, layout.n_coded, COARSE_H)
+    pilots = _oriented_pilots(layout.key, layout.n_coded)
+    d = np.arange(-COMB_SPAN, COMB_SPAN + 1)
+    r = residual(y)
+    tried: list[np.ndarray] = []
+    # The comb often peaks at half the tile's period (every other harmonic), whose double it also offers.
+    for method in ("spectral", "acf"):
+        for basis in lattice_candidates(r, n=n, method=method):
+            if any(np.abs(basis - t).max() < 1.0 for t in tried):
+                continue
+            tried.append(basis)
+            period = float(np.hypot(*basis[:, 0]))
+            angle = float(np.arctan2(basis[1, 0], basis[0, 0]))
+            gp, ga = np.meshgrid(period * (1 + COARSE_STEP * d), angle + math.radians(COARSE_ANGLE) * d,
+                                 indexing="ij")
+            z = pilot_scale_search(spec, coarse_pilots, gp.ravel(), angles=ga.ravel(), h=COARSE_H,
+                                   batch=64).max(axis=1)
+            if stats is not None:
+                stats["coarse"] = stats.get("coarse", 0) + z.size
+            k = int(np.argmax(z))
+            if z[k] >= VERIFY_Z and (found := _verify(spec, pilots, float(gp.ravel()[k]), float(ga.ravel()[k]),
+                                                      stats)) is not None:
+                yield found
+
+
 def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 3,
                legacy: bool = False, enlarged: bool = False, screen: bool = False,
                accept: Callable[[Reading], bool] | None = None, stats: dict | None = None) -> Reading:
@@ -630,8 +732,8 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
     ``accept`` (e.g. "the payload decodes and its CRC verifies") is asked about every geometry as soon
     as it is read; the first it accepts ends the search (a found mark costs no further searching).
     ``stats``, if given, counts the work done: ``"guesses"`` (folds of the untouched geometry and of a
-    plain thumbnail), ``"coarse"`` and ``"fine"`` (geometries of the joint search, :func:`_joint_candidates`),
-    ``"folds"`` (its candidates read) and ``"combs"`` (1 when the spectral/ACF combs ran).
+    plain thumbnail), ``"coarse"`` and ``"fine"`` (geometries of the coherent searches, :func:`_joint_candidates`
+    and :func:`_comb_candidates`), ``"folds"`` (their candidates read) and ``"combs"`` (1 when the combs ran).
     """
     layout = Layout(key, n_coded)
     y = working_frame(pixels, legacy=legacy)
@@ -665,14 +767,19 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
             if found := done(Reading(soft, z, basis, shift, o, True)):
                 return found
     # One coherent search over (period, angle) proposes the geometry of crops, resizes, screenshots and
-    # rotations (size kept, straightened or on an enlarged canvas); the combs below cover the rest.
-    spec = padded_spectrum(white)
+    # rotations (size kept, straightened or on an enlarged canvas); the comb below covers the rest.
+    if legacy and max(white.shape) > LEGACY_REGION:  # the fixed tile: a central region holds plenty of them
+        ry, rx = max(0, (white.shape[0] - LEGACY_REGION) // 2), max(0, (white.shape[1] - LEGACY_REGION) // 2)
+        spec = padded_spectrum(white[ry : ry + LEGACY_REGION, rx : rx + LEGACY_REGION])
+    else:
+        spec = padded_spectrum(white)
     # Candidates are refined on a central region (fast); the result reads everything.
     h, w = y.shape
     y0, x0 = max(0, (h - REFINE_REGION) // 2), max(0, (w - REFINE_REGION) // 2)
-    region = None
-    for _, period, angle, o in _joint_candidates(spec, pixels.shape[:2] if not legacy else y.shape, frame_shape,
-                                                 layout, stats):
+    region: np.ndarray | None = None
+
+    def read_at(period: float, angle: float) -> Reading | None:
+        nonlocal region
         basis = _basis(period, angle)
         soft, z, shift, o = read_tile(fold(y, basis), layout, None)
         if stats is not None:
@@ -680,7 +787,7 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
         if found := done(Reading(soft, z, basis, shift, o, enlarged)):
             return found
         if z < REFINE_Z:
-            continue
+            return None
         # A weak mark: the spectral estimate is good to ~0.3 %, the payload may need ~0.1 %; the pilot
         # z-score of folds (a pattern search) sharpens it.
         if region is None:
@@ -691,7 +798,11 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
         soft, z, shift, o = read_tile(fold(y, basis), layout, None)
         if stats is not None:
             stats["refined"] = stats.get("refined", 0) + 1
-        if found := done(Reading(soft, z, basis, shift, o, enlarged)):
+        return done(Reading(soft, z, basis, shift, o, enlarged))
+
+    for _, period, angle, _o in _joint_candidates(spec, pixels.shape[:2] if not legacy else y.shape, frame_shape,
+                                                  layout, stats, fixed=legacy):
+        if found := read_at(period, angle):
             return found
     if legacy or enlarged:  # marks of the first layout, screens' enlarged one: the joint search covers their
         # crops, rotations and flips
@@ -703,27 +814,15 @@ def read_coded(pixels: np.ndarray, n_coded: int, *, key: str, candidates: int = 
         soft, z, shift, o = read_tile(fold(y, basis), layout, None)
         if found := done(Reading(soft, z, basis, shift, o)):
             return found
-    if region is None:
-        region = residual(y[y0 : y0 + REFINE_REGION, x0 : x0 + REFINE_REGION])
-    trials = []
-    full = residual(y)
-    if stats is not None:
-        stats["combs"] = stats.get("combs", 0) + 1
-    # The spectral comb first; the autocorrelation comb (slower) only when no candidate stands out.
-    for method in ("spectral", "acf"):
-        for basis in lattice_candidates(full, n=candidates, method=method):
-            period = float(np.hypot(*basis[:, 0]))
-            angle = float(np.arctan2(basis[1, 0], basis[0, 0]))
-            _, z, _, o = read_tile(fold(region, basis, filtered=True), layout, None)
-            trials.append((z, period, angle, o))
-        if max((t[0] for t in trials), default=0.0) > CLEAR_Z:
-            break
-    trials.sort(key=lambda t: t[0], reverse=True)
-    for z0, period, angle, o in trials[:2]:
-        period, angle, _ = _refine(region, layout, period, angle, z0, o)
-        basis = _basis(period, angle)
-        soft, z, shift, o = read_tile(fold(y, basis), layout, None)
-        if found := done(Reading(soft, z, basis, shift, o)):
+    # A tiny picture (a small marked picture resized to 0.3x: 90-240 px, 2-6 tiles of 24-64 px): fold it at
+    # every fine period; a fold is a few milliseconds there, and it reads tiles the searches above miss.
+    for reading in _tiny_folds(y, layout, stats):
+        if found := done(reading):
+            return found
+    # Any other geometry (a rotation and an arbitrary crop or resize): the combs' lattices, each searched
+    # coherently around on the same spectrum.
+    for _, period, angle, _o in _comb_candidates(spec, y, layout, candidates, stats):
+        if found := read_at(period, angle):
             return found
     return _best(readings)
 

@@ -385,6 +385,13 @@ def harmonic_grid(pilot: np.ndarray, h: int = COHERENT_HARMONICS) -> np.ndarray:
     return np.conj(np.fft.fft2(pilot.astype(np.float64))[np.ix_(k, k)]).astype(np.complex64)
 
 
+def _irfft2(a: np.ndarray, m: int) -> np.ndarray:
+    """Real inverse 2-D DFTs of the last two axes (one thread: the reader's CPU time is per core)."""
+    import scipy.fft
+
+    return scipy.fft.irfft2(a, s=(m, m), workers=1)
+
+
 def pilot_scale_search(spec: np.ndarray, pilots: np.ndarray, periods: np.ndarray, *,
                        h: int = COHERENT_HARMONICS, stop: float = np.inf, batch: int = 16,
                        angles: np.ndarray | None = None, shifts: int = 0, nearest: bool = False) -> np.ndarray:
@@ -436,6 +443,8 @@ def pilot_scale_search(spec: np.ndarray, pilots: np.ndarray, periods: np.ndarray
     n_shift = float(m * m)
     out = np.zeros((len(periods), k), np.float32)
     buf = None
+    # The correlation's variance (Parseval): sum over harmonics of |g|^2 |pilot|^2, one product per orientation.
+    pilot_power = ((np.abs(half) ** 2) * count).reshape(k, -1).T.astype(np.float32)
     for start in range(0, len(periods), batch):
         p = np.asarray(periods[start : start + batch], float)[:, None]
         if angles is None:  # separable: one row of x bins and one column of y bins per period
@@ -457,13 +466,16 @@ def pilot_scale_search(spec: np.ndarray, pilots: np.ndarray, periods: np.ndarray
             top = flat[r0 + c0] + (flat[r0 + c1] - flat[r0 + c0]) * ax
             bot = flat[r1 + c0] + (flat[r1 + c1] - flat[r1 + c0]) * ax
             g = top + (bot - top) * ay  # (B, 2h+1, h+1)
-        prod = g[:, None] * half[None]  # (B, K, 2h+1, h+1)
-        if buf is None or len(buf) < len(p):
-            buf = np.zeros((len(p), k, m, m // 2 + 1), np.complex64)  # the same bins are overwritten
-        buf[: len(p), :, jdx % m, : h + 1] = prod
-        peak = np.fft.irfft2(buf[: len(p)], s=(m, m)).reshape(len(p), k, -1).max(axis=2)
-        power = (np.abs(prod) ** 2 * count).sum(axis=(2, 3))
-        mean = prod[:, :, h, 0].real / n_shift
+        nb = len(p)
+        if buf is None or len(buf) < nb:
+            buf = np.zeros((nb, k, m, m // 2 + 1), np.complex64)  # the same bins are overwritten
+        # The products go straight into the transform's input (rows 0..h, then the negative rows m-h..m-1).
+        np.multiply(g[:, None, h:], half[None, :, h:], out=buf[:nb, :, : h + 1, : h + 1])
+        np.multiply(g[:, None, :h], half[None, :, :h], out=buf[:nb, :, m - h :, : h + 1])
+        peak = _irfft2(buf[:nb], m).reshape(nb, k, -1).max(axis=2)
+        g2 = g.real * g.real + g.imag * g.imag
+        power = g2.reshape(nb, -1) @ pilot_power
+        mean = (g[:, h, 0][:, None] * half[None, :, h, 0]).real / n_shift
         var = np.maximum(power / (n_shift * n_shift) - mean * mean, 0.0)
         z = (peak - mean) / (np.sqrt(var) + 1e-12)
         out[start : start + len(p)] = z
