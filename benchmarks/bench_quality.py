@@ -24,7 +24,8 @@ Usage (from the repository root)::
   widest original and the narrowest sigma-3 copy; a twelfth of the log gap between the medians).
 - ``sizes``: the same photo at nearby sizes (the first ``--photos`` natural photos whose 4000 px
   build is at least 2050 px long, resized with Lanczos to every long side of 1000-1100 step 2, 1023
-  and 2040-2050, JPEG q95 4:4:4): per photo, ClarityScore's band (min, max) over the sweep, and the
+  and 2040-2050, JPEG q95 4:4:4, or ``--quality`` with Pillow's default 4:2:0, e.g. 50 or 20 where
+  blocking shows): per photo, ClarityScore's band (min, max) over the sweep, and the
   CPU milliseconds of one ``AssessQuality`` at long sides 800, 1023, 1024, 1600, 2047, 3000 and 4000
   (JPEG q92 4:2:0; sides over the photo's own are skipped).
 - ``speed``: ``cinb.analyze(folder, "assess_quality")`` over the 37 natural photos (1024 px JPEGs),
@@ -210,7 +211,9 @@ def bench_sizes(args) -> dict:
     photos = [(f"natural-{i:02d}", img) for i, img in enumerate(photos) if max(img.size) >= 2050][:args.photos]
     bands, cpu, counts = {}, dict.fromkeys(CPU_SIDES, 0.0), dict.fromkeys(CPU_SIDES, 0)
     for name, img in photos:
-        clarity = {side: cinb.ci_process(_at(img, side), "AssessQuality").json["ClarityScore"] for side in SWEEP}
+        save = {} if args.quality == 95 else {"quality": args.quality}
+        clarity = {side: cinb.ci_process(_at(img, side, **save), "AssessQuality").json["ClarityScore"]
+                   for side in SWEEP}
         bands[name] = {"min": min(clarity.values()), "max": max(clarity.values()),
                        "at 1022/1024/1026/2046/2048": [clarity[s] for s in (1022, 1024, 1026, 2046, 2048)]}
         for side in CPU_SIDES:
@@ -230,6 +233,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=("monotonic", "speed", "calibrate", "sizes", "all"), default="all")
     ap.add_argument("--photos", type=int, default=10, help="--part sizes: how many photos")
+    ap.add_argument("--quality", type=int, default=95, help="--part sizes: the sweep's JPEG quality (95: 4:4:4)")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--sets", default="heldout,natural-odd", help="comma-separated: " + ", ".join(SETS))
     ap.add_argument("--verbose", action="store_true")
