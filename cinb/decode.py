@@ -17,6 +17,7 @@ from PIL import Image, ImageCms
 
 from .caches import register_cache
 from .canvas import Canvas
+from .codecs.extended_xmp import join as join_extended
 from .codecs.jpeg_quality import estimate_jpeg_quality
 from .errors import CORRUPT_IMAGE, EMPTY_INPUT, FILE_TOO_LARGE, UNSUPPORTED_TYPE, CIError
 from .formats import ci_name
@@ -367,7 +368,7 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8")
     if xmp and b"HasExtendedXMP" in xmp and header.format == "jpeg":
-        xmp = joined_extended_xmp(xmp, getattr(img, "applist", ()))
+        xmp = join_extended(xmp, getattr(img, "applist", ()))
     if header.format in ("tiff", "heif"):  # decoded upright (cinb.header): no orientation is pending
         xmp = xmp_upright(xmp)
     icc = _profile_for_frames(icc)
@@ -391,152 +392,6 @@ def open_canvas(src: Source, *, draft=None, limits: Limits = LIMITS) -> Canvas:
         nominal_box=nominal_box,
         info=info,
     )
-
-
-def joined_extended_xmp(standard: bytes, segments) -> bytes:
-    """A JPEG's StandardXMP with its ExtendedXMP merged in (XMP Specification Part 3, §1.1.3.1): one packet.
-
-    Pillow reads the StandardXMP only. When it names an extension (``xmpNote:HasExtendedXMP="<GUID>"``),
-    the APP1 segments ``http://ns.adobe.com/xmp/extension/\\0`` + that GUID + full length + offset +
-    portion (``segments``: Pillow's ``applist``, ``(marker name, body)`` pairs) are joined by offset;
-    they must tile the full length exactly, agree on it, and hash (MD5) to the GUID. The ExtendedXMP's
-    top-level ``rdf:RDF`` children then join the StandardXMP's, each carrying the namespace
-    declarations it had in scope, and ``HasExtendedXMP`` goes (the packet is whole again; a writer
-    splits it anew, :mod:`cinb.codecs.extended_xmp`). Anything malformed (no such segments, another
-    GUID, a gap, an overlap, a truncated portion, a wrong digest, an extension or standard packet
-    that is no XML) leaves ``standard`` as it was.
-
-    Examples
-    --------
-    >>> import hashlib
-    >>> from cinb.decode import joined_extended_xmp
-    >>> ext = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
-    ...        b' xmlns:dc="http://purl.org/dc/elements/1.1/"><rdf:Description rdf:about="" dc:format="image/jpeg"/>'
-    ...        b'</rdf:RDF></x:xmpmeta>')
-    >>> guid = hashlib.md5(ext).hexdigest().upper().encode()
-    >>> std = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-    ...        b'<rdf:Description rdf:about="" xmlns:xmpNote="http://ns.adobe.com/xmp/note/" xmpNote:HasExtendedXMP="'
-    ...        + guid + b'"/></rdf:RDF></x:xmpmeta>')
-    >>> head = b"http://ns.adobe.com/xmp/extension/\\x00" + guid + len(ext).to_bytes(4, "big")
-    >>> parts = [("APP1", head + (0).to_bytes(4, "big") + ext[:100]),
-    ...          ("APP1", head + (100).to_bytes(4, "big") + ext[100:])]
-    >>> joined = joined_extended_xmp(std, parts)
-    >>> b'dc:format="image/jpeg"' in joined, b"HasExtendedXMP" in joined
-    (True, False)
-    >>> joined_extended_xmp(std, parts[:1]) == std  # truncated: the StandardXMP as it was
-    True
-    """
-    import hashlib
-    import re
-
-    from .codecs.extended_xmp import EXTENDED_SIGNATURE
-
-    found = re.search(rb"""HasExtendedXMP\s*(?:=\s*["']\s*|>\s*)([0-9A-Fa-f]{32})\s*["'<]""", standard)
-    if found is None:
-        return standard
-    guid = found.group(1).upper()
-    portions: dict[int, bytes] = {}
-    totals = set()
-    for name, body in segments:
-        if name != "APP1" or not body.startswith(EXTENDED_SIGNATURE):
-            continue
-        head = body[len(EXTENDED_SIGNATURE):]
-        if len(head) < 40 or head[:32].upper() != guid:
-            continue
-        totals.add(int.from_bytes(head[32:36], "big"))
-        offset, chunk = int.from_bytes(head[36:40], "big"), head[40:]
-        if portions.setdefault(offset, chunk) != chunk:
-            return standard  # two different portions at one offset
-    if len(totals) != 1:
-        return standard
-    joined, end = [], 0
-    for offset in sorted(portions):
-        if offset != end:
-            return standard  # a gap or an overlap
-        joined.append(portions[offset])
-        end += len(portions[offset])
-    extended = b"".join(joined)
-    if end != totals.pop() or hashlib.md5(extended).hexdigest().upper().encode("ascii") != guid:
-        return standard
-    return _merged_xmp(standard, extended) or standard
-
-
-_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns# RDF"
-
-
-def _rdf_layout(xml: bytes) -> tuple[int, list[tuple[int, int, dict[str, str]]], dict[str, str]] | None:
-    """Where ``xml``'s ``rdf:RDF`` end tag starts, its children's ``(start, stop, own namespace
-    declarations)`` (a child runs to the next one or to that end tag: only whitespace or comments lie
-    between), and the declarations in scope inside it; None if it is no XML or has no ``rdf:RDF``."""
-    from xml.parsers import expat
-
-    parser = expat.ParserCreate(namespace_separator=" ")
-    stack: list[dict[str, str]] = []
-    pending: dict[str, str] = {}
-    starts: list[tuple[int, dict[str, str]]] = []
-    found: dict = {}
-
-    def declare(prefix, uri):
-        pending[prefix or ""] = uri or ""
-
-    def start(name, attrs):
-        stack.append(dict(pending))
-        pending.clear()
-        if "depth" not in found and name == _RDF:
-            found["depth"] = len(stack)
-            found["scope"] = {k: v for level in stack for k, v in level.items()}
-        elif found.get("depth") == len(stack) - 1 and "end" not in found:
-            starts.append((parser.CurrentByteIndex, stack[-1]))
-
-    def end(name):
-        if found.get("depth") == len(stack) and "end" not in found:
-            found["end"] = parser.CurrentByteIndex
-        stack.pop()
-
-    parser.StartNamespaceDeclHandler = declare
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    try:
-        parser.Parse(xml, True)
-    except expat.ExpatError:
-        return None
-    if "end" not in found:
-        return None
-    stops = [at for at, _ in starts[1:]] + [found["end"]]
-    return found["end"], [(at, stop, own) for (at, own), stop in zip(starts, stops, strict=True)], found["scope"]
-
-
-def _merged_xmp(standard: bytes, extended: bytes) -> bytes | None:
-    """``standard`` with ``extended``'s ``rdf:RDF`` children appended to its own, ``HasExtendedXMP`` gone;
-    None when either is no XML with an ``rdf:RDF``."""
-    import re
-
-    std = _rdf_layout(standard)
-    ext = _rdf_layout(extended)
-    if std is None or ext is None:
-        return None
-    _, children, scope = ext
-    moved = []
-    for start, stop, own in children:
-        element = extended[start:stop]
-        tag = re.match(rb"<[^\s/>]+", element)
-        if tag is None:
-            return None
-        extra = b"".join(b" xmlns" + (b":" + p.encode() if p else b"") + b'="' + _attr(uri) + b'"'
-                         for p, uri in scope.items() if p not in own)
-        moved.append(element[:tag.end()] + extra + element[tag.end():])
-    rdf_end = std[0]
-    if standard[rdf_end:rdf_end + 2] != b"</":  # an empty <rdf:RDF/>: nowhere to put them
-        return None
-    head = re.sub(rb"""\s[A-Za-z_][\w.-]*:HasExtendedXMP\s*=\s*(["']).*?\1"""
-                  rb"""|<([A-Za-z_][\w.-]*):HasExtendedXMP\b[^>]*?(?:/>|>.*?</\2:HasExtendedXMP\s*>)""",
-                  b"", standard[:rdf_end], flags=re.S)
-    merged = head + b"".join(moved) + standard[rdf_end:]
-    return merged if _rdf_layout(merged) is not None else None
-
-
-def _attr(value: str) -> bytes:
-    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").encode("utf-8")
 
 
 def _decode_frames(img: Image.Image, count: int) -> tuple[list[Image.Image], list[int], int]:

@@ -14,7 +14,8 @@ from PIL import Image
 import cinb
 from cinb import process
 from cinb.codecs import extended_xmp
-from cinb.decode import joined_extended_xmp, open_canvas
+from cinb.codecs.extended_xmp import join as joined_extended_xmp
+from cinb.decode import open_canvas
 from cinb.ops.aigc import label_in_xmp
 from test_xmp_extended import LABEL, _big_xmp, _joined, _png_with_xmp, _xmp_segments
 
