@@ -142,7 +142,9 @@ _REAL_PROCESS = cinb.engine.process
 def test_ctrl_c_leaves_no_partial_files_and_resumes(mixed, table, tmp_path, monkeypatch):
     good = table[table["name"].isin(GOOD) & ~table["name"].isin(["chelsea.png", "chelsea-copy.bmp"])]
     out_dir = tmp_path / "out"
-    # Workers are forked, so they inherit the slowed-down engine: the run takes seconds.
+    # Workers are forked, so they inherit the slowed-down engine: the run takes seconds. pool="fork" is
+    # asked for: the default pool turns to spawn once a fork check objects (AISuperResolution run earlier in
+    # the same pytest process), and spawned workers would run the real, fast engine (a flaky "DID NOT RAISE").
     monkeypatch.setattr(cinb.engine, "process", _slow_process)
     monkeypatch.setitem(_GATE, "out", out_dir)
     monkeypatch.setitem(_GATE, "interrupted", tmp_path / "interrupted")
@@ -158,7 +160,7 @@ def test_ctrl_c_leaves_no_partial_files_and_resumes(mixed, table, tmp_path, monk
 
     threading.Thread(target=interrupt_after_first_output, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
-        cinb.apply(good, RULE, out_dir, workers=2, progress=False)
+        cinb.apply(good, RULE, out_dir, workers=2, progress=False, pool="fork")
     written = {f for f in files_in(out_dir) if f.endswith(".png")}
     assert not _partials(out_dir)
     entries, outputs = journal.read_journal(str(out_dir))
